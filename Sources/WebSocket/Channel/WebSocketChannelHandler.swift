@@ -1,0 +1,226 @@
+import NIOCore
+
+/// The NIO adapter around `WebSocketStateMachine`: bytes in, messages out; outbound frames in,
+/// bytes out. It answers pings, keeps the connection alive, runs the close handshake with its
+/// timeout, and turns quiesce and half-closure into a proper end of the connection.
+///
+/// Messages that arrive after we sent our close frame are dropped: the application said it is
+/// done, and delivering them would mean reading without backpressure until the peer answers.
+final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = WebSocketMessage
+    typealias OutboundIn = WebSocketOutboundFrame
+    typealias OutboundOut = ByteBuffer
+
+    private var machine: WebSocketStateMachine
+    private let configuration: WebSocketConfiguration
+    private let closedPromise: EventLoopPromise<WebSocketCloseStatus>
+    private var status: WebSocketCloseStatus?
+    private var pingTimer: Scheduled<Void>?
+    private var pingDeadline: Scheduled<Void>?
+    private var closeDeadline: Scheduled<Void>?
+    private var isActive = false
+
+    init(role: WebSocketRole, configuration: WebSocketConfiguration, closedPromise: EventLoopPromise<WebSocketCloseStatus>) {
+        self.machine = WebSocketStateMachine(role: role, configuration: configuration)
+        self.configuration = configuration
+        self.closedPromise = closedPromise
+    }
+
+    // MARK: Lifecycle
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive {
+            becameActive(context: context)
+        }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        becameActive(context: context)
+        context.fireChannelActive()
+    }
+
+    private func becameActive(context: ChannelHandlerContext) {
+        guard !isActive else { return }
+        isActive = true
+        schedulePing(context: context)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finish()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        finish()
+    }
+
+    private func finish() {
+        pingTimer?.cancel()
+        pingDeadline?.cancel()
+        closeDeadline?.cancel()
+        pingTimer = nil
+        pingDeadline = nil
+        closeDeadline = nil
+        closedPromise.succeed(status ?? WebSocketCloseStatus(code: .abnormalClosure))
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Any bytes at all show the peer is alive.
+        pingDeadline?.cancel()
+        pingDeadline = nil
+        machine.receive(unwrapInboundIn(data))
+        while let event = machine.nextEvent() {
+            switch event {
+            case .message(let message):
+                if machine.sentClose == nil {
+                    context.fireChannelRead(wrapInboundOut(message))
+                }
+            case .ping:
+                writeOutput(context: context, flush: true)
+            case .pong:
+                break
+            case .close(let frame):
+                status = status ?? WebSocketCloseStatus(code: frame.code ?? .noStatusReceived, reason: frame.reason)
+                closeHandshakeDone(context: context)
+            case .failure(let error):
+                status = WebSocketCloseStatus(code: error.code, reason: error.reason)
+                writeOutputThenClose(context: context)
+            }
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        // Once our close is out, keep reading regardless of the consumer so the peer's close
+        // frame is seen; the messages are dropped anyway.
+        if machine.sentClose != nil && machine.state != .closed {
+            context.read()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    /// Both close frames have crossed. The server closes the TCP connection at once
+    /// (RFC 6455 §7.1.1); a client gives the server the close timeout to do so first.
+    private func closeHandshakeDone(context: ChannelHandlerContext) {
+        if machine.role == .server {
+            writeOutputThenClose(context: context)
+        } else {
+            writeOutput(context: context, flush: true)
+            armCloseDeadline(context: context)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            // Graceful shutdown: say "going away" and let the close handshake end the channel.
+            startClose(context: context, code: .goingAway, reason: "server shutting down")
+            return
+        }
+        if case ChannelEvent.inputClosed = event {
+            // The peer will send nothing more; with half-closure allowed, NIO would otherwise
+            // leave the socket in CLOSE-WAIT.
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Transport errors end the connection; the application learns of it through the end
+        // of the message stream and the close status (1006).
+        context.close(promise: nil)
+    }
+
+    // MARK: Outbound
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let frame = unwrapOutboundIn(data)
+        do {
+            switch frame {
+            case .message(let message):
+                try machine.send(message)
+            case .fragment(let opcode, let payload, let fin):
+                try machine.sendFrame(opcode: opcode, payload: payload, fin: fin)
+            case .ping(let payload):
+                try machine.sendPing(payload)
+            case .pong(let payload):
+                try machine.sendPong(payload)
+            case .close(let code, let reason):
+                try machine.sendClose(code: code, reason: reason)
+                armCloseDeadline(context: context)
+            }
+        } catch {
+            promise?.fail(error)
+            return
+        }
+        writeOutput(context: context, flush: false, promise: promise)
+    }
+
+    // MARK: Helpers
+
+    private func writeOutput(context: ChannelHandlerContext, flush: Bool, promise: EventLoopPromise<Void>? = nil) {
+        var wrote = false
+        machine.drainOutput { buffer, isLast in
+            // The caller's promise rides on the last buffer, which is written last.
+            context.write(wrapOutboundOut(buffer), promise: isLast ? promise : nil)
+            wrote = true
+        }
+        if !wrote {
+            promise?.succeed()
+        }
+        if flush {
+            context.flush()
+        }
+    }
+
+    private func writeOutputThenClose(context: ChannelHandlerContext) {
+        let written = context.eventLoop.makePromise(of: Void.self)
+        writeOutput(context: context, flush: true, promise: written)
+        written.futureResult.assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
+        }
+    }
+
+    private func startClose(context: ChannelHandlerContext, code: WebSocketCloseCode, reason: String) {
+        guard machine.state == .open else { return }
+        try? machine.sendClose(code: code, reason: reason)
+        writeOutput(context: context, flush: true)
+        armCloseDeadline(context: context)
+    }
+
+    private func armCloseDeadline(context: ChannelHandlerContext) {
+        guard closeDeadline == nil else { return }
+        closeDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(configuration.closeTimeout)) {
+            context.close(promise: nil)
+        }
+    }
+
+    private func schedulePing(context: ChannelHandlerContext) {
+        guard let interval = configuration.pingInterval else { return }
+        pingTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(interval)) {
+            self.sendKeepalivePing(context: context)
+        }
+    }
+
+    private func sendKeepalivePing(context: ChannelHandlerContext) {
+        guard machine.state == .open else { return }
+        try? machine.sendPing()
+        writeOutput(context: context, flush: true)
+        if pingDeadline == nil {
+            pingDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(configuration.pingTimeout)) {
+                self.keepaliveExpired(context: context)
+            }
+        }
+        schedulePing(context: context)
+    }
+
+    private func keepaliveExpired(context: ChannelHandlerContext) {
+        status = WebSocketCloseStatus(code: .internalError, reason: "keepalive ping timeout")
+        if machine.state == .open {
+            try? machine.sendClose(code: .internalError, reason: "keepalive ping timeout")
+        }
+        writeOutputThenClose(context: context)
+    }
+}

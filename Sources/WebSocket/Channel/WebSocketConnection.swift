@@ -1,0 +1,153 @@
+import NIOCore
+
+/// An open WebSocket connection for async code: a stream of incoming messages and a writer.
+///
+/// ```
+/// try await connection.run { inbound, outbound in
+///     for try await message in inbound {
+///         try await outbound.send(message)
+///     }
+/// }
+/// let status = await connection.closeStatus
+/// ```
+///
+/// Backpressure runs both ways: while the consumer does not ask for the next message the
+/// channel stops reading from the socket, and `send` waits while the socket is not writable.
+public struct WebSocketConnection: Sendable {
+    public let channel: any Channel
+    /// The subprotocol agreed in the handshake, if any.
+    public let subprotocol: String?
+    /// Inbound only: its backpressure pauses reads. Writes go through `channel.writeAndFlush`
+    /// so that each send can wait for its own bytes to reach the socket; the async writer
+    /// learns of unwritability a loop hop late and lets a fast sender queue without bound.
+    private let asyncChannel: NIOAsyncChannel<WebSocketMessage, Never>
+    private let closed: EventLoopFuture<WebSocketCloseStatus>
+
+    /// Buffered messages beyond which reading from the socket pauses.
+    static let backPressure = NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark(lowWatermark: 2, highWatermark: 8)
+
+    /// Puts the WebSocket handlers on a channel whose HTTP handlers are gone, as the last step
+    /// of an upgrade. Must run on the channel's event loop; bytes that followed the handshake in
+    /// the same read reach the new handlers, as NIO's upgrade handlers replay them.
+    public static func installHandlers(
+        on channel: any Channel,
+        role: WebSocketRole,
+        configuration: WebSocketConfiguration = WebSocketConfiguration(),
+        subprotocol: String? = nil
+    ) throws -> WebSocketConnection {
+        channel.eventLoop.preconditionInEventLoop()
+        let closed = channel.eventLoop.makePromise(of: WebSocketCloseStatus.self)
+        let handler = WebSocketChannelHandler(role: role, configuration: configuration, closedPromise: closed)
+        try channel.pipeline.syncOperations.addHandler(handler)
+        let asyncChannel = try NIOAsyncChannel<WebSocketMessage, Never>(
+            wrappingChannelSynchronously: channel,
+            configuration: .init(backPressureStrategy: backPressure, isOutboundHalfClosureEnabled: false)
+        )
+        return WebSocketConnection(channel: channel, subprotocol: subprotocol, asyncChannel: asyncChannel, closed: closed.futureResult)
+    }
+
+    /// The server side of `installHandlers`, for an upgrader's `upgrade(channel:…)` callback.
+    ///
+    /// The API layer's Hummingbird child channel uses it like this: its
+    /// `NIOTypedHTTPServerProtocolUpgrader.buildUpgradeResponse` runs authentication, then
+    /// `WebSocketServerHandshake.evaluate(head)`, and returns `acceptance.headers` (or fails
+    /// with the rejection, which it answers itself with `Connection: close`); its
+    /// `upgrade(channel:upgradeRequest:)` returns
+    /// `channel.eventLoop.makeCompletedFuture { try WebSocketConnection.installServerHandlers(on: channel, configuration: …) }`;
+    /// and its `handle(value:)` calls `connection.run { inbound, outbound in … }`.
+    public static func installServerHandlers(
+        on channel: any Channel,
+        configuration: WebSocketConfiguration = WebSocketConfiguration(),
+        subprotocol: String? = nil
+    ) throws -> WebSocketConnection {
+        try installHandlers(on: channel, role: .server, configuration: configuration, subprotocol: subprotocol)
+    }
+
+    /// How the connection ended; waits until the channel is closed.
+    public var closeStatus: WebSocketCloseStatus {
+        get async {
+            // The promise is only ever succeeded.
+            (try? await closed.get()) ?? WebSocketCloseStatus(code: .abnormalClosure)
+        }
+    }
+
+    /// Runs `body` with the connection's message stream and writer, then ends the connection:
+    /// if `body` returned, with a normal close (1000); if it threw, with 1011. Either way it
+    /// waits for the close handshake (bounded by the close timeout) before closing the channel.
+    public func run<Result: Sendable>(
+        _ body: (_ inbound: WebSocketInbound, _ outbound: WebSocketOutbound) async throws -> Result
+    ) async throws -> Result {
+        let closed = self.closed
+        let writer = WebSocketOutbound(channel: channel)
+        return try await asyncChannel.executeThenClose { inbound in
+            let result: Result
+            do {
+                result = try await body(WebSocketInbound(stream: inbound), writer)
+            } catch {
+                try? await writer.close(code: .internalError, reason: "")
+                _ = try? await closed.get()
+                throw error
+            }
+            try? await writer.close(code: .normalClosure, reason: "")
+            _ = try? await closed.get()
+            return result
+        }
+    }
+}
+
+/// The connection's incoming data messages, in order. Pings, pongs and close frames are handled
+/// underneath; the sequence ends when the connection closes (see
+/// `WebSocketConnection.closeStatus` for why).
+public struct WebSocketInbound: AsyncSequence, Sendable {
+    public typealias Element = WebSocketMessage
+    let stream: NIOAsyncChannelInboundStream<WebSocketMessage>
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: NIOAsyncChannelInboundStream<WebSocketMessage>.AsyncIterator
+
+        public mutating func next() async throws -> WebSocketMessage? {
+            try await base.next()
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: stream.makeAsyncIterator())
+    }
+}
+
+/// Sends on a connection. Each call returns once its frame is handed to the socket, so a slow
+/// peer slows the sender down instead of growing a buffer.
+public struct WebSocketOutbound: Sendable {
+    let channel: any Channel
+
+    private func write(_ frame: WebSocketOutboundFrame) async throws {
+        try await channel.writeAndFlush(frame)
+    }
+
+    public func send(_ message: WebSocketMessage) async throws {
+        try await write(.message(message))
+    }
+
+    public func send(text: String) async throws {
+        try await write(.message(.text(text)))
+    }
+
+    public func send(binary: ByteBuffer) async throws {
+        try await write(.message(.binary(binary)))
+    }
+
+    /// One frame of a fragmented message (first `.text`/`.binary`, then `.continuation`).
+    public func sendFragment(opcode: WebSocketOpcode, payload: ByteBuffer, fin: Bool) async throws {
+        try await write(.fragment(opcode: opcode, payload: payload, fin: fin))
+    }
+
+    public func ping(_ payload: ByteBuffer = ByteBuffer()) async throws {
+        try await write(.ping(payload))
+    }
+
+    /// Starts the close handshake. Messages that arrive afterwards are dropped; the inbound
+    /// sequence ends when the handshake completes or times out.
+    public func close(code: WebSocketCloseCode = .normalClosure, reason: String = "") async throws {
+        try await write(.close(code: code, reason: reason))
+    }
+}

@@ -1,0 +1,82 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// Opens client connections over `ws://` and `wss://`.
+public enum WebSocketClient {
+    public enum ConnectError: Error, Sendable, Hashable {
+        /// Neither a TCP connection nor a handshake answer within the timeout.
+        case timedOut
+    }
+
+    /// Connects, performs the opening handshake and returns the connection.
+    ///
+    /// - Parameters:
+    ///   - headers: added to the upgrade request (for example `Coder-Session-Token`).
+    ///   - tlsConfiguration: for `wss://`; the default verifies the server against the
+    ///     system's trust roots.
+    ///   - timeout: bounds the TCP connect and the handshake together.
+    /// - Throws: `WebSocketURL.ParseError`, `WebSocketClientHandshake.Failure` (including the
+    ///   HTTP status of a refused upgrade), `ConnectError`, or NIO/TLS errors.
+    public static func connect(
+        to url: String,
+        headers: HTTPHeaders = [:],
+        subprotocols: [String] = [],
+        configuration: WebSocketConfiguration = WebSocketConfiguration(),
+        tlsConfiguration: TLSConfiguration? = nil,
+        timeout: Duration = .seconds(10),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> WebSocketConnection {
+        let target = try WebSocketURL(url)
+        let sslContext = try target.isSecure ? NIOSSLContext(configuration: tlsConfiguration ?? .makeClientConfiguration()) : nil
+        let handshake = WebSocketClientHandshake(subprotocols: subprotocols)
+        let requestHead = HTTPRequestHead(
+            version: .http1_1, method: .GET, uri: target.target,
+            headers: handshake.requestHeaders(host: target.hostHeader, additional: headers)
+        )
+        let loop = eventLoopGroup.next()
+        let upgraded = loop.makePromise(of: WebSocketConnection.self)
+        let deadline = loop.scheduleTask(in: TimeAmount(timeout)) {
+            upgraded.fail(ConnectError.timedOut)
+        }
+        let bootstrap = ClientBootstrap(group: loop)
+            .connectTimeout(TimeAmount(timeout))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let operations = channel.pipeline.syncOperations
+                    if let sslContext {
+                        let handler = try NIOSSLClientHandler(
+                            context: sslContext, serverHostname: target.isIPLiteral ? nil : target.host
+                        )
+                        try operations.addHandler(handler)
+                    }
+                    let encoder = HTTPRequestEncoder()
+                    let decoder = ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes))
+                    try operations.addHandler(encoder)
+                    try operations.addHandler(decoder)
+                    try operations.addHandler(WebSocketClientHandshakeHandler(
+                        handshake: handshake, requestHead: requestHead, configuration: configuration,
+                        httpHandlers: [encoder, decoder], promise: upgraded
+                    ))
+                }
+            }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.connect(host: target.host, port: target.port).get()
+        } catch {
+            deadline.cancel()
+            upgraded.fail(error)
+            throw error
+        }
+        do {
+            let connection = try await upgraded.futureResult.get()
+            deadline.cancel()
+            return connection
+        } catch {
+            deadline.cancel()
+            channel.close(promise: nil)
+            throw error
+        }
+    }
+}

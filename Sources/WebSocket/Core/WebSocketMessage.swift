@@ -1,0 +1,53 @@
+import NIOCore
+
+/// A complete, reassembled data message.
+public enum WebSocketMessage: Sendable, Hashable {
+    case text(String)
+    case binary(ByteBuffer)
+}
+
+/// What a close frame said. A nil code means the frame carried none (reported as 1005).
+public struct WebSocketCloseFrame: Sendable, Hashable {
+    public var code: WebSocketCloseCode?
+    public var reason: String
+
+    public init(code: WebSocketCloseCode?, reason: String = "") {
+        self.code = code
+        self.reason = reason
+    }
+}
+
+/// Why we failed the connection. The matching close frame has already been queued.
+public struct WebSocketProtocolError: Error, Sendable, Hashable {
+    public var code: WebSocketCloseCode
+    public var reason: String
+
+    public init(code: WebSocketCloseCode, reason: String) {
+        self.code = code
+        self.reason = reason
+    }
+}
+
+/// What the peer's bytes amounted to, in order.
+public enum WebSocketEvent: Sendable, Hashable {
+    case message(WebSocketMessage)
+    /// The matching pong is already queued.
+    case ping(ByteBuffer)
+    case pong(ByteBuffer)
+    /// The peer's close frame. If we had not sent ours, the echo is queued; either way the
+    /// close handshake is over and the transport may be closed once the output is written.
+    case close(WebSocketCloseFrame)
+    /// The peer broke the protocol (or a limit); the close frame with `error.code` is queued
+    /// and the transport should be closed once it is written.
+    case failure(WebSocketProtocolError)
+}
+
+/// Misuse of the sending side.
+public enum WebSocketSendError: Error, Sendable, Hashable {
+    /// A close frame was already sent: RFC 6455 forbids any data frame after it.
+    case closed
+    /// Control frame payloads are at most 125 bytes.
+    case controlPayloadTooLarge
+    /// Only codes that are valid on the wire may be sent.
+    case invalidCloseCode(WebSocketCloseCode)
+}

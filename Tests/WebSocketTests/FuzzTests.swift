@@ -1,0 +1,123 @@
+import NIOCore
+import Testing
+@testable import WebSocket
+
+/// Property tests on seeded randomness: every run covers the same cases, and a failing seed
+/// replays exactly.
+@Suite struct FuzzTests {
+    /// Arbitrary bytes, in arbitrary pieces, never crash the parser; every message it reports
+    /// is within the limits; once it fails it stays silent.
+    @Test(arguments: [WebSocketRole.server, .client])
+    func arbitraryBytesNeverCrashOrExceedLimits(role: WebSocketRole) {
+        let configuration = WebSocketConfiguration(maxFrameSize: 300, maxMessageSize: 700)
+        var rng = SplitMix64(seed: role == .server ? 1 : 2)
+        for _ in 0..<4000 {
+            var machine = WebSocketStateMachine(role: role, configuration: configuration)
+            var finished = false
+            for _ in 0..<Int.random(in: 1...6, using: &rng) {
+                let bytes = randomFrameLikeBytes(role: role, using: &rng)
+                for event in machine.feed(bytes) {
+                    #expect(!finished, "event after the end: \(event)")
+                    switch event {
+                    case .message(.binary(let buffer)):
+                        #expect(buffer.readableBytes <= 700)
+                    case .message(.text(let text)):
+                        #expect(text.utf8.count <= 700)
+                    case .ping(let payload), .pong(let payload):
+                        #expect(payload.readableBytes <= 125)
+                    case .close, .failure:
+                        finished = true
+                    }
+                }
+            }
+        }
+    }
+
+    /// Mostly-plausible frames with random corruption, so the fuzzer gets past the first header.
+    private func randomFrameLikeBytes(role: WebSocketRole, using rng: inout SplitMix64) -> [UInt8] {
+        switch Int.random(in: 0..<4, using: &rng) {
+        case 0:
+            return (0..<Int.random(in: 0...40, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        default:
+            let opcodes: [UInt8] = [0, 1, 2, 8, 9, 10, 3, 11]
+            let length = [0, 1, 2, 5, 125, 126, 200, 301, 1000].randomElement(using: &rng)!
+            var payload = (0..<length).map { _ in UInt8.random(in: 0x20...0x7E, using: &rng) }
+            if !payload.isEmpty && Bool.random(using: &rng) {
+                payload[Int.random(in: 0..<payload.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+            }
+            let masked = role == .server ? Int.random(in: 0..<20, using: &rng) != 0 : Int.random(in: 0..<20, using: &rng) == 0
+            var bytes = rawFrame(
+                fin: Int.random(in: 0..<3, using: &rng) != 0,
+                rsv: Int.random(in: 0..<20, using: &rng) == 0 ? 1 : 0,
+                opcode: opcodes.randomElement(using: &rng)!,
+                mask: masked ? (0..<4).map { _ in UInt8.random(in: 0...255, using: &rng) } : nil,
+                payload: payload
+            )
+            if Int.random(in: 0..<5, using: &rng) == 0 {
+                bytes[Int.random(in: 0..<bytes.count, using: &rng)] ^= UInt8.random(in: 1...255, using: &rng)
+            }
+            return bytes
+        }
+    }
+
+    /// Whatever a client serializes — any message, fragmented any way, any masks, pings in
+    /// between — a server parses back identically, whatever the read boundaries.
+    @Test func serializerAndParserRoundTrip() throws {
+        var rng = SplitMix64(seed: 99)
+        for _ in 0..<300 {
+            var client = WebSocketStateMachine(role: .client)
+            var expected: [WebSocketEvent] = []
+            for _ in 0..<Int.random(in: 1...8, using: &rng) {
+                let message = randomMessage(using: &rng)
+                try sendFragmented(message, from: &client, expected: &expected, using: &rng)
+            }
+            let wire = client.outputBytes()
+            var server = WebSocketStateMachine(role: .server)
+            var events: [WebSocketEvent] = []
+            var offset = 0
+            while offset < wire.count {
+                let piece = min(wire.count - offset, Int.random(in: 1...700, using: &rng))
+                events += server.feed(Array(wire[offset..<offset + piece]))
+                offset += piece
+            }
+            #expect(events == expected)
+        }
+    }
+
+    private func randomMessage(using rng: inout SplitMix64) -> WebSocketMessage {
+        let length = [0, 1, 7, 8, 9, 125, 126, 1000, 65536, 70001].randomElement(using: &rng)!
+        if Bool.random(using: &rng) {
+            let alphabet: [Character] = ["a", "é", "€", "😀", "ж", " ", "\u{10FFFF}"]
+            return .text(String((0..<length / 4).map { _ in alphabet.randomElement(using: &rng)! }))
+        }
+        return .binary(ByteBuffer(bytes: (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }))
+    }
+
+    private func sendFragmented(
+        _ message: WebSocketMessage,
+        from client: inout WebSocketStateMachine,
+        expected: inout [WebSocketEvent],
+        using rng: inout SplitMix64
+    ) throws {
+        let (opcode, payload): (WebSocketOpcode, ByteBuffer) = switch message {
+        case .text(let text): (.text, ByteBuffer(string: text))
+        case .binary(let bytes): (.binary, bytes)
+        }
+        var rest = payload
+        var first = true
+        repeat {
+            // Fragments split anywhere, even inside a UTF-8 sequence.
+            let size = min(rest.readableBytes, Int.random(in: 0...(rest.readableBytes + 1), using: &rng))
+            let piece = rest.readSlice(length: size)!
+            let key = WebSocketMaskingKey.random(using: &rng)
+            try client.sendFrame(opcode: first ? opcode : .continuation, payload: piece, fin: rest.readableBytes == 0, maskingKey: key)
+            first = false
+            if rest.readableBytes > 0 && Int.random(in: 0..<4, using: &rng) == 0 {
+                let ping = ByteBuffer(bytes: (0..<Int.random(in: 0...125, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) })
+                try client.sendPing(ping, maskingKey: WebSocketMaskingKey.random(using: &rng))
+                expected.append(.ping(ping))
+            }
+        } while rest.readableBytes > 0
+        expected.append(.message(message))
+    }
+}

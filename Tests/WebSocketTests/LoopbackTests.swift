@@ -1,0 +1,206 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+import Testing
+@testable import WebSocket
+
+@Suite(.serialized) struct LoopbackTests {
+    @Test func echoesTextBinaryAndLargeMessages() async throws {
+        let server = try await TestServer(configuration: .init(maxMessageSize: 8 << 20), handler: TestServer.echo)
+        let big = ByteBuffer(bytes: (0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        let replies = try await withTimeout {
+            let client = try await WebSocketClient.connect(to: server.url, configuration: .init(maxMessageSize: 8 << 20))
+            return try await client.run { inbound, outbound in
+                var iterator = inbound.makeAsyncIterator()
+                var replies: [WebSocketMessage] = []
+                for message: WebSocketMessage in [.text("héllo"), .binary(ByteBuffer(bytes: [0, 1, 2])), .binary(big), .text("")] {
+                    try await outbound.send(message)
+                    replies.append(try await iterator.next()!)
+                }
+                return replies
+            }
+        }
+        #expect(replies == [.text("héllo"), .binary(ByteBuffer(bytes: [0, 1, 2])), .binary(big), .text("")])
+        // The client's `run` ended with a normal close, which the server saw.
+        #expect(try await server.waitForStatuses(1) == [WebSocketCloseStatus(code: .normalClosure)])
+        try await server.stop()
+    }
+
+    @Test func fragmentedSendIsReassembled() async throws {
+        let server = try await TestServer(handler: TestServer.echo)
+        let reply = try await withTimeout {
+            let client = try await WebSocketClient.connect(to: server.url)
+            return try await client.run { inbound, outbound in
+                try await outbound.sendFragment(opcode: .text, payload: ByteBuffer(string: "frag"), fin: false)
+                try await outbound.ping(ByteBuffer(string: "between"))
+                try await outbound.sendFragment(opcode: .continuation, payload: ByteBuffer(string: "mented"), fin: true)
+                var iterator = inbound.makeAsyncIterator()
+                return try await iterator.next()
+            }
+        }
+        #expect(reply == .text("fragmented"))
+        try await server.stop()
+    }
+
+    @Test func serverCloseReachesTheClientWithItsCode() async throws {
+        let server = try await TestServer { connection in
+            try await connection.run { _, outbound in
+                try await outbound.close(code: WebSocketCloseCode(4000), reason: "bye")
+            }
+        }
+        let (messages, status) = try await withTimeout {
+            let client = try await WebSocketClient.connect(to: server.url)
+            let messages = try await client.run { inbound, _ in
+                var count = 0
+                for try await _ in inbound { count += 1 }
+                return count
+            }
+            return (messages, await client.closeStatus)
+        }
+        #expect(messages == 0)
+        #expect(status == WebSocketCloseStatus(code: WebSocketCloseCode(4000), reason: "bye"))
+        // The server saw its close answered with the same code.
+        #expect(try await server.waitForStatuses(1) == [WebSocketCloseStatus(code: WebSocketCloseCode(4000))])
+        try await server.stop()
+    }
+
+    @Test func quiesceSendsGoingAway() async throws {
+        let server = try await TestServer { connection in
+            try await connection.run { inbound, _ in
+                connection.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+                for try await _ in inbound {}
+            }
+        }
+        let status = try await withTimeout {
+            let client = try await WebSocketClient.connect(to: server.url)
+            try await client.run { inbound, _ in
+                for try await _ in inbound {}
+            }
+            return await client.closeStatus
+        }
+        #expect(status.code == .goingAway)
+        try await server.stop()
+    }
+
+    @Test func silentPeerIsClosedByTheKeepalive() async throws {
+        let configuration = WebSocketConfiguration(pingInterval: .milliseconds(50), pingTimeout: .milliseconds(100))
+        let server = try await TestServer(configuration: configuration, handler: TestServer.echo)
+        // Handshake, then never read or write again.
+        let raw = try await RawClient.connect(port: server.port)
+        let statuses = try await raw.channel.executeThenClose { _, outbound in
+            try await outbound.write(ByteBuffer(string: RawClient.upgradeRequest()))
+            return try await server.waitForStatuses(1)
+        }
+        #expect(statuses.first?.code == .internalError)
+        try await server.stop()
+    }
+
+    @Test func answeringPeerSurvivesTheKeepalive() async throws {
+        let configuration = WebSocketConfiguration(pingInterval: .milliseconds(30), pingTimeout: .milliseconds(60))
+        let server = try await TestServer(configuration: configuration, handler: TestServer.echo)
+        let reply = try await withTimeout {
+            let client = try await WebSocketClient.connect(to: server.url, configuration: configuration)
+            return try await client.run { inbound, outbound in
+                // Many ping intervals with no application traffic at all.
+                try await Task.sleep(for: .milliseconds(400))
+                try await outbound.send(text: "still here")
+                var iterator = inbound.makeAsyncIterator()
+                return try await iterator.next()
+            }
+        }
+        #expect(reply == .text("still here"))
+        try await server.stop()
+    }
+
+    @Test func halfClosedPeerIsClosed() async throws {
+        let server = try await TestServer(handler: TestServer.echo)
+        let raw = try await RawClient.connect(port: server.port)
+        let statuses = try await raw.channel.executeThenClose { _, outbound in
+            try await outbound.write(ByteBuffer(string: RawClient.upgradeRequest()))
+            outbound.finish()
+            return try await server.waitForStatuses(1)
+        }
+        #expect(statuses.first?.code == .abnormalClosure)
+        try await server.stop()
+    }
+
+    @Test func protocolErrorClosesWith1002() async throws {
+        let server = try await TestServer(handler: TestServer.echo)
+        let raw = try await RawClient.connect(port: server.port)
+        let received = try await withTimeout {
+            try await raw.channel.executeThenClose { inbound, outbound in
+                try await outbound.write(ByteBuffer(string: RawClient.upgradeRequest()))
+                // An unmasked client frame.
+                try await outbound.write(ByteBuffer(bytes: [0x81, 0x02, 0x68, 0x69]))
+                var all: [UInt8] = []
+                for try await chunk in inbound { all += chunk.bytes }
+                return all
+            }
+        }
+        let text = String(decoding: received, as: UTF8.self)
+        #expect(text.hasPrefix("HTTP/1.1 101 Switching Protocols\r\n"))
+        #expect(text.lowercased().contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=\r\n"))
+        let frame = Array(received.suffix(from: received.count - 4 - "client frame is not masked".utf8.count))
+        #expect(frame.prefix(4) == [0x88, UInt8(2 + "client frame is not masked".utf8.count), 0x03, 0xEA])
+        #expect(try await server.waitForStatuses(1).first?.code == .protocolError)
+        try await server.stop()
+    }
+
+    @Test func refusedHandshakeGetsAnHTTPError() async throws {
+        let server = try await TestServer(handler: TestServer.echo)
+        let raw = try await RawClient.connect(port: server.port)
+        let response = try await withTimeout {
+            try await raw.channel.executeThenClose { inbound, outbound in
+                try await outbound.write(ByteBuffer(string: RawClient.upgradeRequest(version: "8")))
+                var all: [UInt8] = []
+                for try await chunk in inbound { all += chunk.bytes }
+                return String(decoding: all, as: UTF8.self)
+            }
+        }
+        #expect(response.hasPrefix("HTTP/1.1 426 Upgrade Required\r\n"))
+        #expect(response.lowercased().contains("sec-websocket-version: 13\r\n"))
+        try await server.stop()
+    }
+
+    @Test func clientReportsTheStatusOfARefusal() async throws {
+        let server = try await TestServer(subprotocols: ["only"], handler: TestServer.echo)
+        await #expect(throws: WebSocketClientHandshake.Failure.unexpectedStatus(.upgradeRequired)) {
+            _ = try await WebSocketClient.connect(to: server.url, headers: ["Sec-WebSocket-Version": "8"])
+        }
+        let client = try await WebSocketClient.connect(to: server.url, subprotocols: ["other", "only"])
+        #expect(client.subprotocol == "only")
+        try await client.run { _, _ in }
+        try await server.stop()
+    }
+
+    @Test func slowConsumerMakesTheSenderWait() async throws {
+        let release = Mutex(false)
+        let server = try await TestServer { connection in
+            try await connection.run { inbound, _ in
+                // Do not read until released.
+                while !release.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+                for try await _ in inbound {}
+            }
+        }
+        let sent = Atomic<Int>(0)
+        let client = try await WebSocketClient.connect(to: server.url)
+        let sender = Task {
+            try await client.run { _, outbound in
+                let chunk = ByteBuffer(bytes: Array(repeating: 0x5A, count: 1 << 20))
+                for _ in 0..<100 {
+                    try await outbound.send(binary: chunk)
+                    sent.add(1, ordering: .relaxed)
+                }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(700))
+        let stalled = sent.load(ordering: .relaxed)
+        // 100 MiB cannot fit in socket buffers and a few buffered messages.
+        #expect(stalled < 60)
+        release.withLock { $0 = true }
+        try await withTimeout(.seconds(30)) { try await sender.value }
+        #expect(sent.load(ordering: .relaxed) == 100)
+        try await server.stop()
+    }
+}

@@ -1,0 +1,105 @@
+import NIOCore
+import Testing
+@testable import WebSocket
+
+@Suite struct SerializerTests {
+    @Test func serverFramesAreUnmaskedAndShortest() throws {
+        var server = WebSocketStateMachine(role: .server)
+        try server.send(.text("Hello"))
+        #expect(server.outputBytes() == [0x81, 0x05, 0x48, 0x65, 0x6C, 0x6C, 0x6F])
+        try server.send(.binary(ByteBuffer(bytes: Array(repeating: 0xAB, count: 256))))
+        #expect(server.outputBytes() == [0x82, 0x7E, 0x01, 0x00] + Array(repeating: 0xAB, count: 256))
+        try server.send(.binary(ByteBuffer(bytes: Array(repeating: 0xCD, count: 65536))))
+        #expect(server.outputBytes() == [0x82, 0x7F, 0, 0, 0, 0, 0, 1, 0, 0] + Array(repeating: 0xCD, count: 65536))
+    }
+
+    @Test func clientFramesAreMaskedWithTheGivenKey() throws {
+        var client = WebSocketStateMachine(role: .client)
+        try client.send(.text("Hello"), maskingKey: WebSocketMaskingKey(0x37, 0xFA, 0x21, 0x3D))
+        #expect(client.outputBytes() == [0x81, 0x85, 0x37, 0xFA, 0x21, 0x3D, 0x7F, 0x9F, 0x4D, 0x51, 0x58])
+    }
+
+    @Test func clientFramesGetARandomKeyWhenNoneIsGiven() throws {
+        var client = WebSocketStateMachine(role: .client)
+        try client.send(.text("Hello"))
+        let out = client.outputBytes()
+        #expect(out.count == 11 && out[1] == 0x85)
+        var server = WebSocketStateMachine(role: .server)
+        #expect(server.feed(out) == [.message(.text("Hello"))])
+    }
+
+    @Test func serverIgnoresAMaskingKey() throws {
+        var server = WebSocketStateMachine(role: .server)
+        try server.sendPing(ByteBuffer(string: "a"), maskingKey: WebSocketMaskingKey(1, 2, 3, 4))
+        #expect(server.outputBytes() == [0x89, 0x01, 0x61])
+    }
+
+    @Test func fragmentsGoOutAsGiven() throws {
+        var server = WebSocketStateMachine(role: .server)
+        try server.sendFrame(opcode: .text, payload: ByteBuffer(string: "Hel"), fin: false)
+        try server.sendFrame(opcode: .continuation, payload: ByteBuffer(string: "lo"), fin: true)
+        #expect(server.outputBytes() == [0x01, 0x03, 0x48, 0x65, 0x6C, 0x80, 0x02, 0x6C, 0x6F])
+    }
+
+    @Test func controlPayloadsOver125BytesAreRefused() {
+        var server = WebSocketStateMachine(role: .server)
+        #expect(throws: WebSocketSendError.controlPayloadTooLarge) {
+            try server.sendPing(ByteBuffer(bytes: Array(repeating: 0, count: 126)))
+        }
+    }
+
+    @Test func largeServerPayloadIsNotCopied() throws {
+        var output: [ByteBuffer] = []
+        let payload = ByteBuffer(bytes: Array(repeating: 1, count: 4096))
+        WebSocketFrameSerializer.serialize(opcode: .binary, payload: payload, into: &output)
+        #expect(output.count == 2)
+        #expect(output[0].bytes == [0x82, 0x7E, 0x10, 0x00])
+        // Same storage: the payload buffer went out as it came in.
+        #expect(output[1].withUnsafeReadableBytes { $0.baseAddress } == payload.withUnsafeReadableBytes { $0.baseAddress })
+    }
+
+    @Test func headerRoundTrip() {
+        for length in [0, 125, 126, 65535, 65536, 1 << 40] {
+            for key in [nil, WebSocketMaskingKey(9, 8, 7, 6)] {
+                let header = WebSocketFrameHeader(fin: length % 2 == 0, reservedBits: 5, opcode: .binary, maskingKey: key, payloadLength: length)
+                var buffer = ByteBuffer()
+                header.write(into: &buffer)
+                #expect(buffer.readableBytes == header.encodedSize)
+                #expect(WebSocketFrameHeader.parse(buffer) == .header(header, size: header.encodedSize))
+                // Every strict prefix is incomplete, never an error.
+                for cut in 0..<buffer.readableBytes {
+                    #expect(WebSocketFrameHeader.parse(buffer.getSlice(at: 0, length: cut)!) == .incomplete)
+                }
+            }
+        }
+    }
+}
+
+@Suite struct MaskingTests {
+    @Test func wordMaskingMatchesByteMasking() {
+        var rng = SplitMix64(seed: 42)
+        let key = WebSocketMaskingKey(0x12, 0x34, 0x56, 0x78)
+        for count in 0..<80 {
+            let input = (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            for phase in 0..<4 {
+                let expected = input.enumerated().map { $0.element ^ key[phase + $0.offset] }
+                var output = [UInt8](repeating: 0, count: count)
+                input.withUnsafeBytes { source in
+                    output.withUnsafeMutableBytes { destination in
+                        WebSocketMasking.apply(key: key, phase: phase, from: source, to: destination)
+                    }
+                }
+                #expect(output == expected, "count \(count) phase \(phase)")
+            }
+        }
+    }
+
+    @Test func maskingInPlaceWorks() {
+        let key = WebSocketMaskingKey(1, 2, 3, 4)
+        var bytes = [UInt8](repeating: 0, count: 13)
+        bytes.withUnsafeMutableBytes { buffer in
+            WebSocketMasking.apply(key: key, phase: 1, from: UnsafeRawBufferPointer(buffer), to: buffer)
+        }
+        #expect(bytes == [2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4, 1, 2])
+    }
+}
