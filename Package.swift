@@ -81,6 +81,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "ws-echo",
+            dependencies: [
+                "WebSocket",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "ws-autobahn-client",
+            dependencies: [
+                "WebSocket",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // tests
         .testTarget(
             name: "PostgresTests",

@@ -11,6 +11,9 @@ import Testing
         var server = WebSocketStateMachine(role: .server)
         let events = server.feed(clientFrame(opcode: 0x8, closePayload(code, "bye")))
         #expect(events == [.close(WebSocketCloseFrame(code: WebSocketCloseCode(code), reason: "bye"))])
+        #expect(server.state == .replyOwed)
+        #expect(!server.hasOutput)
+        server.replyToClose()
         #expect(server.outputBytes() == [0x88, 0x02, UInt8(code >> 8), UInt8(code & 0xFF)])
         #expect(server.state == .closed)
         #expect(server.receivedClose?.code?.rawValue == code)
@@ -24,6 +27,7 @@ import Testing
     @Test func emptyCloseIsEchoedEmpty() {
         var server = WebSocketStateMachine(role: .server)
         #expect(server.feed(clientFrame(opcode: 0x8, [])) == [.close(WebSocketCloseFrame(code: nil))])
+        server.replyToClose()
         #expect(server.outputBytes() == [0x88, 0x00])
     }
 
@@ -40,6 +44,7 @@ import Testing
         let events = server.feed(clientFrame(opcode: 0x8, closePayload(1000)) + clientFrame(opcode: 0x1, "after") + clientFrame(opcode: 0x9, []))
         #expect(events.count == 1)
         #expect(server.feed(clientFrame(opcode: 0x1, "later")) == [])
+        server.replyToClose()
         #expect(server.outputBytes() == [0x88, 0x02, 0x03, 0xE8])
     }
 
@@ -48,7 +53,29 @@ import Testing
         var server = WebSocketStateMachine(role: .server)
         let events = server.feed(clientFrame(fin: false, opcode: 0x1, "frag") + clientFrame(opcode: 0x8, closePayload(1000)))
         #expect(events == [.close(WebSocketCloseFrame(code: .normalClosure))])
+        server.replyToClose()
         #expect(server.outputBytes() == [0x88, 0x02, 0x03, 0xE8])
+    }
+
+    @Test func answersMayPrecedeTheOwedClose() throws {
+        // Autobahn 7.1.1 and 3.2: the peer's message and its close (or its error) arrive in one
+        // read; the answer to the message must still go out before our close frame.
+        var server = WebSocketStateMachine(role: .server)
+        let events = server.feed(clientFrame(opcode: 0x1, "Hello") + clientFrame(opcode: 0x8, closePayload(1000)))
+        #expect(events == [.message(.text("Hello")), .close(WebSocketCloseFrame(code: .normalClosure))])
+        try server.send(.text("Hello"))
+        server.replyToClose()
+        #expect(server.outputBytes() == [0x81, 0x05] + Array("Hello".utf8) + [0x88, 0x02, 0x03, 0xE8])
+        #expect(server.state == .closed)
+        #expect(throws: WebSocketSendError.closed) { try server.send(.text("late")) }
+    }
+
+    @Test func sendCloseWhileAReplyIsOwedSendsTheOwedReply() throws {
+        var server = WebSocketStateMachine(role: .server)
+        _ = server.feed(clientFrame(opcode: 0x8, closePayload(4001)))
+        try server.sendClose(code: .normalClosure, reason: "ignored")
+        #expect(server.outputBytes() == [0x88, 0x02, 0x0F, 0xA1])
+        #expect(server.sentClose == WebSocketCloseFrame(code: WebSocketCloseCode(4001)))
     }
 
     @Test func locallyStartedCloseCompletesWithoutAnEcho() throws {

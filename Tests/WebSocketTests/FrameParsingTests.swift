@@ -4,6 +4,7 @@ import Testing
 
 /// The close code a machine put on the wire, read back from its output.
 func sentCloseCode(_ machine: inout WebSocketStateMachine) -> UInt16? {
+    machine.replyToClose()
     let out = machine.outputBytes()
     guard out.count >= 4, out[0] == 0x88 else { return nil }
     return UInt16(out[2]) << 8 | UInt16(out[3])
@@ -15,6 +16,7 @@ func serverFailureCode(_ bytes: [UInt8], configuration: WebSocketConfiguration =
     var machine = WebSocketStateMachine(role: .server, configuration: configuration)
     let events = machine.feed(bytes)
     guard case .failure(let error)? = events.last else { return nil }
+    #expect(machine.state == .replyOwed)
     let wire = sentCloseCode(&machine)
     #expect(wire == error.code.rawValue)
     #expect(machine.state == .closed)
@@ -119,6 +121,7 @@ func serverFailureCode(_ bytes: [UInt8], configuration: WebSocketConfiguration =
         let events = client.feed(rawFrame(opcode: 0x1, mask: testMask, payload: Array("hi".utf8)))
         #expect(events.count == 1 && failure(.protocolError)(events[0]))
         // A client's close frame is masked: code 1002 sits under the key.
+        client.replyToClose()
         let out = client.outputBytes()
         #expect(out[0] == 0x88 && out[1] & 0x80 != 0)
         let code = UInt16(out[6] ^ out[2]) << 8 | UInt16(out[7] ^ out[3])
@@ -236,6 +239,7 @@ func serverFailureCode(_ bytes: [UInt8], configuration: WebSocketConfiguration =
         let events = server.feed(clientFrame(opcode: 0x3, []) + clientFrame(opcode: 0x1, "late"))
         #expect(events.count == 1)
         #expect(server.feed(clientFrame(opcode: 0x1, "later")) == [])
+        server.replyToClose()
         #expect(throws: WebSocketSendError.closed) { try server.send(.text("x")) }
     }
 }

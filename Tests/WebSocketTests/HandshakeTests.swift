@@ -1,3 +1,4 @@
+import NIOCore
 import NIOHTTP1
 import Testing
 @testable import WebSocket
@@ -122,6 +123,33 @@ import Testing
         other.add(name: "Sec-WebSocket-Protocol", value: "chat")
         #expect(throws: WebSocketClientHandshake.Failure.unrequestedSubprotocol("chat")) {
             try client.validate(status: .switchingProtocols, headers: other)
+        }
+    }
+
+    @Test func responseHeadIsParsedAndFollowingBytesKept() throws {
+        let text = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+        var buffer = ByteBuffer(string: String(text.dropLast(3)))
+        #expect(try WebSocketClientHandshake.parseResponseHead(&buffer) == nil)
+        buffer = ByteBuffer(string: text)
+        buffer.writeBytes([0x81, 0x00])
+        let head = try #require(try WebSocketClientHandshake.parseResponseHead(&buffer))
+        #expect(head.status == .switchingProtocols)
+        #expect(head.headers["sec-websocket-accept"] == ["s3pPLMBiTxaQ9kYGzzhZRbK+xOo="])
+        #expect(Array(buffer.readableBytesView) == [0x81, 0x00])
+        #expect(try WebSocketClientHandshake(key: Self.sampleKey).validate(status: head.status, headers: head.headers) == nil)
+    }
+
+    @Test func garbageResponsesAreRefused() {
+        for text in ["SSH-2.0-OpenSSH\r\n\r\n", "HTTP/1.1 1O1 x\r\n\r\n", "HTTP/1.1 101 x\r\n folded\r\n\r\n"] {
+            var buffer = ByteBuffer(string: text)
+            #expect(throws: WebSocketClientHandshake.Failure.malformedResponse) {
+                try WebSocketClientHandshake.parseResponseHead(&buffer)
+            }
+        }
+        var endless = ByteBuffer(string: "HTTP/1.1 101 x\r\n" + String(repeating: "X-A: b\r\n", count: 3000))
+        #expect(throws: WebSocketClientHandshake.Failure.malformedResponse) {
+            try WebSocketClientHandshake.parseResponseHead(&endless)
         }
     }
 

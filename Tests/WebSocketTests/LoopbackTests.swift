@@ -27,6 +27,30 @@ import Testing
         try await server.stop()
     }
 
+    @Test func framesRightAfterThe101ReachTheClient() async throws {
+        // The server speaks first; its ping and message may share a packet with the 101.
+        let server = try await TestServer { connection in
+            try await connection.run { inbound, outbound in
+                try await outbound.ping(ByteBuffer(string: "hi"))
+                try await outbound.send(text: "first")
+                for try await message in inbound {
+                    try await outbound.send(message)
+                }
+            }
+        }
+        let replies = try await withTimeout {
+            let client = try await WebSocketClient.connect(to: server.url)
+            return try await client.run { inbound, outbound in
+                var iterator = inbound.makeAsyncIterator()
+                let first = try await iterator.next()
+                try await outbound.send(text: "second")
+                return [first, try await iterator.next()]
+            }
+        }
+        #expect(replies == [.text("first"), .text("second")])
+        try await server.stop()
+    }
+
     @Test func fragmentedSendIsReassembled() async throws {
         let server = try await TestServer(handler: TestServer.echo)
         let reply = try await withTimeout {

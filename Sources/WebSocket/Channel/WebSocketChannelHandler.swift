@@ -1,14 +1,29 @@
 import NIOCore
 
+/// What the handler passes up to the async stream: messages, then one `end` once the peer
+/// closed or broke the protocol.
+enum WebSocketInboundElement: Sendable {
+    case message(WebSocketMessage)
+    case end
+}
+
+/// Sent down the pipeline by the inbound stream when the consumer reaches `end`: every message
+/// before it has been handled, so the owed close frame may go out.
+struct WebSocketReplyToClose: Sendable {}
+
 /// The NIO adapter around `WebSocketStateMachine`: bytes in, messages out; outbound frames in,
 /// bytes out. It answers pings, keeps the connection alive, runs the close handshake with its
-/// timeout, and turns quiesce and half-closure into a proper end of the connection.
+/// timeouts, and turns quiesce and half-closure into a proper end of the connection.
+///
+/// When the peer closes or breaks the protocol, our close frame waits until the application
+/// has consumed the messages before it (or the close timeout passes), so replies to them still
+/// go out first: Autobahn's strict verdicts need this, and it is what a synchronous server would do.
 ///
 /// Messages that arrive after we sent our close frame are dropped: the application said it is
 /// done, and delivering them would mean reading without backpressure until the peer answers.
 final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
-    typealias InboundOut = WebSocketMessage
+    typealias InboundOut = WebSocketInboundElement
     typealias OutboundIn = WebSocketOutboundFrame
     typealias OutboundOut = ByteBuffer
 
@@ -19,7 +34,9 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var pingTimer: Scheduled<Void>?
     private var pingDeadline: Scheduled<Void>?
     private var closeDeadline: Scheduled<Void>?
+    private var replyDeadline: Scheduled<Void>?
     private var isActive = false
+    private var isClosing = false
 
     init(role: WebSocketRole, configuration: WebSocketConfiguration, closedPromise: EventLoopPromise<WebSocketCloseStatus>) {
         self.machine = WebSocketStateMachine(role: role, configuration: configuration)
@@ -56,12 +73,13 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     private func finish() {
-        pingTimer?.cancel()
-        pingDeadline?.cancel()
-        closeDeadline?.cancel()
+        for task in [pingTimer, pingDeadline, closeDeadline, replyDeadline] {
+            task?.cancel()
+        }
         pingTimer = nil
         pingDeadline = nil
         closeDeadline = nil
+        replyDeadline = nil
         closedPromise.succeed(status ?? WebSocketCloseStatus(code: .abnormalClosure))
     }
 
@@ -76,7 +94,7 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
             switch event {
             case .message(let message):
                 if machine.sentClose == nil {
-                    context.fireChannelRead(wrapInboundOut(message))
+                    context.fireChannelRead(wrapInboundOut(.message(message)))
                 }
             case .ping:
                 writeOutput(context: context, flush: true)
@@ -84,32 +102,55 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
                 break
             case .close(let frame):
                 status = status ?? WebSocketCloseStatus(code: frame.code ?? .noStatusReceived, reason: frame.reason)
-                closeHandshakeDone(context: context)
+                readingEnded(context: context)
             case .failure(let error):
                 status = WebSocketCloseStatus(code: error.code, reason: error.reason)
-                writeOutputThenClose(context: context)
+                readingEnded(context: context)
             }
+        }
+    }
+
+    /// Nothing more will be read. Tell the consumer, and owe the peer our close frame until
+    /// the consumer gets there (or the close timeout passes).
+    private func readingEnded(context: ChannelHandlerContext) {
+        context.fireChannelRead(wrapInboundOut(.end))
+        if machine.state == .replyOwed {
+            replyDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(configuration.closeTimeout)) {
+                self.sendOwedReply(context: context)
+            }
+        } else {
+            // Our close was already out: the handshake (or the failure) is complete.
+            afterCloseExchanged(context: context)
+        }
+    }
+
+    private func sendOwedReply(context: ChannelHandlerContext) {
+        guard machine.state == .replyOwed else { return }
+        machine.replyToClose()
+        afterCloseExchanged(context: context)
+    }
+
+    /// Both close frames have crossed, or the connection failed. The server closes the TCP
+    /// connection at once (RFC 6455 §7.1.1), as does a failing endpoint; a client otherwise
+    /// gives the server the close timeout to close first.
+    private func afterCloseExchanged(context: ChannelHandlerContext) {
+        replyDeadline?.cancel()
+        replyDeadline = nil
+        if machine.role == .server || machine.receivedClose == nil {
+            writeOutputThenClose(context: context)
+        } else {
+            writeOutput(context: context, flush: true)
+            armCloseDeadline(context: context)
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
         // Once our close is out, keep reading regardless of the consumer so the peer's close
         // frame is seen; the messages are dropped anyway.
-        if machine.sentClose != nil && machine.state != .closed {
+        if machine.state == .closeSent {
             context.read()
         }
         context.fireChannelReadComplete()
-    }
-
-    /// Both close frames have crossed. The server closes the TCP connection at once
-    /// (RFC 6455 §7.1.1); a client gives the server the close timeout to do so first.
-    private func closeHandshakeDone(context: ChannelHandlerContext) {
-        if machine.role == .server {
-            writeOutputThenClose(context: context)
-        } else {
-            writeOutput(context: context, flush: true)
-            armCloseDeadline(context: context)
-        }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -137,6 +178,7 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let frame = unwrapOutboundIn(data)
+        let wasOwingReply = machine.state == .replyOwed
         do {
             switch frame {
             case .message(let message):
@@ -149,13 +191,28 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
                 try machine.sendPong(payload)
             case .close(let code, let reason):
                 try machine.sendClose(code: code, reason: reason)
-                armCloseDeadline(context: context)
             }
         } catch {
             promise?.fail(error)
             return
         }
         writeOutput(context: context, flush: false, promise: promise)
+        if case .close = frame {
+            if wasOwingReply {
+                afterCloseExchanged(context: context)
+            } else {
+                armCloseDeadline(context: context)
+            }
+        }
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        if event is WebSocketReplyToClose {
+            sendOwedReply(context: context)
+            promise?.succeed()
+            return
+        }
+        context.triggerUserOutboundEvent(event, promise: promise)
     }
 
     // MARK: Helpers
@@ -176,6 +233,8 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     private func writeOutputThenClose(context: ChannelHandlerContext) {
+        guard !isClosing else { return }
+        isClosing = true
         let written = context.eventLoop.makePromise(of: Void.self)
         writeOutput(context: context, flush: true, promise: written)
         written.futureResult.assumeIsolated().whenComplete { _ in
@@ -184,10 +243,16 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     private func startClose(context: ChannelHandlerContext, code: WebSocketCloseCode, reason: String) {
-        guard machine.state == .open else { return }
-        try? machine.sendClose(code: code, reason: reason)
-        writeOutput(context: context, flush: true)
-        armCloseDeadline(context: context)
+        switch machine.state {
+        case .open:
+            try? machine.sendClose(code: code, reason: reason)
+            writeOutput(context: context, flush: true)
+            armCloseDeadline(context: context)
+        case .replyOwed:
+            sendOwedReply(context: context)
+        case .closeSent, .closed:
+            break
+        }
     }
 
     private func armCloseDeadline(context: ChannelHandlerContext) {

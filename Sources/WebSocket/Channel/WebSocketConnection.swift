@@ -20,7 +20,7 @@ public struct WebSocketConnection: Sendable {
     /// Inbound only: its backpressure pauses reads. Writes go through `channel.writeAndFlush`
     /// so that each send can wait for its own bytes to reach the socket; the async writer
     /// learns of unwritability a loop hop late and lets a fast sender queue without bound.
-    private let asyncChannel: NIOAsyncChannel<WebSocketMessage, Never>
+    private let asyncChannel: NIOAsyncChannel<WebSocketInboundElement, Never>
     private let closed: EventLoopFuture<WebSocketCloseStatus>
 
     /// Buffered messages beyond which reading from the socket pauses.
@@ -39,7 +39,7 @@ public struct WebSocketConnection: Sendable {
         let closed = channel.eventLoop.makePromise(of: WebSocketCloseStatus.self)
         let handler = WebSocketChannelHandler(role: role, configuration: configuration, closedPromise: closed)
         try channel.pipeline.syncOperations.addHandler(handler)
-        let asyncChannel = try NIOAsyncChannel<WebSocketMessage, Never>(
+        let asyncChannel = try NIOAsyncChannel<WebSocketInboundElement, Never>(
             wrappingChannelSynchronously: channel,
             configuration: .init(backPressureStrategy: backPressure, isOutboundHalfClosureEnabled: false)
         )
@@ -82,7 +82,7 @@ public struct WebSocketConnection: Sendable {
         return try await asyncChannel.executeThenClose { inbound in
             let result: Result
             do {
-                result = try await body(WebSocketInbound(stream: inbound), writer)
+                result = try await body(WebSocketInbound(stream: inbound, channel: channel), writer)
             } catch {
                 try? await writer.close(code: .internalError, reason: "")
                 _ = try? await closed.get()
@@ -100,18 +100,34 @@ public struct WebSocketConnection: Sendable {
 /// `WebSocketConnection.closeStatus` for why).
 public struct WebSocketInbound: AsyncSequence, Sendable {
     public typealias Element = WebSocketMessage
-    let stream: NIOAsyncChannelInboundStream<WebSocketMessage>
+    let stream: NIOAsyncChannelInboundStream<WebSocketInboundElement>
+    let channel: any Channel
 
     public struct AsyncIterator: AsyncIteratorProtocol {
-        var base: NIOAsyncChannelInboundStream<WebSocketMessage>.AsyncIterator
+        var base: NIOAsyncChannelInboundStream<WebSocketInboundElement>.AsyncIterator
+        let channel: any Channel
+        var finished = false
 
         public mutating func next() async throws -> WebSocketMessage? {
-            try await base.next()
+            guard !finished else { return nil }
+            switch try await base.next() {
+            case .message(let message):
+                return message
+            case .end:
+                // Reaching the end means every earlier message was handled: our close frame
+                // may go out now.
+                finished = true
+                channel.triggerUserOutboundEvent(WebSocketReplyToClose(), promise: nil)
+                return nil
+            case nil:
+                finished = true
+                return nil
+            }
         }
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(base: stream.makeAsyncIterator())
+        AsyncIterator(base: stream.makeAsyncIterator(), channel: channel)
     }
 }
 

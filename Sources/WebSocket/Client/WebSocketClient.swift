@@ -31,10 +31,7 @@ public enum WebSocketClient {
         let target = try WebSocketURL(url)
         let sslContext = try target.isSecure ? NIOSSLContext(configuration: tlsConfiguration ?? .makeClientConfiguration()) : nil
         let handshake = WebSocketClientHandshake(subprotocols: subprotocols)
-        let requestHead = HTTPRequestHead(
-            version: .http1_1, method: .GET, uri: target.target,
-            headers: handshake.requestHeaders(host: target.hostHeader, additional: headers)
-        )
+        let request = handshake.requestBytes(target: target.target, host: target.hostHeader, additional: headers)
         let loop = eventLoopGroup.next()
         let upgraded = loop.makePromise(of: WebSocketConnection.self)
         let deadline = loop.scheduleTask(in: TimeAmount(timeout)) {
@@ -51,13 +48,8 @@ public enum WebSocketClient {
                         )
                         try operations.addHandler(handler)
                     }
-                    let encoder = HTTPRequestEncoder()
-                    let decoder = ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes))
-                    try operations.addHandler(encoder)
-                    try operations.addHandler(decoder)
                     try operations.addHandler(WebSocketClientHandshakeHandler(
-                        handshake: handshake, requestHead: requestHead, configuration: configuration,
-                        httpHandlers: [encoder, decoder], promise: upgraded
+                        handshake: handshake, request: request, configuration: configuration, promise: upgraded
                     ))
                 }
             }

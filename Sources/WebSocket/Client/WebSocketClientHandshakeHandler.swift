@@ -1,34 +1,33 @@
 import NIOCore
 import NIOHTTP1
 
-/// Sends the upgrade request, checks the response, and swaps the HTTP handlers for the
-/// WebSocket ones. Bytes the server sent right after its 101 stay in the HTTP decoder until it
-/// is removed, which forwards them to the new handlers.
+/// Writes the upgrade request, reads the response head with the handshake's own parser, and
+/// hands the connection to the WebSocket handlers, bytes after the head included.
+///
+/// No NIO HTTP codec is involved: `HTTPResponseDecoder` observes outbound writes, and removing
+/// it while the new handlers already answer a ping crashes on the frame bytes.
 final class WebSocketClientHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     private let handshake: WebSocketClientHandshake
-    private let requestHead: HTTPRequestHead
+    private let request: ByteBuffer
     private let configuration: WebSocketConfiguration
-    private let httpHandlers: [any RemovableChannelHandler]
     private let promise: EventLoopPromise<WebSocketConnection>
+    private var received = ByteBuffer()
     private var requestSent = false
-    private var subprotocol: String?
-    private var accepted = false
     private var done = false
 
     init(
         handshake: WebSocketClientHandshake,
-        requestHead: HTTPRequestHead,
+        request: ByteBuffer,
         configuration: WebSocketConfiguration,
-        httpHandlers: [any RemovableChannelHandler],
         promise: EventLoopPromise<WebSocketConnection>
     ) {
         self.handshake = handshake
-        self.requestHead = requestHead
+        self.request = request
         self.configuration = configuration
-        self.httpHandlers = httpHandlers
         self.promise = promise
     }
 
@@ -46,42 +45,35 @@ final class WebSocketClientHandshakeHandler: ChannelInboundHandler, RemovableCha
     private func sendRequest(context: ChannelHandlerContext) {
         guard !requestSent else { return }
         requestSent = true
-        context.write(wrapOutboundOut(.head(requestHead)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(request), promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !done else { return }
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            do {
-                subprotocol = try handshake.validate(status: head.status, headers: head.headers)
-                accepted = true
-            } catch {
-                fail(context: context, error: error)
-            }
-        case .body:
-            break
-        case .end:
-            guard accepted else {
-                fail(context: context, error: WebSocketClientHandshake.Failure.missingUpgradeHeader)
-                return
-            }
-            upgrade(context: context)
+        var bytes = unwrapInboundIn(data)
+        received.writeBuffer(&bytes)
+        do {
+            guard let head = try WebSocketClientHandshake.parseResponseHead(&received) else { return }
+            let subprotocol = try handshake.validate(status: head.status, headers: head.headers)
+            upgrade(context: context, subprotocol: subprotocol)
+        } catch {
+            fail(context: context, error: error)
         }
     }
 
-    private func upgrade(context: ChannelHandlerContext) {
+    private func upgrade(context: ChannelHandlerContext, subprotocol: String?) {
         done = true
         do {
             let connection = try WebSocketConnection.installHandlers(
                 on: context.channel, role: .client, configuration: configuration, subprotocol: subprotocol
             )
-            let operations = context.pipeline.syncOperations
-            operations.removeHandler(context: context, promise: nil)
-            for handler in httpHandlers {
-                operations.removeHandler(handler, promise: nil)
+            // Frames that came with the 101 go to the new handlers, which sit right after us.
+            if received.readableBytes > 0 {
+                context.fireChannelRead(wrapInboundOut(received))
+                context.fireChannelReadComplete()
             }
+            received = ByteBuffer()
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
             promise.succeed(connection)
         } catch {
             promise.fail(error)

@@ -17,7 +17,7 @@ public struct WebSocketCloseFrame: Sendable, Hashable {
     }
 }
 
-/// Why we failed the connection. The matching close frame has already been queued.
+/// Why we failed the connection; `code` and `reason` go into our close frame.
 public struct WebSocketProtocolError: Error, Sendable, Hashable {
     public var code: WebSocketCloseCode
     public var reason: String
@@ -34,11 +34,13 @@ public enum WebSocketEvent: Sendable, Hashable {
     /// The matching pong is already queued.
     case ping(ByteBuffer)
     case pong(ByteBuffer)
-    /// The peer's close frame. If we had not sent ours, the echo is queued; either way the
-    /// close handshake is over and the transport may be closed once the output is written.
+    /// The peer's close frame. If we had not sent ours, the echo is owed (state
+    /// `.replyOwed`): `replyToClose()` queues it. Then the transport may be closed once the
+    /// output is written.
     case close(WebSocketCloseFrame)
-    /// The peer broke the protocol (or a limit); the close frame with `error.code` is queued
-    /// and the transport should be closed once it is written.
+    /// The peer broke the protocol (or a limit). Unless our close was already out, the close
+    /// frame with `error.code` is owed: `replyToClose()` queues it, and the transport should be
+    /// closed once it is written.
     case failure(WebSocketProtocolError)
 }
 

@@ -9,6 +9,8 @@ import NIOCore
 /// machine.receive(bytes)
 /// while let event = machine.nextEvent() { … }
 /// machine.drainOutput { bytes, _ in socket.write(bytes) }
+/// // after a .close or .failure event, once the application has caught up:
+/// machine.replyToClose()
 /// ```
 ///
 /// Payload bytes move once: from the receive buffer into the message buffer, unmasked on the
@@ -19,6 +21,11 @@ public struct WebSocketStateMachine: Sendable {
         case open
         /// Our close frame is queued; we are waiting for the peer's.
         case closeSent
+        /// The peer's close frame arrived, or the peer broke the protocol: nothing more is read,
+        /// and our close frame (the echo, or the failure code) is owed. Data may still go out
+        /// until `replyToClose()` queues it, so that answers to messages the peer sent before
+        /// its close (or its error) are not lost.
+        case replyOwed
         /// The close handshake is over or the connection failed: nothing more is read or sent.
         case closed
     }
@@ -31,6 +38,8 @@ public struct WebSocketStateMachine: Sendable {
     /// The close frame we sent, whether the application asked for it, it echoed the peer's, or
     /// it reported a protocol failure.
     public private(set) var sentClose: WebSocketCloseFrame?
+    /// What `replyToClose()` will send while the state is `.replyOwed`.
+    private var owedReply: WebSocketCloseFrame?
 
     private let allocator: ByteBufferAllocator
     private var input: ByteBuffer
@@ -302,9 +311,11 @@ public struct WebSocketStateMachine: Sendable {
         receivedClose = frame
         if state == .open {
             // Echo the peer's code, as RFC 6455 §5.5.1 asks.
-            sendCloseFrame(WebSocketCloseFrame(code: frame.code), maskingKey: nil)
+            owedReply = WebSocketCloseFrame(code: frame.code)
+            state = .replyOwed
+        } else {
+            state = .closed
         }
-        state = .closed
         message = nil
         self.frame = nil
         input = allocator.buffer(capacity: 0)
@@ -314,9 +325,11 @@ public struct WebSocketStateMachine: Sendable {
     private mutating func fail(_ code: WebSocketCloseCode, _ reason: String) -> WebSocketEvent {
         failed = true
         if state == .open {
-            sendCloseFrame(WebSocketCloseFrame(code: code, reason: reason), maskingKey: nil)
+            owedReply = WebSocketCloseFrame(code: code, reason: reason)
+            state = .replyOwed
+        } else {
+            state = .closed
         }
-        state = .closed
         message = nil
         frame = nil
         input = allocator.buffer(capacity: 0)
@@ -346,7 +359,7 @@ public struct WebSocketStateMachine: Sendable {
         fin: Bool,
         maskingKey: WebSocketMaskingKey? = nil
     ) throws(WebSocketSendError) {
-        guard state == .open else { throw .closed }
+        guard state == .open || state == .replyOwed else { throw .closed }
         if opcode.isControl {
             guard fin else { throw .controlPayloadTooLarge }
             guard payload.readableBytes <= 125 else { throw .controlPayloadTooLarge }
@@ -362,16 +375,31 @@ public struct WebSocketStateMachine: Sendable {
         try sendFrame(opcode: .pong, payload: payload ?? allocator.buffer(capacity: 0), fin: true, maskingKey: maskingKey)
     }
 
-    /// Starts the close handshake. A nil code sends an empty close frame.
+    /// Starts the close handshake. A nil code sends an empty close frame. While a reply is
+    /// owed, the owed reply goes out instead: the peer's code, or the failure's.
     public mutating func sendClose(
         code: WebSocketCloseCode? = .normalClosure,
         reason: String = "",
         maskingKey: WebSocketMaskingKey? = nil
     ) throws(WebSocketSendError) {
+        if state == .replyOwed {
+            replyToClose(maskingKey: maskingKey)
+            return
+        }
         guard state == .open else { throw .closed }
         if let code, !code.isValidOnWire { throw .invalidCloseCode(code) }
         guard code != nil || reason.isEmpty, 2 + reason.utf8.count <= 125 else { throw .controlPayloadTooLarge }
         sendCloseFrame(WebSocketCloseFrame(code: code, reason: reason), maskingKey: maskingKey)
+    }
+
+    /// Queues the close frame owed after a `.close` or `.failure` event: the echo of the peer's
+    /// code, or the failure's code and reason. Does nothing in any other state. Call it once
+    /// the application has answered the messages delivered before that event (at once, if
+    /// there is nothing to wait for); then the transport may be closed after the output.
+    public mutating func replyToClose(maskingKey: WebSocketMaskingKey? = nil) {
+        guard state == .replyOwed, let reply = owedReply else { return }
+        owedReply = nil
+        sendCloseFrame(reply, maskingKey: maskingKey)
     }
 
     private mutating func sendCloseFrame(_ frame: WebSocketCloseFrame, maskingKey: WebSocketMaskingKey?) {
@@ -381,7 +409,7 @@ public struct WebSocketStateMachine: Sendable {
         let payload = WebSocketFrameSerializer.closePayload(code: frame.code, reason: reason, allocator: allocator)
         queue(opcode: .close, payload: payload, maskingKey: maskingKey)
         sentClose = WebSocketCloseFrame(code: frame.code, reason: reason)
-        state = receivedClose == nil ? .closeSent : .closed
+        state = receivedClose == nil && !failed ? .closeSent : .closed
     }
 
     private mutating func queue(opcode: WebSocketOpcode, payload: ByteBuffer, fin: Bool = true, maskingKey: WebSocketMaskingKey?) {

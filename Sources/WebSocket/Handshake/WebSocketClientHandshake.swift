@@ -1,3 +1,4 @@
+import NIOCore
 import NIOHTTP1
 
 /// The client's half of the opening handshake: the request headers to send and the check of
@@ -27,7 +28,50 @@ public struct WebSocketClientHandshake: Sendable, Hashable {
         return headers
     }
 
+    /// The upgrade request as bytes: the client writes it itself, so no HTTP codec has to be
+    /// taken out of the pipeline afterwards.
+    public func requestBytes(target: String, host: String, additional: HTTPHeaders = [:]) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.writeString("GET \(target) HTTP/1.1\r\n")
+        for (name, value) in requestHeaders(host: host, additional: additional) {
+            buffer.writeString("\(name): \(value)\r\n")
+        }
+        buffer.writeString("\r\n")
+        return buffer
+    }
+
+    /// The largest response head accepted before the 101 (or the error) is complete.
+    public static let maxResponseHeadSize = 16 * 1024
+
+    /// Reads an HTTP/1.1 response head from the front of `buffer`, consuming it, or returns nil
+    /// if it is not complete yet. Whatever follows the head (the server's first frames) stays
+    /// in `buffer`.
+    public static func parseResponseHead(_ buffer: inout ByteBuffer) throws(Failure) -> (status: HTTPResponseStatus, headers: HTTPHeaders)? {
+        let view = buffer.readableBytesView
+        let terminator: [UInt8] = [13, 10, 13, 10]
+        guard let end = view.firstRange(of: terminator) else {
+            if view.count > maxResponseHeadSize { throw .malformedResponse }
+            return nil
+        }
+        let headLength = end.upperBound - view.startIndex
+        guard let text = buffer.readString(length: headLength) else { throw .malformedResponse }
+        var lines = text.split(separator: "\r\n", omittingEmptySubsequences: false).dropLast(2)[...]
+        guard let statusLine = lines.popFirst() else { throw .malformedResponse }
+        let parts = statusLine.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count >= 2, parts[0] == "HTTP/1.1" || parts[0] == "HTTP/1.0",
+              parts[1].count == 3, let code = Int(parts[1]) else { throw .malformedResponse }
+        var headers = HTTPHeaders()
+        for line in lines {
+            guard let colon = line.firstIndex(of: ":"), colon != line.startIndex,
+                  line.first != " ", line.first != "\t" else { throw .malformedResponse }
+            headers.add(name: String(line[..<colon]), value: String(line[line.index(after: colon)...].trimmingASCIIWhitespace()))
+        }
+        return (HTTPResponseStatus(statusCode: code), headers)
+    }
+
     public enum Failure: Error, Sendable, Hashable {
+        /// Not an HTTP response head we can read.
+        case malformedResponse
         /// Anything but 101; the status is kept so callers can map 401/403 to their own errors.
         case unexpectedStatus(HTTPResponseStatus)
         case missingUpgradeHeader
