@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// A plain NIO WebSocket server: every connection must upgrade, on any path. It is what
@@ -23,15 +24,20 @@ public struct WebSocketServer: Sendable {
         port: Int,
         configuration: WebSocketConfiguration = WebSocketConfiguration(),
         subprotocols: [String] = [],
+        tlsConfiguration: TLSConfiguration? = nil,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> WebSocketServer {
+        let sslContext = try tlsConfiguration.map { try NIOSSLContext(configuration: $0) }
         let channel = try await ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(ChannelOptions.backlog, value: 1024)
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try configurePipeline(channel: channel, configuration: configuration, subprotocols: subprotocols)
+                    if let sslContext {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+                    }
+                    return try configurePipeline(channel: channel, configuration: configuration, subprotocols: subprotocols)
                 }
             }
         return WebSocketServer(serverChannel: channel)
