@@ -16,7 +16,11 @@ import Testing
             var finished = false
             for _ in 0..<Int.random(in: 1...6, using: &rng) {
                 let bytes = randomFrameLikeBytes(role: role, using: &rng)
-                for event in machine.feed(bytes) {
+                let events = machine.feed(bytes)
+                // Buffers stay within the message limit (ByteBuffer rounds up to a power of
+                // two) plus what was just received and an unfinished control frame.
+                #expect(machine.bufferedCapacity <= 2 * 700 + 2 * (bytes.count + 140))
+                for event in events {
                     #expect(!finished, "event after the end: \(event)")
                     switch event {
                     case .message(.binary(let buffer)):
@@ -58,6 +62,16 @@ import Testing
             }
             return bytes
         }
+    }
+
+    /// A peer that announces the largest allowed frame and trickles its payload makes the
+    /// machine hold what arrived, not what was announced.
+    @Test func announcedLengthIsNotAllocatedAhead() {
+        var server = WebSocketStateMachine(role: .server)
+        let header: [UInt8] = [0x82, 0xFF, 0, 0, 0, 0, 0, 0x3F, 0xFF, 0xFF] + testMask
+        #expect(server.feed(header + [1, 2, 3]) == [])
+        // The first payload reserves at most 256 KiB for a 4 MiB frame.
+        #expect(server.bufferedCapacity <= 256 * 1024 + 64)
     }
 
     /// Whatever a client serializes — any message, fragmented any way, any masks, pings in

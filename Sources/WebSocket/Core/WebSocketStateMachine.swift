@@ -211,7 +211,7 @@ public struct WebSocketStateMachine: Sendable {
                 // referenced while it grows.
                 message = nil
                 let start = assembling.buffer.writerIndex
-                Self.reserve(&assembling.buffer, adding: count, frameRemaining: current.remaining)
+                reserve(&assembling.buffer, adding: count, frameRemaining: current.remaining)
                 copyPayload(count: count, key: current.maskingKey, phase: current.phase, into: &assembling.buffer)
                 current.phase = (current.phase + count) & 3
                 current.remaining -= count
@@ -246,16 +246,23 @@ public struct WebSocketStateMachine: Sendable {
 
     /// Grows the message buffer geometrically: reserving exactly what each fragment needs
     /// would reallocate on every one of 65,536 tiny fragments.
-    private static func reserve(_ buffer: inout ByteBuffer, adding count: Int, frameRemaining: Int) {
+    private func reserve(_ buffer: inout ByteBuffer, adding count: Int, frameRemaining: Int) {
         guard buffer.writableBytes < count else { return }
         let needed = buffer.writerIndex + count
         let wanted: Int
         if buffer.capacity == 0 {
-            wanted = max(count, min(frameRemaining, initialReservation))
+            wanted = max(count, min(frameRemaining, Self.initialReservation))
         } else {
-            wanted = max(needed, buffer.capacity * 2)
+            // Doubling, but never past the message limit (the header checks keep `needed`
+            // within it).
+            wanted = max(needed, min(buffer.capacity * 2, configuration.maxMessageSize))
         }
         buffer.reserveCapacity(wanted)
+    }
+
+    /// Bytes of buffer memory the machine holds on to, for tests and memory accounting.
+    var bufferedCapacity: Int {
+        input.capacity + (message?.buffer.capacity ?? 0)
     }
 
     /// Moves `count` bytes from the input to `destination`, unmasking them if a key is given.
