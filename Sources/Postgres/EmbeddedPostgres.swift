@@ -100,28 +100,12 @@ public struct EmbeddedPostgres: Sendable {
 
     @discardableResult
     private func run(_ tool: String, _ arguments: [String], quiet: Bool = false) throws -> String {
-        let process = Process()
         let executable = "\(binDirectory)/\(tool)"
-        if let runAs {
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-            process.arguments = ["-u", runAs, "--", executable] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-        }
-        process.currentDirectoryURL = URL(fileURLWithPath: clusterDirectory)
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // pg_ctl start leaves the postmaster holding the pipe only if it inherits it; -l redirects it.
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard process.terminationStatus == 0 else {
+        let command = runAs.map { ("/usr/sbin/runuser", ["-u", $0, "--", executable] + arguments) } ?? (executable, arguments)
+        let (status, text) = (try? ChildProcess.run(command.0, command.1, workingDirectory: clusterDirectory)) ?? (127, "cannot run \(executable)")
+        guard status == 0 else {
             if !quiet { logger.error("\(tool) failed", metadata: ["output": "\(text)"]) }
-            throw PostgresError(.connection, "\(tool) failed (exit \(process.terminationStatus)): \(text.split(separator: "\n").last.map(String.init) ?? "")")
+            throw PostgresError(.connection, "\(tool) failed (exit \(status)): \(text.split(separator: "\n").last.map(String.init) ?? "")")
         }
         return text
     }
@@ -131,18 +115,9 @@ public struct EmbeddedPostgres: Sendable {
         let fm = FileManager.default
         var candidates: [String] = []
         if let env = ProcessInfo.processInfo.environment["COORDINATOR_PG_BINDIR"] { candidates.append(env) }
-        if let pgConfig = ["/usr/bin/pg_config", "/usr/local/bin/pg_config"].first(where: fm.isExecutableFile(atPath:)) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: pgConfig)
-            process.arguments = ["--bindir"]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = FileHandle.nullDevice
-            if (try? process.run()) != nil {
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                candidates.append(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
-            }
+        if let pgConfig = ["/usr/bin/pg_config", "/usr/local/bin/pg_config"].first(where: fm.isExecutableFile(atPath:)),
+           let (status, output) = try? ChildProcess.run(pgConfig, ["--bindir"]), status == 0 {
+            candidates.append(output)
         }
         let versions = ((try? fm.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? [])
             .compactMap(Int.init).sorted(by: >)

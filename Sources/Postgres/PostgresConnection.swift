@@ -38,17 +38,13 @@ final class PostgresConnection {
     var backendPID: Int32 { handle.map { PQbackendPID($0) } ?? 0 }
 
     /// True unless an idle connection has already been told by the server that it is gone
-    /// (for instance after `pg_terminate_backend`). Costs one `poll` with no wait.
+    /// (for instance after `pg_terminate_backend`). Costs one `poll` with no wait. A pooled
+    /// connection never LISTENs, so any input while idle is the server's goodbye (a FATAL message,
+    /// then EOF, which libpq may not have seen yet): it is treated as dead and replaced.
     func checkIdleHealth() -> Bool {
         guard let handle, PQstatus(handle) == CONNECTION_OK else { return false }
         var fd = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
-        let ready = poll(&fd, 1, 0)
-        if ready > 0 {
-            // Unexpected input on an idle connection: a FATAL message or EOF. Let libpq read it.
-            if PQconsumeInput(handle) == 0 { return false }
-            while let notify = PQnotifies(handle) { PQfreemem(notify) }
-        }
-        return PQstatus(handle) == CONNECTION_OK
+        return poll(&fd, 1, 0) == 0
     }
 
     /// Runs a parameterized statement (extended protocol, one statement).

@@ -1,0 +1,152 @@
+import Foundation
+import HTTPTypes
+import Logging
+import Pubsub
+import Store
+import Synchronization
+
+/// Resolves a presented session token to a `Subject`.
+///
+/// Verified keys are cached for up to `cacheLifetime`, so that hot endpoints (`/replicas` under a
+/// dashboard's load) do not touch the database to authenticate. Every replica drops a cached key
+/// as soon as it is revoked anywhere: logout publishes the key id on `api_key_revoked`, a status
+/// change publishes the user id on `user_status_changed`, and a pubsub resync clears the cache.
+public final class Authenticator: Sendable {
+    public static let cookieName = "coder_session_token"
+    public static let headerName = HTTPField.Name("Coder-Session-Token")!
+    static let sessionLifetime: TimeInterval = 24 * 3600
+    static let tokenLifetime: TimeInterval = 30 * 24 * 3600
+    static let refreshEvery: TimeInterval = 60
+    static let keyRevokedChannel = "api_key_revoked"
+    static let userStatusChannel = "user_status_changed"
+
+    private struct CachedKey {
+        var key: APIKey
+        var subject: Subject
+        var cachedAt: Date
+        var lastRefresh: Date
+    }
+
+    let store: Store
+    private let pubsub: Pubsub?
+    private let cacheLifetime: TimeInterval
+    private let cache = Mutex<[String: CachedKey]>([:])
+
+    public init(store: Store, pubsub: Pubsub? = nil, cacheLifetime: TimeInterval = 60) {
+        self.store = store
+        self.pubsub = pubsub
+        self.cacheLifetime = pubsub == nil ? 0 : cacheLifetime
+    }
+
+    /// Follows revocations from every replica until cancelled.
+    public func followRevocations() async {
+        guard let pubsub else { return }
+        let revoked = pubsub.subscribe(Self.keyRevokedChannel)
+        let statuses = pubsub.subscribe(Self.userStatusChannel)
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                for await event in revoked {
+                    switch event {
+                    case .message(let keyID): self.cache.withLock { _ = $0.removeValue(forKey: keyID) }
+                    case .resync: self.cache.withLock { $0.removeAll() }
+                    }
+                }
+            }
+            group.addTask {
+                for await event in statuses {
+                    switch event {
+                    case .message(let raw):
+                        let userID = UUID(uuidString: raw)
+                        self.cache.withLock { $0 = $0.filter { $0.value.key.userID != userID } }
+                    case .resync: self.cache.withLock { $0.removeAll() }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The token from the header, the cookie or the query, in that order.
+    static func presentedToken(headers: HTTPFields, query: [String: String]) -> String? {
+        if let header = headers[headerName], !header.isEmpty { return header }
+        for cookieHeader in headers[values: .cookie] {
+            for pair in cookieHeader.split(separator: ";") {
+                let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+                if parts.count == 2, parts[0] == cookieName, !parts[1].isEmpty { return String(parts[1]) }
+            }
+        }
+        if let value = query[cookieName], !value.isEmpty { return value }
+        return nil
+    }
+
+    func authenticate(token: String) async throws -> Subject {
+        guard let (id, secret) = Tokens.split(token) else { throw APIError.signedOut }
+        let now = Date()
+        if let cached = cache.withLock({ $0[id] }), now.timeIntervalSince(cached.cachedAt) < cacheLifetime {
+            guard Tokens.matches(secret: secret, stored: cached.key.hashedSecret), cached.key.expiresAt > now else {
+                throw APIError.signedOut
+            }
+            if now.timeIntervalSince(cached.lastRefresh) > Self.refreshEvery {
+                cache.withLock { $0[id]?.lastRefresh = now }
+                let key = cached.key
+                Task { try? await self.refresh(key, now: now) }
+            }
+            return cached.subject
+        }
+        guard let key = try await store.apiKey(id: id), Tokens.matches(secret: secret, stored: key.hashedSecret) else {
+            throw APIError.signedOut
+        }
+        guard key.expiresAt > now else { throw APIError.signedOut }
+        guard let user = try await store.user(id: key.userID) else { throw APIError.signedOut }
+        guard user.status != .suspended else {
+            throw APIError(.unauthorized, "User is not active (status = \"suspended\"). Contact an admin to reactivate your account.")
+        }
+        var current = key
+        if now.timeIntervalSince(key.lastUsed) > Self.refreshEvery {
+            current = try await refresh(key, now: now)
+        }
+        let memberships = try await store.memberships(userID: user.id)
+        let subject = Subject(
+            userID: user.id,
+            username: user.username,
+            siteRoles: Set(user.siteRoles),
+            organizations: Dictionary(memberships.map { ($0.organizationID, Set($0.roles)) }, uniquingKeysWith: { a, _ in a }),
+            apiKeyID: key.id
+        )
+        if cacheLifetime > 0 {
+            cache.withLock { $0[id] = CachedKey(key: current, subject: subject, cachedAt: now, lastRefresh: now) }
+        }
+        return subject
+    }
+
+    /// Marks the key used and slides a session key's expiry; returns the key as now stored.
+    @discardableResult
+    private func refresh(_ key: APIKey, now: Date) async throws -> APIKey {
+        var key = key
+        if key.loginType == "password" { key.expiresAt = now.addingTimeInterval(TimeInterval(key.lifetimeSeconds)) }
+        try await store.refreshAPIKey(id: key.id, extendTo: key.loginType == "password" ? key.expiresAt : nil)
+        try await store.touchLastSeen(userID: key.userID)
+        return key
+    }
+
+    /// Creates a key for `userID` and returns the token to hand out (the only time it exists in clear).
+    func issueKey(for userID: UUID, loginType: String, lifetime: TimeInterval) async throws -> String {
+        let (id, secret, token) = Tokens.generate()
+        try await store.insertAPIKey(APIKey(
+            id: id, hashedSecret: Tokens.hash(secret: secret), userID: userID, loginType: loginType,
+            lifetimeSeconds: Int64(lifetime), expiresAt: Date().addingTimeInterval(lifetime),
+            createdAt: Date(), lastUsed: Date()
+        ))
+        return token
+    }
+
+    func revokeKey(id: String) async throws {
+        try await store.deleteAPIKey(id: id)
+        cache.withLock { _ = $0.removeValue(forKey: id) }
+        try? await pubsub?.publish(Self.keyRevokedChannel, id)
+    }
+
+    func userStatusChanged(_ userID: UUID) async {
+        cache.withLock { $0 = $0.filter { $0.value.key.userID != userID } }
+        try? await pubsub?.publish(Self.userStatusChannel, userID.uuidString)
+    }
+}

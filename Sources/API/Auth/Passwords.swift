@@ -1,0 +1,65 @@
+import Crypto
+import _CryptoExtras
+import Foundation
+import NIOPosix
+
+/// Password hashing with PBKDF2-SHA256, stored as `$pbkdf2-sha256$<rounds>$<salt>$<hash>` (base64),
+/// so the cost can be raised later without invalidating existing hashes.
+enum Passwords {
+    static let rounds = 210_000
+
+    static func hash(_ password: String) throws -> String {
+        var salt = [UInt8](repeating: 0, count: 16)
+        var generator = SystemRandomNumberGenerator()
+        for i in salt.indices { salt[i] = generator.next() }
+        let key = try KDF.Insecure.PBKDF2.deriveKey(
+            from: Array(password.utf8), salt: salt, using: .sha256, outputByteCount: 32, rounds: rounds
+        )
+        let hash = key.withUnsafeBytes { Data($0) }
+        return "$pbkdf2-sha256$\(rounds)$\(Data(salt).base64EncodedString())$\(hash.base64EncodedString())"
+    }
+
+    /// Constant-time comparison of the derived key with the stored one.
+    static func verify(_ password: String, against stored: String) -> Bool {
+        let parts = stored.split(separator: "$", omittingEmptySubsequences: true)
+        guard parts.count == 4, parts[0] == "pbkdf2-sha256", let rounds = Int(parts[1]), rounds > 0,
+              let salt = Data(base64Encoded: String(parts[2])), let expected = Data(base64Encoded: String(parts[3]))
+        else { return false }
+        guard let key = try? KDF.Insecure.PBKDF2.deriveKey(
+            from: Array(password.utf8), salt: salt, using: .sha256, outputByteCount: expected.count,
+            unsafeUncheckedRounds: rounds
+        ) else { return false }
+        return key == SymmetricKey(data: expected)
+    }
+
+    /// `hash` and `verify` cost ~0.1 s of CPU each: they run on NIO's blocking thread pool, so
+    /// that logins do not stall the cooperative threads every request shares.
+    static func hashOffloaded(_ password: String) async throws -> String {
+        try await NIOThreadPool.singleton.runIfActive { try hash(password) }
+    }
+
+    static func verifyOffloaded(_ password: String, against stored: String) async -> Bool {
+        (try? await NIOThreadPool.singleton.runIfActive { verify(password, against: stored) }) ?? false
+    }
+
+    /// Coder's rule, approximately: 6–64 characters and enough variety (an entropy estimate of at
+    /// least 52 bits over the character classes used), so that "password" is refused.
+    static func strengthProblem(_ password: String) -> String? {
+        if password.count < 6 { return "password must be at least 6 characters" }
+        if password.count > 64 { return "password must be no more than 64 characters" }
+        var classes = 0
+        if password.contains(where: { $0.isLowercase }) { classes += 26 }
+        if password.contains(where: { $0.isUppercase }) { classes += 26 }
+        if password.contains(where: { $0.isNumber }) { classes += 10 }
+        if password.contains(where: { !$0.isLetter && !$0.isNumber }) { classes += 33 }
+        // Runs of one repeated character count once.
+        var effectiveLength = 0
+        var previous: Character?
+        for c in password where c != previous {
+            effectiveLength += 1
+            previous = c
+        }
+        let entropy = log2(Double(max(classes, 1))) * Double(effectiveLength)
+        return entropy >= 52 ? nil : "insecure password, try including more special characters, using uppercase letters, using numbers or using a longer password"
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+
+/// Who is asking: the authenticated user with their site and organization roles.
+public struct Subject: Sendable, Equatable {
+    public var userID: UUID
+    public var username: String
+    public var siteRoles: Set<String>
+    /// Organization id → that user's roles in it (membership alone means "organization-member").
+    public var organizations: [UUID: Set<String>]
+    public var apiKeyID: String
+
+    public func isMember(of organization: UUID) -> Bool { organizations[organization] != nil }
+}
+
+public enum Action: Sendable { case read, create, update, delete }
+
+/// What is acted upon, with what the rules need to know about it.
+public enum Resource: Sendable {
+    /// A user account; `organizations` are the organizations it belongs to.
+    case user(id: UUID, organizations: [UUID])
+    /// A user's status (suspend/activate) and roles; `isOwner` if the target holds the owner role.
+    case userAdministration(id: UUID, isOwner: Bool)
+    case apiKey(owner: UUID)
+    case organization(id: UUID)
+    case deploymentConfig
+    case replicas
+}
+
+public enum Role: String, CaseIterable, Sendable {
+    case owner
+    case member
+    case templateAdmin = "template-admin"
+    case userAdmin = "user-admin"
+    case auditor
+
+    public var displayName: String {
+        switch self {
+        case .owner: "Owner"
+        case .member: "Member"
+        case .templateAdmin: "Template Admin"
+        case .userAdmin: "User Admin"
+        case .auditor: "Auditor"
+        }
+    }
+
+    /// Site roles that can be stored on a user ("member" is everyone's and implied).
+    public static let assignableSiteRoles: Set<String> = [owner.rawValue, templateAdmin.rawValue, userAdmin.rawValue, auditor.rawValue]
+}
+
+/// The one authorization rule book: every handler asks `can` before acting.
+public enum RBAC {
+    public static func can(_ subject: Subject, _ action: Action, _ resource: Resource) -> Bool {
+        let roles = subject.siteRoles
+        if roles.contains(Role.owner.rawValue) { return true }
+        let userAdmin = roles.contains(Role.userAdmin.rawValue)
+        let templateAdmin = roles.contains(Role.templateAdmin.rawValue)
+        let auditor = roles.contains(Role.auditor.rawValue)
+
+        switch resource {
+        case .user(let id, let organizations):
+            if id == subject.userID { return action == .read || action == .update }
+            switch action {
+            case .read:
+                return userAdmin || templateAdmin || auditor || organizations.contains(where: subject.isMember(of:))
+            case .create, .update, .delete:
+                return userAdmin
+            }
+        case .userAdministration(let id, let isOwner):
+            // Nobody changes their own status; only owners touch another owner.
+            return userAdmin && id != subject.userID && !isOwner
+        case .apiKey(let owner):
+            return owner == subject.userID
+        case .organization(let id):
+            return action == .read && (subject.isMember(of: id) || userAdmin || auditor)
+        case .deploymentConfig, .replicas:
+            return false
+        }
+    }
+}

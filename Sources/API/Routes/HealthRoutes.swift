@@ -1,0 +1,30 @@
+import Hummingbird
+import Pubsub
+import Store
+
+/// `/healthz` for load balancers and `/api/v2/buildinfo`.
+struct HealthRoutes {
+    let store: Store
+    let pubsub: Pubsub?
+    let version: String
+    let externalURL: String
+
+    struct BuildInfo: Encodable {
+        let version: String
+        let external_url: String
+    }
+
+    func addRoutes(root: Router<AppRequestContext>, api: RouterGroup<AppRequestContext>) {
+        root.get("healthz") { _, _ in
+            guard await store.isReachable() else { throw APIError(.serviceUnavailable, "The database is not reachable.") }
+            if let pubsub, case .broken(let reason) = pubsub.selfTest.health {
+                throw APIError(.serviceUnavailable, "Pubsub is not working.", detail: reason)
+            }
+            return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "OK")))
+        }
+        // Peers probe this to check that they can reach us at our relay address.
+        root.get("derp/latency-check") { _, _ in Response(status: .ok) }
+        let info = BuildInfo(version: version, external_url: externalURL)
+        api.get("buildinfo") { _, _ in try JSON.response(info) }
+    }
+}

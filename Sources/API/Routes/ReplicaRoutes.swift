@@ -1,0 +1,59 @@
+import Foundation
+import Hummingbird
+import Replicas
+import Store
+import Synchronization
+
+/// `GET /api/v2/replicas` (owners only) served from the membership snapshot. The JSON is encoded
+/// once per snapshot generation, not per request: dashboards poll this endpoint hard.
+final class ReplicaRoutes: Sendable {
+    struct ReplicaJSON: Encodable {
+        let id: UUID
+        let hostname: String
+        let created_at: Date
+        let relay_address: String
+        let region_id: Int32
+        let error: String
+        let database_latency: Int32
+        let version: String
+        let started_at: Date
+        let updated_at: Date
+
+        init(_ replica: Replica) {
+            id = replica.id
+            hostname = replica.hostname
+            created_at = replica.createdAt
+            relay_address = replica.relayAddress
+            region_id = replica.regionID
+            error = replica.error
+            database_latency = replica.databaseLatency
+            version = replica.version
+            started_at = replica.startedAt
+            updated_at = replica.updatedAt
+        }
+    }
+
+    let membership: ReplicaMembership
+    private let encoded = Mutex<(generation: UInt64, body: ByteBuffer)?>(nil)
+
+    init(membership: ReplicaMembership) {
+        self.membership = membership
+    }
+
+    func addAuthenticatedRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.get("replicas") { _, context in
+            guard RBAC.can(try context.requireSubject(), .read, .replicas) else { throw APIError.resourceNotFound }
+            return JSON.bytes(try self.body())
+        }
+    }
+
+    private func body() throws -> ByteBuffer {
+        let snapshot = membership.snapshot
+        if let cached = encoded.withLock({ $0 }), cached.generation == snapshot.generation { return cached.body }
+        let body = ByteBuffer(bytes: try JSON.encoder.encode(snapshot.replicas.map(ReplicaJSON.init)))
+        encoded.withLock { current in
+            if (current?.generation ?? 0) <= snapshot.generation { current = (snapshot.generation, body) }
+        }
+        return body
+    }
+}

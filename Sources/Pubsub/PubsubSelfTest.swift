@@ -1,0 +1,99 @@
+import Foundation
+import Synchronization
+
+/// Proves that NOTIFY still reaches us: every `interval` it publishes a nonce on a channel of its
+/// own and waits for it. When no round trip completes within `bound`, pubsub is reported broken,
+/// instead of going deaf silently (a PgBouncer in transaction mode drops LISTEN, Coder #11950).
+public final class PubsubSelfTest: Sendable {
+    public struct Configuration: Sendable {
+        public var interval: Duration
+        public var bound: Duration
+        public init(interval: Duration = .seconds(2), bound: Duration = .seconds(5)) {
+            self.interval = interval
+            self.bound = bound
+        }
+    }
+
+    public enum Health: Sendable, Equatable {
+        case healthy(roundTrip: Duration)
+        /// Nothing measured yet.
+        case starting
+        case broken(String)
+    }
+
+    private struct State {
+        var outstanding: [String: ContinuousClock.Instant] = [:]
+        var lastSuccess: ContinuousClock.Instant?
+        var lastRoundTrip: Duration?
+        var started = ContinuousClock.now
+        var publishError: String?
+    }
+
+    public let configuration: Configuration
+    public let channel = "coordinator_pubsub_selftest_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+    private let state = Mutex(State())
+
+    init(configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    /// Current verdict: broken if the last success (or the start) is older than `bound` while
+    /// probes were outstanding.
+    public var health: Health {
+        state.withLock { state in
+            let now = ContinuousClock.now
+            let since = state.lastSuccess ?? state.started
+            if now - since > configuration.bound + configuration.interval {
+                if let error = state.publishError { return .broken("pubsub is not working: cannot publish: \(error)") }
+                return .broken("pubsub is not working: no NOTIFY round trip in \(Self.format(now - since))")
+            }
+            if let roundTrip = state.lastRoundTrip { return .healthy(roundTrip: roundTrip) }
+            return .starting
+        }
+    }
+
+    public var isBroken: Bool {
+        if case .broken = health { return true }
+        return false
+    }
+
+    func run(publish: @Sendable (String) async throws -> Void) async {
+        while !Task.isCancelled {
+            let nonce = UUID().uuidString
+            state.withLock { state in
+                // Forget probes older than the bound: their answer would not count any more.
+                let now = ContinuousClock.now
+                state.outstanding = state.outstanding.filter { now - $0.value < configuration.bound }
+                state.outstanding[nonce] = now
+            }
+            do {
+                try await publish(nonce)
+                state.withLock { $0.publishError = nil }
+            } catch {
+                state.withLock { $0.publishError = String(describing: error) }
+            }
+            try? await Task.sleep(for: configuration.interval)
+        }
+    }
+
+    func received(_ nonce: String) {
+        state.withLock { state in
+            guard let sent = state.outstanding.removeValue(forKey: nonce) else { return }
+            let now = ContinuousClock.now
+            state.lastRoundTrip = now - sent
+            state.lastSuccess = now
+        }
+    }
+
+    /// After a reconnect, give the new connection a full bound before judging it.
+    func connectionRestored() {
+        state.withLock { state in
+            if state.lastSuccess == nil { state.started = .now }
+        }
+    }
+
+    static func format(_ duration: Duration) -> String {
+        let ms = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        return ms >= 1000 ? String(format: "%.1fs", Double(ms) / 1000) : "\(ms)ms"
+    }
+}

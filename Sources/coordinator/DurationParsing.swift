@@ -1,0 +1,16 @@
+/// Durations as written on the command line: `500ms`, `1s`, `1.5s`, `2m`, `1h`, or a sum like `1m30s`.
+func parseDuration(_ text: String) -> Duration? {
+    let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+    var rest = Substring(text.trimmingCharacters(in: .whitespaces))
+    guard !rest.isEmpty else { return nil }
+    var seconds = 0.0
+    while !rest.isEmpty {
+        let number = rest.prefix { $0.isNumber || $0 == "." }
+        guard !number.isEmpty, let value = Double(number) else { return nil }
+        rest = rest.dropFirst(number.count)
+        guard let (unit, scale) = units.first(where: { rest.hasPrefix($0.0) && !(($0.0 == "m") && rest.hasPrefix("ms")) }) else { return nil }
+        rest = rest.dropFirst(unit.count)
+        seconds += value * scale
+    }
+    return .milliseconds(Int64((seconds * 1000).rounded()))
+}

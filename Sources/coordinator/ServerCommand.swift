@@ -1,0 +1,152 @@
+import API
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import Postgres
+import Pubsub
+import Replicas
+import ServiceLifecycle
+import Store
+
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "server", abstract: "Run a coordinator replica.")
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(name: .customLong("http-address"), help: "Address to serve the API on. (env: CODER_HTTP_ADDRESS; default: 127.0.0.1:3000)")
+    var httpAddressFlag: String?
+
+    @Option(name: .customLong("access-url"), help: "The URL users reach this deployment at. (env: CODER_ACCESS_URL)")
+    var accessURLFlag: String?
+
+    @Option(name: .customLong("relay-address"), help: "http(s) URL at which peer replicas reach this one (probed at /derp/latency-check). (env: CODER_DERP_SERVER_RELAY_URL)")
+    var relayAddressFlag: String?
+
+    @Option(name: .customLong("region-id"), help: "Region of this replica; it probes the relay addresses of peers in the same region. (env: CODER_DERP_SERVER_REGION_ID; default: 999)")
+    var regionIDFlag: Int32?
+
+    @Option(name: .customLong("heartbeat-interval"), help: "How often this replica heartbeats; peers consider it gone after three missed beats. (env: COORDINATOR_HEARTBEAT_INTERVAL; default: 1s)")
+    var heartbeatIntervalFlag: String?
+
+    @Option(name: .customLong("replica-poll-interval"), help: "Backup poll of the live replica set, which also bounds how long a crashed peer stays listed. (env: COORDINATOR_REPLICA_POLL_INTERVAL; default: 250ms)")
+    var pollIntervalFlag: String?
+
+    @Option(name: .customLong("replica-retention"), help: "Delete rows of replicas silent for this long. (env: COORDINATOR_REPLICA_RETENTION; default: 24h)")
+    var retentionFlag: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. (env: COORDINATOR_LOG_LEVEL; default: info)")
+    var logLevelFlag: String?
+
+    func run() async throws {
+        do {
+            try await serve()
+        } catch let error as StartupError {
+            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+
+    private func serve() async throws {
+        let logger = try makeLogger()
+        let (host, port) = try parseAddress(Environment.value(httpAddressFlag, "CODER_HTTP_ADDRESS") ?? "127.0.0.1:3000")
+        let accessURL = Environment.value(accessURLFlag, "CODER_ACCESS_URL") ?? "http://\(host):\(port)"
+        let replicaConfiguration = try makeReplicaConfiguration()
+
+        let database = try await Database.open(self.database, logger: logger)
+        do {
+            let applied = try await database.store.migrate(logger: logger)
+            if !applied.isEmpty { logger.info("database migrated", metadata: ["applied": "\(applied)"]) }
+        } catch {
+            await database.close(logger: logger)
+            throw StartupError("migrating the database failed: \(oneLine(error))")
+        }
+
+        let listener = Listener(.init(connectionString: database.connectionString), logger: logger)
+        let pubsub = Pubsub(listener: listener, pool: database.store.pool, logger: logger)
+        let membership = ReplicaMembership(
+            configuration: replicaConfiguration, store: database.store, lockConnectionString: database.connectionString,
+            pubsub: pubsub, logger: logger
+        )
+        let server = APIServer(
+            store: database.store, configuration: .init(version: Coordinator.version, accessURL: accessURL),
+            pubsub: pubsub, membership: membership
+        )
+        let router = server.makeRouter()
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: nil),
+            onServerRunning: { channel in
+                logger.notice("serving", metadata: ["address": "\(channel.localAddress?.description ?? "\(host):\(port)")"])
+            },
+            logger: logger
+        )
+        var serviceConfiguration = ServiceGroupConfiguration(
+            // Graceful shutdown runs in reverse order: the replica deregisters first (peers drop it
+            // at once), then HTTP drains, then pubsub stops.
+            services: [
+                .init(service: TaskService { await pubsub.run() }),
+                .init(service: TaskService { await server.authenticator.followRevocations() }),
+                .init(service: app),
+                .init(service: TaskService { await membership.run() }),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
+        // Backstop: a connection that ignores the quiesce request cannot hold the shutdown forever.
+        serviceConfiguration.maximumGracefulShutdownDuration = .seconds(15)
+        let group = ServiceGroup(configuration: serviceConfiguration)
+        do {
+            try await group.run()
+        } catch {
+            logger.error("server stopped with an error: \(error)")
+            await database.close(logger: logger)
+            throw StartupError(oneLine(error))
+        }
+        await database.close(logger: logger)
+        logger.notice("stopped")
+    }
+
+    private func makeReplicaConfiguration() throws -> ReplicaConfiguration {
+        func duration(_ flag: String?, _ variable: String, _ name: String, default value: Duration) throws -> Duration {
+            guard let raw = Environment.value(flag, variable) else { return value }
+            guard let parsed = parseDuration(raw) else { throw StartupError("\(name) must be a duration like 500ms, 1s or 2m, not \"\(raw)\"") }
+            return parsed
+        }
+        let regionRaw = Environment.value(regionIDFlag.map { String($0) }, "CODER_DERP_SERVER_REGION_ID") ?? "999"
+        guard let regionID = Int32(regionRaw) else { throw StartupError("--region-id must be an integer, not \"\(regionRaw)\"") }
+        let configuration = ReplicaConfiguration(
+            hostname: ProcessInfo.processInfo.hostName,
+            regionID: regionID,
+            relayAddress: Environment.value(relayAddressFlag, "CODER_DERP_SERVER_RELAY_URL") ?? "",
+            version: Coordinator.version,
+            heartbeatInterval: try duration(heartbeatIntervalFlag, "COORDINATOR_HEARTBEAT_INTERVAL", "--heartbeat-interval", default: .seconds(1)),
+            pollInterval: try duration(pollIntervalFlag, "COORDINATOR_REPLICA_POLL_INTERVAL", "--replica-poll-interval", default: .milliseconds(250)),
+            retention: try duration(retentionFlag, "COORDINATOR_REPLICA_RETENTION", "--replica-retention", default: .seconds(24 * 3600))
+        )
+        do {
+            try configuration.validate()
+        } catch {
+            throw StartupError(error.description)
+        }
+        return configuration
+    }
+
+    private func makeLogger() throws -> Logger {
+        var logger = Logger(label: "coordinator")
+        let raw = Environment.value(logLevelFlag, "COORDINATOR_LOG_LEVEL") ?? "info"
+        guard let level = Logger.Level(rawValue: raw) else { throw StartupError("--log-level must be one of trace, debug, info, notice, warning, error, critical; not \"\(raw)\"") }
+        logger.logLevel = level
+        return logger
+    }
+}
+
+/// `host:port`, `[v6]:port` or `:port`.
+func parseAddress(_ address: String) throws -> (String, Int) {
+    guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port) else {
+        throw StartupError("--http-address must be host:port, not \"\(address)\"")
+    }
+    var host = String(address[..<colon])
+    if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+    return (host.isEmpty ? "0.0.0.0" : host, port)
+}

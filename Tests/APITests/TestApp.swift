@@ -1,0 +1,104 @@
+import API
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Postgres
+import Store
+import TestSupport
+import Testing
+
+/// A response as the tests look at it.
+struct TestResponse {
+    let status: HTTPResponse.Status
+    let headers: HTTPFields
+    let body: Data
+
+    var json: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
+    }
+
+    var jsonArray: [[String: Any]] {
+        (try? JSONSerialization.jsonObject(with: body)) as? [[String: Any]] ?? []
+    }
+
+    var message: String? { json["message"] as? String }
+
+    /// Field names of the validation entries, in order.
+    var validationFields: [String] {
+        (json["validations"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String }
+    }
+}
+
+struct TestClient: Sendable {
+    let client: any TestClientProtocol
+
+    func request(
+        _ method: HTTPRequest.Method, _ path: String, json: Any? = nil, rawBody: String? = nil,
+        token: String? = nil, headers extra: HTTPFields = [:]
+    ) async throws -> TestResponse {
+        var headers = extra
+        if let token { headers[HTTPField.Name("Coder-Session-Token")!] = token }
+        var body: ByteBuffer?
+        if let json {
+            body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json))
+            headers[.contentType] = "application/json"
+        } else if let rawBody {
+            body = ByteBuffer(string: rawBody)
+            headers[.contentType] = "application/json"
+        }
+        return try await client.execute(uri: path, method: method, headers: headers, body: body) { response in
+            TestResponse(status: response.status, headers: response.headers, body: Data(buffer: response.body))
+        }
+    }
+
+    static let ownerPassword = "Sup3r-Secret-Passw0rd!"
+
+    /// Creates the first user and logs in; returns (token, user id, organization id).
+    func setUpOwner(email: String = "owner@example.com", username: String = "owner") async throws -> (token: String, userID: UUID, organizationID: UUID) {
+        let created = try await request(.post, "/api/v2/users/first", json: ["email": email, "username": username, "password": Self.ownerPassword])
+        #expect(created.status == .created)
+        let userID = try #require(UUID(uuidString: created.json["user_id"] as? String ?? ""))
+        let organizationID = try #require(UUID(uuidString: created.json["organization_id"] as? String ?? ""))
+        return (try await login(email, Self.ownerPassword), userID, organizationID)
+    }
+
+    func login(_ email: String, _ password: String) async throws -> String {
+        let response = try await request(.post, "/api/v2/users/login", json: ["email": email, "password": password])
+        #expect(response.status == .created)
+        return try #require(response.json["session_token"] as? String)
+    }
+
+    /// Creates a member of `organizationID` as `token`'s user and logs them in.
+    func createMember(_ username: String, organizationID: UUID, token: String, password: String = "An0ther-Passw0rd!") async throws -> (token: String, id: UUID) {
+        let created = try await request(.post, "/api/v2/users", json: [
+            "email": "\(username)@example.com", "username": username, "password": password,
+            "organization_id": organizationID.uuidString,
+        ], token: token)
+        #expect(created.status == .created)
+        let id = try #require(UUID(uuidString: created.json["id"] as? String ?? ""))
+        return (try await login("\(username)@example.com", password), id)
+    }
+}
+
+/// Runs `body` against a router on a fresh, migrated database.
+func withApp(_ body: @escaping @Sendable (TestClient, Store) async throws -> Void) async throws {
+    let database = try await TestDatabase.create()
+    let pool = DatabasePool(.init(connectionString: database.url, maximumConnections: 4))
+    let store = Store(pool: pool)
+    var logger = Logger(label: "test")
+    logger.logLevel = .warning
+    _ = try await store.migrate(logger: logger)
+    let router = APIServer(store: store, configuration: .init(version: "test", accessURL: "http://localhost")).makeRouter()
+    let app = Application(router: router, logger: logger)
+    do {
+        try await app.test(.router) { client in
+            try await body(TestClient(client: client), store)
+        }
+        await pool.close()
+    } catch {
+        await pool.close()
+        throw error
+    }
+}

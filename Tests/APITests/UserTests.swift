@@ -1,0 +1,165 @@
+import Foundation
+import Testing
+
+@Suite struct UserTests {
+    @Test func ownersCreateUsersAndConflictsAre409() async throws {
+        try await withApp { client, store in
+            let owner = try await client.setUpOwner()
+            let created = try await client.request(.post, "/api/v2/users", json: [
+                "email": "Alice@Example.com", "username": "alice", "password": "Al1ce-Passw0rd!", "organization_id": owner.organizationID.uuidString,
+            ], token: owner.token)
+            #expect(created.status == .created)
+            #expect(created.json["status"] as? String == "active")
+            #expect(created.json["organization_ids"] as? [String] == [owner.organizationID.uuidString])
+            #expect((created.json["roles"] as? [Any])?.isEmpty == true)
+
+            let sameEmail = try await client.request(.post, "/api/v2/users", json: [
+                "email": "alice@example.com", "username": "alice2", "password": "Al1ce-Passw0rd!", "organization_id": owner.organizationID.uuidString,
+            ], token: owner.token)
+            #expect(sameEmail.status == .conflict)
+            #expect(sameEmail.message == "User already exists.")
+            #expect(sameEmail.validationFields == ["email"])
+
+            let sameName = try await client.request(.post, "/api/v2/users", json: [
+                "email": "alice3@example.com", "username": "ALICE", "password": "Al1ce-Passw0rd!", "organization_id": owner.organizationID.uuidString,
+            ], token: owner.token)
+            #expect(sameName.status == .conflict)
+            #expect(sameName.validationFields == ["username"])
+
+            let noOrganization = try await client.request(.post, "/api/v2/users", json: [
+                "email": "x@example.com", "username": "x", "password": "Al1ce-Passw0rd!", "organization_id": UUID().uuidString,
+            ], token: owner.token)
+            #expect(noOrganization.status == .notFound)
+
+            let invalid = try await client.request(.post, "/api/v2/users", json: [
+                "email": "bad", "username": "no spaces", "password": "",
+            ], token: owner.token)
+            #expect(invalid.status == .badRequest)
+            #expect(invalid.validationFields == ["email", "username", "password", "organization_id"])
+            #expect(try await store.pool.query("SELECT count(*) FROM users").first?.decode(0, as: Int.self) == 2)
+        }
+    }
+
+    @Test func userParameterAcceptsUUIDUsernameAndMe() async throws {
+        try await withApp { client, _ in
+            let owner = try await client.setUpOwner()
+            for path in ["me", "owner", "OWNER", owner.userID.uuidString] {
+                let response = try await client.request(.get, "/api/v2/users/\(path)", token: owner.token)
+                #expect(response.status == .ok, "\(path)")
+                #expect(response.json["id"] as? String == owner.userID.uuidString)
+            }
+            for path in ["nobody", UUID().uuidString] {
+                let response = try await client.request(.get, "/api/v2/users/\(path)", token: owner.token)
+                #expect(response.status == .badRequest)
+                #expect(response.message == "\"user\" must be an existing uuid or username.")
+            }
+        }
+    }
+
+    @Test func membersCannotAdministerUsers() async throws {
+        try await withApp { client, store in
+            let owner = try await client.setUpOwner()
+            let alice = try await client.createMember("alice", organizationID: owner.organizationID, token: owner.token)
+            let bob = try await client.createMember("bob", organizationID: owner.organizationID, token: owner.token)
+
+            let create = try await client.request(.post, "/api/v2/users", json: [
+                "email": "c@example.com", "username": "carol", "password": "Car0l-Passw0rd!", "organization_id": owner.organizationID.uuidString,
+            ], token: alice.token)
+            #expect(create.status == .forbidden)
+            #expect(create.message == "Forbidden.")
+
+            let suspend = try await client.request(.put, "/api/v2/users/bob/status/suspend", token: alice.token)
+            #expect(suspend.status == .forbidden)
+            #expect(try await store.user(id: bob.id)?.status == .active)
+
+            // Members read the members of their organizations.
+            #expect(try await client.request(.get, "/api/v2/users/bob", token: alice.token).status == .ok)
+            let list = try await client.request(.get, "/api/v2/users", token: alice.token)
+            #expect(list.status == .ok)
+            #expect(list.json["count"] as? Int == 3)
+        }
+    }
+
+    @Test func usersOutsideYourOrganizationsAreNotFound() async throws {
+        try await withApp { client, store in
+            let owner = try await client.setUpOwner()
+            let alice = try await client.createMember("alice", organizationID: owner.organizationID, token: owner.token)
+            // A user in another organization only.
+            let otherOrganization = UUID()
+            try await store.pool.query("INSERT INTO organizations (id, name) VALUES ($1, 'other')", [otherOrganization])
+            let stranger = try await client.createMember("stranger", organizationID: otherOrganization, token: owner.token)
+
+            let read = try await client.request(.get, "/api/v2/users/stranger", token: alice.token)
+            #expect(read.status == .notFound)
+            #expect(read.message == "Resource not found or you do not have access to this resource")
+            let list = try await client.request(.get, "/api/v2/users", token: alice.token)
+            let names = (list.json["users"] as? [[String: Any]])?.compactMap { $0["username"] as? String }
+            #expect(names == ["owner", "alice"])
+            let organization = try await client.request(.get, "/api/v2/organizations/\(otherOrganization)", token: alice.token)
+            #expect(organization.status == .notFound)
+            #expect(try await client.request(.get, "/api/v2/organizations/\(otherOrganization)", token: stranger.token).status == .ok)
+        }
+    }
+
+    @Test func ownersListSearchAndPageUsers() async throws {
+        try await withApp { client, _ in
+            let owner = try await client.setUpOwner()
+            for name in ["alice", "bob", "carol"] {
+                _ = try await client.createMember(name, organizationID: owner.organizationID, token: owner.token)
+            }
+            let all = try await client.request(.get, "/api/v2/users", token: owner.token)
+            #expect(all.json["count"] as? Int == 4)
+            let page = try await client.request(.get, "/api/v2/users?limit=2&offset=1", token: owner.token)
+            #expect((page.json["users"] as? [[String: Any]])?.compactMap { $0["username"] as? String } == ["alice", "bob"])
+            let search = try await client.request(.get, "/api/v2/users?q=car", token: owner.token)
+            #expect((search.json["users"] as? [[String: Any]])?.compactMap { $0["username"] as? String } == ["carol"])
+            let badLimit = try await client.request(.get, "/api/v2/users?limit=-1", token: owner.token)
+            #expect(badLimit.status == .badRequest)
+        }
+    }
+
+    @Test func suspensionLocksTheUserOutUntilActivated() async throws {
+        try await withApp { client, _ in
+            let owner = try await client.setUpOwner()
+            let bob = try await client.createMember("bob", organizationID: owner.organizationID, token: owner.token, password: "B0b-Passw0rd!!")
+
+            let suspended = try await client.request(.put, "/api/v2/users/bob/status/suspend", token: owner.token)
+            #expect(suspended.status == .ok)
+            #expect(suspended.json["status"] as? String == "suspended")
+            #expect(try await client.request(.get, "/api/v2/users/me", token: bob.token).status == .unauthorized)
+            let login = try await client.request(.post, "/api/v2/users/login", json: ["email": "bob@example.com", "password": "B0b-Passw0rd!!"])
+            #expect(login.status == .unauthorized)
+            #expect(login.message == "Your account is suspended. Contact an admin to reactivate your account.")
+
+            let activated = try await client.request(.put, "/api/v2/users/bob/status/activate", token: owner.token)
+            #expect(activated.json["status"] as? String == "active")
+            #expect(try await client.request(.get, "/api/v2/users/me", token: bob.token).status == .ok)
+
+            let selfSuspend = try await client.request(.put, "/api/v2/users/me/status/suspend", token: owner.token)
+            #expect(selfSuspend.status == .badRequest)
+            #expect(selfSuspend.message == "You cannot suspend yourself.")
+        }
+    }
+
+    @Test func organizationsOfAUserAndByID() async throws {
+        try await withApp { client, _ in
+            let owner = try await client.setUpOwner()
+            let bob = try await client.createMember("bob", organizationID: owner.organizationID, token: owner.token)
+            let list = try await client.request(.get, "/api/v2/users/me/organizations", token: bob.token)
+            #expect(list.status == .ok)
+            #expect(list.jsonArray.count == 1)
+            #expect(list.jsonArray.first?["id"] as? String == owner.organizationID.uuidString)
+            #expect(list.jsonArray.first?["name"] as? String == "coder")
+            #expect(list.jsonArray.first?["is_default"] as? Bool == true)
+
+            let one = try await client.request(.get, "/api/v2/organizations/\(owner.organizationID)", token: bob.token)
+            #expect(one.status == .ok)
+            let bad = try await client.request(.get, "/api/v2/organizations/not-a-uuid", token: bob.token)
+            #expect(bad.status == .badRequest)
+            #expect(bad.message == "Invalid UUID \"not-a-uuid\".")
+            let missing = try await client.request(.get, "/api/v2/organizations/\(UUID())", token: bob.token)
+            #expect(missing.status == .notFound)
+            #expect(missing.message == "Resource not found or you do not have access to this resource")
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import Postgres
+import Testing
+import TestSupport
+
+@Suite struct MigrationTests {
+    static let migrations = [
+        Migration(version: 1, name: "first", sql: "CREATE TABLE a (id int PRIMARY KEY); INSERT INTO a VALUES (1);"),
+        Migration(version: 2, name: "second", sql: "CREATE TABLE b (id int PRIMARY KEY); SELECT pg_sleep(0.2);"),
+        Migration(version: 3, name: "third", sql: "INSERT INTO a VALUES (3);"),
+    ]
+
+    @Test func concurrentMigratorsApplyEachMigrationOnce() async throws {
+        let db = try await TestDatabase.create()
+        let pools = (0..<4).map { _ in DatabasePool(.init(connectionString: db.url, maximumConnections: 1)) }
+        let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
+            for pool in pools { group.addTask { try await Migrator(pool: pool, migrations: Self.migrations).up() } }
+            return try await group.reduce(into: [Int]()) { $0 += $1 }
+        }
+        #expect(applied.sorted() == [1, 2, 3])
+        let rows = try await pools[0].query("SELECT id FROM a ORDER BY id").rows.map { try $0.decode(0, as: Int.self) }
+        #expect(rows == [1, 3])
+        let status = try await Migrator(pool: pools[0], migrations: Self.migrations).status()
+        #expect(status.map(\.version) == [1, 2, 3])
+        #expect(status.allSatisfy { $0.appliedAt != nil })
+        for pool in pools { await pool.close() }
+    }
+
+    @Test func aFailingMigrationRollsBackAndStopsTheRest() async throws {
+        let db = try await TestDatabase.create()
+        let pool = DatabasePool(.init(connectionString: db.url))
+        defer { Task { await pool.close() } }
+        let broken = [
+            Migration(version: 1, name: "ok", sql: "CREATE TABLE a (id int);"),
+            Migration(version: 2, name: "broken", sql: "CREATE TABLE b (id int); CREATE TABLE b (id int);"),
+            Migration(version: 3, name: "after", sql: "CREATE TABLE c (id int);"),
+        ]
+        let error = try await #require(throws: PostgresError.self) { try await Migrator(pool: pool, migrations: broken).up() }
+        #expect(error.sqlState == "42P07")
+        let tables = try await pool.query(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+        ).rows.map { try $0.decode(0, as: String.self) }
+        #expect(tables == ["a", "schema_migrations"])
+        let status = try await Migrator(pool: pool, migrations: broken).status()
+        #expect(status.map { $0.appliedAt != nil } == [true, false, false])
+        // The lock was released: a corrected set applies.
+        var fixed = broken
+        fixed[1] = Migration(version: 2, name: "fixed", sql: "CREATE TABLE b (id int);")
+        #expect(try await Migrator(pool: pool, migrations: fixed).up() == [2, 3])
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Postgres
+import Pubsub
+import TestSupport
+import Testing
+
+@Suite struct PubsubTests {
+    @Test func subscribersGetTheirChannelInOrderAndResyncAfterReconnect() async throws {
+        let db = try await TestDatabase.create()
+        let pool = DatabasePool(.init(connectionString: db.url))
+        let listener = Listener(.init(connectionString: db.url, initialBackoff: .milliseconds(20)))
+        let pubsub = Pubsub(listener: listener, pool: pool)
+        let runner = Task { await pubsub.run() }
+        defer { runner.cancel() }
+
+        var a = pubsub.subscribe("a").makeAsyncIterator()
+        var b = pubsub.subscribe("b").makeAsyncIterator()
+        try await eventually("connected") { pubsub.isConnected }
+        // The first connection is announced as a resync too (state may predate the subscription).
+        // Publish until the subscription is live, then check order.
+        try await eventually("channel live") {
+            try await pubsub.publish("a", "probe")
+            return true
+        }
+        var first = await a.next()
+        while first != .message("probe") { first = await a.next() }
+        // Drain duplicate probes that may still be queued.
+        for i in 0..<50 { try await pubsub.publish("a", "\(i)") }
+        try await pubsub.publish("b", "only-b")
+        var received: [String] = []
+        while received.count < 50 {
+            if case .message(let payload) = await a.next(), payload != "probe" { received.append(payload) }
+        }
+        #expect(received == (0..<50).map(String.init))
+        var bEvent = await b.next()
+        while bEvent == .resync { bEvent = await b.next() }
+        #expect(bEvent == .message("only-b"))
+
+        _ = try await TestDatabase.admin("SELECT pg_terminate_backend($1)", [listener.backendPID])
+        var sawResync = false
+        while !sawResync { sawResync = await a.next() == .resync }
+        try await eventually("reconnected") { pubsub.isConnected }
+        try await pubsub.publish("a", "after")
+        var after = await a.next()
+        while after == .resync || after == .message("probe") { after = await a.next() }
+        #expect(after == .message("after"))
+        await pool.close()
+    }
+
+    @Test func selfTestReportsADeafPubsub() async throws {
+        // Publishing to one database while listening on another: NOTIFY never comes back, which is
+        // what a PgBouncer in transaction mode does to LISTEN.
+        let listened = try await TestDatabase.create()
+        let published = try await TestDatabase.create()
+        let pool = DatabasePool(.init(connectionString: published.url))
+        let pubsub = Pubsub(
+            listener: Listener(.init(connectionString: listened.url)), pool: pool,
+            selfTest: .init(interval: .milliseconds(100), bound: .milliseconds(300))
+        )
+        let runner = Task { await pubsub.run() }
+        defer { runner.cancel() }
+        try await eventually("deafness detected") { pubsub.selfTest.isBroken }
+        guard case .broken(let reason) = pubsub.selfTest.health else { Issue.record("not broken"); return }
+        #expect(reason.contains("no NOTIFY round trip"))
+        await pool.close()
+    }
+
+    @Test func selfTestIsHealthyWhenNotificationsFlow() async throws {
+        let db = try await TestDatabase.create()
+        let pool = DatabasePool(.init(connectionString: db.url))
+        let pubsub = Pubsub(
+            listener: Listener(.init(connectionString: db.url)), pool: pool,
+            selfTest: .init(interval: .milliseconds(100), bound: .milliseconds(500))
+        )
+        let runner = Task { await pubsub.run() }
+        defer { runner.cancel() }
+        try await eventually("round trip measured") {
+            if case .healthy = pubsub.selfTest.health { return true }
+            return false
+        }
+        await pool.close()
+    }
+}

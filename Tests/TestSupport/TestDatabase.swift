@@ -1,0 +1,55 @@
+import Foundation
+import Postgres
+
+/// A fresh, empty database on the PostgreSQL that scripts/test started, one per test.
+public struct TestDatabase: Sendable {
+    public static var serverURL: String {
+        get throws {
+            guard let url = ProcessInfo.processInfo.environment["COORDINATOR_TEST_DATABASE_URL"] else {
+                throw TestSetupError("COORDINATOR_TEST_DATABASE_URL is not set: run the tests through scripts/test")
+            }
+            return url
+        }
+    }
+
+    public let name: String
+    public let url: String
+
+    public static func create() async throws -> TestDatabase {
+        let server = try serverURL
+        let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        _ = try await admin("CREATE DATABASE \(name)")
+        let base = server[..<server.lastIndex(of: "/")!]
+        return TestDatabase(name: name, url: "\(base)/\(name)")
+    }
+
+    /// Runs a statement on a separate administrative connection (to kill backends, for instance).
+    @discardableResult
+    public static func admin(_ sql: String, _ parameters: [any PostgresEncodable] = []) async throws -> PostgresResult {
+        let admin = DatabasePool(.init(connectionString: try serverURL, maximumConnections: 1))
+        do {
+            let result = try await admin.query(sql, parameters)
+            await admin.close()
+            return result
+        } catch {
+            await admin.close()
+            throw error
+        }
+    }
+}
+
+public struct TestSetupError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Waits for `condition` with a generous deadline; tests wait for events, they do not time them.
+public func eventually(_ what: String, timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    while clock.now < deadline {
+        if (try? await condition()) == true { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    throw TestSetupError("timed out waiting for \(what)")
+}
