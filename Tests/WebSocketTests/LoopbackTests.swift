@@ -121,13 +121,15 @@ import Testing
     }
 
     @Test func answeringPeerSurvivesTheKeepalive() async throws {
-        let configuration = WebSocketConfiguration(pingInterval: .milliseconds(30), pingTimeout: .milliseconds(60))
+        let configuration = WebSocketConfiguration(pingInterval: .milliseconds(40), pingTimeout: .milliseconds(300))
         let server = try await TestServer(configuration: configuration, handler: TestServer.echo)
         let reply = try await withTimeout {
-            let client = try await WebSocketClient.connect(to: server.url, configuration: configuration)
+            // The client sends no pings of its own: only its automatic pongs reach the server.
+            let client = try await WebSocketClient.connect(to: server.url)
             return try await client.run { inbound, outbound in
-                // Many ping intervals with no application traffic at all.
-                try await Task.sleep(for: .milliseconds(400))
+                // Twenty ping intervals and more than twice the ping timeout with no application
+                // traffic: only the pongs keep the connection open.
+                try await Task.sleep(for: .milliseconds(800))
                 try await outbound.send(text: "still here")
                 var iterator = inbound.makeAsyncIterator()
                 return try await iterator.next()
