@@ -6,5 +6,6 @@ public enum Schema {
     public static let migrations: [Migration] = [
         identity,
         replicas,
+        provisioning,
     ]
 }

@@ -1,0 +1,159 @@
+import Foundation
+
+/// The provisioner daemon protocol: JSON objects in WebSocket text frames. Every message has a
+/// `type`; requests carry an `id` that their response repeats, so a daemon may have several
+/// requests in flight (an `acquire` waiting for a job while `update`s flow for another). The
+/// first message each way is `hello`, which fixes the protocol version. See
+/// docs/provisioner-protocol.md.
+public enum ProvisionerProtocolVersion {
+    public static let current = 1
+    public static let supported: ClosedRange<Int> = 1...1
+}
+
+/// Messages from a daemon to the coordinator.
+public enum DaemonMessage: Sendable, Equatable {
+    case hello(Hello)
+    case acquire(id: Int64)
+    case cancelAcquire(id: Int64)
+    case resume(id: Int64, lease: Lease)
+    case update(id: Int64, lease: Lease, logs: [LogLine])
+    case commitQuota(id: Int64, lease: Lease, dailyCost: Int32)
+    case complete(id: Int64, lease: Lease, result: JobResult)
+    case fail(id: Int64, lease: Lease, error: String, state: String?)
+}
+
+/// Messages from the coordinator to a daemon.
+public enum CoordinatorMessage: Sendable, Equatable {
+    case welcome(Welcome)
+    /// The answer to `acquire` (and to `resume`): a job to run, with its lease.
+    case job(id: Int64, job: AcquiredJob)
+    /// `acquire` was cancelled by `cancel_acquire`.
+    case acquireCanceled(id: Int64)
+    case updated(id: Int64, canceled: Bool)
+    case quota(id: Int64, ok: Bool, creditsConsumed: Int32, budget: Int32)
+    /// `complete` or `fail` was applied.
+    case done(id: Int64)
+    /// The job was canceled; sent unasked as soon as the coordinator learns of it.
+    case cancel(jobID: UUID)
+    case error(id: Int64?, code: ErrorCode, message: String)
+
+    public enum ErrorCode: String, Sendable, Codable {
+        /// The lease is not the job's current one, or the job has ended: stop working on it.
+        case staleLease = "stale_lease"
+        case badRequest = "bad_request"
+        case unsupportedVersion = "unsupported_version"
+        case internalError = "internal"
+    }
+}
+
+public struct Hello: Sendable, Equatable, Codable {
+    public var version: Int
+    /// The daemon's own build, reported in the daemon list.
+    public var daemonVersion: String
+    public init(version: Int = ProvisionerProtocolVersion.current, daemonVersion: String) {
+        self.version = version
+        self.daemonVersion = daemonVersion
+    }
+    enum CodingKeys: String, CodingKey {
+        case version
+        case daemonVersion = "daemon_version"
+    }
+}
+
+public struct Welcome: Sendable, Equatable, Codable {
+    public var version: Int
+    public var daemonID: UUID
+    public var replicaID: UUID
+    public init(version: Int, daemonID: UUID, replicaID: UUID) {
+        self.version = version
+        self.daemonID = daemonID
+        self.replicaID = replicaID
+    }
+    enum CodingKeys: String, CodingKey {
+        case version
+        case daemonID = "daemon_id"
+        case replicaID = "replica_id"
+    }
+}
+
+/// The fencing token of an acquired job.
+public struct Lease: Sendable, Equatable, Hashable, Codable {
+    public var jobID: UUID
+    public var daemonID: UUID
+    public var epoch: Int32
+    public init(jobID: UUID, daemonID: UUID, epoch: Int32) {
+        self.jobID = jobID
+        self.daemonID = daemonID
+        self.epoch = epoch
+    }
+    enum CodingKeys: String, CodingKey {
+        case jobID = "job_id"
+        case daemonID = "daemon_id"
+        case epoch
+    }
+}
+
+public struct AcquiredJob: Sendable, Equatable, Codable {
+    public var lease: Lease
+    /// `template_version_import` or `workspace_build`.
+    public var type: String
+    public var provisioner: String
+    /// The template archive (a tar file), base64.
+    public var archive: String
+    /// For builds: `start`, `stop` or `delete`; the previous state (base64) if any.
+    public var transition: String?
+    public var state: String?
+    public var canceled: Bool
+
+    public init(lease: Lease, type: String, provisioner: String, archive: String, transition: String? = nil, state: String? = nil, canceled: Bool = false) {
+        self.lease = lease
+        self.type = type
+        self.provisioner = provisioner
+        self.archive = archive
+        self.transition = transition
+        self.state = state
+        self.canceled = canceled
+    }
+}
+
+public struct LogLine: Sendable, Equatable, Codable {
+    public var level: String
+    public var stage: String
+    public var output: String
+    public var createdAt: Date
+    public init(level: String = "info", stage: String = "", output: String, createdAt: Date = Date()) {
+        self.level = level
+        self.stage = stage
+        self.output = output
+        self.createdAt = createdAt
+    }
+    enum CodingKeys: String, CodingKey {
+        case level, stage, output
+        case createdAt = "created_at"
+    }
+}
+
+public struct Resource: Sendable, Equatable, Codable {
+    public var name: String
+    public var type: String
+    public var dailyCost: Int32
+    public init(name: String, type: String, dailyCost: Int32 = 0) {
+        self.name = name
+        self.type = type
+        self.dailyCost = dailyCost
+    }
+    enum CodingKeys: String, CodingKey {
+        case name, type
+        case dailyCost = "daily_cost"
+    }
+}
+
+public struct JobResult: Sendable, Equatable, Codable {
+    public var resources: [Resource]
+    /// Opaque provisioner state after a build (base64).
+    public var state: String?
+    public init(resources: [Resource], state: String? = nil) {
+        self.resources = resources
+        self.state = state
+    }
+}

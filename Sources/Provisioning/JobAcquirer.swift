@@ -1,0 +1,128 @@
+import Foundation
+import Logging
+import Pubsub
+import Store
+import Synchronization
+
+/// What a connected daemon can run.
+public struct DaemonIdentity: Sendable, Equatable {
+    public var id: UUID
+    public var name: String
+    public var organizationID: UUID
+    public var provisioners: [String]
+    public var tags: [String: String]
+
+    public init(id: UUID, name: String, organizationID: UUID, provisioners: [String], tags: [String: String]) {
+        self.id = id
+        self.name = name
+        self.organizationID = organizationID
+        self.provisioners = provisioners
+        self.tags = tags
+    }
+
+    var groupKey: WaiterGroups<AsyncStream<Void>.Continuation>.Key {
+        .init(organizationID: organizationID, provisioners: provisioners, tags: tags)
+    }
+}
+
+/// Hands pending jobs to idle daemons of this replica. A daemon that finds nothing waits in its
+/// group; `provisioner_job_posted` wakes one waiter of each group that can run the job (which
+/// then tries the queue), the backup poll wakes one of every group, and a pubsub resync does too.
+public final class JobAcquirer: Sendable {
+    private typealias Bell = AsyncStream<Void>.Continuation
+    private struct State {
+        var groups = WaiterGroups<Bell>()
+        var nextID: UInt64 = 0
+    }
+
+    private let store: Store
+    private let pubsub: Pubsub
+    private let backupPoll: Duration
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    public init(store: Store, pubsub: Pubsub, backupPoll: Duration = .seconds(5), logger: Logger = Logger(label: "provisioning.acquirer")) {
+        self.store = store
+        self.pubsub = pubsub
+        self.backupPoll = backupPoll
+        self.logger = logger
+    }
+
+    /// Follows job announcements until cancelled.
+    public func run() async {
+        let posted = pubsub.subscribe(Store.jobPostedChannel, bufferSize: 65_536)
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                for await event in posted {
+                    switch event {
+                    case .message(let payload): self.wake(forPosted: payload)
+                    case .resync: self.wakeEveryGroup()
+                    }
+                }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: self.backupPoll)
+                    self.wakeEveryGroup()
+                }
+            }
+        }
+    }
+
+    public var waitingDaemons: Int { state.withLock { $0.groups.count } }
+
+    /// Blocks until a job for `daemon` is taken from the queue, or the task is cancelled.
+    public func acquire(for daemon: DaemonIdentity) async throws -> ProvisionerJob {
+        let key = daemon.groupKey
+        while true {
+            try Task.checkCancellation()
+            // Wait in the group before looking, so that a post during the look is not missed.
+            let (wakes, bell) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+            let id = state.withLock { state in
+                state.nextID += 1
+                state.groups.add(bell, id: state.nextID, key: key)
+                return state.nextID
+            }
+            let job: ProvisionerJob?
+            do {
+                job = try await store.acquireJob(daemonID: daemon.id, organizationID: daemon.organizationID, provisioners: daemon.provisioners, tags: daemon.tags)
+            } catch {
+                _ = state.withLock { $0.groups.remove(id: id, key: key) }
+                logger.warning("acquiring a job failed; retrying", metadata: ["daemon": "\(daemon.name)", "error": "\(error)"])
+                try await Task.sleep(for: .seconds(1))
+                continue
+            }
+            if let job {
+                _ = state.withLock { $0.groups.remove(id: id, key: key) }
+                // There may be more: let the next waiter of the group look too.
+                state.withLock { $0.groups.takeFirst(of: key) }?.yield()
+                return job
+            }
+            await withTaskCancellationHandler {
+                for await _ in wakes { break }
+            } onCancel: {
+                bell.finish()
+            }
+            _ = state.withLock { $0.groups.remove(id: id, key: key) }
+        }
+    }
+
+    private func wake(forPosted payload: String) {
+        guard let data = payload.data(using: .utf8),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let organization = (object["organization_id"] as? String).flatMap(UUID.init(uuidString:)),
+              let provisioner = object["provisioner"] as? String
+        else {
+            wakeEveryGroup()
+            return
+        }
+        let tags = object["tags"] as? [String: String] ?? [:]
+        let bells = state.withLock { $0.groups.takeOneEach(organizationID: organization, provisioner: provisioner, tags: tags) }
+        for bell in bells { bell.yield() }
+    }
+
+    private func wakeEveryGroup() {
+        let bells = state.withLock { $0.groups.takeOneOfEveryGroup() }
+        for bell in bells { bell.yield() }
+    }
+}

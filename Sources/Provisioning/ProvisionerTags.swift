@@ -1,0 +1,31 @@
+import Foundation
+
+/// Coder's provisioner tag rules, shared by the queue (in SQL) and the waiter groups (here).
+public enum ProvisionerTags {
+    public static let scope = "scope"
+    public static let owner = "owner"
+    public static let organizationScope = "organization"
+    public static let userScope = "user"
+
+    /// Normalizes tags as Coder does: no scope means organization scope; an organization-scoped
+    /// set has an empty owner; a user-scoped set is owned by `userID`.
+    public static func normalize(_ tags: [String: String], userID: UUID?) -> [String: String] {
+        var tags = tags
+        switch tags[scope] {
+        case userScope:
+            tags[owner] = userID?.uuidString.lowercased() ?? ""
+        default:
+            tags[scope] = organizationScope
+            tags[owner] = ""
+        }
+        return tags
+    }
+
+    /// True when a daemon with `daemon` tags may run a job with `job` tags: a job with only the
+    /// default tags runs only on a daemon with exactly those; otherwise the daemon's tags must
+    /// contain all of the job's. The SQL function `provisioner_tagset_contains` is the same rule.
+    public static func contains(daemon: [String: String], job: [String: String]) -> Bool {
+        if job == [scope: organizationScope, owner: ""] { return daemon == job }
+        return job.allSatisfy { daemon[$0.key] == $0.value }
+    }
+}

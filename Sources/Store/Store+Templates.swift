@@ -1,0 +1,219 @@
+import Foundation
+import Postgres
+
+public struct TemplateVersion: Sendable, Equatable {
+    public var id: UUID
+    public var templateID: UUID?
+    public var organizationID: UUID
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var name: String
+    public var jobID: UUID
+    public var createdBy: UUID
+}
+
+public struct Template: Sendable, Equatable {
+    public var id: UUID
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var organizationID: UUID
+    public var name: String
+    public var displayName: String
+    public var description: String
+    public var provisioner: String
+    public var activeVersionID: UUID
+    public var createdBy: UUID
+}
+
+public struct Workspace: Sendable, Equatable {
+    public var id: UUID
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var ownerID: UUID
+    public var organizationID: UUID
+    public var templateID: UUID
+    public var name: String
+}
+
+public struct WorkspaceBuild: Sendable, Equatable {
+    public var id: UUID
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var workspaceID: UUID
+    public var templateVersionID: UUID
+    public var buildNumber: Int32
+    public var transition: String
+    public var initiatorID: UUID
+    public var jobID: UUID
+    public var dailyCost: Int32
+}
+
+extension Store {
+    static let versionColumns = "id, template_id, organization_id, created_at, updated_at, name, job_id, created_by"
+
+    static func version(from row: PostgresRow) throws -> TemplateVersion {
+        TemplateVersion(id: try row.decode(0), templateID: try row.decode(1, as: UUID?.self), organizationID: try row.decode(2),
+                        createdAt: try row.decode(3), updatedAt: try row.decode(4), name: try row.decode(5), jobID: try row.decode(6), createdBy: try row.decode(7))
+    }
+
+    /// A template version and its import job, announced to the daemons.
+    public func createTemplateVersion(id: UUID = UUID(), name: String, templateID: UUID?, job: NewProvisionerJob) async throws -> TemplateVersion {
+        try await pool.withTransaction { connection in
+            try Self.insertJob(job, on: connection)
+            let row = try connection.query(
+                """
+                INSERT INTO template_versions (id, template_id, organization_id, name, job_id, created_by)
+                VALUES ($1, $2, $3, $4, $5, $6) RETURNING \(Self.versionColumns)
+                """,
+                [id, templateID, job.organizationID, name, job.id, job.initiatorID]
+            ).first!
+            return try Self.version(from: row)
+        }
+    }
+
+    public func templateVersion(id: UUID) async throws -> TemplateVersion? {
+        try await pool.query("SELECT \(Self.versionColumns) FROM template_versions WHERE id = $1", [id]).first.map(Self.version(from:))
+    }
+
+    static let templateColumns = "id, created_at, updated_at, organization_id, name, display_name, description, provisioner, active_version_id, created_by"
+
+    static func template(from row: PostgresRow) throws -> Template {
+        Template(id: try row.decode(0), createdAt: try row.decode(1), updatedAt: try row.decode(2), organizationID: try row.decode(3),
+                 name: try row.decode(4), displayName: try row.decode(5), description: try row.decode(6), provisioner: try row.decode(7),
+                 activeVersionID: try row.decode(8), createdBy: try row.decode(9))
+    }
+
+    public func createTemplate(organizationID: UUID, name: String, displayName: String, description: String, versionID: UUID, provisioner: String, createdBy: UUID) async throws -> Template {
+        do {
+            return try await pool.withTransaction { connection in
+                let id = UUID()
+                let row = try connection.query(
+                    """
+                    INSERT INTO templates (id, organization_id, name, display_name, description, provisioner, active_version_id, created_by)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING \(Self.templateColumns)
+                    """,
+                    [id, organizationID, name, displayName, description, provisioner, versionID, createdBy]
+                ).first!
+                try connection.query("UPDATE template_versions SET template_id = $1 WHERE id = $2 AND template_id IS NULL", [id, versionID])
+                return try Self.template(from: row)
+            }
+        } catch let error as PostgresError where error.isUniqueViolation {
+            throw StoreError.conflict(field: "name")
+        }
+    }
+
+    public func template(id: UUID) async throws -> Template? {
+        try await pool.query("SELECT \(Self.templateColumns) FROM templates WHERE id = $1", [id]).first.map(Self.template(from:))
+    }
+
+    public func templates(organizationID: UUID) async throws -> [Template] {
+        try await pool.query("SELECT \(Self.templateColumns) FROM templates WHERE organization_id = $1 ORDER BY name", [organizationID])
+            .rows.map(Self.template(from:))
+    }
+
+    static let workspaceColumns = "id, created_at, updated_at, owner_id, organization_id, template_id, name"
+    static let buildColumns = "id, created_at, updated_at, workspace_id, template_version_id, build_number, transition, initiator_id, job_id, daily_cost"
+
+    static func workspace(from row: PostgresRow) throws -> Workspace {
+        Workspace(id: try row.decode(0), createdAt: try row.decode(1), updatedAt: try row.decode(2), ownerID: try row.decode(3),
+                  organizationID: try row.decode(4), templateID: try row.decode(5), name: try row.decode(6))
+    }
+
+    static func build(from row: PostgresRow) throws -> WorkspaceBuild {
+        WorkspaceBuild(id: try row.decode(0), createdAt: try row.decode(1), updatedAt: try row.decode(2), workspaceID: try row.decode(3),
+                       templateVersionID: try row.decode(4), buildNumber: try row.decode(5), transition: try row.decode(6),
+                       initiatorID: try row.decode(7), jobID: try row.decode(8), dailyCost: try row.decode(9))
+    }
+
+    /// Creates a workspace with its first build (transition start) and the build's job.
+    public func createWorkspace(ownerID: UUID, organizationID: UUID, templateID: UUID, versionID: UUID, name: String, job: NewProvisionerJob) async throws -> (Workspace, WorkspaceBuild) {
+        do {
+            return try await pool.withTransaction { connection in
+                let workspaceID = UUID()
+                let workspace = try Self.workspace(from: connection.query(
+                    "INSERT INTO workspaces (id, owner_id, organization_id, template_id, name) VALUES ($1, $2, $3, $4, $5) RETURNING \(Self.workspaceColumns)",
+                    [workspaceID, ownerID, organizationID, templateID, name]
+                ).first!)
+                let build = try Self.insertBuild(workspaceID: workspaceID, versionID: versionID, transition: "start", job: job, on: connection)
+                return (workspace, build)
+            }
+        } catch let error as PostgresError where error.isUniqueViolation {
+            throw StoreError.conflict(field: "name")
+        }
+    }
+
+    /// Adds the next build of a workspace and its job.
+    public func createBuild(workspaceID: UUID, versionID: UUID, transition: String, job: NewProvisionerJob) async throws -> WorkspaceBuild {
+        try await pool.withTransaction { connection in
+            try connection.query("SELECT 1 FROM workspaces WHERE id = $1 FOR UPDATE", [workspaceID])
+            return try Self.insertBuild(workspaceID: workspaceID, versionID: versionID, transition: transition, job: job, on: connection)
+        }
+    }
+
+    private static func insertBuild(workspaceID: UUID, versionID: UUID, transition: String, job: NewProvisionerJob, on connection: isolated DatabaseConnection) throws -> WorkspaceBuild {
+        try insertJob(job, on: connection)
+        let row = try connection.query(
+            """
+            INSERT INTO workspace_builds (id, workspace_id, template_version_id, build_number, transition, initiator_id, job_id)
+            VALUES ($1, $2, $3, COALESCE((SELECT max(build_number) FROM workspace_builds WHERE workspace_id = $2), 0) + 1, $4, $5, $6)
+            RETURNING \(buildColumns)
+            """,
+            [UUID(), workspaceID, versionID, transition, job.initiatorID, job.id]
+        ).first!
+        return try build(from: row)
+    }
+
+    public func workspace(id: UUID) async throws -> Workspace? {
+        try await pool.query("SELECT \(Self.workspaceColumns) FROM workspaces WHERE id = $1 AND NOT deleted", [id]).first.map(Self.workspace(from:))
+    }
+
+    public func build(id: UUID) async throws -> WorkspaceBuild? {
+        try await pool.query("SELECT \(Self.buildColumns) FROM workspace_builds WHERE id = $1", [id]).first.map(Self.build(from:))
+    }
+
+    public func latestBuild(workspaceID: UUID) async throws -> WorkspaceBuild? {
+        try await pool.query("SELECT \(Self.buildColumns) FROM workspace_builds WHERE workspace_id = $1 ORDER BY build_number DESC LIMIT 1", [workspaceID])
+            .first.map(Self.build(from:))
+    }
+
+    /// What a daemon needs to run a job: the archive, and for builds the transition and prior state.
+    public func jobPayload(_ job: ProvisionerJob) async throws -> (archive: [UInt8], transition: String?, state: [UInt8]?) {
+        let archive = try await fileData(id: job.fileID)?.data ?? []
+        guard job.type == .workspaceBuild else { return (archive, nil, nil) }
+        let row = try await pool.query(
+            """
+            SELECT b.transition,
+                   (SELECT p.state FROM workspace_builds p WHERE p.workspace_id = b.workspace_id AND p.build_number < b.build_number
+                    ORDER BY p.build_number DESC LIMIT 1)
+            FROM workspace_builds b WHERE b.job_id = $1
+            """,
+            [job.id]
+        ).first
+        return (archive, try row?.decode(0, as: String?.self), try row?.decode(1, as: PostgresBytes?.self)?.bytes)
+    }
+
+    public func resources(jobID: UUID) async throws -> [(name: String, type: String, dailyCost: Int32)] {
+        try await pool.query("SELECT name, type, daily_cost FROM workspace_resources WHERE job_id = $1 ORDER BY name", [jobID])
+            .rows.map { (try $0.decode(0), try $0.decode(1), try $0.decode(2)) }
+    }
+
+    /// Puts back a job that was taken but never reached its daemon (the connection dropped in between).
+    public func releaseUndeliveredJob(_ lease: JobLease) async throws {
+        try await pool.withTransaction { connection in
+            let row = try connection.query(
+                """
+                UPDATE provisioner_jobs SET started_at = NULL, worker_id = NULL, lease_daemon_id = NULL, last_update_at = NULL
+                WHERE id = $1 AND lease_daemon_id = $2 AND lease_epoch = $3 AND completed_at IS NULL
+                RETURNING organization_id, provisioner, tags
+                """,
+                [lease.jobID, lease.daemonID, lease.epoch]
+            ).first
+            if let row {
+                try connection.query(
+                    "SELECT pg_notify($1, json_build_object('organization_id', $2::text, 'provisioner', $3::text, 'tags', $4::jsonb)::text)",
+                    [Self.jobPostedChannel, try row.decode(0, as: UUID.self), try row.decode(1, as: String.self), PostgresJSON(try row.decode(2, as: String.self))]
+                )
+            }
+        }
+    }
+}
