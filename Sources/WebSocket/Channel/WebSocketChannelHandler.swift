@@ -30,6 +30,7 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var machine: WebSocketStateMachine
     private let configuration: WebSocketConfiguration
     private let closedPromise: EventLoopPromise<WebSocketCloseStatus>
+    private let budget: WebSocketSendBudget
     private var status: WebSocketCloseStatus?
     private var pingTimer: Scheduled<Void>?
     private var pingDeadline: Scheduled<Void>?
@@ -38,10 +39,16 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var isActive = false
     private var isClosing = false
 
-    init(role: WebSocketRole, configuration: WebSocketConfiguration, closedPromise: EventLoopPromise<WebSocketCloseStatus>) {
+    init(
+        role: WebSocketRole,
+        configuration: WebSocketConfiguration,
+        closedPromise: EventLoopPromise<WebSocketCloseStatus>,
+        budget: WebSocketSendBudget
+    ) {
         self.machine = WebSocketStateMachine(role: role, configuration: configuration)
         self.configuration = configuration
         self.closedPromise = closedPromise
+        self.budget = budget
     }
 
     // MARK: Lifecycle
@@ -80,6 +87,7 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
         pingDeadline = nil
         closeDeadline = nil
         replyDeadline = nil
+        budget.isClosed.store(true, ordering: .releasing)
         closedPromise.succeed(status ?? WebSocketCloseStatus(code: .abnormalClosure))
     }
 
@@ -179,6 +187,17 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let frame = unwrapOutboundIn(data)
         let wasOwingReply = machine.state == .replyOwed
+        // The sender counted this frame against the budget; give it back once written.
+        let cost = WebSocketSendBudget.cost(of: frame)
+        let budget = self.budget
+        let written = context.eventLoop.makePromise(of: Void.self)
+        written.futureResult.assumeIsolated().whenComplete { result in
+            budget.unwritten.subtract(cost, ordering: .relaxed)
+            switch result {
+            case .success: promise?.succeed()
+            case .failure(let error): promise?.fail(error)
+            }
+        }
         do {
             switch frame {
             case .message(let message):
@@ -193,10 +212,13 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
                 try machine.sendClose(code: code, reason: reason)
             }
         } catch {
-            promise?.fail(error)
+            written.fail(error)
             return
         }
-        writeOutput(context: context, flush: false, promise: promise)
+        if machine.sentClose != nil {
+            budget.isClosed.store(true, ordering: .releasing)
+        }
+        writeOutput(context: context, flush: false, promise: written)
         if case .close = frame {
             if wasOwingReply {
                 afterCloseExchanged(context: context)
@@ -218,6 +240,9 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
     // MARK: Helpers
 
     private func writeOutput(context: ChannelHandlerContext, flush: Bool, promise: EventLoopPromise<Void>? = nil) {
+        if machine.sentClose != nil {
+            budget.isClosed.store(true, ordering: .releasing)
+        }
         var wrote = false
         machine.drainOutput { buffer, isLast in
             // The caller's promise rides on the last buffer, which is written last.

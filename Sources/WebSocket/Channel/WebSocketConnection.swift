@@ -22,6 +22,7 @@ public struct WebSocketConnection: Sendable {
     /// learns of unwritability a loop hop late and lets a fast sender queue without bound.
     private let asyncChannel: NIOAsyncChannel<WebSocketInboundElement, Never>
     private let closed: EventLoopFuture<WebSocketCloseStatus>
+    private let budget: WebSocketSendBudget
 
     /// Buffered messages beyond which reading from the socket pauses.
     static let backPressure = NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark(lowWatermark: 2, highWatermark: 8)
@@ -37,13 +38,16 @@ public struct WebSocketConnection: Sendable {
     ) throws -> WebSocketConnection {
         channel.eventLoop.preconditionInEventLoop()
         let closed = channel.eventLoop.makePromise(of: WebSocketCloseStatus.self)
-        let handler = WebSocketChannelHandler(role: role, configuration: configuration, closedPromise: closed)
+        let budget = WebSocketSendBudget()
+        let handler = WebSocketChannelHandler(role: role, configuration: configuration, closedPromise: closed, budget: budget)
         try channel.pipeline.syncOperations.addHandler(handler)
         let asyncChannel = try NIOAsyncChannel<WebSocketInboundElement, Never>(
             wrappingChannelSynchronously: channel,
             configuration: .init(backPressureStrategy: backPressure, isOutboundHalfClosureEnabled: false)
         )
-        return WebSocketConnection(channel: channel, subprotocol: subprotocol, asyncChannel: asyncChannel, closed: closed.futureResult)
+        return WebSocketConnection(
+            channel: channel, subprotocol: subprotocol, asyncChannel: asyncChannel, closed: closed.futureResult, budget: budget
+        )
     }
 
     /// The server side of `installHandlers`, for an upgrader's `upgrade(channel:…)` callback.
@@ -78,7 +82,7 @@ public struct WebSocketConnection: Sendable {
         _ body: (_ inbound: WebSocketInbound, _ outbound: WebSocketOutbound) async throws -> Result
     ) async throws -> Result {
         let closed = self.closed
-        let writer = WebSocketOutbound(channel: channel)
+        let writer = WebSocketOutbound(channel: channel, budget: budget)
         return try await asyncChannel.executeThenClose { inbound in
             let result: Result
             do {
@@ -131,13 +135,24 @@ public struct WebSocketInbound: AsyncSequence, Sendable {
     }
 }
 
-/// Sends on a connection. Each call returns once its frame is handed to the socket, so a slow
-/// peer slows the sender down instead of growing a buffer.
+/// Sends on a connection. A send returns as soon as its frame is queued while less than
+/// 256 KiB are waiting for the socket; past that it waits for its own write, so a slow peer
+/// slows the sender down instead of growing a buffer. Once our close frame is out (or the
+/// connection is gone), sends throw `WebSocketSendError.closed`; a data frame queued just as
+/// the connection ends is lost, as it would be on the wire.
 public struct WebSocketOutbound: Sendable {
     let channel: any Channel
+    let budget: WebSocketSendBudget
 
     private func write(_ frame: WebSocketOutboundFrame) async throws {
-        try await channel.writeAndFlush(frame)
+        guard !budget.isClosed.load(ordering: .acquiring) else { throw WebSocketSendError.closed }
+        let cost = WebSocketSendBudget.cost(of: frame)
+        let before = budget.unwritten.add(cost, ordering: .relaxed).oldValue
+        if before + cost <= WebSocketSendBudget.limit {
+            channel.writeAndFlush(frame, promise: nil)
+        } else {
+            try await channel.writeAndFlush(frame)
+        }
     }
 
     public func send(_ message: WebSocketMessage) async throws {

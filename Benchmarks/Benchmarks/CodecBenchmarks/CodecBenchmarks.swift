@@ -1,0 +1,148 @@
+import Benchmark
+import NIOCore
+import NIOEmbedded
+import NIOWebSocket
+import WebSocket
+
+/// Decode+unmask and encode, ours against NIOWebSocket's codec on the same bytes, both driven
+/// through an EmbeddedChannel so the harness overhead is the same; ours is also measured bare,
+/// as the sans-I/O state machine.
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.throughput, .wallClock, .mallocCountTotal],
+        maxDuration: .seconds(2),
+        maxIterations: 1_000_000
+    )
+    let sizes: [(String, Int)] = [("16 B", 16), ("1 KiB", 1024), ("64 KiB", 65536), ("1 MiB", 1 << 20)]
+    let key: [UInt8] = [0x37, 0xFA, 0x21, 0x3D]
+    let configuration = WebSocketConfiguration(maxMessageSize: 4 << 20)
+
+    for (name, size) in sizes {
+        let payload = ByteBuffer(bytes: (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        // One masked client frame, as a server receives it.
+        var masked = ByteBuffer()
+        var parts: [ByteBuffer] = []
+        WebSocketFrameSerializer.serialize(opcode: .binary, payload: payload, maskingKey: WebSocket.WebSocketMaskingKey(key)!, into: &parts)
+        for part in parts { masked.writeImmutableBuffer(part) }
+        let frame = masked
+
+        Benchmark("decode+unmask \(name) / ours (sans-I/O)") { benchmark in
+            var machine = WebSocketStateMachine(role: .server, configuration: configuration)
+            for _ in benchmark.scaledIterations {
+                machine.receive(frame)
+                blackHole(machine.nextEvent())
+            }
+        }
+
+        Benchmark("decode+unmask \(name) / ours (EmbeddedChannel)") { benchmark in
+            let channel = EmbeddedChannel(handler: StateMachineDecoder(configuration: configuration))
+            for _ in benchmark.scaledIterations {
+                try channel.writeInbound(frame)
+                blackHole(try channel.readInbound(as: WebSocketMessage.self))
+            }
+        }
+
+        Benchmark("decode+unmask \(name) / NIOWebSocket (EmbeddedChannel)") { benchmark in
+            let channel = EmbeddedChannel(handler: ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: 4 << 20)))
+            for _ in benchmark.scaledIterations {
+                try channel.writeInbound(frame)
+                let decoded = try channel.readInbound(as: WebSocketFrame.self)!
+                blackHole(decoded.unmaskedData)
+            }
+        }
+
+        Benchmark("encode \(name) / ours (sans-I/O)") { benchmark in
+            var machine = WebSocketStateMachine(role: .server, configuration: configuration)
+            for _ in benchmark.scaledIterations {
+                try machine.send(.binary(payload))
+                machine.drainOutput { buffer, _ in blackHole(buffer) }
+            }
+        }
+
+        Benchmark("encode \(name) / ours (EmbeddedChannel)") { benchmark in
+            let channel = EmbeddedChannel(handler: StateMachineEncoder(configuration: configuration))
+            for _ in benchmark.scaledIterations {
+                try channel.writeOutbound(WebSocketMessage.binary(payload))
+                while let buffer = try channel.readOutbound(as: ByteBuffer.self) { blackHole(buffer) }
+            }
+        }
+
+        Benchmark("encode \(name) / NIOWebSocket (EmbeddedChannel)") { benchmark in
+            let channel = EmbeddedChannel(handler: WebSocketFrameEncoder())
+            for _ in benchmark.scaledIterations {
+                try channel.writeOutbound(WebSocketFrame(fin: true, opcode: .binary, data: payload))
+                while let buffer = try channel.readOutbound(as: ByteBuffer.self) { blackHole(buffer) }
+            }
+        }
+
+        // A client's frames are masked: the encoder has to touch every payload byte.
+        Benchmark("encode+mask \(name) / ours (EmbeddedChannel)") { benchmark in
+            let channel = EmbeddedChannel(handler: StateMachineEncoder(configuration: configuration, role: .client))
+            for _ in benchmark.scaledIterations {
+                try channel.writeOutbound(WebSocketMessage.binary(payload))
+                while let buffer = try channel.readOutbound(as: ByteBuffer.self) { blackHole(buffer) }
+            }
+        }
+
+        Benchmark("encode+mask \(name) / NIOWebSocket (EmbeddedChannel)") { benchmark in
+            let channel = EmbeddedChannel(handler: WebSocketFrameEncoder())
+            let maskKey = NIOWebSocket.WebSocketMaskingKey(key)!
+            for _ in benchmark.scaledIterations {
+                // NIO masks the frame's own buffer, so each frame needs its own copy of the
+                // payload, as an application would hand it a fresh buffer.
+                try channel.writeOutbound(WebSocketFrame(fin: true, opcode: .binary, maskKey: maskKey, data: payload))
+                while let buffer = try channel.readOutbound(as: ByteBuffer.self) { blackHole(buffer) }
+            }
+        }
+    }
+}
+
+/// Our state machine as a plain decoder, for the same harness as NIO's.
+final class StateMachineDecoder: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = WebSocketMessage
+    var machine: WebSocketStateMachine
+
+    init(configuration: WebSocketConfiguration) {
+        machine = WebSocketStateMachine(role: .server, configuration: configuration)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        machine.receive(unwrapInboundIn(data))
+        while let event = machine.nextEvent() {
+            if case .message(let message) = event {
+                context.fireChannelRead(wrapInboundOut(message))
+            }
+        }
+    }
+}
+
+/// Our state machine as a plain encoder, for the same harness as NIO's.
+final class StateMachineEncoder: ChannelOutboundHandler {
+    typealias OutboundIn = WebSocketMessage
+    typealias OutboundOut = ByteBuffer
+    var machine: WebSocketStateMachine
+
+    init(configuration: WebSocketConfiguration, role: WebSocketRole = .server) {
+        machine = WebSocketStateMachine(role: role, configuration: configuration)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        do {
+            try machine.send(unwrapOutboundIn(data))
+        } catch {
+            promise?.fail(error)
+            return
+        }
+        machine.drainOutput { buffer, isLast in
+            context.write(wrapOutboundOut(buffer), promise: isLast ? promise : nil)
+        }
+    }
+}
+
+extension ByteBuffer {
+    init(bytes: [UInt8]) {
+        self = ByteBufferAllocator().buffer(capacity: bytes.count)
+        writeBytes(bytes)
+    }
+}
