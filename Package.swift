@@ -88,6 +88,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "ProvisionerDaemon",
+            dependencies: [
+                "WebSocket", "ProvisionerProtocol",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // HTTP
         .target(
             name: "API",
@@ -112,6 +122,10 @@ let package = Package(
                 "Postgres",
                 "Pubsub",
                 "Replicas",
+                "Provisioning",
+                "ProvisionerProtocol",
+                "ProvisionerDaemon",
+                "WebSocket",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

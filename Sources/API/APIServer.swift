@@ -1,10 +1,12 @@
 import Hummingbird
+import HummingbirdCore
 import Logging
 import Pubsub
 import Replicas
 import Store
 
-/// Builds the HTTP application: every route of the API under one error writer.
+/// Builds the HTTP application: every route of the API under one error writer, and the child
+/// channel that upgrades the WebSocket routes.
 public struct APIServer: Sendable {
     public struct Configuration: Sendable {
         public var version: String
@@ -19,14 +21,22 @@ public struct APIServer: Sendable {
     let configuration: Configuration
     let pubsub: Pubsub?
     let membership: ReplicaMembership?
+    let provisioners: ProvisionerServices?
+    let logger: Logger
     public let authenticator: Authenticator
 
-    public init(store: Store, configuration: Configuration, pubsub: Pubsub? = nil, membership: ReplicaMembership? = nil) {
+    public init(store: Store, configuration: Configuration, pubsub: Pubsub? = nil, membership: ReplicaMembership? = nil, provisioners: ProvisionerServices? = nil, logger: Logger = Logger(label: "api")) {
         self.store = store
         self.configuration = configuration
         self.pubsub = pubsub
         self.membership = membership
+        self.provisioners = provisioners
+        self.logger = logger
         self.authenticator = Authenticator(store: store, pubsub: pubsub)
+    }
+
+    private var daemonRoutes: ProvisionerDaemonRoutes? {
+        provisioners.map { ProvisionerDaemonRoutes(store: store, authenticator: authenticator, services: $0, logger: logger) }
     }
 
     public func makeRouter() -> Router<AppRequestContext> {
@@ -38,6 +48,7 @@ public struct APIServer: Sendable {
             .addRoutes(root: router, api: api)
         let users = UserRoutes(store: store, authenticator: authenticator, secureCookies: configuration.accessURL.hasPrefix("https://"))
         users.addPublicRoutes(to: api)
+        daemonRoutes?.addPlainRoutes(to: api)
 
         let authenticated = api.group().add(middleware: RequireAuthentication(authenticator: authenticator))
         users.addAuthenticatedRoutes(to: authenticated)
@@ -45,6 +56,16 @@ public struct APIServer: Sendable {
         if let membership {
             ReplicaRoutes(membership: membership).addAuthenticatedRoutes(to: authenticated)
         }
+        daemonRoutes?.addAuthenticatedRoutes(to: authenticated)
+        TemplateVersionRoutes(store: store).addAuthenticatedRoutes(to: authenticated)
         return router
+    }
+
+    /// The server's child channel: plain HTTP through `responder`, WebSocket for the daemon routes.
+    public func makeServerBuilder() -> HTTPServerBuilder {
+        let routes = daemonRoutes.map { [$0.webSocketRoute] } ?? []
+        return HTTPServerBuilder { responder in
+            UpgradeChannel(responder: responder, routes: routes)
+        }
     }
 }

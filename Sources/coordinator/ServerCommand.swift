@@ -4,10 +4,12 @@ import Foundation
 import Hummingbird
 import Logging
 import Postgres
+import Provisioning
 import Pubsub
 import Replicas
 import ServiceLifecycle
 import Store
+import WebSocket
 
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "server", abstract: "Run a coordinator replica.")
@@ -35,6 +37,15 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("replica-retention"), help: "Delete rows of replicas silent for this long. (env: COORDINATOR_REPLICA_RETENTION; default: 24h)")
     var retentionFlag: String?
 
+    @Option(name: .customLong("provisioner-daemon-psk"), help: "Pre-shared key external provisioner daemons may authenticate with (header Coder-Provisioner-Daemon-PSK). (env: CODER_PROVISIONER_DAEMON_PSK)")
+    var provisionerPSKFlag: String?
+
+    @Option(name: .customLong("job-orphan-grace"), help: "How long a job waits for its disconnected daemon to come back before it fails. (env: COORDINATOR_JOB_ORPHAN_GRACE; default: 30s)")
+    var orphanGraceFlag: String?
+
+    @Option(name: .customLong("job-hang-timeout"), help: "A running job with no update for this long fails. (env: COORDINATOR_JOB_HANG_TIMEOUT; default: 5m)")
+    var hangTimeoutFlag: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. (env: COORDINATOR_LOG_LEVEL; default: info)")
     var logLevelFlag: String?
 
@@ -52,6 +63,10 @@ struct ServerCommand: AsyncParsableCommand {
         let (host, port) = try parseAddress(Environment.value(httpAddressFlag, "CODER_HTTP_ADDRESS") ?? "127.0.0.1:3000")
         let accessURL = Environment.value(accessURLFlag, "CODER_ACCESS_URL") ?? "http://\(host):\(port)"
         let replicaConfiguration = try makeReplicaConfiguration()
+        let jobTimings = (
+            grace: try duration(orphanGraceFlag, "COORDINATOR_JOB_ORPHAN_GRACE", "--job-orphan-grace", default: .seconds(30)),
+            hang: try duration(hangTimeoutFlag, "COORDINATOR_JOB_HANG_TIMEOUT", "--job-hang-timeout", default: .seconds(300))
+        )
 
         let database = try await Database.open(self.database, logger: logger)
         do {
@@ -68,13 +83,21 @@ struct ServerCommand: AsyncParsableCommand {
             configuration: replicaConfiguration, store: database.store, lockConnectionString: database.connectionString,
             pubsub: pubsub, logger: logger
         )
+        let acquirer = JobAcquirer(store: database.store, pubsub: pubsub, logger: logger)
+        let reaper = JobReaper(store: database.store, grace: jobTimings.grace, hangBound: jobTimings.hang, logger: logger)
+        let provisioners = ProvisionerServices(
+            acquirer: acquirer, pubsub: pubsub, replicaID: replicaConfiguration.id,
+            preSharedKey: Environment.value(provisionerPSKFlag, "CODER_PROVISIONER_DAEMON_PSK"),
+            webSocket: WebSocketConfiguration(maxMessageSize: 4 << 20, pingInterval: .seconds(15), pingTimeout: .seconds(30))
+        )
         let server = APIServer(
             store: database.store, configuration: .init(version: Coordinator.version, accessURL: accessURL),
-            pubsub: pubsub, membership: membership
+            pubsub: pubsub, membership: membership, provisioners: provisioners, logger: logger
         )
         let router = server.makeRouter()
         let app = Application(
             router: router,
+            server: server.makeServerBuilder(),
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in
                 logger.notice("serving", metadata: ["address": "\(channel.localAddress?.description ?? "\(host):\(port)")"])
@@ -87,6 +110,8 @@ struct ServerCommand: AsyncParsableCommand {
             services: [
                 .init(service: TaskService { await pubsub.run() }),
                 .init(service: TaskService { await server.authenticator.followRevocations() }),
+                .init(service: TaskService { await acquirer.run() }),
+                .init(service: TaskService { await reaper.run() }),
                 .init(service: app),
                 .init(service: TaskService { await membership.run() }),
             ],
@@ -107,12 +132,14 @@ struct ServerCommand: AsyncParsableCommand {
         logger.notice("stopped")
     }
 
+    private func duration(_ flag: String?, _ variable: String, _ name: String, default value: Duration) throws -> Duration {
+        guard let raw = Environment.value(flag, variable) else { return value }
+        guard let parsed = parseDuration(raw) else { throw StartupError("\(name) must be a duration like 500ms, 1s or 2m, not \"\(raw)\"") }
+        guard parsed > .zero else { throw StartupError("\(name) must be positive") }
+        return parsed
+    }
+
     private func makeReplicaConfiguration() throws -> ReplicaConfiguration {
-        func duration(_ flag: String?, _ variable: String, _ name: String, default value: Duration) throws -> Duration {
-            guard let raw = Environment.value(flag, variable) else { return value }
-            guard let parsed = parseDuration(raw) else { throw StartupError("\(name) must be a duration like 500ms, 1s or 2m, not \"\(raw)\"") }
-            return parsed
-        }
         let regionRaw = Environment.value(regionIDFlag.map { String($0) }, "CODER_DERP_SERVER_REGION_ID") ?? "999"
         guard let regionID = Int32(regionRaw) else { throw StartupError("--region-id must be an integer, not \"\(regionRaw)\"") }
         let configuration = ReplicaConfiguration(

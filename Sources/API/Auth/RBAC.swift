@@ -24,6 +24,10 @@ public enum Resource: Sendable {
     case organization(id: UUID)
     case deploymentConfig
     case replicas
+    /// External provisioner daemons of an organization (register one, list them).
+    case provisionerDaemons(organization: UUID)
+    /// Templates, their versions and import jobs in an organization.
+    case templates(organization: UUID)
 }
 
 public enum Role: String, CaseIterable, Sendable {
@@ -72,6 +76,10 @@ public enum RBAC {
             return owner == subject.userID
         case .organization(let id):
             return action == .read && (subject.isMember(of: id) || userAdmin || auditor)
+        case .templates(let organization):
+            return templateAdmin || (action == .read && (subject.isMember(of: organization) || auditor))
+        case .provisionerDaemons(let organization):
+            return templateAdmin || (action == .read && (subject.isMember(of: organization) || auditor))
         case .deploymentConfig, .replicas:
             return false
         }

@@ -1,0 +1,229 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Postgres
+import Provisioning
+import ProvisionerProtocol
+import Pubsub
+import Store
+import WebSocket
+
+/// What the provisioner endpoints need from the running replica.
+public struct ProvisionerServices: Sendable {
+    public let acquirer: JobAcquirer
+    public let pubsub: Pubsub
+    public let replicaID: UUID
+    /// `--provisioner-daemon-psk`; nil when external daemons may only use session tokens.
+    public let preSharedKey: String?
+    public let webSocket: WebSocketConfiguration
+
+    public init(acquirer: JobAcquirer, pubsub: Pubsub, replicaID: UUID, preSharedKey: String?, webSocket: WebSocketConfiguration) {
+        self.acquirer = acquirer
+        self.pubsub = pubsub
+        self.replicaID = replicaID
+        self.preSharedKey = preSharedKey
+        self.webSocket = webSocket
+    }
+}
+
+/// `GET /organizations/{organization}/provisionerdaemons` and the `…/serve` WebSocket.
+struct ProvisionerDaemonRoutes: Sendable {
+    static let pskHeader = HTTPField.Name("Coder-Provisioner-Daemon-PSK")!
+    static let buildVersionHeader = HTTPField.Name("X-Coder-Build-Version")!
+    static let knownProvisioners: Set<String> = ["echo", "terraform"]
+
+    let store: Store
+    let authenticator: Authenticator
+    let services: ProvisionerServices
+    let logger: Logger
+
+    struct DaemonJSON: Encodable {
+        struct NullTime: Encodable {
+            let time: String
+            let valid: Bool
+        }
+        let id: UUID
+        let created_at: Date
+        let updated_at: NullTime
+        let name: String
+        let provisioners: [String]
+        let tags: [String: String]
+        let last_seen_at: Date?
+        let status: String
+        let replica_id: UUID?
+        let current_job_id: UUID?
+        let version: String
+
+        init(_ daemon: ProvisionerDaemonRecord) {
+            id = daemon.id
+            created_at = daemon.createdAt
+            updated_at = NullTime(time: daemon.updatedAt.map(RFC3339.string(from:)) ?? "0001-01-01T00:00:00Z", valid: daemon.updatedAt != nil)
+            name = daemon.name
+            provisioners = daemon.provisioners
+            tags = daemon.tags
+            last_seen_at = daemon.lastSeenAt
+            status = !daemon.connected ? "offline" : (daemon.currentJobID == nil ? "idle" : "busy")
+            replica_id = daemon.replicaID
+            current_job_id = daemon.currentJobID
+            version = daemon.version
+        }
+    }
+
+    func addAuthenticatedRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.get("organizations/:organization/provisionerdaemons") { _, context in
+            let subject = try context.requireSubject()
+            let organization = try await context.organizationParameter(store)
+            guard RBAC.can(subject, .read, .provisionerDaemons(organization: organization.id)) else { throw APIError.resourceNotFound }
+            return try JSON.response(try await store.daemons(organizationID: organization.id).map(DaemonJSON.init))
+        }
+    }
+
+    /// A request for the serve path that is not a WebSocket upgrade.
+    func addPlainRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.get("organizations/:organization/provisionerdaemons/serve") { request, _ -> Response in
+            if request.headers[.upgrade] != nil {
+                // A WebSocket upgrade on a reused keep-alive connection: NIO upgrades only the
+                // first request of a connection, so send the client to a new one.
+                throw APIError(.temporaryRedirect, "Reconnect to upgrade.", headers: [.location: request.uri.description, .connection: "close"])
+            }
+            throw APIError(.upgradeRequired, "This endpoint requires a WebSocket upgrade.", headers: [.connection: "close", HTTPField.Name("Sec-WebSocket-Version")!: "13"])
+        }
+    }
+
+    var webSocketRoute: WebSocketRoute {
+        WebSocketRoute(matches: Self.isServePath) { request in
+            do {
+                return try await decide(request)
+            } catch let error as APIError {
+                return .reject(error)
+            } catch {
+                return .reject(ErrorMiddleware<AppRequestContext>.apiError(for: error))
+            }
+        }
+    }
+
+    static func isServePath(_ path: String) -> Bool {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        return parts.count == 6 && parts[0] == "api" && parts[1] == "v2" && parts[2] == "organizations"
+            && parts[4] == "provisionerdaemons" && parts[5] == "serve"
+    }
+
+    private func decide(_ request: HTTPRequest) async throws -> WebSocketRoute.Decision {
+        let path = request.path ?? ""
+        let pathOnly = path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path
+        let rawOrganization = String(pathOnly.split(separator: "/")[3])
+        let query = URLComponents(string: path)?.queryItems ?? []
+
+        // Authentication: a session token, or the pre-shared key.
+        var subject: Subject?
+        let token = Authenticator.presentedToken(
+            headers: request.headerFields,
+            query: Dictionary(query.compactMap { item in item.value.map { (item.name, $0) } }, uniquingKeysWith: { a, _ in a })
+        )
+        if let presentedPSK = request.headerFields[Self.pskHeader] {
+            guard let configured = services.preSharedKey, !configured.isEmpty else {
+                throw APIError(.badRequest, "External provisioner daemons not enabled")
+            }
+            guard Self.constantTimeEqual(presentedPSK, configured) else {
+                throw APIError(.unauthorized, "provisioner daemon auth token invalid")
+            }
+        } else if let token {
+            subject = try await authenticator.authenticate(token: token)
+        } else {
+            throw APIError(.unauthorized, "provisioner daemon auth token required")
+        }
+
+        // The organization: an id, a name, or `default` (as Coder's daemons address it).
+        let found: Organization? = if let id = UUID(uuidString: rawOrganization) {
+            try await store.organization(id: id)
+        } else if rawOrganization == "default" {
+            try await store.defaultOrganization()
+        } else {
+            try await store.organization(name: rawOrganization)
+        }
+        guard let organization = found, subject.map({ RBAC.can($0, .read, .organization(id: organization.id)) }) ?? true else {
+            throw APIError.resourceNotFound
+        }
+        let organizationID = organization.id
+
+        // Parameters, with Coder's messages.
+        let provisioners = query.filter { $0.name == "provisioner" }.compactMap(\.value)
+        guard !provisioners.isEmpty else { throw APIError(.badRequest, "The provisioner query parameter must be specified.") }
+        for provisioner in provisioners where !Self.knownProvisioners.contains(provisioner) {
+            throw APIError(.badRequest, "Unknown provisioner type \"\(provisioner)\"")
+        }
+        var tags: [String: String] = [:]
+        for tag in query.filter({ $0.name == "tag" }).compactMap(\.value) {
+            let parts = tag.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty else {
+                throw APIError(.badRequest, "Invalid format for tag \"\(tag)\". Key and value must be separated with =.")
+            }
+            guard !tag.contains("\0") else { throw APIError(.badRequest, "Given tags are not acceptable to the service") }
+            tags[String(parts[0])] = String(parts[1])
+        }
+        tags = ProvisionerTags.normalize(tags, userID: subject?.userID ?? (tags["scope"] == "user" ? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)) : nil))
+        if let subject, tags[ProvisionerTags.scope] == ProvisionerTags.organizationScope,
+           !RBAC.can(subject, .create, .provisionerDaemons(organization: organizationID)) {
+            throw APIError(.forbidden, "You aren't allowed to create provisioner daemons for the organization.")
+        }
+        let name = query.first { $0.name == "name" }?.value.flatMap { $0.isEmpty ? nil : $0 } ?? "daemon-\(Tokens.random(8).lowercased())"
+        guard name.count <= 64, !name.contains(where: { $0.isNewline || $0 == "\0" }) else {
+            throw APIError(.badRequest, "Invalid daemon name.", validations: [.init(field: "name", detail: "at most 64 characters, no control characters")])
+        }
+
+        let record = try await store.upsertDaemon(
+            name: name, organizationID: organization.id, provisioners: provisioners.sorted(), tags: tags,
+            replicaID: services.replicaID, version: request.headerFields[Self.buildVersionHeader] ?? ""
+        )
+        let session = DaemonSession(
+            identity: DaemonIdentity(id: record.id, name: name, organizationID: organization.id, provisioners: provisioners, tags: tags),
+            replicaID: services.replicaID, store: store, acquirer: services.acquirer, pubsub: services.pubsub, logger: logger
+        )
+        let logger = self.logger
+        return .accept(configuration: services.webSocket) { connection in
+            logger.info("provisioner daemon connected", metadata: ["daemon": "\(name)", "id": "\(record.id)"])
+            _ = try? await connection.run { inbound, outbound in
+                let texts = DaemonTexts(inbound: inbound)
+                do {
+                    try await session.run(inbound: texts) { text in try await outbound.send(text: text) }
+                } catch DaemonSession.Failure.protocolViolation(let reason) {
+                    try? await outbound.close(code: .policyViolation, reason: String(reason.utf8.prefix(120)) ?? "protocol violation")
+                } catch DaemonSession.Failure.unsupportedVersion {
+                    try? await outbound.close(code: .policyViolation, reason: "unsupported protocol version")
+                } catch is DaemonTexts.BinaryMessage {
+                    try? await outbound.close(code: .unsupportedData, reason: "the protocol uses text frames")
+                }
+            }
+            let status = await connection.closeStatus
+            logger.info("provisioner daemon disconnected", metadata: ["daemon": "\(name)", "close": "\(status)"])
+        }
+    }
+
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        // Compare digests, so neither the content nor the length leaks through timing.
+        SHA256.hash(data: Array(a.utf8)) == Data(SHA256.hash(data: Array(b.utf8)))
+    }
+}
+
+/// The text messages of a connection; a binary message ends it (the protocol is text only).
+struct DaemonTexts: AsyncSequence, Sendable {
+    struct BinaryMessage: Error, Equatable {}
+    typealias Element = String
+    let inbound: WebSocketInbound
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var base: WebSocketInbound.AsyncIterator
+        mutating func next() async throws -> String? {
+            switch try await base.next() {
+            case .text(let text): return text
+            case .binary: throw BinaryMessage()
+            case nil: return nil
+            }
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: inbound.makeAsyncIterator()) }
+}

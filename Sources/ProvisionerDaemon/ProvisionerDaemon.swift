@@ -1,0 +1,285 @@
+import Foundation
+import Logging
+import NIOHTTP1
+import NIOSSL
+import ProvisionerProtocol
+import Synchronization
+import WebSocket
+
+public struct DaemonConfiguration: Sendable {
+    public enum Credential: Sendable {
+        case preSharedKey(String)
+        case sessionToken(String)
+    }
+
+    /// Coordinator base URLs (`http(s)://host:port`); the daemon moves to the next when one is down.
+    public var urls: [String]
+    /// Organization id or name; `default` is the default organization.
+    public var organization: String
+    public var credential: Credential
+    public var provisioners: [String]
+    public var tags: [String: String]
+    public var name: String
+    public var version: String
+    public var initialBackoff: Duration
+    public var maximumBackoff: Duration
+    public var tlsConfiguration: TLSConfiguration?
+
+    public init(urls: [String], organization: String = "default", credential: Credential, provisioners: [String], tags: [String: String], name: String, version: String, initialBackoff: Duration = .milliseconds(100), maximumBackoff: Duration = .seconds(5), tlsConfiguration: TLSConfiguration? = nil) {
+        self.urls = urls
+        self.organization = organization
+        self.credential = credential
+        self.provisioners = provisioners
+        self.tags = tags
+        self.name = name
+        self.version = version
+        self.initialBackoff = initialBackoff
+        self.maximumBackoff = maximumBackoff
+        self.tlsConfiguration = tlsConfiguration
+    }
+
+    /// The WebSocket URL of the serve endpoint on `base`.
+    func serveURL(_ base: String) -> String {
+        var url = base.hasSuffix("/") ? String(base.dropLast()) : base
+        if url.hasPrefix("https://") { url = "wss://" + url.dropFirst("https://".count) }
+        else if url.hasPrefix("http://") { url = "ws://" + url.dropFirst("http://".count) }
+        var query = URLComponents()
+        query.queryItems = provisioners.map { URLQueryItem(name: "provisioner", value: $0) }
+            + tags.sorted { $0.key < $1.key }.map { URLQueryItem(name: "tag", value: "\($0.key)=\($0.value)") }
+            + [URLQueryItem(name: "name", value: name)]
+        let encoded = query.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B") ?? ""
+        return "\(url)/api/v2/organizations/\(organization)/provisionerdaemons/serve?\(encoded)"
+    }
+}
+
+/// An external provisioner daemon: connects to a coordinator, takes jobs and runs them with its
+/// provisioners. A job outlives its connection: after a reconnect (to the same URL or the next)
+/// the daemon resumes it with its lease and carries on. On `shutdown()` it stops acquiring,
+/// finishes the job it has, and returns from `run()`.
+public final class ProvisionerDaemon: Sendable {
+    private struct State {
+        var currentLease: Lease?
+        var currentRunner: Task<Void, Never>?
+        var pendingAcquireID: Int64?
+        var currentSend: (@Sendable (String) async throws -> Void)?
+    }
+
+    public let configuration: DaemonConfiguration
+    private let provisioners: [String: any Provisioner]
+    private let logger: Logger
+    private let link: CoordinatorLink
+    private let state = Mutex(State())
+    private let stopping = Atomic<Bool>(false)
+    private let finished = Atomic<Bool>(false)
+
+    public init(configuration: DaemonConfiguration, provisioners: [any Provisioner] = [EchoProvisioner()], logger: Logger = Logger(label: "provisionerd")) {
+        self.configuration = configuration
+        self.provisioners = Dictionary(uniqueKeysWithValues: provisioners.map { ($0.name, $0) })
+        self.logger = logger
+        self.link = CoordinatorLink()
+    }
+
+    /// Runs until `shutdown()` has been called and the current job (if any) has ended.
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.connectionLoop() }
+            await self.workLoop()
+            finished.store(true, ordering: .sequentiallyConsistent)
+            group.cancelAll()
+        }
+    }
+
+    /// Stops acquiring; the job in hand is finished first.
+    public func shutdown() {
+        guard !stopping.exchange(true, ordering: .sequentiallyConsistent) else { return }
+        logger.notice("shutting down: finishing the current job, acquiring no more")
+        let (id, send) = state.withLock { ($0.pendingAcquireID, $0.currentSend) }
+        if let id, let send {
+            Task { try? await send(ProvisionerCoding.encode(DaemonMessage.cancelAcquire(id: id))) }
+        }
+    }
+
+    // MARK: connections
+
+    private func connectionLoop() async {
+        var backoff = configuration.initialBackoff
+        var index = 0
+        while !Task.isCancelled && !finished.load(ordering: .sequentiallyConsistent) {
+            let base = configuration.urls[index % configuration.urls.count]
+            do {
+                try await serve(base)
+                backoff = configuration.initialBackoff
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("connection to coordinator failed", metadata: ["url": "\(base)", "error": "\(error)"])
+                index += 1 // try the next URL
+            }
+            await link.detach()
+            state.withLock { $0.currentSend = nil }
+            if Task.isCancelled || finished.load(ordering: .sequentiallyConsistent) { return }
+            // Capped exponential backoff with full jitter.
+            let jittered = Duration.nanoseconds(Int64.random(in: 0...max(1, backoff.nanoseconds)))
+            try? await Task.sleep(for: jittered)
+            backoff = min(backoff * 2, configuration.maximumBackoff)
+        }
+    }
+
+    private func serve(_ base: String) async throws {
+        var headers = HTTPHeaders()
+        switch configuration.credential {
+        case .preSharedKey(let key): headers.add(name: "Coder-Provisioner-Daemon-PSK", value: key)
+        case .sessionToken(let token): headers.add(name: "Coder-Session-Token", value: token)
+        }
+        headers.add(name: "X-Coder-Build-Version", value: configuration.version)
+        let connection = try await WebSocketClient.connect(
+            to: configuration.serveURL(base), headers: headers,
+            configuration: WebSocketConfiguration(pingInterval: .seconds(15), pingTimeout: .seconds(30)),
+            tlsConfiguration: configuration.tlsConfiguration
+        )
+        try await connection.run { inbound, outbound in
+            let send: @Sendable (String) async throws -> Void = { try await outbound.send(text: $0) }
+            let (welcomes, welcomed) = AsyncStream<Welcome?>.makeStream()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    var first = true
+                    for try await message in inbound {
+                        guard case .text(let text) = message else { throw ProvisionerFailure("the coordinator sent a binary message") }
+                        let decoded = try ProvisionerCoding.decodeCoordinatorMessage(text)
+                        if first {
+                            first = false
+                            if case .welcome(let welcome) = decoded { welcomed.yield(welcome) } else { welcomed.yield(nil) }
+                            continue
+                        }
+                        await self.link.deliver(decoded)
+                    }
+                    welcomed.finish()
+                    throw CoordinatorLink.Disconnected()
+                }
+                try await send(ProvisionerCoding.encode(DaemonMessage.hello(Hello(daemonVersion: configuration.version))))
+                var iterator = welcomes.makeAsyncIterator()
+                guard let answer = await iterator.next(), let welcome = answer else {
+                    throw ProvisionerFailure("the coordinator did not answer hello with welcome")
+                }
+                logger.info("connected", metadata: ["url": "\(base)", "daemon_id": "\(welcome.daemonID)", "replica": "\(welcome.replicaID)"])
+                // A job in hand is resumed before anything else is sent on this connection.
+                if let lease = state.withLock({ $0.currentLease }) {
+                    let reply = try await link.requestDirect(send: send) { .resume(id: $0, lease: lease) }
+                    if case .job = reply {
+                        logger.info("resumed job after reconnecting", metadata: ["job": "\(lease.jobID)"])
+                    } else {
+                        logger.warning("could not resume job; abandoning it", metadata: ["job": "\(lease.jobID)", "reply": "\(reply)"])
+                        state.withLock { $0.currentRunner }?.cancel()
+                    }
+                }
+                state.withLock { $0.currentSend = send }
+                await link.attach(send)
+                while !finished.load(ordering: .sequentiallyConsistent) {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                group.cancelAll()
+            }
+        }
+    }
+
+    // MARK: work
+
+    private func workLoop() async {
+        while !stopping.load(ordering: .sequentiallyConsistent) {
+            let reply: CoordinatorMessage
+            do {
+                reply = try await link.request { id in
+                    state.withLock { $0.pendingAcquireID = id }
+                    return .acquire(id: id)
+                }
+            } catch {
+                continue // disconnected while waiting: ask again on the next connection
+            }
+            state.withLock { $0.pendingAcquireID = nil }
+            guard case .job(_, let job) = reply else { continue }
+            await runJob(job)
+        }
+    }
+
+    private func runJob(_ job: AcquiredJob) async {
+        logger.info("running job", metadata: ["job": "\(job.lease.jobID)", "type": "\(job.type)"])
+        let runner = Task {
+            let lease = job.lease
+            let progress = LinkProgress(link: link, lease: lease)
+            let outcome: DaemonMessage
+            do {
+                guard let provisioner = provisioners[job.provisioner] else {
+                    throw ProvisionerFailure("this daemon has no \(job.provisioner) provisioner")
+                }
+                let input = ProvisionerJobInput(
+                    type: job.type, archive: Array(Data(base64Encoded: job.archive) ?? Data()),
+                    transition: job.transition, state: job.state.flatMap { Data(base64Encoded: $0) }.map(Array.init)
+                )
+                let result = try await provisioner.run(input, progress: progress)
+                outcome = .complete(id: 0, lease: lease, result: result)
+            } catch let failure as ProvisionerFailure {
+                outcome = .fail(id: 0, lease: lease, error: failure.message, state: nil)
+            } catch is CancellationError {
+                outcome = .fail(id: 0, lease: lease, error: "canceled", state: nil)
+            } catch {
+                outcome = .fail(id: 0, lease: lease, error: "\(error)", state: nil)
+            }
+            _ = await progress.send { id in
+                switch outcome {
+                case .complete(_, let lease, let result): .complete(id: id, lease: lease, result: result)
+                case .fail(_, let lease, let error, let state): .fail(id: id, lease: lease, error: error, state: state)
+                default: outcome
+                }
+            }
+        }
+        state.withLock {
+            $0.currentLease = job.lease
+            $0.currentRunner = runner
+        }
+        await runner.value
+        state.withLock {
+            $0.currentLease = nil
+            $0.currentRunner = nil
+        }
+        await link.forget(job.lease.jobID)
+        logger.info("job finished", metadata: ["job": "\(job.lease.jobID)"])
+    }
+
+}
+
+/// Progress of one job, sent over whatever connection is current.
+private struct LinkProgress: ProvisionerProgress {
+    let link: CoordinatorLink
+    let lease: Lease
+
+    /// Sends a request, again after every reconnect, until it is answered. Nil when the lease
+    /// is stale (the job ended elsewhere) or the runner was cancelled.
+    func send(_ make: @escaping @Sendable (Int64) -> DaemonMessage) async -> CoordinatorMessage? {
+        while !Task.isCancelled {
+            do {
+                let reply = try await link.request(make)
+                if case .error(_, .staleLease, _) = reply { return nil }
+                return reply
+            } catch {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        return nil
+    }
+
+    func log(_ lines: [LogLine]) async throws -> Bool {
+        guard let reply = await send({ .update(id: $0, lease: lease, logs: lines) }) else { throw CancellationError() }
+        if case .updated(_, true) = reply { await link.markCanceled(lease.jobID) }
+        return await link.isCanceled(lease.jobID) || Task.isCancelled
+    }
+
+    func commitQuota(dailyCost: Int32) async throws -> Bool {
+        guard let reply = await send({ .commitQuota(id: $0, lease: lease, dailyCost: dailyCost) }) else { throw CancellationError() }
+        if case .quota(_, let ok, _, _) = reply { return ok }
+        return false
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
+}

@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ProvisionerDaemon
+import ServiceLifecycle
+
+struct ProvisionerdCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "provisionerd",
+        abstract: "Run an external provisioner daemon.",
+        subcommands: [Start.self]
+    )
+
+    struct Start: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Connect to coordinators and run their jobs until SIGTERM.")
+
+        @Option(name: .customLong("url"), help: "Coordinator URL; repeat for failover, tried in order. (env: CODER_URL)")
+        var urls: [String] = []
+
+        @Option(name: .customLong("psk"), help: "Pre-shared key. (env: CODER_PROVISIONER_DAEMON_PSK)")
+        var psk: String?
+
+        @Option(name: .customLong("token"), help: "Session token. (env: CODER_SESSION_TOKEN)")
+        var token: String?
+
+        @Option(name: .customLong("provisioner"), help: "Provisioner types to run (echo).")
+        var provisioners: [String] = []
+
+        @Option(name: .customLong("tag"), help: "Tags as key=value; repeatable.")
+        var tags: [String] = []
+
+        @Option(name: .customLong("name"), help: "Daemon name, unique in its organization. (default: the host name)")
+        var name: String?
+
+        @Option(name: .customLong("organization"), help: "Organization id or name. (default: the default organization)")
+        var organization: String = "default"
+
+        @Option(name: .customLong("log-level"), help: "Log level. (default: info)")
+        var logLevel: String = "info"
+
+        func run() async throws {
+            let environment = ProcessInfo.processInfo.environment
+            var urls = self.urls
+            if urls.isEmpty, let url = environment["CODER_URL"] { urls = [url] }
+            guard !urls.isEmpty else { throw ValidationError("give at least one --url") }
+            for url in urls where !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
+                throw ValidationError("--url must be an http or https URL, not \"\(url)\"")
+            }
+            let credential: DaemonConfiguration.Credential
+            switch (Environment.value(psk, "CODER_PROVISIONER_DAEMON_PSK"), Environment.value(token, "CODER_SESSION_TOKEN")) {
+            case (let key?, nil): credential = .preSharedKey(key)
+            case (nil, let token?): credential = .sessionToken(token)
+            case (.some, .some): throw ValidationError("give either --psk or --token, not both")
+            case (nil, nil): throw ValidationError("give --psk or --token")
+            }
+            var parsedTags: [String: String] = [:]
+            for tag in tags {
+                let parts = tag.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("--tag must be key=value, not \"\(tag)\"") }
+                parsedTags[String(parts[0])] = String(parts[1])
+            }
+            var logger = Logger(label: "provisionerd")
+            logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+            let daemon = ProvisionerDaemon(
+                configuration: DaemonConfiguration(
+                    urls: urls, organization: organization, credential: credential,
+                    provisioners: provisioners.isEmpty ? ["echo"] : provisioners, tags: parsedTags,
+                    name: name ?? ProcessInfo.processInfo.hostName, version: Coordinator.version
+                ),
+                logger: logger
+            )
+            let group = ServiceGroup(configuration: .init(
+                services: [.init(service: DaemonService(daemon: daemon))],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            ))
+            try await group.run()
+        }
+    }
+}
+
+/// On SIGTERM the daemon stops acquiring and finishes its job before `run` returns.
+private struct DaemonService: Service {
+    let daemon: ProvisionerDaemon
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await daemon.run()
+        } onGracefulShutdown: {
+            daemon.shutdown()
+        }
+    }
+}
