@@ -192,7 +192,8 @@ let package = Package(
         .testTarget(
             name: "CoordinatorTests",
             dependencies: [
-                "Postgres", "TestSupport",
+                "Postgres", "TestSupport", "WebSocket", "ProvisionerProtocol",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings

@@ -35,7 +35,14 @@ public struct EchoProvisioner: Provisioner {
         }
         let resources = manifest.resources ?? []
         if input.type == "template_version_import" {
-            _ = try await progress.log([LogLine(stage: "Parsing template", output: "found \(resources.count) resources")])
+            // An import takes the manifest's durations and logs too, so that tests can catch it mid-job.
+            if try await progress.log([LogLine(stage: "Parsing template", output: "found \(resources.count) resources")]) { throw CancellationError() }
+            try await Task.sleep(for: .milliseconds(manifest.plan_ms ?? 0))
+            for line in manifest.logs ?? [] {
+                if try await progress.log([LogLine(stage: "Parsing template", output: line)]) { throw CancellationError() }
+            }
+            try await Task.sleep(for: .milliseconds(manifest.apply_ms ?? 0))
+            if let failure = manifest.fail { throw ProvisionerFailure(failure) }
             return JobResult(resources: resources)
         }
         let transition = input.transition ?? "start"

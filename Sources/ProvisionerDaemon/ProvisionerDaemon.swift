@@ -174,9 +174,8 @@ public final class ProvisionerDaemon: Sendable {
                 }
                 state.withLock { $0.currentSend = send }
                 await link.attach(send)
-                while !finished.load(ordering: .sequentiallyConsistent) {
-                    try await Task.sleep(for: .milliseconds(50))
-                }
+                // Until the reader ends: the connection closed (reconnect) or we were cancelled.
+                try await group.next()
                 group.cancelAll()
             }
         }

@@ -76,6 +76,18 @@ public struct HTTP: Sendable {
 
     public static let client = HTTPClient(eventLoopGroupProvider: .singleton)
 
+    /// A request with a raw body (file uploads).
+    public static func raw(_ method: HTTPMethod, _ url: String, body: [UInt8], contentType: String, token: String?) async throws -> Response {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        if let token { request.headers.add(name: "Coder-Session-Token", value: token) }
+        request.headers.add(name: "Content-Type", value: contentType)
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response = try await client.execute(request, timeout: .seconds(10))
+        let data = try await response.body.collect(upTo: 16 << 20)
+        return Response(status: Int(response.status.code), body: Data(data.readableBytesView))
+    }
+
     public static func request(_ method: HTTPMethod, _ url: String, json: [String: Any]? = nil, token: String? = nil, timeout: Duration = .seconds(10)) async throws -> Response {
         var request = HTTPClientRequest(url: url)
         request.method = method

@@ -1,0 +1,223 @@
+import Foundation
+import NIOHTTP1
+import Postgres
+import ProvisionerProtocol
+import TestSupport
+import Testing
+import WebSocket
+
+/// Real replicas, real daemons (`coordinator provisionerd start`), one database.
+@Suite(.serialized) struct ProvisionerTests {
+    static let psk = "test-psk-\(UUID().uuidString.prefix(8))"
+
+    struct Setup {
+        let cluster: ReplicaCluster
+        let organizationID: String
+    }
+
+    func setUp(replicas: Int, extra: [String] = []) async throws -> Setup {
+        let db = try await TestDatabase.create()
+        let cluster = ReplicaCluster(databaseURL: db.url)
+        for _ in 0..<replicas { try await cluster.start(extra: ["--provisioner-daemon-psk", Self.psk] + extra) }
+        try await cluster.createOwner()
+        let me = try await HTTP.request(.GET, "\(cluster.members[0].base)/api/v2/users/me", token: cluster.token)
+        return Setup(cluster: cluster, organizationID: try #require((me.json["organization_ids"] as? [String])?.first))
+    }
+
+    /// Uploads a template archive and posts an import job through `member`; returns the version id.
+    func postImport(_ setup: Setup, through member: ReplicaCluster.Member, manifest: [String: Any], tags: [String: String] = [:]) async throws -> String {
+        let manifestData = try JSONSerialization.data(withJSONObject: manifest)
+        let archive = TarFixture.make(name: "manifest.json", contents: Array(manifestData))
+        let upload = try await HTTP.raw(.POST, "\(member.base)/api/v2/files", body: archive, contentType: "application/x-tar", token: setup.cluster.token)
+        #expect(upload.status == 201)
+        let fileID = try #require(upload.json["hash"] as? String)
+        let version = try await HTTP.request(.POST, "\(member.base)/api/v2/organizations/\(setup.organizationID)/templateversions", json: [
+            "storage_method": "file", "file_id": fileID, "provisioner": "echo", "tags": tags,
+        ], token: setup.cluster.token)
+        #expect(version.status == 201, "\(String(decoding: version.body, as: UTF8.self))")
+        return try #require(version.json["id"] as? String)
+    }
+
+    func job(_ setup: Setup, _ versionID: String, at member: ReplicaCluster.Member) async throws -> [String: Any] {
+        let version = try await HTTP.request(.GET, "\(member.base)/api/v2/templateversions/\(versionID)", token: setup.cluster.token)
+        return version.json["job"] as? [String: Any] ?? [:]
+    }
+
+    func daemon(_ urls: [ReplicaCluster.Member], name: String, extra: [String] = []) throws -> CoordinatorProcess {
+        try CoordinatorProcess(["provisionerd", "start", "--psk", Self.psk, "--name", name] + urls.flatMap { ["--url", $0.base] } + extra)
+    }
+
+    @Test func aDaemonOnOneReplicaRunsAJobPostedThroughAnother() async throws {
+        let setup = try await setUp(replicas: 2)
+        let (a, b) = (setup.cluster.members[0], setup.cluster.members[1])
+        let daemon = try daemon([a], name: "d-a")
+        defer { daemon.signal(SIGKILL) }
+        let versionID = try await postImport(setup, through: b, manifest: ["resources": [["name": "dev", "type": "vm", "daily_cost": 3]]])
+        try await eventually("job succeeded", timeout: .seconds(30)) {
+            try await job(setup, versionID, at: b)["status"] as? String == "succeeded"
+        }
+        let daemons = try await HTTP.request(.GET, "\(b.base)/api/v2/organizations/\(setup.organizationID)/provisionerdaemons", token: setup.cluster.token)
+        let entry = try #require(daemons.jsonArray.first { $0["name"] as? String == "d-a" })
+        #expect(entry["replica_id"] as? String == (try await setup.cluster.ownID(a)))
+        #expect(Set(entry.keys).isSuperset(of: ["id", "created_at", "updated_at", "name", "provisioners", "tags"]))
+        #expect((try await job(setup, versionID, at: a))["worker_id"] as? String == entry["id"] as? String)
+    }
+
+    @Test func aJobSurvivesTheCrashOfItsDaemonsReplica() async throws {
+        let setup = try await setUp(replicas: 2)
+        let (a, b) = (setup.cluster.members[0], setup.cluster.members[1])
+        let daemon = try daemon([a, b], name: "d-failover")
+        defer { daemon.signal(SIGKILL) }
+        try await eventually("daemon connected to A") {
+            let list = try await HTTP.request(.GET, "\(b.base)/api/v2/organizations/\(setup.organizationID)/provisionerdaemons", token: setup.cluster.token)
+            return list.jsonArray.contains { $0["name"] as? String == "d-failover" && $0["status"] as? String == "idle" }
+        }
+        // A build-like import that takes a while: the daemon logs and sleeps between updates.
+        let versionID = try await postImport(setup, through: b, manifest: ["resources": [], "logs": ["one", "two"], "plan_ms": 2500, "apply_ms": 2500])
+        try await eventually("job running") { try await job(setup, versionID, at: b)["status"] as? String == "running" }
+        a.process.signal(SIGKILL)
+        try await eventually("job succeeded after failover", timeout: .seconds(60)) {
+            try await job(setup, versionID, at: b)["status"] as? String == "succeeded"
+        }
+        // Acquired once (epoch 1), completed once.
+        let pool = DatabasePool(.init(connectionString: setup.cluster.databaseURL, maximumConnections: 1))
+        let row = try #require(try await pool.query("SELECT lease_epoch, completed_at IS NOT NULL, error FROM provisioner_jobs").first)
+        #expect(try row.decode(0, as: Int.self) == 1)
+        #expect(try row.decode(1, as: Bool.self))
+        #expect(try row.decode(2, as: String?.self) == nil)
+        await pool.close()
+        #expect(daemon.log.contains("resumed job after reconnecting"), "\(daemon.log.suffix(3000))")
+    }
+
+    @Test func aJobWhoseDaemonDiesFailsAfterTheGracePeriodAndTheNextJobRuns() async throws {
+        let setup = try await setUp(replicas: 1, extra: ["--job-orphan-grace", "2s"])
+        let a = setup.cluster.members[0]
+        let doomed = try daemon([a], name: "d-doomed")
+        let versionID = try await postImport(setup, through: a, manifest: ["resources": [], "plan_ms": 60000])
+        try await eventually("job running") { try await job(setup, versionID, at: a)["status"] as? String == "running" }
+        doomed.signal(SIGKILL)
+        try await eventually("orphaned job failed", timeout: .seconds(30)) {
+            try await job(setup, versionID, at: a)["status"] as? String == "failed"
+        }
+        let error = try await job(setup, versionID, at: a)["error"] as? String ?? ""
+        #expect(error.contains("disconnected and did not come back within 2 seconds"), "\(error)")
+
+        let fresh = try daemon([a], name: "d-fresh")
+        defer { fresh.signal(SIGKILL) }
+        let next = try await postImport(setup, through: a, manifest: ["resources": []])
+        try await eventually("next job succeeded", timeout: .seconds(30)) {
+            try await job(setup, next, at: a)["status"] as? String == "succeeded"
+        }
+    }
+
+    @Test func aJobNoDaemonCanTakeStaysPendingAndSaysWhy() async throws {
+        let setup = try await setUp(replicas: 1)
+        let a = setup.cluster.members[0]
+        let daemon = try daemon([a], name: "d-untagged")
+        defer { daemon.signal(SIGKILL) }
+        try await eventually("daemon connected") {
+            let list = try await HTTP.request(.GET, "\(a.base)/api/v2/organizations/\(setup.organizationID)/provisionerdaemons", token: setup.cluster.token)
+            return list.jsonArray.contains { $0["status"] as? String == "idle" }
+        }
+        let versionID = try await postImport(setup, through: a, manifest: ["resources": []], tags: ["region": "mars"])
+        try await Task.sleep(for: .seconds(1))
+        let state = try await job(setup, versionID, at: a)
+        #expect(state["status"] as? String == "pending")
+        let matched = try #require(state["matched_provisioners"] as? [String: Any])
+        #expect(matched["count"] as? Int == 0)
+        #expect(matched["available"] as? Int == 0)
+    }
+
+    @Test func badCredentialsAndParametersAreRefusedBeforeTheUpgrade() async throws {
+        let setup = try await setUp(replicas: 1)
+        let a = setup.cluster.members[0]
+        let path = "/api/v2/organizations/\(setup.organizationID)/provisionerdaemons/serve"
+        let cases: [(String, [(String, String)], Int, String)] = [
+            ("?provisioner=echo", [("Coder-Provisioner-Daemon-PSK", "wrong")], 401, "provisioner daemon auth token invalid"),
+            ("?provisioner=echo", [], 401, "provisioner daemon auth token required"),
+            ("?provisioner=echo", [("Coder-Session-Token", "abcdefghij-abcdefghijklmnopqrstuv")], 401, "You are signed out or your session has expired. Please sign in again to continue."),
+            ("", [("Coder-Provisioner-Daemon-PSK", Self.psk)], 400, "The provisioner query parameter must be specified."),
+            ("?provisioner=chef", [("Coder-Provisioner-Daemon-PSK", Self.psk)], 400, "Unknown provisioner type \"chef\""),
+            ("?provisioner=echo&tag=novalue", [("Coder-Provisioner-Daemon-PSK", Self.psk)], 400, "Invalid format for tag \"novalue\". Key and value must be separated with =."),
+        ]
+        for (query, headers, status, message) in cases {
+            let response = try RawHTTP.upgrade(port: a.port, path: path + query, headers: headers)
+            #expect(response.status == status, "\(query) \(headers): \(response.body)")
+            #expect(response.message == message, "\(query) \(headers)")
+            #expect(response.headers["connection"]?.lowercased() == "close")
+        }
+        let badOrganization = try RawHTTP.upgrade(port: a.port, path: "/api/v2/organizations/\(UUID())/provisionerdaemons/serve?provisioner=echo", headers: [("Coder-Provisioner-Daemon-PSK", Self.psk)])
+        #expect(badOrganization.status == 404)
+        // A member may not register an organization daemon.
+        _ = try await HTTP.request(.POST, "\(a.base)/api/v2/users", json: [
+            "email": "m@example.com", "username": "member", "password": "M3mber-Passw0rd!", "organization_id": setup.organizationID,
+        ], token: setup.cluster.token)
+        let login = try await HTTP.request(.POST, "\(a.base)/api/v2/users/login", json: ["email": "m@example.com", "password": "M3mber-Passw0rd!"])
+        let memberToken = try #require(login.json["session_token"] as? String)
+        let forbidden = try RawHTTP.upgrade(port: a.port, path: path + "?provisioner=echo", headers: [("Coder-Session-Token", memberToken)])
+        #expect(forbidden.status == 403)
+        #expect(forbidden.message == "You aren't allowed to create provisioner daemons for the organization.")
+        // …but a user-scoped one is theirs to run.
+        var headers = HTTPHeaders()
+        headers.add(name: "Coder-Session-Token", value: memberToken)
+        let userScoped = try await WebSocketClient.connect(to: "ws://127.0.0.1:\(a.port)\(path)?provisioner=echo&tag=scope=user", headers: headers)
+        try await userScoped.run { _, outbound in try await outbound.close(code: .normalClosure) }
+    }
+
+    @Test func garbageAndOversizedMessagesCloseOnlyThatConnection() async throws {
+        let setup = try await setUp(replicas: 1)
+        let a = setup.cluster.members[0]
+        let url = "ws://127.0.0.1:\(a.port)/api/v2/organizations/\(setup.organizationID)/provisionerdaemons/serve?provisioner=echo&name=raw"
+        var headers = HTTPHeaders()
+        headers.add(name: "Coder-Provisioner-Daemon-PSK", value: Self.psk)
+
+        let garbage = try await WebSocketClient.connect(to: url, headers: headers)
+        _ = try? await garbage.run { inbound, outbound in
+            try await outbound.send(text: "this is not json")
+            for try await _ in inbound {}
+        }
+        #expect(await garbage.closeStatus.code == .policyViolation)
+
+        let noHello = try await WebSocketClient.connect(to: url, headers: headers)
+        _ = try? await noHello.run { inbound, outbound in
+            try await outbound.send(text: ProvisionerCoding.encode(DaemonMessage.acquire(id: 1)))
+            for try await _ in inbound {}
+        }
+        #expect(await noHello.closeStatus.code == .policyViolation)
+
+        let oversized = try await WebSocketClient.connect(to: url, headers: headers, configuration: .init(maxMessageSize: 16 << 20))
+        _ = try? await oversized.run { inbound, outbound in
+            try await outbound.send(text: String(repeating: "x", count: 5 << 20))
+            for try await _ in inbound {}
+        }
+        #expect(await oversized.closeStatus.code == .messageTooBig)
+
+        // The replica is unaffected: a well-behaved daemon still runs a job.
+        let daemon = try daemon([a], name: "d-after")
+        defer { daemon.signal(SIGKILL) }
+        let versionID = try await postImport(setup, through: a, manifest: ["resources": []])
+        try await eventually("job succeeded", timeout: .seconds(30)) {
+            try await job(setup, versionID, at: a)["status"] as? String == "succeeded"
+        }
+    }
+}
+
+/// A one-file tar archive, written the way `tar` writes it.
+enum TarFixture {
+    static func make(name: String, contents: [UInt8]) -> [UInt8] {
+        var header = [UInt8](repeating: 0, count: 512)
+        func put(_ text: String, _ at: Int) { for (i, b) in text.utf8.enumerated() { header[at + i] = b } }
+        put(name, 0)
+        put("0000644\0", 100)
+        put("0000000\0", 108)
+        put("0000000\0", 116)
+        put(String(format: "%011o\0", contents.count), 124)
+        put(String(format: "%011o\0", 0), 136)
+        put("        ", 148)
+        header[156] = UInt8(ascii: "0")
+        put("ustar\0", 257)
+        put("00", 263)
+        put(String(format: "%06o\0 ", header.reduce(0) { $0 + Int($1) }), 148)
+        return header + contents + [UInt8](repeating: 0, count: (512 - contents.count % 512) % 512 + 1024)
+    }
+}
