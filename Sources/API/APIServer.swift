@@ -4,6 +4,7 @@ import Logging
 import Pubsub
 import Replicas
 import Store
+import WebSocket
 
 /// Builds the HTTP application: every route of the API under one error writer, and the child
 /// channel that upgrades the WebSocket routes.
@@ -58,12 +59,15 @@ public struct APIServer: Sendable {
         }
         daemonRoutes?.addAuthenticatedRoutes(to: authenticated)
         TemplateVersionRoutes(store: store).addAuthenticatedRoutes(to: authenticated)
+        WorkspaceRoutes(store: store, pubsub: pubsub).addAuthenticatedRoutes(to: authenticated)
         return router
     }
 
     /// The server's child channel: plain HTTP through `responder`, WebSocket for the daemon routes.
     public func makeServerBuilder() -> HTTPServerBuilder {
-        let routes = daemonRoutes.map { [$0.webSocketRoute] } ?? []
+        let logs = WorkspaceRoutes(store: store, pubsub: pubsub)
+            .logsRoute(authenticator: authenticator, configuration: WebSocketConfiguration(pingInterval: .seconds(15)))
+        let routes = (daemonRoutes.map { [$0.webSocketRoute] } ?? []) + [logs]
         return HTTPServerBuilder { responder in
             UpgradeChannel(responder: responder, routes: routes)
         }

@@ -157,6 +157,12 @@ extension Store {
                     [lease.jobID, state.map { PostgresBytes($0) }, resources.reduce(Int32(0)) { $0 + $1.dailyCost }]
                 )
             }
+            if transition == "delete", error == nil {
+                try connection.query(
+                    "UPDATE workspaces SET deleted = true, updated_at = now() WHERE id = (SELECT workspace_id FROM workspace_builds WHERE job_id = $1)",
+                    [lease.jobID]
+                )
+            }
             try connection.query("UPDATE provisioner_daemons SET current_job_id = NULL WHERE id = $1 AND current_job_id = $2", [lease.daemonID, lease.jobID])
             try connection.query("SELECT pg_notify($1, $2)", [Self.jobLogsChannel, lease.jobID.uuidString.lowercased()])
         }

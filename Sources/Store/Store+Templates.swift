@@ -163,8 +163,11 @@ extension Store {
         return try build(from: row)
     }
 
-    public func workspace(id: UUID) async throws -> Workspace? {
-        try await pool.query("SELECT \(Self.workspaceColumns) FROM workspaces WHERE id = $1 AND NOT deleted", [id]).first.map(Self.workspace(from:))
+    /// A workspace; deleted ones only when asked (their builds stay readable).
+    public func workspace(id: UUID, includingDeleted: Bool = false) async throws -> Workspace? {
+        try await pool.query(
+            "SELECT \(Self.workspaceColumns) FROM workspaces WHERE id = $1 AND (NOT deleted OR $2)", [id, includingDeleted]
+        ).first.map(Self.workspace(from:))
     }
 
     public func build(id: UUID) async throws -> WorkspaceBuild? {

@@ -63,6 +63,68 @@ import WebSocket
         #expect((try await job(setup, versionID, at: a))["worker_id"] as? String == entry["id"] as? String)
     }
 
+    @Test func aBuildPostedOnBRunsOnADaemonOfAWithLogsFollowedThroughC() async throws {
+        let setup = try await setUp(replicas: 3)
+        let (a, b, c) = (setup.cluster.members[0], setup.cluster.members[1], setup.cluster.members[2])
+        let daemon = try daemon([a], name: "d-build")
+        defer { daemon.signal(SIGKILL) }
+        let versionID = try await postImport(setup, through: b, manifest: [
+            "resources": [["name": "dev", "type": "docker_container", "daily_cost": 5]],
+            "logs": ["pulling image", "starting container"], "apply_ms": 1500,
+        ])
+        try await eventually("import succeeded", timeout: .seconds(30)) {
+            try await job(setup, versionID, at: b)["status"] as? String == "succeeded"
+        }
+        let template = try await HTTP.request(.POST, "\(b.base)/api/v2/organizations/\(setup.organizationID)/templates", json: [
+            "name": "docker", "template_version_id": versionID,
+        ], token: setup.cluster.token)
+        #expect(template.status == 201, "\(String(decoding: template.body, as: UTF8.self))")
+        let templateID = try #require(template.json["id"] as? String)
+        let workspace = try await HTTP.request(.POST, "\(b.base)/api/v2/organizations/\(setup.organizationID)/members/me/workspaces", json: [
+            "name": "dev", "template_id": templateID,
+        ], token: setup.cluster.token)
+        #expect(workspace.status == 201, "\(String(decoding: workspace.body, as: UTF8.self))")
+        let workspaceID = try #require(workspace.json["id"] as? String)
+        let buildID = try #require((workspace.json["latest_build"] as? [String: Any])?["id"] as? String)
+
+        // Follow the build's logs live through C while the daemon on A runs it.
+        var headers = HTTPHeaders()
+        headers.add(name: "Coder-Session-Token", value: setup.cluster.token)
+        let follow = try await WebSocketClient.connect(to: "ws://127.0.0.1:\(c.port)/api/v2/workspacebuilds/\(buildID)/logs?follow=true", headers: headers)
+        let outputs = try await follow.run { inbound, _ in
+            var outputs: [String] = []
+            for try await message in inbound {
+                guard case .text(let text) = message,
+                      let line = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { continue }
+                outputs.append(line["output"] as? String ?? "")
+            }
+            return outputs
+        }
+        #expect(outputs.contains("pulling image"), "\(outputs)")
+        #expect(outputs.contains("starting container"), "\(outputs)")
+        #expect(await follow.closeStatus.code == .normalClosure)
+
+        let build = try await HTTP.request(.GET, "\(c.base)/api/v2/workspacebuilds/\(buildID)", token: setup.cluster.token)
+        #expect(build.json["status"] as? String == "running")
+        #expect(build.json["daily_cost"] as? Int == 5)
+        #expect((build.json["resources"] as? [[String: Any]])?.first?["name"] as? String == "dev")
+        let logs = try await HTTP.request(.GET, "\(a.base)/api/v2/workspacebuilds/\(buildID)/logs", token: setup.cluster.token)
+        #expect(logs.jsonArray.map { $0["output"] as? String ?? "" } == outputs)
+
+        // Stop, then delete: the workspace goes away.
+        for (transition, status) in [("stop", "stopped"), ("delete", "deleted")] {
+            let next = try await HTTP.request(.POST, "\(b.base)/api/v2/workspaces/\(workspaceID)/builds", json: ["transition": transition], token: setup.cluster.token)
+            #expect(next.status == 201)
+            let nextID = try #require(next.json["id"] as? String)
+            try await eventually("\(transition) done", timeout: .seconds(30)) {
+                try await HTTP.request(.GET, "\(c.base)/api/v2/workspacebuilds/\(nextID)", token: setup.cluster.token).json["status"] as? String == status
+            }
+        }
+        #expect(try await HTTP.request(.GET, "\(b.base)/api/v2/workspaces/\(workspaceID)", token: setup.cluster.token).status == 404)
+        let badTransition = try await HTTP.request(.POST, "\(b.base)/api/v2/workspaces/\(UUID())/builds", json: ["transition": "explode"], token: setup.cluster.token)
+        #expect(badTransition.status == 404)
+    }
+
     @Test func aJobSurvivesTheCrashOfItsDaemonsReplica() async throws {
         let setup = try await setUp(replicas: 2)
         let (a, b) = (setup.cluster.members[0], setup.cluster.members[1])

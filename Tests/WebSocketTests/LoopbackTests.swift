@@ -89,6 +89,24 @@ import Testing
         try await server.stop()
     }
 
+    @Test func sendingAfterOurCloseThrows() async throws {
+        let server = try await TestServer(handler: TestServer.echo)
+        let outcome = try await withTimeout {
+            let client = try await WebSocketClient.connect(to: server.url)
+            return try await client.run { _, outbound in
+                try await outbound.close(code: .normalClosure, reason: "done")
+                do {
+                    try await outbound.send(text: "too late")
+                    return "sent"
+                } catch let error as WebSocketSendError {
+                    return "\(error)"
+                }
+            }
+        }
+        #expect(outcome == "closed")
+        try await server.stop()
+    }
+
     @Test func quiesceSendsGoingAway() async throws {
         let server = try await TestServer { connection in
             try await connection.run { inbound, _ in

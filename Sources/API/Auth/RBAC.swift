@@ -28,6 +28,8 @@ public enum Resource: Sendable {
     case provisionerDaemons(organization: UUID)
     /// Templates, their versions and import jobs in an organization.
     case templates(organization: UUID)
+    /// A workspace (and its builds and logs), owned by `owner`.
+    case workspace(owner: UUID, organization: UUID)
 }
 
 public enum Role: String, CaseIterable, Sendable {
@@ -76,6 +78,9 @@ public enum RBAC {
             return owner == subject.userID
         case .organization(let id):
             return action == .read && (subject.isMember(of: id) || userAdmin || auditor)
+        case .workspace(let owner, let organization):
+            if owner == subject.userID { return subject.isMember(of: organization) || action == .read }
+            return action == .read && (templateAdmin || auditor)
         case .templates(let organization):
             return templateAdmin || (action == .read && (subject.isMember(of: organization) || auditor))
         case .provisionerDaemons(let organization):

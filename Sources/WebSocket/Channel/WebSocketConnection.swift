@@ -180,5 +180,7 @@ public struct WebSocketOutbound: Sendable {
     /// sequence ends when the handshake completes or times out.
     public func close(code: WebSocketCloseCode = .normalClosure, reason: String = "") async throws {
         try await write(.close(code: code, reason: reason))
+        // Later sends from this side must fail even before the event loop has seen the close.
+        budget.isClosed.store(true, ordering: .releasing)
     }
 }
