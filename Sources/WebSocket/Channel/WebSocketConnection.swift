@@ -12,14 +12,14 @@ import NIOCore
 /// ```
 ///
 /// Backpressure runs both ways: while the consumer does not ask for the next message the
-/// channel stops reading from the socket, and `send` waits while the socket is not writable.
+/// channel stops reading from the socket, and `send` waits once 256 KiB are queued unwritten.
 public struct WebSocketConnection: Sendable {
     public let channel: any Channel
     /// The subprotocol agreed in the handshake, if any.
     public let subprotocol: String?
     /// Inbound only: its backpressure pauses reads. Writes go through `channel.writeAndFlush`
-    /// so that each send can wait for its own bytes to reach the socket; the async writer
-    /// learns of unwritability a loop hop late and lets a fast sender queue without bound.
+    /// under a `WebSocketSendBudget`, because NIO's async writer learns of unwritability a loop
+    /// hop late and lets a fast sender queue without bound.
     private let asyncChannel: NIOAsyncChannel<WebSocketInboundElement, Never>
     private let closed: EventLoopFuture<WebSocketCloseStatus>
     private let budget: WebSocketSendBudget
