@@ -151,6 +151,10 @@ public final class ProvisionerDaemon: Sendable {
                             if case .welcome(let welcome) = decoded { welcomed.yield(welcome) } else { welcomed.yield(nil) }
                             continue
                         }
+                        if case .cancel(let jobID) = decoded, self.state.withLock({ $0.currentLease?.jobID == jobID }) {
+                            self.logger.notice("job canceled by the coordinator", metadata: ["job": "\(jobID)"])
+                            self.state.withLock { $0.currentRunner }?.cancel()
+                        }
                         await self.link.deliver(decoded)
                     }
                     welcomed.finish()
@@ -223,13 +227,14 @@ public final class ProvisionerDaemon: Sendable {
             } catch {
                 outcome = .fail(id: 0, lease: lease, error: "\(error)", state: nil)
             }
-            _ = await progress.send { id in
+            // The outcome goes out even when the runner was cancelled (that is how a canceled job ends).
+            _ = await Task { await progress.send { id in
                 switch outcome {
                 case .complete(_, let lease, let result): .complete(id: id, lease: lease, result: result)
                 case .fail(_, let lease, let error, let state): .fail(id: id, lease: lease, error: error, state: state)
                 default: outcome
                 }
-            }
+            } }.value
         }
         state.withLock {
             $0.currentLease = job.lease

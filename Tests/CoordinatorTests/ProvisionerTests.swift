@@ -172,6 +172,24 @@ import WebSocket
         }
     }
 
+    @Test func cancelingARunningJobReachesItsDaemonAtOnce() async throws {
+        let setup = try await setUp(replicas: 2)
+        let (a, b) = (setup.cluster.members[0], setup.cluster.members[1])
+        let daemon = try daemon([a], name: "d-cancel")
+        defer { daemon.signal(SIGKILL) }
+        // Would run for ten minutes unless told to stop.
+        let versionID = try await postImport(setup, through: b, manifest: ["resources": [], "plan_ms": 600_000])
+        try await eventually("job running") { try await job(setup, versionID, at: b)["status"] as? String == "running" }
+        let cancel = try await HTTP.request(.PATCH, "\(b.base)/api/v2/templateversions/\(versionID)/cancel", token: setup.cluster.token)
+        #expect(cancel.status == 200)
+        try await eventually("job canceled", timeout: .seconds(30)) {
+            try await job(setup, versionID, at: b)["status"] as? String == "canceled"
+        }
+        #expect(daemon.log.contains("job canceled by the coordinator"))
+        let again = try await HTTP.request(.PATCH, "\(b.base)/api/v2/templateversions/\(versionID)/cancel", token: setup.cluster.token)
+        #expect(again.status == 400)
+    }
+
     @Test func aJobNoDaemonCanTakeStaysPendingAndSaysWhy() async throws {
         let setup = try await setUp(replicas: 1)
         let a = setup.cluster.members[0]
