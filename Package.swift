@@ -192,7 +192,7 @@ let package = Package(
         .testTarget(
             name: "CoordinatorTests",
             dependencies: [
-                "Postgres", "TestSupport", "WebSocket", "ProvisionerProtocol",
+                "Postgres", "TestSupport", "WebSocket", "ProvisionerProtocol", "ProvisionerDaemon",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

@@ -63,8 +63,8 @@ public struct EchoProvisioner: Provisioner {
 }
 
 /// Reads regular files out of a ustar/GNU tar archive (enough for template archives).
-enum TarArchive {
-    static func file(named wanted: String, in archive: [UInt8]) -> [UInt8]? {
+public enum TarArchive {
+    public static func file(named wanted: String, in archive: [UInt8]) -> [UInt8]? {
         var offset = 0
         while offset + 512 <= archive.count {
             let header = archive[offset..<offset + 512]

@@ -1,6 +1,7 @@
 import Foundation
 import NIOHTTP1
 import Postgres
+import ProvisionerDaemon
 import ProvisionerProtocol
 import TestSupport
 import Testing
@@ -27,7 +28,7 @@ import WebSocket
     /// Uploads a template archive and posts an import job through `member`; returns the version id.
     func postImport(_ setup: Setup, through member: ReplicaCluster.Member, manifest: [String: Any], tags: [String: String] = [:]) async throws -> String {
         let manifestData = try JSONSerialization.data(withJSONObject: manifest)
-        let archive = TarFixture.make(name: "manifest.json", contents: Array(manifestData))
+        let archive = TarArchive.make(name: "manifest.json", contents: Array(manifestData))
         let upload = try await HTTP.raw(.POST, "\(member.base)/api/v2/files", body: archive, contentType: "application/x-tar", token: setup.cluster.token)
         #expect(upload.status == 201)
         let fileID = try #require(upload.json["hash"] as? String)
@@ -279,25 +280,5 @@ import WebSocket
         try await eventually("job succeeded", timeout: .seconds(30)) {
             try await job(setup, versionID, at: a)["status"] as? String == "succeeded"
         }
-    }
-}
-
-/// A one-file tar archive, written the way `tar` writes it.
-enum TarFixture {
-    static func make(name: String, contents: [UInt8]) -> [UInt8] {
-        var header = [UInt8](repeating: 0, count: 512)
-        func put(_ text: String, _ at: Int) { for (i, b) in text.utf8.enumerated() { header[at + i] = b } }
-        put(name, 0)
-        put("0000644\0", 100)
-        put("0000000\0", 108)
-        put("0000000\0", 116)
-        put(String(format: "%011o\0", contents.count), 124)
-        put(String(format: "%011o\0", 0), 136)
-        put("        ", 148)
-        header[156] = UInt8(ascii: "0")
-        put("ustar\0", 257)
-        put("00", 263)
-        put(String(format: "%06o\0 ", header.reduce(0) { $0 + Int($1) }), 148)
-        return header + contents + [UInt8](repeating: 0, count: (512 - contents.count % 512) % 512 + 1024)
     }
 }
