@@ -18,7 +18,7 @@ final class PostgresConnection {
         }
         handle = conn
         // Stable text formats regardless of the server's or role's defaults.
-        _ = try execute("SET DateStyle = 'ISO, MDY'; SET TimeZone = 'UTC'; SET extra_float_digits = 3")
+        _ = try execute("SET DateStyle = 'ISO, MDY'; SET TimeZone = 'UTC'; SET extra_float_digits = 3; SET client_min_messages = warning")
     }
 
     deinit { close() }
