@@ -191,6 +191,21 @@ import WebSocket
         #expect(again.status == 400)
     }
 
+    @Test func aDaemonStoppedWithSIGTERMFinishesItsJobThenExits() async throws {
+        let setup = try await setUp(replicas: 1)
+        let a = setup.cluster.members[0]
+        let daemon = try daemon([a], name: "d-term")
+        let versionID = try await postImport(setup, through: a, manifest: ["resources": [], "plan_ms": 2000])
+        try await eventually("job running") { try await job(setup, versionID, at: a)["status"] as? String == "running" }
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.waitForExit(timeout: .seconds(60)) == 0, "\(daemon.log.suffix(2000))")
+        #expect(try await job(setup, versionID, at: a)["status"] as? String == "succeeded")
+        // It took nothing more on its way out.
+        let next = try await postImport(setup, through: a, manifest: ["resources": []])
+        try await Task.sleep(for: .seconds(1))
+        #expect(try await job(setup, next, at: a)["status"] as? String == "pending")
+    }
+
     @Test func aJobNoDaemonCanTakeStaysPendingAndSaysWhy() async throws {
         let setup = try await setUp(replicas: 1)
         let a = setup.cluster.members[0]
