@@ -31,6 +31,17 @@ import Testing
         }
     }
 
+    @Test func idsAreWrittenInLowercaseAsCoderDoes() async throws {
+        try await withApp { client, _ in
+            let owner = try await client.setUpOwner()
+            let me = try await client.request(.get, "/api/v2/users/me", token: owner.token)
+            let text = String(decoding: me.body, as: UTF8.self)
+            #expect(text.contains("\"\(owner.userID.uuidString.lowercased())\""))
+            #expect(!text.contains(owner.userID.uuidString))
+            #expect(me.json["organization_ids"] as? [String] == [owner.organizationID.uuidString.lowercased()])
+        }
+    }
+
     @Test func invalidJSONAndWrongTypesAreRefusedClearly() async throws {
         try await withApp { client, store in
             let garbage = try await client.request(.post, "/api/v2/users/first", rawBody: "{not json")

@@ -16,7 +16,7 @@ import Testing
             let byHeader = try await client.request(.get, "/api/v2/users/me", token: token)
             #expect(byHeader.status == .ok)
             #expect(byHeader.json["username"] as? String == "owner")
-            #expect(byHeader.json["id"] as? String == owner.userID.uuidString)
+            #expect(byHeader.json["id"] as? String == owner.userID.uuidString.lowercased())
             let roles = byHeader.json["roles"] as? [[String: String]]
             #expect(roles == [["name": "owner", "display_name": "Owner"]])
             #expect(Set(byHeader.json.keys) == ["avatar_url", "created_at", "email", "id", "last_seen_at", "organization_ids", "roles", "status", "username"])

@@ -10,7 +10,7 @@ import Testing
             ], token: owner.token)
             #expect(created.status == .created)
             #expect(created.json["status"] as? String == "active")
-            #expect(created.json["organization_ids"] as? [String] == [owner.organizationID.uuidString])
+            #expect(created.json["organization_ids"] as? [String] == [owner.organizationID.uuidString.lowercased()])
             #expect((created.json["roles"] as? [Any])?.isEmpty == true)
 
             let sameEmail = try await client.request(.post, "/api/v2/users", json: [
@@ -46,7 +46,7 @@ import Testing
             for path in ["me", "owner", "OWNER", owner.userID.uuidString] {
                 let response = try await client.request(.get, "/api/v2/users/\(path)", token: owner.token)
                 #expect(response.status == .ok, "\(path)")
-                #expect(response.json["id"] as? String == owner.userID.uuidString)
+                #expect(response.json["id"] as? String == owner.userID.uuidString.lowercased())
             }
             for path in ["nobody", UUID().uuidString] {
                 let response = try await client.request(.get, "/api/v2/users/\(path)", token: owner.token)
@@ -148,7 +148,7 @@ import Testing
             let list = try await client.request(.get, "/api/v2/users/me/organizations", token: bob.token)
             #expect(list.status == .ok)
             #expect(list.jsonArray.count == 1)
-            #expect(list.jsonArray.first?["id"] as? String == owner.organizationID.uuidString)
+            #expect(list.jsonArray.first?["id"] as? String == owner.organizationID.uuidString.lowercased())
             #expect(list.jsonArray.first?["name"] as? String == "coder")
             #expect(list.jsonArray.first?["is_default"] as? Bool == true)
 

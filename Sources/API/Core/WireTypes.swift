@@ -7,15 +7,15 @@ struct RoleJSON: Codable, Equatable {
     let display_name: String
 }
 
-struct UserJSON: Codable {
-    let id: UUID
+struct UserJSON: Encodable {
+    @WireUUID var id: UUID
     let username: String
     let email: String
     let avatar_url: String
     let created_at: Date
     let last_seen_at: Date
     let status: String
-    let organization_ids: [UUID]
+    @WireUUIDs var organization_ids: [UUID]
     let roles: [RoleJSON]
 
     init(_ user: User) {
@@ -31,8 +31,8 @@ struct UserJSON: Codable {
     }
 }
 
-struct OrganizationJSON: Codable {
-    let id: UUID
+struct OrganizationJSON: Encodable {
+    @WireUUID var id: UUID
     let name: String
     let display_name: String
     let description: String

@@ -45,7 +45,7 @@ struct ProvisionerDaemonRoutes: Sendable {
             let time: String
             let valid: Bool
         }
-        let id: UUID
+        @WireUUID var id: UUID
         let created_at: Date
         let updated_at: NullTime
         let name: String
@@ -53,8 +53,8 @@ struct ProvisionerDaemonRoutes: Sendable {
         let tags: [String: String]
         let last_seen_at: Date?
         let status: String
-        let replica_id: UUID?
-        let current_job_id: UUID?
+        @WireOptionalUUID var replica_id: UUID?
+        @WireOptionalUUID var current_job_id: UUID?
         let version: String
 
         init(_ daemon: ProvisionerDaemonRecord) {

@@ -8,7 +8,7 @@ import Synchronization
 /// once per snapshot generation, not per request: dashboards poll this endpoint hard.
 final class ReplicaRoutes: Sendable {
     struct ReplicaJSON: Encodable {
-        let id: UUID
+        @WireUUID var id: UUID
         let hostname: String
         let created_at: Date
         let relay_address: String

@@ -16,8 +16,8 @@ struct UserRoutes {
     }
 
     struct CreateFirstUserResponse: Encodable {
-        let user_id: UUID
-        let organization_id: UUID
+        @WireUUID var user_id: UUID
+        @WireUUID var organization_id: UUID
     }
 
     struct CreateUserRequest: Decodable {

@@ -18,16 +18,16 @@ struct WorkspaceRoutes: Sendable {
     }
 
     struct TemplateJSON: Encodable {
-        let id: UUID
+        @WireUUID var id: UUID
         let created_at: Date
         let updated_at: Date
-        let organization_id: UUID
+        @WireUUID var organization_id: UUID
         let name: String
         let display_name: String
         let description: String
         let provisioner: String
-        let active_version_id: UUID
-        let created_by_id: UUID
+        @WireUUID var active_version_id: UUID
+        @WireUUID var created_by_id: UUID
 
         init(_ template: Template) {
             id = template.id
@@ -59,14 +59,14 @@ struct WorkspaceRoutes: Sendable {
     }
 
     struct BuildJSON: Encodable {
-        let id: UUID
+        @WireUUID var id: UUID
         let created_at: Date
         let updated_at: Date
-        let workspace_id: UUID
-        let template_version_id: UUID
+        @WireUUID var workspace_id: UUID
+        @WireUUID var template_version_id: UUID
         let build_number: Int32
         let transition: String
-        let initiator_id: UUID
+        @WireUUID var initiator_id: UUID
         let status: String
         let daily_cost: Int32
         let job: ProvisionerJobJSON
@@ -74,12 +74,12 @@ struct WorkspaceRoutes: Sendable {
     }
 
     struct WorkspaceJSON: Encodable {
-        let id: UUID
+        @WireUUID var id: UUID
         let created_at: Date
         let updated_at: Date
-        let owner_id: UUID
-        let organization_id: UUID
-        let template_id: UUID
+        @WireUUID var owner_id: UUID
+        @WireUUID var organization_id: UUID
+        @WireUUID var template_id: UUID
         let name: String
         let latest_build: BuildJSON
     }
