@@ -260,6 +260,39 @@ import WebSocket
         try await userScoped.run { _, outbound in try await outbound.close(code: .normalClosure) }
     }
 
+    @Test func staleLeasesAreRefused() async throws {
+        let setup = try await setUp(replicas: 1)
+        let a = setup.cluster.members[0]
+        var headers = HTTPHeaders()
+        headers.add(name: "Coder-Provisioner-Daemon-PSK", value: Self.psk)
+        let connection = try await WebSocketClient.connect(
+            to: "ws://127.0.0.1:\(a.port)/api/v2/organizations/default/provisionerdaemons/serve?provisioner=echo&name=fencer", headers: headers
+        )
+        let replies = try await connection.run { inbound, outbound in
+            var replies: [CoordinatorMessage] = []
+            var iterator = inbound.makeAsyncIterator()
+            func next() async throws -> CoordinatorMessage {
+                guard case .text(let text)? = try await iterator.next() else { throw TestSetupError("connection ended") }
+                return try ProvisionerCoding.decodeCoordinatorMessage(text)
+            }
+            try await outbound.send(text: ProvisionerCoding.encode(DaemonMessage.hello(Hello(daemonVersion: "test"))))
+            guard case .welcome(let welcome) = try await next() else { throw TestSetupError("no welcome") }
+            let forged = Lease(jobID: UUID(), daemonID: welcome.daemonID, epoch: 1)
+            try await outbound.send(text: ProvisionerCoding.encode(DaemonMessage.resume(id: 1, lease: forged)))
+            replies.append(try await next())
+            try await outbound.send(text: ProvisionerCoding.encode(DaemonMessage.update(id: 2, lease: forged, logs: [LogLine(output: "x")])))
+            replies.append(try await next())
+            try await outbound.send(text: ProvisionerCoding.encode(DaemonMessage.complete(id: 3, lease: forged, result: JobResult(resources: []))))
+            replies.append(try await next())
+            return replies
+        }
+        for (index, reply) in replies.enumerated() {
+            guard case .error(let id, let code, _) = reply else { Issue.record("reply \(index) is \(reply)"); continue }
+            #expect(id == Int64(index + 1))
+            #expect(code == .staleLease)
+        }
+    }
+
     @Test func garbageAndOversizedMessagesCloseOnlyThatConnection() async throws {
         let setup = try await setUp(replicas: 1)
         let a = setup.cluster.members[0]
