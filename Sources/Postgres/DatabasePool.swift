@@ -67,6 +67,11 @@ public actor DatabasePool {
         try await withConnection { try await $0.query(sql, parameters) }
     }
 
+    /// Sends a NOTIFY (the other half of `Listener`); delivered when the statement commits.
+    public nonisolated func notify(_ channel: String, _ payload: String) async throws {
+        try await query("SELECT pg_notify($1, $2)", [channel, payload])
+    }
+
     /// Runs `body` in a transaction; serialization failures and deadlocks are retried up to
     /// `maxAttempts` times with a short randomized backoff.
     public nonisolated func withTransaction<T: Sendable>(

@@ -35,7 +35,7 @@ public final class Pubsub: Sendable {
 
     /// Sends `payload` to every subscriber of `channel` in every process (through `pg_notify`).
     public func publish(_ channel: String, _ payload: String = "") async throws {
-        try await pool.query("SELECT pg_notify($1, $2)", [channel, payload])
+        try await pool.notify(channel, payload)
     }
 
     /// Every message on `channel` from now on, plus `.resync` whenever some may have been missed.
