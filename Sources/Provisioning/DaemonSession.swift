@@ -96,6 +96,9 @@ public final class DaemonSession: Sendable {
         case .hello:
             throw Failure.protocolViolation("\"hello\" was already sent")
         case .acquire(let id):
+            // Asking for work means the daemon holds nothing else: jobs still leased to it that it
+            // did not resume here never reached it, or died with an earlier process of it.
+            try? await store.reclaimJobs(daemonID: identity.id, except: leases.withLock { $0.map(\.jobID) })
             let task = Task {
                 defer { _ = self.acquires.withLock { $0.removeValue(forKey: id) } }
                 do {

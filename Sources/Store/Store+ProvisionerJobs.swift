@@ -168,6 +168,42 @@ extension Store {
         }
     }
 
+    /// A daemon asked for work while jobs are still leased to it that it did not resume (`held`):
+    /// it never got them (its replica died between acquisition and delivery) or it restarted.
+    /// A job it never reported on goes back to the queue; one it had started fails at once.
+    public func reclaimJobs(daemonID: UUID, except held: [UUID]) async throws {
+        try await pool.withTransaction { connection in
+            let returned = try connection.query(
+                """
+                UPDATE provisioner_jobs SET started_at = NULL, worker_id = NULL, lease_daemon_id = NULL, last_update_at = NULL,
+                    lease_lost_at = NULL, updated_at = now()
+                WHERE lease_daemon_id = $1 AND completed_at IS NULL AND canceled_at IS NULL AND NOT (id = ANY($2::uuid[]))
+                  AND last_update_at = started_at
+                RETURNING organization_id, provisioner, tags::text
+                """,
+                [daemonID, held.map { $0.uuidString.lowercased() }]
+            ).rows
+            for row in returned {
+                try connection.query(
+                    "SELECT pg_notify($1, json_build_object('organization_id', $2::text, 'provisioner', $3::text, 'tags', $4::jsonb)::text)",
+                    [Self.jobPostedChannel, try row.decode(0, as: UUID.self), try row.decode(1, as: String.self), PostgresJSON(try row.decode(2, as: String.self))]
+                )
+            }
+            let failed = try connection.query(
+                """
+                UPDATE provisioner_jobs SET completed_at = now(), updated_at = now(), error_code = 'LOST_DAEMON',
+                    error = 'The provisioner daemon running this job restarted without resuming it.'
+                WHERE lease_daemon_id = $1 AND completed_at IS NULL AND NOT (id = ANY($2::uuid[]))
+                RETURNING id
+                """,
+                [daemonID, held.map { $0.uuidString.lowercased() }]
+            ).rows
+            for row in failed {
+                try connection.query("SELECT pg_notify($1, $2)", [Self.jobLogsChannel, try row.decode(0, as: UUID.self).uuidString.lowercased()])
+            }
+        }
+    }
+
     /// The daemon's connection ended: its running jobs start their grace period.
     public func markLeasesLost(daemonID: UUID) async throws {
         try await pool.query(

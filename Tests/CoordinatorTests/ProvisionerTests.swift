@@ -137,13 +137,16 @@ import WebSocket
         }
         // A build-like import that takes a while: the daemon logs and sleeps between updates.
         let versionID = try await postImport(setup, through: b, manifest: ["resources": [], "logs": ["one", "two"], "plan_ms": 2500, "apply_ms": 2500])
-        try await eventually("job running") { try await job(setup, versionID, at: b)["status"] as? String == "running" }
+        // Kill A once the daemon has reported on the job (so it holds it): the resume path.
+        let pool = DatabasePool(.init(connectionString: setup.cluster.databaseURL, maximumConnections: 1))
+        try await eventually("daemon reported on its job") {
+            try await pool.query("SELECT count(*) FROM provisioner_job_logs").first?.decode(0, as: Int.self) ?? 0 > 0
+        }
         a.process.signal(SIGKILL)
         try await eventually("job succeeded after failover", timeout: .seconds(60)) {
             try await job(setup, versionID, at: b)["status"] as? String == "succeeded"
         }
         // Acquired once (epoch 1), completed once.
-        let pool = DatabasePool(.init(connectionString: setup.cluster.databaseURL, maximumConnections: 1))
         let row = try #require(try await pool.query("SELECT lease_epoch, completed_at IS NOT NULL, error FROM provisioner_jobs").first)
         #expect(try row.decode(0, as: Int.self) == 1)
         #expect(try row.decode(1, as: Bool.self))
@@ -291,6 +294,35 @@ import WebSocket
             #expect(id == Int64(index + 1))
             #expect(code == .staleLease)
         }
+    }
+
+    @Test func aJobThatNeverReachedItsDaemonGoesBackToTheQueue() async throws {
+        let setup = try await setUp(replicas: 1)
+        let a = setup.cluster.members[0]
+        var headers = HTTPHeaders()
+        headers.add(name: "Coder-Provisioner-Daemon-PSK", value: Self.psk)
+        let url = "ws://127.0.0.1:\(a.port)/api/v2/organizations/default/provisionerdaemons/serve?provisioner=echo&name=forgetful"
+        let versionID = try await postImport(setup, through: a, manifest: ["resources": []])
+        /// Connects as the daemon, acquires, and returns the job's lease without reporting on it.
+        func takeJob() async throws -> Lease {
+            let connection = try await WebSocketClient.connect(to: url, headers: headers)
+            return try await connection.run { inbound, outbound in
+                var iterator = inbound.makeAsyncIterator()
+                try await outbound.send(text: ProvisionerCoding.encode(DaemonMessage.hello(Hello(daemonVersion: "test"))))
+                _ = try await iterator.next()
+                try await outbound.send(text: ProvisionerCoding.encode(DaemonMessage.acquire(id: 1)))
+                guard case .text(let text)? = try await iterator.next(),
+                      case .job(_, let job) = try ProvisionerCoding.decodeCoordinatorMessage(text) else { throw TestSetupError("no job") }
+                return job.lease
+            }
+        }
+        let first = try await takeJob()
+        #expect(try await job(setup, versionID, at: a)["status"] as? String == "running")
+        // The same daemon comes back without resuming and asks for work: it gets the job again,
+        // under a new epoch, instead of the job waiting out the hang bound.
+        let second = try await takeJob()
+        #expect(second.jobID == first.jobID)
+        #expect(second.epoch == first.epoch + 1)
     }
 
     @Test func garbageAndOversizedMessagesCloseOnlyThatConnection() async throws {
