@@ -160,7 +160,7 @@ public actor DatabasePool {
             return
         }
         if let waiter = waiters.popFirst() {
-            // Health is re-checked by the waiter's first query path: a dead backend is caught there.
+            // Hand it over checked: a backend that died while idle is replaced first.
             do {
                 try await connection.ensureConnected()
                 waiter.continuation.resume(returning: connection)

@@ -315,9 +315,6 @@ public final class ReplicaMembership: Sendable {
     }
 }
 
-func oneLine(_ error: any Error) -> String {
-    String(describing: error).split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
-}
 
 func waitForCancellation() async {
     let (stream, continuation) = AsyncStream<Void>.makeStream()
@@ -328,6 +325,3 @@ func waitForCancellation() async {
     }
 }
 
-extension Duration {
-    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
-}

@@ -49,9 +49,15 @@ extension Store {
             """,
             [job.id, job.organizationID, job.initiatorID, job.provisioner, job.type.rawValue, job.fileID, PostgresJSON(job.input), tags]
         )
+        try announceJobPosted(organizationID: job.organizationID, provisioner: job.provisioner, tags: tags, on: connection)
+    }
+
+    /// Tells every replica that a job is waiting; delivered when the transaction commits. The
+    /// payload lets each replica wake only the waiter groups that can run it.
+    static func announceJobPosted(organizationID: UUID, provisioner: String, tags: PostgresJSON, on connection: isolated DatabaseConnection) throws {
         try connection.query(
             "SELECT pg_notify($1, json_build_object('organization_id', $2::text, 'provisioner', $3::text, 'tags', $4::jsonb)::text)",
-            [jobPostedChannel, job.organizationID, job.provisioner, tags]
+            [jobPostedChannel, organizationID, provisioner, tags]
         )
     }
 
@@ -184,9 +190,8 @@ extension Store {
                 [daemonID, held.map { $0.uuidString.lowercased() }]
             ).rows
             for row in returned {
-                try connection.query(
-                    "SELECT pg_notify($1, json_build_object('organization_id', $2::text, 'provisioner', $3::text, 'tags', $4::jsonb)::text)",
-                    [Self.jobPostedChannel, try row.decode(0, as: UUID.self), try row.decode(1, as: String.self), PostgresJSON(try row.decode(2, as: String.self))]
+                try Self.announceJobPosted(
+                    organizationID: try row.decode(0), provisioner: try row.decode(1), tags: try row.decode(2), on: connection
                 )
             }
             let failed = try connection.query(
@@ -266,6 +271,3 @@ extension Store {
     }
 }
 
-extension Duration {
-    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
-}

@@ -207,15 +207,12 @@ extension Store {
                 """
                 UPDATE provisioner_jobs SET started_at = NULL, worker_id = NULL, lease_daemon_id = NULL, last_update_at = NULL
                 WHERE id = $1 AND lease_daemon_id = $2 AND lease_epoch = $3 AND completed_at IS NULL
-                RETURNING organization_id, provisioner, tags
+                RETURNING organization_id, provisioner, tags::text
                 """,
                 [lease.jobID, lease.daemonID, lease.epoch]
             ).first
             if let row {
-                try connection.query(
-                    "SELECT pg_notify($1, json_build_object('organization_id', $2::text, 'provisioner', $3::text, 'tags', $4::jsonb)::text)",
-                    [Self.jobPostedChannel, try row.decode(0, as: UUID.self), try row.decode(1, as: String.self), PostgresJSON(try row.decode(2, as: String.self))]
-                )
+                try Self.announceJobPosted(organizationID: try row.decode(0), provisioner: try row.decode(1), tags: try row.decode(2), on: connection)
             }
         }
     }

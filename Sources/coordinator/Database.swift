@@ -45,6 +45,3 @@ struct StartupError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-func oneLine(_ error: any Error) -> String {
-    String(describing: error).split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
-}

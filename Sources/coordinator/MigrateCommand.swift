@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Postgres
 import Store
 
 struct MigrateCommand: AsyncParsableCommand {

@@ -6,8 +6,9 @@ import Testing
 
 struct TimedOut: Error {}
 
-/// Fails instead of hanging when a loopback test goes wrong.
-func withTimeout<T: Sendable>(_ duration: Duration = .seconds(10), _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+/// Fails instead of hanging when a loopback test goes wrong. Generous: the full suite runs
+/// multi-process tests beside these on two cores, and a debug-build TLS handshake is slow there.
+func withTimeout<T: Sendable>(_ duration: Duration = .seconds(60), _ body: @escaping @Sendable () async throws -> T) async throws -> T {
     try await withThrowingTaskGroup(of: T.self) { group in
         group.addTask { try await body() }
         group.addTask {
