@@ -74,24 +74,30 @@ import Testing
         #expect(server.bufferedCapacity <= 256 * 1024 + 64)
     }
 
-    /// Whatever a client serializes — any message, fragmented any way, any masks, pings in
-    /// between — a server parses back identically, whatever the read boundaries.
-    @Test func serializerAndParserRoundTrip() throws {
+    /// Whatever either side serializes — any message, fragmented any way, any masks, pings in
+    /// between, drained one frame at a time or in bursts — the other side parses back
+    /// identically, whatever the read boundaries.
+    @Test(arguments: [WebSocketRole.client, .server])
+    func serializerAndParserRoundTrip(sender: WebSocketRole) throws {
         var rng = SplitMix64(seed: 99)
         for _ in 0..<300 {
-            var client = WebSocketStateMachine(role: .client)
+            var writer = WebSocketStateMachine(role: sender)
             var expected: [WebSocketEvent] = []
+            var wire: [UInt8] = []
             for _ in 0..<Int.random(in: 1...8, using: &rng) {
                 let message = randomMessage(using: &rng)
-                try sendFragmented(message, from: &client, expected: &expected, using: &rng)
+                try sendFragmented(message, from: &writer, expected: &expected, using: &rng)
+                if Bool.random(using: &rng) {
+                    wire += writer.outputBytes()
+                }
             }
-            let wire = client.outputBytes()
-            var server = WebSocketStateMachine(role: .server)
+            wire += writer.outputBytes()
+            var reader = WebSocketStateMachine(role: sender == .client ? .server : .client)
             var events: [WebSocketEvent] = []
             var offset = 0
             while offset < wire.count {
                 let piece = min(wire.count - offset, Int.random(in: 1...700, using: &rng))
-                events += server.feed(Array(wire[offset..<offset + piece]))
+                events += reader.feed(Array(wire[offset..<offset + piece]))
                 offset += piece
             }
             #expect(events == expected)
@@ -99,7 +105,7 @@ import Testing
     }
 
     private func randomMessage(using rng: inout SplitMix64) -> WebSocketMessage {
-        let length = [0, 1, 7, 8, 9, 125, 126, 1000, 65536, 70001].randomElement(using: &rng)!
+        let length = [0, 1, 7, 8, 9, 125, 126, 1000, 1024, 1025, 3000, 65536, 70001].randomElement(using: &rng)!
         if Bool.random(using: &rng) {
             let alphabet: [Character] = ["a", "é", "€", "😀", "ж", " ", "\u{10FFFF}"]
             return .text(String((0..<length / 4).map { _ in alphabet.randomElement(using: &rng)! }))
@@ -109,7 +115,7 @@ import Testing
 
     private func sendFragmented(
         _ message: WebSocketMessage,
-        from client: inout WebSocketStateMachine,
+        from writer: inout WebSocketStateMachine,
         expected: inout [WebSocketEvent],
         using rng: inout SplitMix64
     ) throws {
@@ -124,11 +130,11 @@ import Testing
             let size = min(rest.readableBytes, Int.random(in: 0...(rest.readableBytes + 1), using: &rng))
             let piece = rest.readSlice(length: size)!
             let key = WebSocketMaskingKey.random(using: &rng)
-            try client.sendFrame(opcode: first ? opcode : .continuation, payload: piece, fin: rest.readableBytes == 0, maskingKey: key)
+            try writer.sendFrame(opcode: first ? opcode : .continuation, payload: piece, fin: rest.readableBytes == 0, maskingKey: key)
             first = false
             if rest.readableBytes > 0 && Int.random(in: 0..<4, using: &rng) == 0 {
                 let ping = ByteBuffer(bytes: (0..<Int.random(in: 0...125, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) })
-                try client.sendPing(ping, maskingKey: WebSocketMaskingKey.random(using: &rng))
+                try writer.sendPing(ping, maskingKey: WebSocketMaskingKey.random(using: &rng))
                 expected.append(.ping(ping))
             }
         } while rest.readableBytes > 0

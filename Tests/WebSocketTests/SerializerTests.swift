@@ -58,6 +58,44 @@ import Testing
         #expect(output[1].withUnsafeReadableBytes { $0.baseAddress } == payload.withUnsafeReadableBytes { $0.baseAddress })
     }
 
+    @Test func aBurstOfSmallFramesIsOneBuffer() throws {
+        var server = WebSocketStateMachine(role: .server)
+        for index in 0..<10 {
+            try server.send(.binary(ByteBuffer(bytes: Array(repeating: UInt8(index), count: 100))))
+        }
+        var buffers: [ByteBuffer] = []
+        server.drainOutput { buffer, _ in buffers.append(buffer) }
+        #expect(buffers.count == 1)
+        #expect(buffers.first?.bytes == (0..<10).flatMap { [0x82, 100] + Array(repeating: UInt8($0), count: 100) })
+        #expect(!server.hasOutput)
+    }
+
+    @Test func largePayloadsInABurstGoOutAsTheCallersBuffers() throws {
+        var server = WebSocketStateMachine(role: .server)
+        let large = [ByteBuffer(bytes: Array(repeating: 7, count: 4096)), ByteBuffer(bytes: Array(repeating: 9, count: 2000))]
+        try server.send(.text("a"))
+        try server.send(.binary(large[0]))
+        try server.send(.text("b"))
+        try server.send(.binary(large[1]))
+        try server.sendPing(ByteBuffer(string: "c"))
+        var buffers: [ByteBuffer] = []
+        var lastFlags: [Bool] = []
+        server.drainOutput { buffer, isLast in
+            buffers.append(buffer)
+            lastFlags.append(isLast)
+        }
+        // Headers and small payloads between the large ones, each run in one buffer.
+        #expect(buffers.map(\.bytes) == [
+            [0x81, 0x01, 0x61, 0x82, 0x7E, 0x10, 0x00], large[0].bytes,
+            [0x81, 0x01, 0x62, 0x82, 0x7E, 0x07, 0xD0], large[1].bytes,
+            [0x89, 0x01, 0x63],
+        ])
+        #expect(lastFlags == [false, false, false, false, true])
+        for index in 0..<2 {
+            #expect(buffers[1 + 2 * index].withUnsafeReadableBytes { $0.baseAddress } == large[index].withUnsafeReadableBytes { $0.baseAddress })
+        }
+    }
+
     @Test func headerRoundTrip() {
         for length in [0, 125, 126, 65535, 65536, 1 << 40] {
             for key in [nil, WebSocketMaskingKey(9, 8, 7, 6)] {

@@ -38,6 +38,9 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var replyDeadline: Scheduled<Void>?
     private var isActive = false
     private var isClosing = false
+    /// Completions of frames written but not yet flushed: frames become bytes at the flush, as
+    /// one batch, so a burst of small messages goes down as one buffer.
+    private var unflushed: [EventLoopPromise<Void>] = []
 
     init(
         role: WebSocketRole,
@@ -88,6 +91,11 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
         closeDeadline = nil
         replyDeadline = nil
         budget.isClosed.store(true, ordering: .releasing)
+        let neverFlushed = unflushed
+        unflushed = []
+        for promise in neverFlushed {
+            promise.fail(ChannelError.ioOnClosedChannel)
+        }
         closedPromise.succeed(status ?? WebSocketCloseStatus(code: .abnormalClosure))
     }
 
@@ -105,7 +113,7 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
                     context.fireChannelRead(wrapInboundOut(.message(message)))
                 }
             case .ping:
-                writeOutput(context: context, flush: true)
+                flushOutput(context: context)
             case .pong:
                 break
             case .close(let frame):
@@ -145,9 +153,9 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
         replyDeadline?.cancel()
         replyDeadline = nil
         if machine.role == .server || machine.receivedClose == nil {
-            writeOutputThenClose(context: context)
+            flushOutputThenClose(context: context)
         } else {
-            writeOutput(context: context, flush: true)
+            flushOutput(context: context)
             armCloseDeadline(context: context)
         }
     }
@@ -218,7 +226,7 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
         if machine.sentClose != nil {
             budget.isClosed.store(true, ordering: .releasing)
         }
-        writeOutput(context: context, flush: false, promise: written)
+        unflushed.append(written)
         if case .close = frame {
             if wasOwingReply {
                 afterCloseExchanged(context: context)
@@ -226,6 +234,10 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
                 armCloseDeadline(context: context)
             }
         }
+    }
+
+    func flush(context: ChannelHandlerContext) {
+        flushOutput(context: context)
     }
 
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
@@ -239,29 +251,50 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     // MARK: Helpers
 
-    private func writeOutput(context: ChannelHandlerContext, flush: Bool, promise: EventLoopPromise<Void>? = nil) {
+    /// Writes every frame sent so far, as one batch, and flushes; `promise` completes once
+    /// they are written.
+    private func flushOutput(context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
+        if let promise {
+            unflushed.append(promise)
+        }
         if machine.sentClose != nil {
             budget.isClosed.store(true, ordering: .releasing)
         }
+        let written = takeUnflushedPromises(context: context)
         var wrote = false
         machine.drainOutput { buffer, isLast in
-            // The caller's promise rides on the last buffer, which is written last.
-            context.write(wrapOutboundOut(buffer), promise: isLast ? promise : nil)
+            // Writes complete in order, so the last buffer's completion stands for all.
+            context.write(wrapOutboundOut(buffer), promise: isLast ? written : nil)
             wrote = true
         }
         if !wrote {
-            promise?.succeed()
+            written?.succeed()
         }
-        if flush {
-            context.flush()
-        }
+        context.flush()
     }
 
-    private func writeOutputThenClose(context: ChannelHandlerContext) {
+    /// One promise for every unflushed frame: the frame's own when there is one.
+    private func takeUnflushedPromises(context: ChannelHandlerContext) -> EventLoopPromise<Void>? {
+        guard unflushed.count > 1 else {
+            defer { unflushed.removeAll(keepingCapacity: true) }
+            return unflushed.first
+        }
+        let promises = unflushed
+        unflushed.removeAll(keepingCapacity: true)
+        let combined = context.eventLoop.makePromise(of: Void.self)
+        combined.futureResult.assumeIsolated().whenComplete { result in
+            for promise in promises {
+                promise.completeWith(result)
+            }
+        }
+        return combined
+    }
+
+    private func flushOutputThenClose(context: ChannelHandlerContext) {
         guard !isClosing else { return }
         isClosing = true
         let written = context.eventLoop.makePromise(of: Void.self)
-        writeOutput(context: context, flush: true, promise: written)
+        flushOutput(context: context, promise: written)
         written.futureResult.assumeIsolated().whenComplete { _ in
             context.close(promise: nil)
         }
@@ -271,7 +304,7 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
         switch machine.state {
         case .open:
             try? machine.sendClose(code: code, reason: reason)
-            writeOutput(context: context, flush: true)
+            flushOutput(context: context)
             armCloseDeadline(context: context)
         case .replyOwed:
             sendOwedReply(context: context)
@@ -297,7 +330,7 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
     private func sendKeepalivePing(context: ChannelHandlerContext) {
         guard machine.state == .open else { return }
         try? machine.sendPing()
-        writeOutput(context: context, flush: true)
+        flushOutput(context: context)
         if pingDeadline == nil {
             pingDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(configuration.pingTimeout)) {
                 self.keepaliveExpired(context: context)
@@ -311,6 +344,6 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
         if machine.state == .open {
             try? machine.sendClose(code: .internalError, reason: "keepalive ping timeout")
         }
-        writeOutputThenClose(context: context)
+        flushOutputThenClose(context: context)
     }
 }

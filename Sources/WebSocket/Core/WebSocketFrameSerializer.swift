@@ -1,15 +1,83 @@
 import NIOCore
 
+/// A frame waiting to be written: its header and the caller's payload, not yet touched.
+public struct WebSocketOutgoingFrame: Sendable {
+    public var header: WebSocketFrameHeader
+    public var payload: ByteBuffer
+
+    public init(header: WebSocketFrameHeader, payload: ByteBuffer) {
+        self.header = header
+        self.payload = payload
+    }
+
+    /// Whether the payload's bytes are copied behind the header rather than sent as the
+    /// caller's own buffer: masked payloads always are (masking is the copy), small ones too.
+    var isCopied: Bool {
+        header.maskingKey != nil || payload.readableBytes <= WebSocketFrameSerializer.copyLimit
+    }
+}
+
 /// Turns frames into bytes. Pure functions: the connection state machine decides what to send.
+///
+/// Frames are serialized in batches, when the output is flushed, not one at a time as they are
+/// sent: every header, every small payload and every masked payload of a batch goes into one
+/// allocation, and larger unmasked payloads go out as the caller's buffers between slices of
+/// it. A burst of small messages costs one allocation and one buffer for the transport, and a
+/// burst of large ones no allocation per frame.
 public enum WebSocketFrameSerializer {
-    /// Below this size the payload is copied behind the header into one buffer; above it the
-    /// payload goes out as its own buffer so the kernel gathers it (no copy at all).
-    static let coalesceLimit = 1024
+    /// Unmasked payloads up to this size are copied: copying a kilobyte costs less than the
+    /// transport's bookkeeping for one more buffer.
+    static let copyLimit = 1024
+
+    /// Serializes `frames` in order, appending the resulting buffers to `output`.
+    public static func serialize(
+        _ frames: [WebSocketOutgoingFrame],
+        allocator: ByteBufferAllocator = ByteBufferAllocator(),
+        into output: inout [ByteBuffer]
+    ) {
+        guard !frames.isEmpty else { return }
+        var ownBytes = 0
+        for frame in frames {
+            ownBytes += frame.header.encodedSize + (frame.isCopied ? frame.payload.readableBytes : 0)
+        }
+        var batch = allocator.buffer(capacity: ownBytes)
+        for frame in frames {
+            frame.header.write(into: &batch)
+            guard frame.isCopied else { continue }
+            if let maskingKey = frame.header.maskingKey {
+                let count = frame.payload.readableBytes
+                batch.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { destination in
+                    frame.payload.withUnsafeReadableBytes { source in
+                        WebSocketMasking.apply(key: maskingKey, phase: 0, from: source, to: destination)
+                    }
+                    return count
+                }
+            } else {
+                batch.writeImmutableBuffer(frame.payload)
+            }
+        }
+        // Slices are cut only now that the batch is complete: writing to a buffer with live
+        // slices would copy its storage.
+        var start = 0
+        var end = 0
+        for frame in frames {
+            end += frame.header.encodedSize
+            if frame.isCopied {
+                end += frame.payload.readableBytes
+                continue
+            }
+            output.append(batch.getSlice(at: start, length: end - start)!)
+            output.append(frame.payload)
+            start = end
+        }
+        if start == 0 {
+            output.append(batch)
+        } else if end > start {
+            output.append(batch.getSlice(at: start, length: end - start)!)
+        }
+    }
 
     /// Serializes one frame, appending the resulting buffers to `output`.
-    ///
-    /// Unmasked: the payload is copied only when small. Masked: the payload is masked while it
-    /// is copied behind the header, which is the single copy a client send costs.
     public static func serialize(
         fin: Bool = true,
         opcode: WebSocketOpcode,
@@ -23,28 +91,7 @@ public enum WebSocketFrameSerializer {
             fin: fin, reservedBits: reservedBits, opcode: opcode,
             maskingKey: maskingKey, payloadLength: payload.readableBytes
         )
-        if let maskingKey {
-            var buffer = allocator.buffer(capacity: header.encodedSize + payload.readableBytes)
-            header.write(into: &buffer)
-            let count = payload.readableBytes
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { destination in
-                payload.withUnsafeReadableBytes { source in
-                    WebSocketMasking.apply(key: maskingKey, phase: 0, from: source, to: destination)
-                }
-                return count
-            }
-            output.append(buffer)
-        } else if payload.readableBytes <= coalesceLimit {
-            var buffer = allocator.buffer(capacity: header.encodedSize + payload.readableBytes)
-            header.write(into: &buffer)
-            buffer.writeImmutableBuffer(payload)
-            output.append(buffer)
-        } else {
-            var buffer = allocator.buffer(capacity: header.encodedSize)
-            header.write(into: &buffer)
-            output.append(buffer)
-            output.append(payload)
-        }
+        serialize([WebSocketOutgoingFrame(header: header, payload: payload)], allocator: allocator, into: &output)
     }
 
     /// Convenience for tests and tools: the frame as one contiguous buffer.

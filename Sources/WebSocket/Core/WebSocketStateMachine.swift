@@ -45,6 +45,8 @@ public struct WebSocketStateMachine: Sendable {
     private var input: ByteBuffer
     private var frame: FrameInProgress?
     private var message: MessageInProgress?
+    /// Frames sent but not yet serialized: they become bytes together, when drained.
+    private var queued: [WebSocketOutgoingFrame] = []
     private var output: [ByteBuffer] = []
 
     /// A data frame whose header is consumed and whose payload is still arriving.
@@ -421,18 +423,19 @@ public struct WebSocketStateMachine: Sendable {
 
     private mutating func queue(opcode: WebSocketOpcode, payload: ByteBuffer, fin: Bool = true, maskingKey: WebSocketMaskingKey?) {
         let key: WebSocketMaskingKey? = role == .client ? (maskingKey ?? .random()) : nil
-        WebSocketFrameSerializer.serialize(
-            fin: fin, opcode: opcode, payload: payload, maskingKey: key, allocator: allocator, into: &output
-        )
+        let header = WebSocketFrameHeader(fin: fin, opcode: opcode, maskingKey: key, payloadLength: payload.readableBytes)
+        queued.append(WebSocketOutgoingFrame(header: header, payload: payload))
     }
 
     // MARK: - Output
 
-    public var hasOutput: Bool { !output.isEmpty }
+    public var hasOutput: Bool { !queued.isEmpty || !output.isEmpty }
 
-    /// Hands every queued buffer, in order, to `write` (with a flag on the last one), and
-    /// forgets them.
+    /// Serializes every frame sent since the last drain, as one batch, and hands the buffers,
+    /// in order, to `write` (with a flag on the last one). Drain when the transport flushes,
+    /// not after every send: a batch of small frames becomes one buffer.
     public mutating func drainOutput(_ write: (ByteBuffer, _ isLast: Bool) throws -> Void) rethrows {
+        serializeQueued()
         guard !output.isEmpty else { return }
         // Take the array out so it is uniquely referenced, then hand its storage back.
         var pending = output
@@ -448,8 +451,15 @@ public struct WebSocketStateMachine: Sendable {
 
     /// All queued output as one buffer (tests and simple tools).
     public mutating func takeOutput() -> ByteBuffer {
+        serializeQueued()
         var result = allocator.buffer(capacity: output.reduce(0) { $0 + $1.readableBytes })
         drainOutput { buffer, _ in result.writeImmutableBuffer(buffer) }
         return result
+    }
+
+    private mutating func serializeQueued() {
+        guard !queued.isEmpty else { return }
+        WebSocketFrameSerializer.serialize(queued, allocator: allocator, into: &output)
+        queued.removeAll(keepingCapacity: true)
     }
 }
