@@ -132,6 +132,25 @@ import Testing
         }
     }
 
+    @Test func keySourceKeepsDrawingFreshKeysAcrossRefills() {
+        var source = WebSocketMaskingKeySource()
+        let keys = (0..<1000).map { _ in source.key() }
+        // 1000 draws from 2^32: a repeat is a one-in-ten-thousand event; a source that stopped
+        // refilling after its first 64 would repeat hundreds of times.
+        #expect(Set(keys).count >= 998)
+    }
+
+    @Test func clientFramesAreMaskedWithFreshKeys() throws {
+        var client = WebSocketStateMachine(role: .client)
+        for _ in 0..<100 {
+            try client.send(.text("x"))
+        }
+        let wire = client.outputBytes()
+        let keys = stride(from: 0, to: wire.count, by: 7).map { Array(wire[$0 + 2..<$0 + 6]) }
+        #expect(keys.count == 100)
+        #expect(Set(keys).count >= 99)
+    }
+
     @Test func maskingInPlaceWorks() {
         let key = WebSocketMaskingKey(1, 2, 3, 4)
         var bytes = [UInt8](repeating: 0, count: 13)

@@ -10,23 +10,31 @@ public struct WebSocketOutgoingFrame: Sendable {
         self.payload = payload
     }
 
-    /// Whether the payload's bytes are copied behind the header rather than sent as the
-    /// caller's own buffer: masked payloads always are (masking is the copy), small ones too.
-    var isCopied: Bool {
-        header.maskingKey != nil || payload.readableBytes <= WebSocketFrameSerializer.copyLimit
+    /// Where the frame's bytes go: small frames entirely into the batch; larger ones with only
+    /// their header there (the caller's buffer follows untouched), or, masked, into a buffer
+    /// of their own (masking is the copy, and one huge batch would cost fresh pages).
+    var placement: Placement {
+        if payload.readableBytes <= WebSocketFrameSerializer.copyLimit { return .inBatch }
+        return header.maskingKey == nil ? .headerInBatch : .alone
+    }
+
+    enum Placement {
+        case inBatch
+        case headerInBatch
+        case alone
     }
 }
 
 /// Turns frames into bytes. Pure functions: the connection state machine decides what to send.
 ///
 /// Frames are serialized in batches, when the output is flushed, not one at a time as they are
-/// sent: every header, every small payload and every masked payload of a batch goes into one
-/// allocation, and larger unmasked payloads go out as the caller's buffers between slices of
-/// it. A burst of small messages costs one allocation and one buffer for the transport, and a
-/// burst of large ones no allocation per frame.
+/// sent: the headers and small payloads of a batch go into one allocation, and larger unmasked
+/// payloads go out as the caller's buffers between slices of it. A burst of small messages
+/// costs one allocation and one buffer for the transport, and a burst of large ones no
+/// allocation per frame.
 public enum WebSocketFrameSerializer {
-    /// Unmasked payloads up to this size are copied: copying a kilobyte costs less than the
-    /// transport's bookkeeping for one more buffer.
+    /// Payloads up to this size are copied into the batch: copying a kilobyte costs less than
+    /// the transport's bookkeeping for one more buffer.
     static let copyLimit = 1024
 
     /// Serializes `frames` in order, appending the resulting buffers to `output`.
@@ -36,44 +44,72 @@ public enum WebSocketFrameSerializer {
         into output: inout [ByteBuffer]
     ) {
         guard !frames.isEmpty else { return }
-        var ownBytes = 0
-        for frame in frames {
-            ownBytes += frame.header.encodedSize + (frame.isCopied ? frame.payload.readableBytes : 0)
+        // Indices rather than `for frame in frames`: copying a frame out retains its payload.
+        var batchBytes = 0
+        for index in frames.indices {
+            switch frames[index].placement {
+            case .inBatch: batchBytes += frames[index].header.encodedSize + frames[index].payload.readableBytes
+            case .headerInBatch: batchBytes += frames[index].header.encodedSize
+            case .alone: break
+            }
         }
-        var batch = allocator.buffer(capacity: ownBytes)
-        for frame in frames {
-            frame.header.write(into: &batch)
-            guard frame.isCopied else { continue }
-            if let maskingKey = frame.header.maskingKey {
-                let count = frame.payload.readableBytes
-                batch.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { destination in
-                    frame.payload.withUnsafeReadableBytes { source in
-                        WebSocketMasking.apply(key: maskingKey, phase: 0, from: source, to: destination)
-                    }
-                    return count
-                }
-            } else {
-                batch.writeImmutableBuffer(frame.payload)
+        var batch = allocator.buffer(capacity: batchBytes)
+        for index in frames.indices {
+            let placement = frames[index].placement
+            guard placement != .alone else { continue }
+            frames[index].header.write(into: &batch)
+            if placement == .inBatch {
+                writePayload(of: frames[index], into: &batch)
             }
         }
         // Slices are cut only now that the batch is complete: writing to a buffer with live
         // slices would copy its storage.
         var start = 0
         var end = 0
-        for frame in frames {
-            end += frame.header.encodedSize
-            if frame.isCopied {
-                end += frame.payload.readableBytes
-                continue
+        for index in frames.indices {
+            switch frames[index].placement {
+            case .inBatch:
+                end += frames[index].header.encodedSize + frames[index].payload.readableBytes
+            case .headerInBatch:
+                end += frames[index].header.encodedSize
+                output.append(batch.getSlice(at: start, length: end - start)!)
+                output.append(frames[index].payload)
+                start = end
+            case .alone:
+                if end > start {
+                    output.append(batch.getSlice(at: start, length: end - start)!)
+                }
+                start = end
+                output.append(serializedAlone(frames[index], allocator: allocator))
             }
-            output.append(batch.getSlice(at: start, length: end - start)!)
-            output.append(frame.payload)
-            start = end
         }
-        if start == 0 {
+        if start == 0 && end == batch.readableBytes && end > 0 {
             output.append(batch)
         } else if end > start {
             output.append(batch.getSlice(at: start, length: end - start)!)
+        }
+    }
+
+    private static func serializedAlone(_ frame: WebSocketOutgoingFrame, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: frame.header.encodedSize + frame.payload.readableBytes)
+        frame.header.write(into: &buffer)
+        writePayload(of: frame, into: &buffer)
+        return buffer
+    }
+
+    /// Copies the payload behind the header already in `buffer`, masking it on the way if the
+    /// header has a key: the payload's only copy.
+    private static func writePayload(of frame: WebSocketOutgoingFrame, into buffer: inout ByteBuffer) {
+        guard let maskingKey = frame.header.maskingKey else {
+            buffer.writeImmutableBuffer(frame.payload)
+            return
+        }
+        let count = frame.payload.readableBytes
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { destination in
+            frame.payload.withUnsafeReadableBytes { source in
+                WebSocketMasking.apply(key: maskingKey, phase: 0, from: source, to: destination)
+            }
+            return count
         }
     }
 

@@ -20,8 +20,12 @@ public struct WebSocketMaskingKey: Hashable, Sendable {
     }
 
     public static func random<G: RandomNumberGenerator>(using generator: inout G) -> WebSocketMaskingKey {
-        let value = generator.next() as UInt32
-        return WebSocketMaskingKey(
+        WebSocketMaskingKey(value: generator.next())
+    }
+
+    /// The key whose wire bytes are `value`'s, least significant first.
+    init(value: UInt32) {
+        self.init(
             UInt8(truncatingIfNeeded: value),
             UInt8(truncatingIfNeeded: value >> 8),
             UInt8(truncatingIfNeeded: value >> 16),

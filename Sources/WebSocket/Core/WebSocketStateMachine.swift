@@ -47,6 +47,7 @@ public struct WebSocketStateMachine: Sendable {
     private var message: MessageInProgress?
     /// Frames sent but not yet serialized: they become bytes together, when drained.
     private var queued: [WebSocketOutgoingFrame] = []
+    private var maskingKeys = WebSocketMaskingKeySource()
     private var output: [ByteBuffer] = []
 
     /// A data frame whose header is consumed and whose payload is still arriving.
@@ -422,7 +423,7 @@ public struct WebSocketStateMachine: Sendable {
     }
 
     private mutating func queue(opcode: WebSocketOpcode, payload: ByteBuffer, fin: Bool = true, maskingKey: WebSocketMaskingKey?) {
-        let key: WebSocketMaskingKey? = role == .client ? (maskingKey ?? .random()) : nil
+        let key: WebSocketMaskingKey? = role == .client ? (maskingKey ?? maskingKeys.key()) : nil
         let header = WebSocketFrameHeader(fin: fin, opcode: opcode, maskingKey: key, payloadLength: payload.readableBytes)
         queued.append(WebSocketOutgoingFrame(header: header, payload: payload))
     }
