@@ -30,8 +30,8 @@ public struct WebSocketOutgoingFrame: Sendable {
 /// Frames are serialized in batches, when the output is flushed, not one at a time as they are
 /// sent: the headers and small payloads of a batch go into one allocation, and larger unmasked
 /// payloads go out as the caller's buffers between slices of it. A burst of small messages
-/// costs one allocation and one buffer for the transport, and a burst of large ones no
-/// allocation per frame.
+/// costs one allocation and one buffer for the transport, and a burst of large unmasked ones
+/// no allocation per frame.
 public enum WebSocketFrameSerializer {
     /// Payloads up to this size are copied into the batch: copying a kilobyte costs less than
     /// the transport's bookkeeping for one more buffer.
