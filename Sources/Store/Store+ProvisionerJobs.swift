@@ -219,9 +219,13 @@ extension Store {
 
     /// Fails running jobs whose daemon did not come back within `grace`, or that sent nothing for
     /// `hangBound`. Returns the ids it failed.
+    ///
+    /// The reason goes into the job's logs too, so whoever follows them sees why the build ended.
+    /// The failure is also announced as a cancellation: a daemon that is merely slow, not hung,
+    /// hears at once that nobody wants its work any more, instead of at its next update.
     public func reapJobs(grace: Duration, hangBound: Duration) async throws -> [UUID] {
         try await pool.withTransaction { connection in
-            let rows = try connection.query(
+            let result = try connection.query(
                 """
                 UPDATE provisioner_jobs SET completed_at = now(), updated_at = now(), error_code = 'LOST_DAEMON',
                     error = CASE WHEN lease_lost_at IS NOT NULL AND lease_lost_at < now() - $1 * interval '1 millisecond'
@@ -231,14 +235,23 @@ extension Store {
                 WHERE started_at IS NOT NULL AND completed_at IS NULL
                   AND ((lease_lost_at IS NOT NULL AND lease_lost_at < now() - $1 * interval '1 millisecond')
                        OR last_update_at < now() - $2 * interval '1 millisecond')
-                RETURNING id
+                RETURNING id, error
                 """,
                 [grace.milliseconds, hangBound.milliseconds]
-            ).rows.map { try $0.decode(0, as: UUID.self) }
-            for id in rows {
-                try connection.query("SELECT pg_notify($1, $2)", [Self.jobLogsChannel, id.uuidString.lowercased()])
+            )
+            var reaped: [UUID] = []
+            for row in result.rows {
+                let id = try row.decode(0, as: UUID.self)
+                try connection.query(
+                    "INSERT INTO provisioner_job_logs (job_id, source, level, stage, output) VALUES ($1, 'provisioner_daemon', 'error', 'Cleaning Up', $2)",
+                    [id, try row.decode(1, as: String.self)]
+                )
+                let channelPayload = id.uuidString.lowercased()
+                try connection.query("SELECT pg_notify($1, $2)", [Self.jobLogsChannel, channelPayload])
+                try connection.query("SELECT pg_notify($1, $2)", [Self.jobCanceledChannel, channelPayload])
+                reaped.append(id)
             }
-            return rows
+            return reaped
         }
     }
 

@@ -176,6 +176,40 @@ import WebSocket
         }
     }
 
+    @Test func aJobSilentPastTheHangTimeoutFailsAndItsDaemonIsToldToStop() async throws {
+        let setup = try await setUp(replicas: 1, extra: ["--job-hang-timeout", "2s"])
+        let a = setup.cluster.members[0]
+        let daemon = try daemon([a], name: "d-silent")
+        defer { daemon.signal(SIGKILL) }
+        // Connected throughout, but silent for ten minutes: only the hang bound can end it.
+        let versionID = try await postImport(setup, through: a, manifest: ["resources": [], "plan_ms": 600_000])
+        try await eventually("job running") { try await job(setup, versionID, at: a)["status"] as? String == "running" }
+        try await eventually("silent job failed", timeout: .seconds(30)) {
+            try await job(setup, versionID, at: a)["status"] as? String == "failed"
+        }
+        let failed = try await job(setup, versionID, at: a)
+        let error = failed["error"] as? String ?? ""
+        #expect(error.contains("sent no update for 2 seconds; it is presumed hung"), "\(error)")
+        #expect(failed["error_code"] as? String == "LOST_DAEMON")
+
+        // The reason is in the job's logs, for whoever follows them.
+        let jobID = try #require((failed["id"] as? String).flatMap(UUID.init(uuidString:)))
+        let pool = DatabasePool(.init(connectionString: setup.cluster.databaseURL, maximumConnections: 1))
+        let logged = try await pool.query(
+            "SELECT level, output FROM provisioner_job_logs WHERE job_id = $1 ORDER BY id DESC LIMIT 1", [jobID]
+        )
+        await pool.close()
+        #expect(try logged.first?.decode(0, as: String.self) == "error")
+        #expect(try logged.first?.decode(1, as: String.self) == error)
+
+        // The daemon dropped the job at once instead of working on it for ten minutes.
+        try await eventually("daemon told to stop") { daemon.log.contains("job canceled by the coordinator") }
+        let next = try await postImport(setup, through: a, manifest: ["resources": []])
+        try await eventually("next job succeeded on the same daemon", timeout: .seconds(30)) {
+            try await job(setup, next, at: a)["status"] as? String == "succeeded"
+        }
+    }
+
     @Test func cancelingARunningJobReachesItsDaemonAtOnce() async throws {
         let setup = try await setUp(replicas: 2)
         let (a, b) = (setup.cluster.members[0], setup.cluster.members[1])
