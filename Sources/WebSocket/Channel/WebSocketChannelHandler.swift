@@ -38,9 +38,14 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var replyDeadline: Scheduled<Void>?
     private var isActive = false
     private var isClosing = false
+    private var isFinished = false
     /// Completions of frames written but not yet flushed: frames become bytes at the flush, as
     /// one batch, so a burst of small messages goes down as one buffer.
     private var unflushed: [EventLoopPromise<Void>] = []
+    /// Whether a flush is already scheduled for the end of this event-loop tick.
+    private var flushScheduled = false
+    /// Storage swapped with the state machine's output at each flush (see `flushOutput`).
+    private var spareBuffers: [ByteBuffer] = []
 
     init(
         role: WebSocketRole,
@@ -83,6 +88,7 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     private func finish() {
+        isFinished = true
         for task in [pingTimer, pingDeadline, closeDeadline, replyDeadline] {
             task?.cancel()
         }
@@ -227,6 +233,7 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
             budget.isClosed.store(true, ordering: .releasing)
         }
         unflushed.append(written)
+        scheduleFlush(context: context)
         if case .close = frame {
             if wasOwingReply {
                 afterCloseExchanged(context: context)
@@ -261,16 +268,39 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
             budget.isClosed.store(true, ordering: .releasing)
         }
         let written = takeUnflushedPromises(context: context)
-        var wrote = false
-        machine.drainOutput { buffer, isLast in
+        // The buffers are moved out of the machine before any is written: a write that fails at
+        // once runs its completions, which may send again, and must find the machine free.
+        var buffers = spareBuffers
+        spareBuffers = []
+        machine.moveOutput(into: &buffers)
+        if buffers.isEmpty {
+            // Nothing new, but earlier writes may still be queued in the channel: an empty write
+            // completes after them, in order, where succeeding now would not.
+            if let written {
+                context.write(wrapOutboundOut(ByteBuffer()), promise: written)
+            }
+        } else {
             // Writes complete in order, so the last buffer's completion stands for all.
-            context.write(wrapOutboundOut(buffer), promise: isLast ? written : nil)
-            wrote = true
-        }
-        if !wrote {
-            written?.succeed()
+            for index in buffers.indices {
+                context.write(wrapOutboundOut(buffers[index]), promise: index == buffers.count - 1 ? written : nil)
+            }
+            buffers.removeAll(keepingCapacity: true)
+            spareBuffers = buffers
         }
         context.flush()
+    }
+
+    /// Frames written without a flush still go out at the end of the event-loop tick, all of
+    /// them together: senders on other threads write without flushing, and the frames that
+    /// reach the loop in one tick share one flush (and one buffer, when small).
+    private func scheduleFlush(context: ChannelHandlerContext) {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        context.eventLoop.assumeIsolated().execute {
+            self.flushScheduled = false
+            guard !self.isFinished, self.machine.hasOutput || !self.unflushed.isEmpty else { return }
+            self.flushOutput(context: context)
+        }
     }
 
     /// One promise for every unflushed frame: the frame's own when there is one.

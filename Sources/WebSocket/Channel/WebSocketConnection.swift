@@ -17,9 +17,10 @@ public struct WebSocketConnection: Sendable {
     public let channel: any Channel
     /// The subprotocol agreed in the handshake, if any.
     public let subprotocol: String?
-    /// Inbound only: its backpressure pauses reads. Writes go through `channel.writeAndFlush`
-    /// under a `WebSocketSendBudget`, because NIO's async writer learns of unwritability a loop
-    /// hop late and lets a fast sender queue without bound.
+    /// Inbound only: its backpressure pauses reads. Writes go through `channel.write` (the
+    /// handler flushes at the end of the loop tick) under a `WebSocketSendBudget`, because NIO's
+    /// async writer learns of unwritability a loop hop late and lets a fast sender queue without
+    /// bound.
     private let asyncChannel: NIOAsyncChannel<WebSocketInboundElement, Never>
     private let closed: EventLoopFuture<WebSocketCloseStatus>
     private let budget: WebSocketSendBudget
@@ -148,10 +149,12 @@ public struct WebSocketOutbound: Sendable {
         guard !budget.isClosed.load(ordering: .acquiring) else { throw WebSocketSendError.closed }
         let cost = WebSocketSendBudget.cost(of: frame)
         let before = budget.unwritten.add(cost, ordering: .relaxed).oldValue
+        // No flush per frame: the handler flushes at the end of the event-loop tick, so frames
+        // sent in a burst go down together.
         if before + cost <= WebSocketSendBudget.limit {
-            channel.writeAndFlush(frame, promise: nil)
+            channel.write(frame, promise: nil)
         } else {
-            try await channel.writeAndFlush(frame)
+            try await channel.write(frame).get()
         }
     }
 

@@ -6,6 +6,7 @@ public struct WebSocketOutgoingFrame: Sendable {
     public var payload: ByteBuffer
 
     public init(header: WebSocketFrameHeader, payload: ByteBuffer) {
+        precondition(header.payloadLength == payload.readableBytes, "the header must announce the payload's length")
         self.header = header
         self.payload = payload
     }

@@ -1,10 +1,12 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
 
-/// Masking keys for a client from the system's cryptographic generator, fetched 64 at a time:
+/// Masking keys for a client from the kernel's cryptographic generator, fetched 64 at a time:
 /// the standard library's generator makes a system call per eight bytes, which for small
 /// messages costs more than the framing itself. Nothing is fetched until the first key is
 /// asked for, so a server's connections never pay for it.
@@ -25,9 +27,21 @@ struct WebSocketMaskingKeySource: Sendable {
         if keys.isEmpty {
             keys = Array(repeating: 0, count: Self.batch)
         }
-        // glibc (2.36 and later) and Darwin both serve this from the kernel's generator: one
-        // getrandom call for the whole batch here. Unpredictable keys, as the RFC requires.
-        keys.withUnsafeMutableBytes { arc4random_buf($0.baseAddress!, $0.count) }
+        keys.withUnsafeMutableBytes(fillFromSystemGenerator)
         next = 0
+    }
+}
+
+/// Fills `bytes` (at most 256) from the kernel's generator: unpredictable keys, as the RFC
+/// requires. `getentropy` is one `getrandom` call on Linux (glibc 2.25+, musl) and exists on
+/// Darwin; should it fail, the standard library's generator (the same source, eight bytes a
+/// call) fills the batch instead.
+private func fillFromSystemGenerator(_ bytes: UnsafeMutableRawBufferPointer) {
+    if getentropy(bytes.baseAddress!, bytes.count) == 0 {
+        return
+    }
+    var generator = SystemRandomNumberGenerator()
+    for index in bytes.indices {
+        bytes[index] = generator.next()
     }
 }

@@ -47,6 +47,7 @@ public struct WebSocketStateMachine: Sendable {
     private var message: MessageInProgress?
     /// Frames sent but not yet serialized: they become bytes together, when drained.
     private var queued: [WebSocketOutgoingFrame] = []
+    /// A copy of the machine copies the keys not yet used too: send from one copy only.
     private var maskingKeys = WebSocketMaskingKeySource()
     private var output: [ByteBuffer] = []
 
@@ -448,6 +449,16 @@ public struct WebSocketStateMachine: Sendable {
         for (index, buffer) in pending.enumerated() {
             try write(buffer, index == pending.count - 1)
         }
+    }
+
+    /// Serializes every frame sent since the last drain and moves the buffers into `buffers`
+    /// (which must be empty), taking its storage in exchange. Nothing of the machine is being
+    /// accessed while the caller then writes them, so a write whose completion sends again
+    /// (into this same machine) is safe.
+    public mutating func moveOutput(into buffers: inout [ByteBuffer]) {
+        precondition(buffers.isEmpty, "moveOutput needs an empty array to swap in")
+        serializeQueued()
+        swap(&output, &buffers)
     }
 
     /// All queued output as one buffer (tests and simple tools).
