@@ -112,19 +112,38 @@ public struct WebSocketStateMachine: Sendable {
         while !isReadingFinished {
             if frame != nil {
                 switch readPayload() {
-                case .needMoreBytes: return nil
+                case .needMoreBytes:
+                    letGoOfReadBuffer()
+                    return nil
                 case .continue: continue
                 case .event(let event): return event
                 }
             }
             switch readHeader() {
-            case .needMoreBytes: return nil
+            case .needMoreBytes:
+                letGoOfReadBuffer()
+                return nil
             case .continue: continue
             case .event(let event): return event
             }
         }
         return nil
     }
+
+    /// Called when everything received is parsed: keeps what is left (at most a partial header
+    /// or a control frame still arriving, so a few bytes) in a buffer of our own, and lets go of
+    /// the transport's read buffer. A transport that reuses its read buffer when nobody else
+    /// holds it (NIO's pooled allocator does) then reads into the same warm memory every time
+    /// instead of a fresh allocation per read.
+    private mutating func letGoOfReadBuffer() {
+        let left = input.readableBytes
+        guard input.capacity > Self.ownedInputLimit, left <= Self.ownedInputLimit else { return }
+        var owned = allocator.buffer(capacity: left)
+        owned.writeImmutableBuffer(input)
+        input = owned
+    }
+
+    private static let ownedInputLimit = 256
 
     private enum Step {
         case needMoreBytes
