@@ -95,7 +95,8 @@ import Testing
         channel.write(frame, promise: nil)
         channel.write(frame, promise: nil)
         #expect(budget.unwritten.load(ordering: .relaxed) == 2 * cost)
-        channel.flush()
+        // No explicit flush, as with a real sender: the end-of-tick flush writes them.
+        channel.embeddedEventLoop.run()
         #expect(budget.unwritten.load(ordering: .relaxed) == 0)
         budget.unwritten.add(cost, ordering: .relaxed)
         channel.write(frame, promise: nil)
@@ -108,7 +109,36 @@ import Testing
         let late = channel.write(WebSocketOutboundFrame.message(.text("late")))
         try channel.close().wait()
         #expect(throws: ChannelError.ioOnClosedChannel) { try late.wait() }
+        // The flush scheduled for the end of the tick finds the channel gone and writes nothing.
+        channel.embeddedEventLoop.run()
         #expect(try written(channel).isEmpty)
+    }
+
+    @Test func aFrameWrittenAfterTheChannelWentInactiveFailsAtOnce() throws {
+        let channel = try makeChannel()
+        channel.pipeline.fireChannelInactive()
+        let late = channel.write(WebSocketOutboundFrame.message(.text("late")))
+        #expect(throws: ChannelError.ioOnClosedChannel) { try late.wait() }
+        channel.embeddedEventLoop.run()
+        #expect(try written(channel).isEmpty)
+    }
+
+    /// Our close frame is flushed but not yet on the wire when the peer's close arrives: the
+    /// connection must close behind it, not before it.
+    @Test func theConnectionClosesOnlyAfterEarlierWritesAreOut() throws {
+        let hold = HoldWrites()
+        let channel = try makeChannel(below: hold)
+        let ourClose = channel.write(WebSocketOutboundFrame.close(code: .normalClosure, reason: ""))
+        channel.flush()
+        #expect(hold.held.count == 1)
+        try channel.writeInbound(ByteBuffer(bytes: clientFrame(opcode: 0x8, closePayload(1000))))
+        channel.embeddedEventLoop.run()
+        #expect(channel.isActive, "closed with our close frame still unwritten")
+        hold.release()
+        channel.embeddedEventLoop.run()
+        try ourClose.wait()
+        #expect(!channel.isActive)
+        #expect(try written(channel).flatMap { $0 } == [0x88, 0x02, 0x03, 0xE8])
     }
 
     /// A write that fails at once runs its completions inside the flush; one that sends again
@@ -119,11 +149,37 @@ import Testing
         let second = channel.eventLoop.makePromise(of: Void.self)
         channel.write(WebSocketOutboundFrame.message(.text("a"))).whenFailure { _ in
             channel.write(WebSocketOutboundFrame.message(.text("b")), promise: second)
-            channel.flush()
         }
-        channel.flush()
+        channel.embeddedEventLoop.run()
         #expect(throws: ChannelError.ioOnClosedChannel) { try second.futureResult.wait() }
         #expect(refuse.refused == 2)
+    }
+}
+
+/// Holds every write (and ignores flushes) until released, as a socket with a full send buffer.
+private final class HoldWrites: ChannelOutboundHandler {
+    typealias OutboundIn = ByteBuffer
+    var held: [(NIOAny, EventLoopPromise<Void>?)] = []
+    var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        held.append((data, promise))
+    }
+
+    func flush(context: ChannelHandlerContext) {}
+
+    func release() {
+        guard let context else { return }
+        let writes = held
+        held = []
+        for (data, promise) in writes {
+            context.write(data, promise: promise)
+        }
+        context.flush()
     }
 }
 

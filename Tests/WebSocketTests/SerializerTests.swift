@@ -96,6 +96,26 @@ import Testing
         }
     }
 
+    @Test func theTransportsReadBufferIsLetGoOnceParsed() throws {
+        var client = WebSocketStateMachine(role: .client)
+        // One read: a whole 300-byte message, then half of the next frame's 4-byte header.
+        var read = ByteBufferAllocator().buffer(capacity: 4096)
+        read.writeBytes([0x82, 0x7E, 0x01, 0x2C] + Array(repeating: 7, count: 300) + [0x81, 0x7E])
+        client.receive(read)
+        let first = client.nextEvent()
+        #expect(first == .message(.binary(ByteBuffer(bytes: Array(repeating: 7, count: 300)))))
+        #expect(client.nextEvent() == nil)
+        // Only the partial header is kept, in a buffer of the machine's own.
+        #expect(client.retainedInput == (bytes: 2, isOwned: true))
+        // The message delivered before still holds its bytes, and the next frame completes.
+        read.clear()
+        let text = String(repeating: "h", count: 200)
+        read.writeBytes([0x00, 0xC8] + Array(text.utf8))
+        client.receive(read)
+        #expect(client.nextEvent() == .message(.text(text)))
+        #expect(first == .message(.binary(ByteBuffer(bytes: Array(repeating: 7, count: 300)))))
+    }
+
     @Test func headerRoundTrip() {
         for length in [0, 125, 126, 65535, 65536, 1 << 40] {
             for key in [nil, WebSocketMaskingKey(9, 8, 7, 6)] {

@@ -212,6 +212,11 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
             case .failure(let error): promise?.fail(error)
             }
         }
+        guard !isFinished else {
+            // The channel went inactive and its handlers are not removed yet: nothing will flush.
+            written.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
         do {
             switch frame {
             case .message(let message):

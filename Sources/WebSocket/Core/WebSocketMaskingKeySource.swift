@@ -37,11 +37,12 @@ struct WebSocketMaskingKeySource: Sendable {
 /// Darwin; should it fail, the standard library's generator (the same source, eight bytes a
 /// call) fills the batch instead.
 private func fillFromSystemGenerator(_ bytes: UnsafeMutableRawBufferPointer) {
+    precondition(bytes.count <= 256 && bytes.count % 8 == 0, "getentropy serves at most 256 bytes a call")
     if getentropy(bytes.baseAddress!, bytes.count) == 0 {
         return
     }
     var generator = SystemRandomNumberGenerator()
-    for index in bytes.indices {
-        bytes[index] = generator.next()
+    for offset in stride(from: 0, to: bytes.count, by: 8) {
+        bytes.storeBytes(of: generator.next() as UInt64, toByteOffset: offset, as: UInt64.self)
     }
 }

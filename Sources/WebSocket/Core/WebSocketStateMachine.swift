@@ -43,6 +43,8 @@ public struct WebSocketStateMachine: Sendable {
 
     private let allocator: ByteBufferAllocator
     private var input: ByteBuffer
+    /// Whether `input` is a buffer of our own rather than one the transport handed over.
+    private var inputIsOwned = true
     private var frame: FrameInProgress?
     private var message: MessageInProgress?
     /// Frames sent but not yet serialized: they become bytes together, when drained.
@@ -91,6 +93,7 @@ public struct WebSocketStateMachine: Sendable {
         if input.readableBytes == 0 {
             // Adopt the buffer instead of copying it.
             input = bytes
+            inputIsOwned = false
         } else {
             if input.readerIndex > 4096 {
                 input.discardReadBytes()
@@ -137,11 +140,15 @@ public struct WebSocketStateMachine: Sendable {
     /// instead of a fresh allocation per read.
     private mutating func letGoOfReadBuffer() {
         let left = input.readableBytes
-        guard input.capacity > Self.ownedInputLimit, left <= Self.ownedInputLimit else { return }
+        guard !inputIsOwned, left <= Self.ownedInputLimit else { return }
         var owned = allocator.buffer(capacity: left)
         owned.writeImmutableBuffer(input)
         input = owned
+        inputIsOwned = true
     }
+
+    /// What the machine holds on to between reads (tests).
+    var retainedInput: (bytes: Int, isOwned: Bool) { (input.readableBytes, inputIsOwned) }
 
     private static let ownedInputLimit = 256
 
@@ -349,6 +356,7 @@ public struct WebSocketStateMachine: Sendable {
         message = nil
         self.frame = nil
         input = allocator.buffer(capacity: 0)
+        inputIsOwned = true
         return .close(frame)
     }
 
@@ -363,6 +371,7 @@ public struct WebSocketStateMachine: Sendable {
         message = nil
         frame = nil
         input = allocator.buffer(capacity: 0)
+        inputIsOwned = true
         return .failure(WebSocketProtocolError(code: code, reason: reason))
     }
 
