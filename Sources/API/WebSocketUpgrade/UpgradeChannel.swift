@@ -86,7 +86,10 @@ struct UpgradeChannel: ServerChildChannel, HTTPChannelHandler {
         case .http(let http):
             await handleHTTP(asyncChannel: http, logger: logger)
         case .websocket(let connection, let handler):
-            await handler(connection)
+            // On the connection's own loop: no thread switch between the socket and the handler.
+            await withTaskExecutorPreference(EventLoopTaskExecutor(connection.channel.eventLoop)) {
+                await handler(connection)
+            }
         case .rejected(let http, let error):
             await write(ErrorMiddleware<AppRequestContext>.response(for: error), on: http, logger: logger)
         case .routed(let http, let request):

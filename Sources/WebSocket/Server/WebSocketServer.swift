@@ -106,7 +106,9 @@ public struct WebSocketServer: Sendable {
                 for try await outcome in inbound {
                     group.addTask {
                         guard case .upgraded(let connection)? = try? await outcome.get() else { return }
-                        await handler(connection)
+                        await withTaskExecutorPreference(EventLoopTaskExecutor(connection.channel.eventLoop)) {
+                            await handler(connection)
+                        }
                     }
                 }
             }
