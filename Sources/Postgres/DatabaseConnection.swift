@@ -40,6 +40,11 @@ public actor DatabaseConnection {
         return try connection.query(sql, parameters.map(\.postgresParameter))
     }
 
+    /// `NOTIFY channel, payload`; inside a transaction it is delivered at commit, not before.
+    public func notify(_ channel: String, _ payload: String) throws {
+        try query("SELECT pg_notify($1, $2)", [channel, payload])
+    }
+
     /// Runs statements without parameters, several at once if separated by semicolons.
     @discardableResult
     public func execute(_ sql: String) throws -> PostgresResult {

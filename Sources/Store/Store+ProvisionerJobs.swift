@@ -126,7 +126,7 @@ extension Store {
                 ids.append(id)
             }
             if !logs.isEmpty {
-                try connection.query("SELECT pg_notify($1, $2)", [Self.jobLogsChannel, lease.jobID.uuidString.lowercased()])
+                try connection.notify(Self.jobLogsChannel, lease.jobID.uuidString.lowercased())
             }
             return (try row.decode(0, as: Bool.self), ids)
         }
@@ -170,7 +170,7 @@ extension Store {
                 )
             }
             try connection.query("UPDATE provisioner_daemons SET current_job_id = NULL WHERE id = $1 AND current_job_id = $2", [lease.daemonID, lease.jobID])
-            try connection.query("SELECT pg_notify($1, $2)", [Self.jobLogsChannel, lease.jobID.uuidString.lowercased()])
+            try connection.notify(Self.jobLogsChannel, lease.jobID.uuidString.lowercased())
         }
     }
 
@@ -204,7 +204,7 @@ extension Store {
                 [daemonID, held.map { $0.uuidString.lowercased() }]
             ).rows
             for row in failed {
-                try connection.query("SELECT pg_notify($1, $2)", [Self.jobLogsChannel, try row.decode(0, as: UUID.self).uuidString.lowercased()])
+                try connection.notify(Self.jobLogsChannel, try row.decode(0, as: UUID.self).uuidString.lowercased())
             }
         }
     }
@@ -247,8 +247,8 @@ extension Store {
                     [id, try row.decode(1, as: String.self)]
                 )
                 let channelPayload = id.uuidString.lowercased()
-                try connection.query("SELECT pg_notify($1, $2)", [Self.jobLogsChannel, channelPayload])
-                try connection.query("SELECT pg_notify($1, $2)", [Self.jobCanceledChannel, channelPayload])
+                try connection.notify(Self.jobLogsChannel, channelPayload)
+                try connection.notify(Self.jobCanceledChannel, channelPayload)
                 reaped.append(id)
             }
             return reaped
@@ -269,7 +269,7 @@ extension Store {
                 """,
                 [id]
             ).first else { throw StoreError.notFound }
-            try connection.query("SELECT pg_notify($1, $2)", [Self.jobCanceledChannel, id.uuidString.lowercased()])
+            try connection.notify(Self.jobCanceledChannel, id.uuidString.lowercased())
             return try Self.job(from: row)
         }
     }

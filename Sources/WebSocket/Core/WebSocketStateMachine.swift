@@ -52,6 +52,8 @@ public struct WebSocketStateMachine: Sendable {
     /// A copy of the machine copies the keys not yet used too: send from one copy only.
     private var maskingKeys = WebSocketMaskingKeySource()
     private var output: [ByteBuffer] = []
+    /// Storage `drainOutput` swaps with `output`, kept so that draining allocates nothing.
+    private var drained: [ByteBuffer] = []
 
     /// A data frame whose header is consumed and whose payload is still arriving.
     private struct FrameInProgress {
@@ -465,17 +467,15 @@ public struct WebSocketStateMachine: Sendable {
     /// in order, to `write` (with a flag on the last one). Drain when the transport flushes,
     /// not after every send: a batch of small frames becomes one buffer.
     public mutating func drainOutput(_ write: (ByteBuffer, _ isLast: Bool) throws -> Void) rethrows {
-        serializeQueued()
-        guard !output.isEmpty else { return }
-        // Take the array out so it is uniquely referenced, then hand its storage back.
-        var pending = output
-        output = []
+        var pending = drained
+        drained = []
+        moveOutput(into: &pending)
         defer {
             pending.removeAll(keepingCapacity: true)
-            output = pending
+            drained = pending
         }
-        for (index, buffer) in pending.enumerated() {
-            try write(buffer, index == pending.count - 1)
+        for index in pending.indices {
+            try write(pending[index], index == pending.count - 1)
         }
     }
 
