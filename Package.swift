@@ -59,7 +59,7 @@ let package = Package(
         // store
         .target(
             name: "Store",
-            dependencies: ["Postgres"],
+            dependencies: ["Postgres", "ProvisionerProtocol"],
             swiftSettings: swiftSettings
         ),
         // coordination
@@ -183,6 +183,11 @@ let package = Package(
                 "API", "Store", "Postgres", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ProvisioningTests",
+            dependencies: ["Provisioning", "Store", "ProvisionerProtocol"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

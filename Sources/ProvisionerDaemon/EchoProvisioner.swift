@@ -48,7 +48,15 @@ public struct EchoProvisioner: Provisioner {
         let transition = input.transition ?? "start"
         if try await progress.log([LogLine(stage: "Planning", output: "planning \(transition)")]) { throw CancellationError() }
         try await Task.sleep(for: .milliseconds(manifest.plan_ms ?? 0))
-        let cost = transition == "start" ? resources.reduce(Int32(0)) { $0 + $1.dailyCost } : 0
+        // A manifest is input like any other: a sum that would overflow is refused, not trapped on.
+        var cost: Int64 = 0
+        if transition == "start" {
+            for resource in resources {
+                let (sum, overflow) = cost.addingReportingOverflow(resource.dailyCost)
+                guard !overflow, resource.dailyCost >= 0 else { throw ProvisionerFailure("the manifest's daily costs are out of range") }
+                cost = sum
+            }
+        }
         guard try await progress.commitQuota(dailyCost: cost) else {
             throw ProvisionerFailure("insufficient quota")
         }
@@ -62,20 +70,24 @@ public struct EchoProvisioner: Provisioner {
     }
 }
 
-/// Reads regular files out of a ustar/GNU tar archive (enough for template archives).
+/// Reads regular files out of a ustar/GNU tar archive (enough for template archives). The archive
+/// is hostile input: a size that is negative, not octal, or past the end stops the reading (nil)
+/// instead of looping or trapping.
 public enum TarArchive {
     public static func file(named wanted: String, in archive: [UInt8]) -> [UInt8]? {
         var offset = 0
-        while offset + 512 <= archive.count {
+        while offset <= archive.count - 512 {
             let header = archive[offset..<offset + 512]
             if header.allSatisfy({ $0 == 0 }) { return nil }
             let name = string(header, 0, 100)
             let prefix = string(header, 345, 155)
-            let size = Int(string(header, 124, 12).trimmingCharacters(in: .whitespaces), radix: 8) ?? 0
+            let sizeField = string(header, 124, 12).trimmingCharacters(in: CharacterSet(charactersIn: " \0"))
+            guard !sizeField.isEmpty, sizeField.allSatisfy({ ("0"..."7").contains($0) }),
+                  let size = Int(sizeField, radix: 8), size >= 0 else { return nil }
             let type = header[header.startIndex + 156]
             let fullName = prefix.isEmpty ? name : prefix + "/" + name
             let start = offset + 512
-            guard start + size <= archive.count else { return nil }
+            guard size <= archive.count - start else { return nil }
             if (type == 0 || type == UInt8(ascii: "0")) && (fullName == wanted || fullName == "./" + wanted) {
                 return Array(archive[start..<start + size])
             }

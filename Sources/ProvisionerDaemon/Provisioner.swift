@@ -14,7 +14,7 @@ public protocol ProvisionerProgress: Sendable {
     /// Sends log lines; returns true when the job has been canceled and should stop.
     func log(_ lines: [LogLine]) async throws -> Bool
     /// Asks to spend `dailyCost` credits; returns whether the build may go on.
-    func commitQuota(dailyCost: Int32) async throws -> Bool
+    func commitQuota(dailyCost: Int64) async throws -> Bool
 }
 
 public struct ProvisionerFailure: Error, Sendable, Equatable {

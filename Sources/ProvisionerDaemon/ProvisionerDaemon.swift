@@ -20,18 +20,22 @@ public struct DaemonConfiguration: Sendable {
     public var provisioners: [String]
     public var tags: [String: String]
     public var name: String
+    /// Picked once per process and sent on every connection: it tells a reconnect of this process
+    /// (which replaces its older connection at once) from another process using the same name.
+    public var instanceID: String
     public var version: String
     public var initialBackoff: Duration
     public var maximumBackoff: Duration
     public var tlsConfiguration: TLSConfiguration?
 
-    public init(urls: [String], organization: String = "default", credential: Credential, provisioners: [String], tags: [String: String], name: String, version: String, initialBackoff: Duration = .milliseconds(100), maximumBackoff: Duration = .seconds(5), tlsConfiguration: TLSConfiguration? = nil) {
+    public init(urls: [String], organization: String = "default", credential: Credential, provisioners: [String], tags: [String: String], name: String, instanceID: String = UUID().uuidString.lowercased(), version: String, initialBackoff: Duration = .milliseconds(100), maximumBackoff: Duration = .seconds(5), tlsConfiguration: TLSConfiguration? = nil) {
         self.urls = urls
         self.organization = organization
         self.credential = credential
         self.provisioners = provisioners
         self.tags = tags
         self.name = name
+        self.instanceID = instanceID
         self.version = version
         self.initialBackoff = initialBackoff
         self.maximumBackoff = maximumBackoff
@@ -46,9 +50,9 @@ public struct DaemonConfiguration: Sendable {
         var query = URLComponents()
         query.queryItems = provisioners.map { URLQueryItem(name: "provisioner", value: $0) }
             + tags.sorted { $0.key < $1.key }.map { URLQueryItem(name: "tag", value: "\($0.key)=\($0.value)") }
-            + [URLQueryItem(name: "name", value: name)]
+            + [URLQueryItem(name: "name", value: name), URLQueryItem(name: ProvisionerServe.instanceIDParameter, value: instanceID)]
         let encoded = query.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B") ?? ""
-        return "\(url)/api/v2/organizations/\(organization)/provisionerdaemons/serve?\(encoded)"
+        return "\(url)\(ProvisionerServe.path(organization: organization))?\(encoded)"
     }
 }
 
@@ -111,6 +115,14 @@ public final class ProvisionerDaemon: Sendable {
                 backoff = configuration.initialBackoff
             } catch is CancellationError {
                 return
+            } catch WebSocketClientHandshake.Failure.unexpectedStatus(let status) where status == .conflict {
+                // Not a fault of this URL: the name is taken. Keep trying (the other process may be
+                // one of ours that has just died), but say what to do.
+                logger.error(
+                    "the coordinator refused this daemon's name: another process is connected under it, or it belongs to another owner; give this daemon its own --name",
+                    metadata: ["url": "\(base)", "name": "\(configuration.name)"]
+                )
+                backoff = configuration.maximumBackoff
             } catch {
                 logger.warning("connection to coordinator failed", metadata: ["url": "\(base)", "error": "\(error)"])
                 index += 1 // try the next URL
@@ -128,13 +140,14 @@ public final class ProvisionerDaemon: Sendable {
     private func serve(_ base: String) async throws {
         var headers = HTTPHeaders()
         switch configuration.credential {
-        case .preSharedKey(let key): headers.add(name: "Coder-Provisioner-Daemon-PSK", value: key)
-        case .sessionToken(let token): headers.add(name: "Coder-Session-Token", value: token)
+        case .preSharedKey(let key): headers.add(name: ProvisionerServe.pskHeader, value: key)
+        case .sessionToken(let token): headers.add(name: ProvisionerServe.sessionTokenHeader, value: token)
         }
-        headers.add(name: "X-Coder-Build-Version", value: configuration.version)
+        headers.add(name: ProvisionerServe.buildVersionHeader, value: configuration.version)
         let connection = try await WebSocketClient.connect(
             to: configuration.serveURL(base), headers: headers,
-            configuration: WebSocketConfiguration(pingInterval: .seconds(15), pingTimeout: .seconds(30)),
+            // The largest job the coordinator can hand out (ProvisionerLimits).
+            configuration: WebSocketConfiguration(maxMessageSize: ProvisionerLimits.maxMessageBytes, pingInterval: .seconds(15), pingTimeout: .seconds(30)),
             tlsConfiguration: configuration.tlsConfiguration
         )
         try await connection.run { inbound, outbound in
@@ -219,6 +232,11 @@ public final class ProvisionerDaemon: Sendable {
                     transition: job.transition, state: job.state.flatMap { Data(base64Encoded: $0) }.map(Array.init)
                 )
                 let result = try await provisioner.run(input, progress: progress)
+                // A state the coordinator would refuse fails the job here, with a reason, instead
+                // of a message it cannot take.
+                if let state = result.state, ProvisionerLimits.base64Length(ProvisionerLimits.maxStateBytes) < state.utf8.count {
+                    throw ProvisionerFailure("the provisioner's state is larger than the \(ProvisionerLimits.maxStateBytes) bytes a coordinator accepts")
+                }
                 outcome = .complete(id: 0, lease: lease, result: result)
             } catch let failure as ProvisionerFailure {
                 outcome = .fail(id: 0, lease: lease, error: failure.message, state: nil)
@@ -277,7 +295,7 @@ private struct LinkProgress: ProvisionerProgress {
         return await link.isCanceled(lease.jobID) || Task.isCancelled
     }
 
-    func commitQuota(dailyCost: Int32) async throws -> Bool {
+    func commitQuota(dailyCost: Int64) async throws -> Bool {
         guard let reply = await send({ .commitQuota(id: $0, lease: lease, dailyCost: dailyCost) }) else { throw CancellationError() }
         if case .quota(_, let ok, _, _) = reply { return ok }
         return false

@@ -34,15 +34,15 @@ public enum ProvisionerCoding {
         var welcome: Welcome?
         var lease: Lease?
         var logs: [LogLine]?
-        var daily_cost: Int32?
+        var daily_cost: Int64?
         var result: JobResult?
         var error: String?
         var state: String?
         var job: AcquiredJob?
         var canceled: Bool?
         var ok: Bool?
-        var credits_consumed: Int32?
-        var budget: Int32?
+        var credits_consumed: Int64?
+        var budget: Int64?
         var job_id: UUID?
         var code: CoordinatorMessage.ErrorCode?
         var message: String?

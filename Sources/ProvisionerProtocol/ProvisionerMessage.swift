@@ -10,6 +10,23 @@ public enum ProvisionerProtocolVersion {
     public static let supported: ClosedRange<Int> = 1...1
 }
 
+/// The serve endpoint and its parameters, shared by the daemon and the coordinator.
+public enum ProvisionerServe {
+    /// `/api/v2/organizations/{organization}/provisionerdaemons/serve`.
+    public static func path(organization: String) -> String {
+        "/api/v2/organizations/\(organization)/provisionerdaemons/serve"
+    }
+    public static let pskHeader = "Coder-Provisioner-Daemon-PSK"
+    public static let sessionTokenHeader = "Coder-Session-Token"
+    public static let buildVersionHeader = "X-Coder-Build-Version"
+    /// Query parameter: a random id a daemon process picks once at start and sends on every
+    /// connection. The same name and instance id is a reconnect of the same process (it replaces
+    /// the older connection at once); another instance id while the name is connected is a
+    /// second process with the same name, and is refused.
+    public static let instanceIDParameter = "instance_id"
+    public static let maxInstanceIDBytes = 128
+}
+
 /// Messages from a daemon to the coordinator.
 public enum DaemonMessage: Sendable, Equatable {
     case hello(Hello)
@@ -17,7 +34,7 @@ public enum DaemonMessage: Sendable, Equatable {
     case cancelAcquire(id: Int64)
     case resume(id: Int64, lease: Lease)
     case update(id: Int64, lease: Lease, logs: [LogLine])
-    case commitQuota(id: Int64, lease: Lease, dailyCost: Int32)
+    case commitQuota(id: Int64, lease: Lease, dailyCost: Int64)
     case complete(id: Int64, lease: Lease, result: JobResult)
     case fail(id: Int64, lease: Lease, error: String, state: String?)
 }
@@ -30,7 +47,8 @@ public enum CoordinatorMessage: Sendable, Equatable {
     /// `acquire` was cancelled by `cancel_acquire`.
     case acquireCanceled(id: Int64)
     case updated(id: Int64, canceled: Bool)
-    case quota(id: Int64, ok: Bool, creditsConsumed: Int32, budget: Int32)
+    /// Costs, budgets and credits are 64-bit: a sum of costs never overflows.
+    case quota(id: Int64, ok: Bool, creditsConsumed: Int64, budget: Int64)
     /// `complete` or `fail` was applied.
     case done(id: Int64)
     /// The job was canceled; sent unasked as soon as the coordinator learns of it.
@@ -136,8 +154,9 @@ public struct LogLine: Sendable, Equatable, Codable {
 public struct Resource: Sendable, Equatable, Codable {
     public var name: String
     public var type: String
-    public var dailyCost: Int32
-    public init(name: String, type: String, dailyCost: Int32 = 0) {
+    /// Per day; the coordinator accepts `ProvisionerLimits.dailyCostRange`.
+    public var dailyCost: Int64
+    public init(name: String, type: String, dailyCost: Int64 = 0) {
         self.name = name
         self.type = type
         self.dailyCost = dailyCost

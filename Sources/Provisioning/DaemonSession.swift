@@ -1,13 +1,16 @@
 import Foundation
 import Logging
 import ProvisionerProtocol
-import Pubsub
 import Store
 import Synchronization
 
 /// One connected daemon, on the coordinator's side: it reads protocol messages, answers them, and
 /// tells the daemon at once when one of its jobs is canceled. It knows nothing of WebSocket: the
-/// caller hands it the inbound text messages and a way to send.
+/// caller hands it the inbound text messages and a way to send, and calls `end` when the
+/// connection is over.
+///
+/// Every lease it touches must be held by this connection: `resume` moves a lease of this daemon
+/// here; `update`, `commit_quota`, `complete` and `fail` are refused for any other.
 public final class DaemonSession: Sendable {
     /// Why a session ended early; the caller closes the connection accordingly.
     public enum Failure: Error, Sendable, Equatable {
@@ -16,24 +19,31 @@ public final class DaemonSession: Sendable {
         case unsupportedVersion(Int)
     }
 
+    /// How the connection ended, as far as the session's cleanup cares.
+    public enum Ending: Sendable, Equatable {
+        case closed
+        /// The daemon sent a message over the limit: the jobs it holds fail, since resuming them
+        /// elsewhere would only send the same message again.
+        case messageTooBig(limit: Int)
+    }
+
     public let identity: DaemonIdentity
     private let replicaID: UUID
     private let store: Store
     private let acquirer: JobAcquirer
-    private let pubsub: Pubsub
+    private let logLimits: JobLogLimits
     private let logger: Logger
-    private let heartbeatInterval: Duration
     /// Leases this daemon holds on this connection.
     private let leases = Mutex<Set<JobLease>>([])
     private let acquires = Mutex<[Int64: Task<Void, Never>]>([:])
+    private let sender = Mutex<(@Sendable (String) async throws -> Void)?>(nil)
 
-    public init(identity: DaemonIdentity, replicaID: UUID, store: Store, acquirer: JobAcquirer, pubsub: Pubsub, heartbeatInterval: Duration = .seconds(10), logger: Logger) {
+    public init(identity: DaemonIdentity, replicaID: UUID, store: Store, acquirer: JobAcquirer, logLimits: JobLogLimits = JobLogLimits(), logger: Logger) {
         self.identity = identity
         self.replicaID = replicaID
         self.store = store
         self.acquirer = acquirer
-        self.pubsub = pubsub
-        self.heartbeatInterval = heartbeatInterval
+        self.logLimits = logLimits
         self.logger = logger
     }
 
@@ -41,53 +51,59 @@ public final class DaemonSession: Sendable {
     public func run<Inbound: AsyncSequence & Sendable>(
         inbound: Inbound, send: @escaping @Sendable (String) async throws -> Void
     ) async throws where Inbound.Element == String {
-        let cancellations = pubsub.subscribe(Store.jobCanceledChannel)
-        defer { Task { await self.disconnected() } }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await event in cancellations {
-                    guard case .message(let raw) = event, let jobID = UUID(uuidString: raw) else { continue }
-                    if self.leases.withLock({ $0.contains { $0.jobID == jobID } }) {
-                        try? await send(ProvisionerCoding.encode(CoordinatorMessage.cancel(jobID: jobID)))
-                    }
-                }
+        sender.withLock { $0 = send }
+        var helloSeen = false
+        for try await text in inbound {
+            let message: DaemonMessage
+            do {
+                message = try ProvisionerCoding.decodeDaemonMessage(text)
+            } catch let error as ProvisionerCoding.DecodingFailure {
+                try? await send(ProvisionerCoding.encode(CoordinatorMessage.error(id: nil, code: .badRequest, message: error.description)))
+                throw Failure.protocolViolation(error.description)
             }
-            group.addTask {
-                while !Task.isCancelled {
-                    try await Task.sleep(for: self.heartbeatInterval)
-                    try? await self.store.daemonSeen(id: self.identity.id)
+            if !helloSeen {
+                guard case .hello(let hello) = message else {
+                    throw Failure.protocolViolation("the first message must be \"hello\"")
                 }
+                guard ProvisionerProtocolVersion.supported.contains(hello.version) else {
+                    try? await send(ProvisionerCoding.encode(CoordinatorMessage.error(
+                        id: nil, code: .unsupportedVersion,
+                        message: "protocol version \(hello.version) is not supported; this coordinator speaks \(ProvisionerProtocolVersion.supported)"
+                    )))
+                    throw Failure.unsupportedVersion(hello.version)
+                }
+                helloSeen = true
+                try await send(ProvisionerCoding.encode(CoordinatorMessage.welcome(.init(
+                    version: hello.version, daemonID: identity.id, replicaID: replicaID
+                ))))
+                continue
             }
-            var helloSeen = false
-            for try await text in inbound {
-                let message: DaemonMessage
-                do {
-                    message = try ProvisionerCoding.decodeDaemonMessage(text)
-                } catch let error as ProvisionerCoding.DecodingFailure {
-                    try? await send(ProvisionerCoding.encode(CoordinatorMessage.error(id: nil, code: .badRequest, message: error.description)))
-                    throw Failure.protocolViolation(error.description)
-                }
-                if !helloSeen {
-                    guard case .hello(let hello) = message else {
-                        throw Failure.protocolViolation("the first message must be \"hello\"")
-                    }
-                    guard ProvisionerProtocolVersion.supported.contains(hello.version) else {
-                        try? await send(ProvisionerCoding.encode(CoordinatorMessage.error(
-                            id: nil, code: .unsupportedVersion,
-                            message: "protocol version \(hello.version) is not supported; this coordinator speaks \(ProvisionerProtocolVersion.supported)"
-                        )))
-                        throw Failure.unsupportedVersion(hello.version)
-                    }
-                    helloSeen = true
-                    try await send(ProvisionerCoding.encode(CoordinatorMessage.welcome(.init(
-                        version: hello.version, daemonID: identity.id, replicaID: replicaID
-                    ))))
-                    continue
-                }
-                try await handle(message, send: send)
-            }
-            group.cancelAll()
+            try await handle(message, send: send)
         }
+    }
+
+    /// A job was canceled somewhere: if this connection holds it, the daemon hears at once.
+    public func jobCanceled(_ jobID: UUID) async {
+        guard leases.withLock({ $0.contains { $0.jobID == jobID } }), let send = sender.withLock({ $0 }) else { return }
+        try? await send(ProvisionerCoding.encode(CoordinatorMessage.cancel(jobID: jobID)))
+    }
+
+    /// The connection is over: waiting acquires end (a job taken meanwhile goes back), and the
+    /// jobs this connection held start their grace period (the daemon may resume them from any
+    /// replica), unless the way it ended makes resuming pointless.
+    public func end(_ ending: Ending) async {
+        sender.withLock { $0 = nil }
+        let waiting = acquires.withLock { Array($0.values) }
+        for task in waiting { task.cancel() }
+        for task in waiting { await task.value }
+        if case .messageTooBig(let limit) = ending {
+            try? await store.failJobs(
+                connectionID: identity.connectionID,
+                error: "The provisioner daemon sent a message larger than the coordinator accepts (\(limit) bytes); its provisioner state or logs are too large."
+            )
+        }
+        try? await store.markLeasesLost(connectionID: identity.connectionID)
+        try? await store.daemonDisconnected(connectionID: identity.connectionID)
     }
 
     private func handle(_ message: DaemonMessage, send: @escaping @Sendable (String) async throws -> Void) async throws {
@@ -96,11 +112,15 @@ public final class DaemonSession: Sendable {
         case .hello:
             throw Failure.protocolViolation("\"hello\" was already sent")
         case .acquire(let id):
+            // A daemon holds one job at a time, so it has no use for a second waiting acquire;
+            // refusing it bounds what one connection can ask of the database.
+            if let waiting = acquires.withLock({ $0.keys.first }) {
+                return try await reply(.error(id: id, code: .badRequest, message: "acquire \(waiting) is still waiting; send one acquire at a time"))
+            }
             // Asking for work means the daemon holds nothing else: jobs still leased to it that it
             // did not resume here never reached it, or died with an earlier process of it.
-            try? await store.reclaimJobs(daemonID: identity.id, except: leases.withLock { $0.map(\.jobID) })
+            try? await store.reclaimJobs(daemonID: identity.id, connectionID: identity.connectionID, except: leases.withLock { $0.map(\.jobID) })
             let task = Task {
-                defer { _ = self.acquires.withLock { $0.removeValue(forKey: id) } }
                 do {
                     let job = try await self.acquirer.acquire(for: self.identity)
                     let lease = JobLease(jobID: job.id, daemonID: self.identity.id, epoch: job.lease?.epoch ?? 0)
@@ -116,13 +136,14 @@ public final class DaemonSession: Sendable {
                 } catch {
                     try? await reply(.acquireCanceled(id: id))
                 }
+                _ = self.acquires.withLock { $0.removeValue(forKey: id) }
             }
             acquires.withLock { $0[id] = task }
         case .cancelAcquire(let id):
             acquires.withLock { $0[id] }?.cancel()
         case .resume(let id, let lease):
             let jobLease = JobLease(jobID: lease.jobID, daemonID: lease.daemonID, epoch: lease.epoch)
-            guard lease.daemonID == identity.id, let job = try await store.resumeJob(jobLease) else {
+            guard lease.daemonID == identity.id, let job = try await store.resumeJob(jobLease, connectionID: identity.connectionID) else {
                 try await reply(.error(id: id, code: .staleLease, message: "lease \(lease.jobID) epoch \(lease.epoch) is not current: the job ended or another daemon holds it"))
                 return
             }
@@ -133,7 +154,7 @@ public final class DaemonSession: Sendable {
             guard let jobLease = held(lease) else { return try await reply(stale(id, lease)) }
             do {
                 let lines = logs.map { JobLogLine(createdAt: $0.createdAt, level: $0.level, stage: $0.stage, output: $0.output) }
-                let (canceled, _) = try await store.updateJob(jobLease, logs: lines)
+                let (canceled, _) = try await store.updateJob(jobLease, connectionID: identity.connectionID, logs: lines, limits: logLimits)
                 try await reply(.updated(id: id, canceled: canceled))
             } catch LeaseError.stale {
                 leases.withLock { _ = $0.remove(jobLease) }
@@ -145,29 +166,36 @@ public final class DaemonSession: Sendable {
             try await reply(.quota(id: id, ok: true, creditsConsumed: dailyCost, budget: 0))
         case .complete(let id, let lease, let result):
             guard let jobLease = held(lease) else { return try await reply(stale(id, lease)) }
-            do {
+            switch JobReport.validate(result) {
+            case .invalid(let reason):
+                // Failing the job ends it cleanly: sent again (after a reconnect), the same
+                // result would be refused again.
+                try await finish(id, lease, jobLease, .failed(error: "The provisioner daemon reported an invalid result: \(reason)", errorCode: nil), reply: reply)
+                try await reply(.error(id: id, code: .badRequest, message: reason))
+            case .valid(let resources, let state):
                 let json = String(decoding: try JSONEncoder().encode(result), as: UTF8.self)
-                try await store.finishJob(
-                    jobLease, .completed(result: json),
-                    resources: result.resources.map { ($0.name, $0.type, $0.dailyCost) },
-                    state: result.state.flatMap { Data(base64Encoded: $0) }.map { Array($0) }
-                )
-                leases.withLock { _ = $0.remove(jobLease) }
-                try await reply(.done(id: id))
-            } catch LeaseError.stale {
-                leases.withLock { _ = $0.remove(jobLease) }
-                try await reply(stale(id, lease))
+                try await finish(id, lease, jobLease, .completed(result: json), resources: resources, state: state, reply: reply, answer: true)
             }
         case .fail(let id, let lease, let error, let state):
             guard let jobLease = held(lease) else { return try await reply(stale(id, lease)) }
-            do {
-                try await store.finishJob(jobLease, .failed(error: error, errorCode: nil), state: state.flatMap { Data(base64Encoded: $0) }.map { Array($0) })
-                leases.withLock { _ = $0.remove(jobLease) }
-                try await reply(.done(id: id))
-            } catch LeaseError.stale {
-                leases.withLock { _ = $0.remove(jobLease) }
-                try await reply(stale(id, lease))
-            }
+            // A failure is recorded whatever else is wrong with it; a state we cannot take is left
+            // out (the last good one is kept).
+            let decodedState = JobReport.state(state)
+            try await finish(id, lease, jobLease, .failed(error: JobReport.errorText(error), errorCode: nil), state: decodedState, reply: reply, answer: true)
+        }
+    }
+
+    private func finish(
+        _ id: Int64, _ lease: Lease, _ jobLease: JobLease, _ outcome: JobOutcome, resources: [JobResource] = [], state: [UInt8]? = nil,
+        reply: (CoordinatorMessage) async throws -> Void, answer: Bool = false
+    ) async throws {
+        do {
+            try await store.finishJob(jobLease, connectionID: identity.connectionID, outcome, resources: resources, state: state)
+            leases.withLock { _ = $0.remove(jobLease) }
+            if answer { try await reply(.done(id: id)) }
+        } catch LeaseError.stale {
+            leases.withLock { _ = $0.remove(jobLease) }
+            try await reply(stale(id, lease))
         }
     }
 
@@ -189,12 +217,5 @@ public final class DaemonSession: Sendable {
             transition: payload.transition, state: payload.state.map { Data($0).base64EncodedString() },
             canceled: job.canceledAt != nil
         )
-    }
-
-    private func disconnected() async {
-        for task in acquires.withLock({ Array($0.values) }) { task.cancel() }
-        // Running jobs start their grace period; the daemon may resume them from any replica.
-        try? await store.markLeasesLost(daemonID: identity.id)
-        try? await store.daemonDisconnected(id: identity.id, replicaID: replicaID)
     }
 }

@@ -7,13 +7,16 @@ import Synchronization
 /// What a connected daemon can run.
 public struct DaemonIdentity: Sendable, Equatable {
     public var id: UUID
+    /// This connection of the daemon: the leases it takes name it.
+    public var connectionID: UUID
     public var name: String
     public var organizationID: UUID
     public var provisioners: [String]
     public var tags: [String: String]
 
-    public init(id: UUID, name: String, organizationID: UUID, provisioners: [String], tags: [String: String]) {
+    public init(id: UUID, connectionID: UUID, name: String, organizationID: UUID, provisioners: [String], tags: [String: String]) {
         self.id = id
+        self.connectionID = connectionID
         self.name = name
         self.organizationID = organizationID
         self.provisioners = provisioners
@@ -85,7 +88,7 @@ public final class JobAcquirer: Sendable {
             }
             let job: ProvisionerJob?
             do {
-                job = try await store.acquireJob(daemonID: daemon.id, organizationID: daemon.organizationID, provisioners: daemon.provisioners, tags: daemon.tags)
+                job = try await store.acquireJob(daemonID: daemon.id, connectionID: daemon.connectionID, organizationID: daemon.organizationID, provisioners: daemon.provisioners, tags: daemon.tags)
             } catch {
                 _ = state.withLock { $0.groups.remove(id: id, key: key) }
                 logger.warning("acquiring a job failed; retrying", metadata: ["daemon": "\(daemon.name)", "error": "\(error)"])

@@ -84,6 +84,8 @@ public enum StoreError: Error, Sendable, Equatable {
     case conflict(field: String)
     /// The first user exists already.
     case alreadyInitialized
+    /// The workspace has a build whose job has not ended.
+    case buildActive
 }
 
 public struct Replica: Sendable, Equatable {

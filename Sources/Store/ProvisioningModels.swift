@@ -26,6 +26,10 @@ public struct ProvisionerJob: Sendable, Equatable {
     public var lease: JobLease?
     public var leaseLostAt: Date?
     public var lastUpdateAt: Date?
+    /// The connection that holds the lease now.
+    public var leaseConnectionID: UUID?
+    /// Hand-overs to a daemon since the job's last update.
+    public var deliveries: Int
 
     /// Coder's job status names.
     public var status: String {
@@ -86,6 +90,9 @@ public struct ProvisionerDaemonRecord: Sendable, Equatable {
     public var version: String
     public var currentJobID: UUID?
     public var connected: Bool
+    public var ownership: DaemonOwnership
+    public var instanceID: String
+    public var connectionID: UUID?
 }
 
 public struct JobLogLine: Sendable, Equatable, Codable {
@@ -103,6 +110,20 @@ public struct JobLogLine: Sendable, Equatable, Codable {
         self.level = level
         self.stage = stage
         self.output = output
+    }
+}
+
+/// A resource a job reported; costs are checked against `ProvisionerLimits.dailyCostRange`
+/// before they get here.
+public struct JobResource: Sendable, Equatable {
+    public var name: String
+    public var type: String
+    public var dailyCost: Int64
+
+    public init(name: String, type: String, dailyCost: Int64) {
+        self.name = name
+        self.type = type
+        self.dailyCost = dailyCost
     }
 }
 

@@ -37,3 +37,18 @@ extension Store {
         )
     }
 }
+
+extension Store {
+    /// Of `ids`, the keys that still authenticate: present, not expired, their user not suspended.
+    /// One statement for every open WebSocket of a replica.
+    public func liveAPIKeyIDs(_ ids: [String]) async throws -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        return Set(try await pool.query(
+            """
+            SELECT k.id FROM api_keys k JOIN users u ON u.id = k.user_id
+            WHERE k.id = ANY($1::text[]) AND k.expires_at > now() AND u.status <> 'suspended'
+            """,
+            [ids]
+        ).rows.map { try $0.decode(0, as: String.self) })
+    }
+}

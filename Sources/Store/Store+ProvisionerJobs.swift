@@ -1,4 +1,5 @@
 import Foundation
+import ProvisionerProtocol
 import Postgres
 
 extension Store {
@@ -12,7 +13,7 @@ extension Store {
     static let jobColumns = """
         id, created_at, updated_at, started_at, canceled_at, completed_at, error, error_code, organization_id,
         initiator_id, provisioner, type, file_id, input::text, tags::text, worker_id, lease_daemon_id, lease_epoch,
-        lease_lost_at, last_update_at
+        lease_lost_at, last_update_at, lease_connection_id, deliveries
         """
 
     static func job(from row: PostgresRow) throws -> ProvisionerJob {
@@ -26,7 +27,8 @@ extension Store {
             type: ProvisionerJobType(rawValue: try row.decode(11)) ?? .workspaceBuild, fileID: try row.decode(12),
             input: try row.decode(13), tags: try decodeTags(try row.decode(14)), workerID: try row.decode(15, as: UUID?.self),
             lease: leaseDaemon.map { JobLease(jobID: id, daemonID: $0, epoch: (try? row.decode(17, as: Int32.self)) ?? 0) },
-            leaseLostAt: try row.decode(18, as: Date?.self), lastUpdateAt: try row.decode(19, as: Date?.self)
+            leaseLostAt: try row.decode(18, as: Date?.self), lastUpdateAt: try row.decode(19, as: Date?.self),
+            leaseConnectionID: try row.decode("lease_connection_id", as: UUID?.self), deliveries: try row.decode("deliveries")
         )
     }
 
@@ -67,13 +69,15 @@ extension Store {
 
     /// Takes the oldest pending job this daemon can run, in one statement; `SKIP LOCKED` lets any
     /// number of daemons on any number of replicas acquire at once without waiting on each other.
-    public func acquireJob(daemonID: UUID, organizationID: UUID, provisioners: [String], tags: [String: String]) async throws -> ProvisionerJob? {
+    /// The lease names `connectionID` too, and the hand-over is counted (see `reclaimJobs`).
+    public func acquireJob(daemonID: UUID, connectionID: UUID, organizationID: UUID, provisioners: [String], tags: [String: String]) async throws -> ProvisionerJob? {
         try await pool.withTransaction { connection in
             let row = try connection.query(
                 """
                 UPDATE provisioner_jobs SET
                     started_at = now(), updated_at = now(), last_update_at = now(), worker_id = $1,
-                    lease_daemon_id = $1, lease_epoch = lease_epoch + 1, lease_lost_at = NULL
+                    lease_daemon_id = $1, lease_epoch = lease_epoch + 1, lease_lost_at = NULL,
+                    lease_connection_id = $5, deliveries = deliveries + 1
                 WHERE id = (
                     SELECT id FROM provisioner_jobs
                     WHERE started_at IS NULL AND canceled_at IS NULL AND organization_id = $2
@@ -84,7 +88,7 @@ extension Store {
                 )
                 RETURNING \(Self.jobColumns)
                 """,
-                [daemonID, organizationID, provisioners, Self.encodeTags(tags)]
+                [daemonID, organizationID, provisioners, Self.encodeTags(tags), connectionID]
             ).first
             guard let row else { return nil }
             let job = try Self.job(from: row)
@@ -93,49 +97,64 @@ extension Store {
         }
     }
 
-    /// Re-attaches a daemon to a job it holds after a reconnect. Nil if the lease is stale or the job ended.
-    public func resumeJob(_ lease: JobLease) async throws -> ProvisionerJob? {
+    /// Re-attaches a daemon to a job it holds after a reconnect, moving the lease to the new
+    /// connection (so the old one ending later does not start the grace period). Nil if the lease
+    /// is stale or the job ended.
+    public func resumeJob(_ lease: JobLease, connectionID: UUID) async throws -> ProvisionerJob? {
         try await pool.query(
             """
-            UPDATE provisioner_jobs SET lease_lost_at = NULL, last_update_at = now(), updated_at = now()
+            UPDATE provisioner_jobs SET lease_lost_at = NULL, last_update_at = now(), updated_at = now(), lease_connection_id = $4
             WHERE id = $1 AND lease_daemon_id = $2 AND lease_epoch = $3 AND completed_at IS NULL
             RETURNING \(Self.jobColumns)
             """,
-            [lease.jobID, lease.daemonID, lease.epoch]
+            [lease.jobID, lease.daemonID, lease.epoch, connectionID]
         ).first.map(Self.job(from:))
     }
 
-    /// Records progress under `lease`: log lines (announced on the logs channel) and a heartbeat.
-    /// Returns whether the job has been canceled, so the daemon can stop.
-    public func updateJob(_ lease: JobLease, logs: [JobLogLine]) async throws -> (canceled: Bool, logIDs: [Int64]) {
+    /// Records progress under `lease`, held by `connectionID`: log lines (announced on the logs
+    /// channel) and a heartbeat of the job and of its daemon. Lines past the job's cap are dropped,
+    /// with one notice line the first time. Returns whether the job has been canceled, so the
+    /// daemon can stop.
+    public func updateJob(_ lease: JobLease, connectionID: UUID, logs: [JobLogLine], limits: JobLogLimits = JobLogLimits()) async throws -> (canceled: Bool, logIDs: [Int64]) {
         try await pool.withTransaction { connection in
             guard let row = try connection.query(
                 """
-                UPDATE provisioner_jobs SET last_update_at = now(), updated_at = now()
-                WHERE id = $1 AND lease_daemon_id = $2 AND lease_epoch = $3 AND completed_at IS NULL
-                RETURNING canceled_at IS NOT NULL
+                UPDATE provisioner_jobs SET last_update_at = now(), updated_at = now(), deliveries = 0
+                WHERE id = $1 AND lease_daemon_id = $2 AND lease_epoch = $3 AND lease_connection_id = $4 AND completed_at IS NULL
+                RETURNING canceled_at IS NOT NULL AS canceled, log_lines, log_bytes, logs_truncated
                 """,
-                [lease.jobID, lease.daemonID, lease.epoch]
+                [lease.jobID, lease.daemonID, lease.epoch, connectionID]
             ).first else { throw LeaseError.stale }
+            try connection.query("UPDATE provisioner_daemons SET last_seen_at = now() WHERE id = $1", [lease.daemonID])
+            var budget = JobLogBudget(
+                limits: limits, lines: try row.decode("log_lines", as: Int.self), bytes: try row.decode("log_bytes", as: Int.self),
+                truncated: try row.decode("logs_truncated", as: Bool.self)
+            )
+            let (kept, notice) = budget.admit(logs)
             var ids: [Int64] = []
-            for line in logs {
-                let id = try connection.query(
+            for line in kept + (notice.map { [$0] } ?? []) {
+                guard let id = try connection.query(
                     "INSERT INTO provisioner_job_logs (job_id, created_at, source, level, stage, output) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
                     [lease.jobID, line.createdAt, line.source, line.level, line.stage, line.output]
-                ).first!.decode(0, as: Int64.self)
+                ).first?.decode(0, as: Int64.self) else { continue }
                 ids.append(id)
             }
-            if !logs.isEmpty {
+            if !ids.isEmpty {
+                try connection.query(
+                    "UPDATE provisioner_jobs SET log_lines = $2, log_bytes = $3, logs_truncated = $4 WHERE id = $1",
+                    [lease.jobID, budget.lines, budget.bytes, budget.truncated]
+                )
                 try connection.notify(Self.jobLogsChannel, lease.jobID.uuidString.lowercased())
             }
-            return (try row.decode(0, as: Bool.self), ids)
+            return (try row.decode("canceled", as: Bool.self), ids)
         }
     }
 
-    /// Ends a job under `lease`, with what it produced (resources, and for a build its new state),
-    /// in one transaction. Refused (`LeaseError.stale`) for a stale lease or an ended job, so that
-    /// a job is never completed twice.
-    public func finishJob(_ lease: JobLease, _ outcome: JobOutcome, resources: [(name: String, type: String, dailyCost: Int32)] = [], state: [UInt8]? = nil) async throws {
+    /// Ends a job under `lease`, held by `connectionID`, with what it produced (resources, and
+    /// for a build its new state), in one transaction. Refused (`LeaseError.stale`) for a stale
+    /// lease or an ended job, so that a job is never completed twice. Without a new state a build
+    /// keeps the last good one (a failed or canceled build must not lose track of resources).
+    public func finishJob(_ lease: JobLease, connectionID: UUID?, _ outcome: JobOutcome, resources: [JobResource] = [], state: [UInt8]? = nil) async throws {
         try await pool.withTransaction { connection in
             let (error, code, result): (String?, String?, String?) = switch outcome {
             case .completed(let result): (nil, nil, result)
@@ -146,48 +165,77 @@ extension Store {
                 UPDATE provisioner_jobs SET completed_at = now(), updated_at = now(), error = $4, error_code = $5,
                     result = $6::jsonb
                 WHERE id = $1 AND lease_daemon_id = $2 AND lease_epoch = $3 AND completed_at IS NULL
+                  AND ($7::uuid IS NULL OR lease_connection_id = $7)
                 """,
-                [lease.jobID, lease.daemonID, lease.epoch, error, code, result.map { PostgresJSON($0) }]
+                [lease.jobID, lease.daemonID, lease.epoch, error, code, result.map { PostgresJSON($0) }, connectionID]
             ).affectedRows
             guard updated == 1 else { throw LeaseError.stale }
-            let transition = try connection.query("SELECT transition FROM workspace_builds WHERE job_id = $1", [lease.jobID]).first?.decode(0, as: String.self)
-            for resource in resources {
-                try connection.query(
-                    "INSERT INTO workspace_resources (id, job_id, transition, type, name, daily_cost) VALUES ($1, $2, $3, $4, $5, $6)",
-                    [UUID(), lease.jobID, transition ?? "start", resource.type, resource.name, resource.dailyCost]
-                )
-            }
-            if transition != nil {
-                try connection.query(
-                    "UPDATE workspace_builds SET state = COALESCE($2, state), daily_cost = $3, updated_at = now() WHERE job_id = $1",
-                    [lease.jobID, state.map { PostgresBytes($0) }, resources.reduce(Int32(0)) { $0 + $1.dailyCost }]
-                )
-            }
-            if transition == "delete", error == nil {
-                try connection.query(
-                    "UPDATE workspaces SET deleted = true, updated_at = now() WHERE id = (SELECT workspace_id FROM workspace_builds WHERE job_id = $1)",
-                    [lease.jobID]
-                )
-            }
+            try Self.recordBuildOutcome(jobID: lease.jobID, succeeded: error == nil, resources: resources, state: state, on: connection)
             try connection.query("UPDATE provisioner_daemons SET current_job_id = NULL WHERE id = $1 AND current_job_id = $2", [lease.daemonID, lease.jobID])
             try connection.notify(Self.jobLogsChannel, lease.jobID.uuidString.lowercased())
         }
     }
 
-    /// A daemon asked for work while jobs are still leased to it that it did not resume (`held`):
-    /// it never got them (its replica died between acquisition and delivery) or it restarted.
-    /// A job it never reported on goes back to the queue; one it had started fails at once.
-    public func reclaimJobs(daemonID: UUID, except held: [UUID]) async throws {
+    /// What a finished job leaves on its workspace build, if it is one: resources, their total
+    /// cost (summed in 64 bits by the database, never by us), the state, and for a successful
+    /// delete the workspace's end.
+    static func recordBuildOutcome(jobID: UUID, succeeded: Bool, resources: [JobResource], state: [UInt8]?, on connection: isolated DatabaseConnection) throws {
+        guard let transition = try connection.query("SELECT transition FROM workspace_builds WHERE job_id = $1", [jobID]).first?.decode(0, as: String.self) else {
+            for resource in resources {
+                try connection.query(
+                    "INSERT INTO workspace_resources (id, job_id, transition, type, name, daily_cost) VALUES ($1, $2, 'start', $3, $4, $5)",
+                    [UUID(), jobID, resource.type, resource.name, resource.dailyCost]
+                )
+            }
+            return
+        }
+        for resource in resources {
+            try connection.query(
+                "INSERT INTO workspace_resources (id, job_id, transition, type, name, daily_cost) VALUES ($1, $2, $3, $4, $5, $6)",
+                [UUID(), jobID, transition, resource.type, resource.name, resource.dailyCost]
+            )
+        }
+        // Without a new state, the last good one is carried forward from the builds before.
+        try connection.query(
+            """
+            UPDATE workspace_builds b SET updated_at = now(),
+                daily_cost = (SELECT COALESCE(sum(r.daily_cost), 0) FROM workspace_resources r WHERE r.job_id = b.job_id),
+                state = COALESCE($2, b.state, (
+                    SELECT p.state FROM workspace_builds p
+                    WHERE p.workspace_id = b.workspace_id AND p.build_number < b.build_number AND p.state IS NOT NULL
+                    ORDER BY p.build_number DESC LIMIT 1))
+            WHERE b.job_id = $1
+            """,
+            [jobID, state.map { PostgresBytes($0) }]
+        )
+        if transition == "delete", succeeded {
+            try connection.query(
+                "UPDATE workspaces SET deleted = true, updated_at = now() WHERE id = (SELECT workspace_id FROM workspace_builds WHERE job_id = $1)",
+                [jobID]
+            )
+        }
+    }
+
+    /// The error of a job handed to daemons too often without a single update.
+    static let undeliverableError = "The job was handed to a provisioner daemon \(ProvisionerLimits.maxDeliveriesWithoutUpdate) times without a single update; it is failed instead of being offered again. The daemons may be unable to receive it (is the template archive larger than they accept?)."
+
+    /// A daemon asked for work on `connectionID` while jobs are still leased to it that it did not
+    /// resume there (`held`): it never got them (its replica died between acquisition and
+    /// delivery, or it could not receive them) or it restarted. A job it never reported on goes
+    /// back to the queue, unless it was handed over too often already; one it had started fails
+    /// at once.
+    public func reclaimJobs(daemonID: UUID, connectionID: UUID, except held: [UUID]) async throws {
         try await pool.withTransaction { connection in
+            let heldIDs = held.map { $0.uuidString.lowercased() }
             let returned = try connection.query(
                 """
                 UPDATE provisioner_jobs SET started_at = NULL, worker_id = NULL, lease_daemon_id = NULL, last_update_at = NULL,
-                    lease_lost_at = NULL, updated_at = now()
+                    lease_lost_at = NULL, lease_connection_id = NULL, updated_at = now()
                 WHERE lease_daemon_id = $1 AND completed_at IS NULL AND canceled_at IS NULL AND NOT (id = ANY($2::uuid[]))
-                  AND last_update_at = started_at
+                  AND deliveries > 0 AND deliveries < $3
                 RETURNING organization_id, provisioner, tags::text
                 """,
-                [daemonID, held.map { $0.uuidString.lowercased() }]
+                [daemonID, heldIDs, ProvisionerLimits.maxDeliveriesWithoutUpdate]
             ).rows
             for row in returned {
                 try Self.announceJobPosted(
@@ -197,23 +245,82 @@ extension Store {
             let failed = try connection.query(
                 """
                 UPDATE provisioner_jobs SET completed_at = now(), updated_at = now(), error_code = 'LOST_DAEMON',
-                    error = 'The provisioner daemon running this job restarted without resuming it.'
+                    error = CASE WHEN deliveries > 0 THEN $3 ELSE 'The provisioner daemon running this job restarted without resuming it.' END
                 WHERE lease_daemon_id = $1 AND completed_at IS NULL AND NOT (id = ANY($2::uuid[]))
-                RETURNING id
+                RETURNING id, error
                 """,
-                [daemonID, held.map { $0.uuidString.lowercased() }]
+                [daemonID, heldIDs, Self.undeliverableError]
             ).rows
-            for row in failed {
-                try connection.notify(Self.jobLogsChannel, try row.decode(0, as: UUID.self).uuidString.lowercased())
-            }
+            try Self.logFailures(failed, on: connection)
         }
     }
 
-    /// The daemon's connection ended: its running jobs start their grace period.
-    public func markLeasesLost(daemonID: UUID) async throws {
+    /// Puts back a job that was taken but never reached its daemon (the connection dropped in
+    /// between), or fails it if that happened too often.
+    public func releaseUndeliveredJob(_ lease: JobLease) async throws {
+        try await pool.withTransaction { connection in
+            let row = try connection.query(
+                """
+                UPDATE provisioner_jobs SET started_at = NULL, worker_id = NULL, lease_daemon_id = NULL, last_update_at = NULL,
+                    lease_connection_id = NULL
+                WHERE id = $1 AND lease_daemon_id = $2 AND lease_epoch = $3 AND completed_at IS NULL AND deliveries < $4
+                RETURNING organization_id, provisioner, tags::text
+                """,
+                [lease.jobID, lease.daemonID, lease.epoch, ProvisionerLimits.maxDeliveriesWithoutUpdate]
+            ).first
+            if let row {
+                try Self.announceJobPosted(organizationID: try row.decode(0), provisioner: try row.decode(1), tags: try row.decode(2), on: connection)
+                return
+            }
+            let failed = try connection.query(
+                """
+                UPDATE provisioner_jobs SET completed_at = now(), updated_at = now(), error_code = 'LOST_DAEMON', error = $4
+                WHERE id = $1 AND lease_daemon_id = $2 AND lease_epoch = $3 AND completed_at IS NULL
+                RETURNING id, error
+                """,
+                [lease.jobID, lease.daemonID, lease.epoch, Self.undeliverableError]
+            ).rows
+            try Self.logFailures(failed, on: connection)
+        }
+    }
+
+    /// Fails the jobs a connection holds, for a reason of the connection's (it sent a message
+    /// larger than the limit, say): resuming them elsewhere would only repeat it.
+    public func failJobs(connectionID: UUID, error: String) async throws {
+        try await pool.withTransaction { connection in
+            let failed = try connection.query(
+                """
+                UPDATE provisioner_jobs SET completed_at = now(), updated_at = now(), error_code = 'LOST_DAEMON', error = $2
+                WHERE lease_connection_id = $1 AND completed_at IS NULL
+                RETURNING id, error
+                """,
+                [connectionID, error]
+            ).rows
+            try Self.logFailures(failed, on: connection)
+        }
+    }
+
+    /// Writes each failed job's error into its logs and announces it, so that whoever follows the
+    /// logs sees why the job ended, and the daemon still holding it is told to stop.
+    static func logFailures(_ rows: [PostgresRow], on connection: isolated DatabaseConnection) throws {
+        for row in rows {
+            let id = try row.decode(0, as: UUID.self)
+            try connection.query(
+                "INSERT INTO provisioner_job_logs (job_id, source, level, stage, output) VALUES ($1, 'provisioner_daemon', 'error', 'Cleaning Up', $2)",
+                [id, try row.decode(1, as: String.self)]
+            )
+            let payload = id.uuidString.lowercased()
+            try connection.notify(Self.jobLogsChannel, payload)
+            try connection.notify(Self.jobCanceledChannel, payload)
+        }
+    }
+
+    /// The connection ended: the jobs it held start their grace period. Jobs that a newer
+    /// connection has resumed are not its any more and are left alone.
+    public func markLeasesLost(connectionID: UUID) async throws {
         try await pool.query(
-            "UPDATE provisioner_jobs SET lease_lost_at = now() WHERE lease_daemon_id = $1 AND completed_at IS NULL AND lease_lost_at IS NULL",
-            [daemonID]
+            "UPDATE provisioner_jobs SET lease_lost_at = now() WHERE lease_connection_id = $1 AND completed_at IS NULL AND lease_lost_at IS NULL",
+            [connectionID]
         )
     }
 
@@ -239,18 +346,8 @@ extension Store {
                 """,
                 [grace.milliseconds, hangBound.milliseconds]
             )
-            var reaped: [UUID] = []
-            for row in result.rows {
-                let id = try row.decode(0, as: UUID.self)
-                try connection.query(
-                    "INSERT INTO provisioner_job_logs (job_id, source, level, stage, output) VALUES ($1, 'provisioner_daemon', 'error', 'Cleaning Up', $2)",
-                    [id, try row.decode(1, as: String.self)]
-                )
-                let channelPayload = id.uuidString.lowercased()
-                try connection.notify(Self.jobLogsChannel, channelPayload)
-                try connection.notify(Self.jobCanceledChannel, channelPayload)
-                reaped.append(id)
-            }
+            try Self.logFailures(result.rows, on: connection)
+            let reaped = try result.rows.map { try $0.decode(0, as: UUID.self) }
             return reaped
         }
     }
@@ -270,14 +367,16 @@ extension Store {
                 [id]
             ).first else { throw StoreError.notFound }
             try connection.notify(Self.jobCanceledChannel, id.uuidString.lowercased())
+            try connection.notify(Self.jobLogsChannel, id.uuidString.lowercased())
             return try Self.job(from: row)
         }
     }
 
-    public func jobLogs(jobID: UUID, after: Int64 = 0) async throws -> [JobLogLine] {
+    /// One page of a job's logs: up to `limit` lines after the line `after`.
+    public func jobLogs(jobID: UUID, after: Int64 = 0, limit: Int = 1000) async throws -> [JobLogLine] {
         try await pool.query(
-            "SELECT id, created_at, source, level, stage, output FROM provisioner_job_logs WHERE job_id = $1 AND id > $2 ORDER BY id",
-            [jobID, after]
+            "SELECT id, created_at, source, level, stage, output FROM provisioner_job_logs WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+            [jobID, after, max(1, limit)]
         ).rows.map {
             JobLogLine(id: try $0.decode(0), createdAt: try $0.decode(1), source: try $0.decode(2), level: try $0.decode(3), stage: try $0.decode(4), output: try $0.decode(5))
         }

@@ -45,7 +45,8 @@ public struct WorkspaceBuild: Sendable, Equatable {
     public var transition: String
     public var initiatorID: UUID
     public var jobID: UUID
-    public var dailyCost: Int32
+    /// The sum of the build's resources' costs, per day.
+    public var dailyCost: Int64
 }
 
 extension Store {
@@ -66,7 +67,8 @@ extension Store {
                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING \(Self.versionColumns)
                 """,
                 [id, templateID, job.organizationID, name, job.id, job.initiatorID]
-            ).first!
+            ).first
+            guard let row else { throw StoreError.notFound }
             return try Self.version(from: row)
         }
     }
@@ -93,7 +95,8 @@ extension Store {
                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING \(Self.templateColumns)
                     """,
                     [id, organizationID, name, displayName, description, provisioner, versionID, createdBy]
-                ).first!
+                ).first
+                guard let row else { throw StoreError.notFound }
                 try connection.query("UPDATE template_versions SET template_id = $1 WHERE id = $2 AND template_id IS NULL", [id, versionID])
                 return try Self.template(from: row)
             }
@@ -130,10 +133,11 @@ extension Store {
         do {
             return try await pool.withTransaction { connection in
                 let workspaceID = UUID()
-                let workspace = try Self.workspace(from: connection.query(
+                guard let inserted = try connection.query(
                     "INSERT INTO workspaces (id, owner_id, organization_id, template_id, name) VALUES ($1, $2, $3, $4, $5) RETURNING \(Self.workspaceColumns)",
                     [workspaceID, ownerID, organizationID, templateID, name]
-                ).first!)
+                ).first else { throw StoreError.notFound }
+                let workspace = try Self.workspace(from: inserted)
                 let build = try Self.insertBuild(workspaceID: workspaceID, versionID: versionID, transition: "start", job: job, on: connection)
                 return (workspace, build)
             }
@@ -142,10 +146,22 @@ extension Store {
         }
     }
 
-    /// Adds the next build of a workspace and its job.
+    /// Adds the next build of a workspace and its job. One build at a time: decided under the
+    /// workspace's row lock, so of concurrent requests exactly one succeeds and the others get
+    /// `StoreError.buildActive`.
     public func createBuild(workspaceID: UUID, versionID: UUID, transition: String, job: NewProvisionerJob) async throws -> WorkspaceBuild {
         try await pool.withTransaction { connection in
-            try connection.query("SELECT 1 FROM workspaces WHERE id = $1 FOR UPDATE", [workspaceID])
+            guard try connection.query("SELECT 1 FROM workspaces WHERE id = $1 AND NOT deleted FOR UPDATE", [workspaceID]).first != nil else {
+                throw StoreError.notFound
+            }
+            let active = try connection.query(
+                """
+                SELECT 1 FROM workspace_builds b JOIN provisioner_jobs j ON j.id = b.job_id
+                WHERE b.workspace_id = $1 AND j.completed_at IS NULL LIMIT 1
+                """,
+                [workspaceID]
+            ).first
+            guard active == nil else { throw StoreError.buildActive }
             return try Self.insertBuild(workspaceID: workspaceID, versionID: versionID, transition: transition, job: job, on: connection)
         }
     }
@@ -159,7 +175,8 @@ extension Store {
             RETURNING \(buildColumns)
             """,
             [UUID(), workspaceID, versionID, transition, job.initiatorID, job.id]
-        ).first!
+        ).first
+        guard let row else { throw StoreError.notFound }
         return try build(from: row)
     }
 
@@ -187,33 +204,19 @@ extension Store {
             """
             SELECT b.transition,
                    (SELECT p.state FROM workspace_builds p WHERE p.workspace_id = b.workspace_id AND p.build_number < b.build_number
+                      AND p.state IS NOT NULL
                     ORDER BY p.build_number DESC LIMIT 1)
             FROM workspace_builds b WHERE b.job_id = $1
             """,
             [job.id]
         ).first
+        // The state of the last build that has one: a failed or canceled build in between must
+        // not make the next one start from nothing (and duplicate or orphan resources).
         return (archive, try row?.decode(0, as: String?.self), try row?.decode(1, as: PostgresBytes?.self)?.bytes)
     }
 
-    public func resources(jobID: UUID) async throws -> [(name: String, type: String, dailyCost: Int32)] {
+    public func resources(jobID: UUID) async throws -> [JobResource] {
         try await pool.query("SELECT name, type, daily_cost FROM workspace_resources WHERE job_id = $1 ORDER BY name", [jobID])
-            .rows.map { (try $0.decode(0), try $0.decode(1), try $0.decode(2)) }
-    }
-
-    /// Puts back a job that was taken but never reached its daemon (the connection dropped in between).
-    public func releaseUndeliveredJob(_ lease: JobLease) async throws {
-        try await pool.withTransaction { connection in
-            let row = try connection.query(
-                """
-                UPDATE provisioner_jobs SET started_at = NULL, worker_id = NULL, lease_daemon_id = NULL, last_update_at = NULL
-                WHERE id = $1 AND lease_daemon_id = $2 AND lease_epoch = $3 AND completed_at IS NULL
-                RETURNING organization_id, provisioner, tags::text
-                """,
-                [lease.jobID, lease.daemonID, lease.epoch]
-            ).first
-            if let row {
-                try Self.announceJobPosted(organizationID: try row.decode(0), provisioner: try row.decode(1), tags: try row.decode(2), on: connection)
-            }
-        }
+            .rows.map { JobResource(name: try $0.decode(0), type: try $0.decode(1), dailyCost: try $0.decode(2)) }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ProvisionerDaemon
+import ProvisionerProtocol
 import ServiceLifecycle
 
 struct ProvisionerdCommand: AsyncParsableCommand {
@@ -53,11 +54,11 @@ struct ProvisionerdCommand: AsyncParsableCommand {
             case (.some, .some): throw ValidationError("give either --psk or --token, not both")
             case (nil, nil): throw ValidationError("give --psk or --token")
             }
-            var parsedTags: [String: String] = [:]
-            for tag in tags {
-                let parts = tag.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("--tag must be key=value, not \"\(tag)\"") }
-                parsedTags[String(parts[0])] = String(parts[1])
+            let parsedTags: [String: String]
+            do {
+                parsedTags = try ProvisionerTagList.parse(tags)
+            } catch {
+                throw ValidationError("--tag: \(error.description)")
             }
             var logger = Logger(label: "provisionerd")
             logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info

@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Postgres
+import ProvisionerProtocol
 import Provisioning
 import Pubsub
 import Replicas
@@ -46,6 +47,12 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("job-hang-timeout"), help: "A running job with no update for this long fails. (env: COORDINATOR_JOB_HANG_TIMEOUT; default: 5m)")
     var hangTimeoutFlag: String?
 
+    @Option(name: .customLong("job-log-max-lines"), help: "Log lines one job may write; later ones are dropped after one notice line. (env: COORDINATOR_JOB_LOG_MAX_LINES; default: 50000)")
+    var jobLogMaxLinesFlag: Int?
+
+    @Option(name: .customLong("job-log-max-bytes"), help: "Bytes of log output one job may write. (env: COORDINATOR_JOB_LOG_MAX_BYTES; default: 16777216)")
+    var jobLogMaxBytesFlag: Int?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. (env: COORDINATOR_LOG_LEVEL; default: info)")
     var logLevelFlag: String?
 
@@ -84,11 +91,14 @@ struct ServerCommand: AsyncParsableCommand {
             pubsub: pubsub, logger: logger
         )
         let acquirer = JobAcquirer(store: database.store, pubsub: pubsub, logger: logger)
+        let daemonConnections = DaemonConnections(store: database.store, pubsub: pubsub, logger: logger)
         let reaper = JobReaper(store: database.store, grace: jobTimings.grace, hangBound: jobTimings.hang, logger: logger)
         let provisioners = ProvisionerServices(
-            acquirer: acquirer, pubsub: pubsub, replicaID: replicaConfiguration.id,
+            acquirer: acquirer, connections: daemonConnections, pubsub: pubsub, replicaID: replicaConfiguration.id,
             preSharedKey: Environment.value(provisionerPSKFlag, "CODER_PROVISIONER_DAEMON_PSK"),
-            webSocket: WebSocketConfiguration(maxMessageSize: 4 << 20, pingInterval: .seconds(15), pingTimeout: .seconds(30))
+            // Holds the largest job a daemon can be handed: see ProvisionerLimits.
+            webSocket: WebSocketConfiguration(maxMessageSize: ProvisionerLimits.maxMessageBytes, pingInterval: .seconds(15), pingTimeout: .seconds(30)),
+            logLimits: try makeLogLimits()
         )
         let server = APIServer(
             store: database.store, configuration: .init(version: Coordinator.version, accessURL: accessURL),
@@ -111,6 +121,7 @@ struct ServerCommand: AsyncParsableCommand {
                 .init(service: TaskService { await pubsub.run() }),
                 .init(service: TaskService { await server.authenticator.followRevocations() }),
                 .init(service: TaskService { await acquirer.run() }),
+                .init(service: TaskService { await daemonConnections.run() }),
                 .init(service: TaskService { await reaper.run() }),
                 .init(service: app),
                 .init(service: TaskService { await membership.run() }),
@@ -137,6 +148,19 @@ struct ServerCommand: AsyncParsableCommand {
         guard let parsed = parseDuration(raw) else { throw StartupError("\(name) must be a duration like 500ms, 1s or 2m, not \"\(raw)\"") }
         guard parsed > .zero else { throw StartupError("\(name) must be positive") }
         return parsed
+    }
+
+    private func makeLogLimits() throws -> JobLogLimits {
+        let defaults = JobLogLimits()
+        func positive(_ flag: Int?, _ variable: String, _ name: String, _ fallback: Int) throws -> Int {
+            guard let raw = Environment.value(flag.map(String.init), variable) else { return fallback }
+            guard let value = Int(raw), value > 0 else { throw StartupError("\(name) must be a positive integer, not \"\(raw)\"") }
+            return value
+        }
+        return JobLogLimits(
+            maxLines: try positive(jobLogMaxLinesFlag, "COORDINATOR_JOB_LOG_MAX_LINES", "--job-log-max-lines", defaults.maxLines),
+            maxBytes: try positive(jobLogMaxBytesFlag, "COORDINATOR_JOB_LOG_MAX_BYTES", "--job-log-max-bytes", defaults.maxBytes)
+        )
     }
 
     private func makeReplicaConfiguration() throws -> ReplicaConfiguration {

@@ -31,6 +31,9 @@ public final class Authenticator: Sendable {
     private let pubsub: Pubsub?
     private let cacheLifetime: TimeInterval
     private let cache = Mutex<[String: CachedKey]>([:])
+    /// Open WebSockets opened with a session token, closed when it stops authenticating.
+    public let sockets = AuthenticatedSockets()
+    private let logger = Logger(label: "api.authenticator")
 
     public init(store: Store, pubsub: Pubsub? = nil, cacheLifetime: TimeInterval = 60) {
         self.store = store
@@ -47,8 +50,12 @@ public final class Authenticator: Sendable {
             group.addTask {
                 for await event in revoked {
                     switch event {
-                    case .message(let keyID): self.cache.withLock { _ = $0.removeValue(forKey: keyID) }
-                    case .resync: self.cache.withLock { $0.removeAll() }
+                    case .message(let keyID):
+                        self.cache.withLock { _ = $0.removeValue(forKey: keyID) }
+                        await self.sockets.close(apiKeyID: keyID, reason: "session token revoked")
+                    case .resync:
+                        self.cache.withLock { $0.removeAll() }
+                        await self.sockets.check(store: self.store, logger: self.logger)
                     }
                 }
             }
@@ -58,8 +65,19 @@ public final class Authenticator: Sendable {
                     case .message(let raw):
                         let userID = UUID(uuidString: raw)
                         self.cache.withLock { $0 = $0.filter { $0.value.key.userID != userID } }
-                    case .resync: self.cache.withLock { $0.removeAll() }
+                        // A status change may be a suspension: the check closes what no longer authenticates.
+                        if userID != nil { await self.sockets.check(store: self.store, logger: self.logger) }
+                    case .resync:
+                        self.cache.withLock { $0.removeAll() }
+                        await self.sockets.check(store: self.store, logger: self.logger)
                     }
+                }
+            }
+            group.addTask {
+                // Expiry is not announced: every open socket's key is checked once a second.
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: self.sockets.checkInterval)
+                    await self.sockets.check(store: self.store, logger: self.logger)
                 }
             }
         }
@@ -143,10 +161,12 @@ public final class Authenticator: Sendable {
         try await store.deleteAPIKey(id: id)
         cache.withLock { _ = $0.removeValue(forKey: id) }
         try? await pubsub?.publish(Self.keyRevokedChannel, id)
+        await sockets.close(apiKeyID: id, reason: "session token revoked")
     }
 
     func userStatusChanged(_ userID: UUID) async {
         cache.withLock { $0 = $0.filter { $0.value.key.userID != userID } }
         try? await pubsub?.publish(Self.userStatusChannel, userID.uuidString)
+        await sockets.check(store: store, logger: logger)
     }
 }

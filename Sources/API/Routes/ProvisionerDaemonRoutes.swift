@@ -14,25 +14,29 @@ import WebSocket
 /// What the provisioner endpoints need from the running replica.
 public struct ProvisionerServices: Sendable {
     public let acquirer: JobAcquirer
+    public let connections: DaemonConnections
     public let pubsub: Pubsub
     public let replicaID: UUID
     /// `--provisioner-daemon-psk`; nil when external daemons may only use session tokens.
     public let preSharedKey: String?
     public let webSocket: WebSocketConfiguration
+    public let logLimits: JobLogLimits
 
-    public init(acquirer: JobAcquirer, pubsub: Pubsub, replicaID: UUID, preSharedKey: String?, webSocket: WebSocketConfiguration) {
+    public init(acquirer: JobAcquirer, connections: DaemonConnections, pubsub: Pubsub, replicaID: UUID, preSharedKey: String?, webSocket: WebSocketConfiguration, logLimits: JobLogLimits = JobLogLimits()) {
         self.acquirer = acquirer
+        self.connections = connections
         self.pubsub = pubsub
         self.replicaID = replicaID
         self.preSharedKey = preSharedKey
         self.webSocket = webSocket
+        self.logLimits = logLimits
     }
 }
 
 /// `GET /organizations/{organization}/provisionerdaemons` and the `…/serve` WebSocket.
 struct ProvisionerDaemonRoutes: Sendable {
-    static let pskHeader = HTTPField.Name("Coder-Provisioner-Daemon-PSK")!
-    static let buildVersionHeader = HTTPField.Name("X-Coder-Build-Version")!
+    static let pskHeader = HTTPField.Name(ProvisionerServe.pskHeader)!
+    static let buildVersionHeader = HTTPField.Name(ProvisionerServe.buildVersionHeader)!
     static let knownProvisioners: Set<String> = ["echo", "terraform"]
 
     let store: Store
@@ -155,14 +159,11 @@ struct ProvisionerDaemonRoutes: Sendable {
         for provisioner in provisioners where !Self.knownProvisioners.contains(provisioner) {
             throw APIError(.badRequest, "Unknown provisioner type \"\(provisioner)\"")
         }
-        var tags: [String: String] = [:]
-        for tag in query.filter({ $0.name == "tag" }).compactMap(\.value) {
-            let parts = tag.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard parts.count == 2, !parts[0].isEmpty else {
-                throw APIError(.badRequest, "Invalid format for tag \"\(tag)\". Key and value must be separated with =.")
-            }
-            guard !tag.contains("\0") else { throw APIError(.badRequest, "Given tags are not acceptable to the service") }
-            tags[String(parts[0])] = String(parts[1])
+        var tags: [String: String]
+        do {
+            tags = try ProvisionerTagList.parse(query.filter { $0.name == "tag" }.compactMap(\.value))
+        } catch {
+            throw APIError(.badRequest, error.description)
         }
         tags = ProvisionerTags.normalize(tags, userID: subject?.userID ?? (tags["scope"] == "user" ? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)) : nil))
         if let subject, tags[ProvisionerTags.scope] == ProvisionerTags.organizationScope,
@@ -170,22 +171,64 @@ struct ProvisionerDaemonRoutes: Sendable {
             throw APIError(.forbidden, "You aren't allowed to create provisioner daemons for the organization.")
         }
         let name = query.first { $0.name == "name" }?.value.flatMap { $0.isEmpty ? nil : $0 } ?? "daemon-\(Tokens.random(8).lowercased())"
-        guard name.count <= 64, !name.contains(where: { $0.isNewline || $0 == "\0" }) else {
+        guard name.count <= 64, !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
             throw APIError(.badRequest, "Invalid daemon name.", validations: [.init(field: "name", detail: "at most 64 characters, no control characters")])
         }
+        let instanceID = query.first { $0.name == ProvisionerServe.instanceIDParameter }?.value ?? ""
+        guard instanceID.utf8.count <= ProvisionerServe.maxInstanceIDBytes,
+              !instanceID.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F }) else {
+            throw APIError(.badRequest, "Invalid instance id.", validations: [.init(field: ProvisionerServe.instanceIDParameter, detail: "at most \(ProvisionerServe.maxInstanceIDBytes) printable characters")])
+        }
 
-        let record = try await store.upsertDaemon(
-            name: name, organizationID: organization.id, provisioners: provisioners.sorted(), tags: tags,
-            replicaID: services.replicaID, version: request.headerFields[Self.buildVersionHeader] ?? ""
+        // The name belongs to the credential that registered it: the scope, and for a user daemon
+        // the user (with the PSK, the nil user).
+        let isUserScoped = tags[ProvisionerTags.scope] == ProvisionerTags.userScope
+        let ownership = DaemonOwnership(
+            scope: isUserScoped ? ProvisionerTags.userScope : ProvisionerTags.organizationScope,
+            ownerID: isUserScoped ? (tags[ProvisionerTags.owner].flatMap(UUID.init(uuidString:))) : nil
         )
+        let connectionID = UUID()
+        let outcome = try await store.registerDaemon(DaemonRegistration(
+            name: name, organizationID: organization.id, ownership: ownership, instanceID: instanceID, connectionID: connectionID,
+            provisioners: provisioners.sorted(), tags: tags, replicaID: services.replicaID,
+            version: request.headerFields[Self.buildVersionHeader] ?? ""
+        ), liveness: services.connections.liveness)
+        let record: ProvisionerDaemonRecord
+        switch outcome {
+        case .registered(let registered, _):
+            record = registered
+        case .heldByAnotherOwner(let holder):
+            throw APIError(
+                .conflict, "A provisioner daemon named \"\(name)\" is already registered in this organization by another owner.",
+                detail: "That name belongs to a daemon of \(holder.scope) scope\(holder.ownerID == nil ? "" : " owned by another user"). Choose another name with --name."
+            )
+        case .connectedElsewhere:
+            throw APIError(
+                .conflict, "A provisioner daemon named \"\(name)\" is already connected from another process.",
+                detail: "Two daemons are using the same name (the same default host name, or a copied configuration). Give each its own name with --name."
+            )
+        }
         let session = DaemonSession(
-            identity: DaemonIdentity(id: record.id, name: name, organizationID: organization.id, provisioners: provisioners, tags: tags),
-            replicaID: services.replicaID, store: store, acquirer: services.acquirer, pubsub: services.pubsub, logger: logger
+            identity: DaemonIdentity(id: record.id, connectionID: connectionID, name: name, organizationID: organization.id, provisioners: provisioners, tags: tags),
+            replicaID: services.replicaID, store: store, acquirer: services.acquirer, logLimits: services.logLimits, logger: logger
         )
         let logger = self.logger
+        let tokenSubject = subject
+        let connections = services.connections
+        let sockets = authenticator.sockets
+        let messageLimit = services.webSocket.maxMessageSize
         return .accept(configuration: services.webSocket) { connection in
-            logger.info("provisioner daemon connected", metadata: ["daemon": "\(name)", "id": "\(record.id)"])
+            logger.info("provisioner daemon connected", metadata: ["daemon": "\(name)", "id": "\(record.id)", "connection": "\(connectionID)"])
             _ = try? await connection.run { inbound, outbound in
+                let close: @Sendable (String) async -> Void = { reason in
+                    try? await outbound.close(code: .policyViolation, reason: String(reason.utf8.prefix(120)) ?? "closed")
+                }
+                connections.register(session, close: close)
+                let socket = tokenSubject.map { sockets.register($0, close: close) }
+                defer {
+                    connections.remove(session)
+                    if let socket { sockets.remove(socket) }
+                }
                 let texts = DaemonTexts(inbound: inbound)
                 do {
                     try await session.run(inbound: texts) { text in try await outbound.send(text: text) }
@@ -198,7 +241,8 @@ struct ProvisionerDaemonRoutes: Sendable {
                 }
             }
             let status = await connection.closeStatus
-            logger.info("provisioner daemon disconnected", metadata: ["daemon": "\(name)", "close": "\(status)"])
+            await session.end(status.code == .messageTooBig ? .messageTooBig(limit: messageLimit) : .closed)
+            logger.info("provisioner daemon disconnected", metadata: ["daemon": "\(name)", "connection": "\(connectionID)", "close": "\(status)"])
         }
     }
 

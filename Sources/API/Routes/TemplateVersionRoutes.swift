@@ -1,13 +1,15 @@
 import Crypto
 import Foundation
 import Hummingbird
+import ProvisionerProtocol
 import Provisioning
 import Store
 
 /// Files and template versions: uploading a template archive and importing it (an import job).
 struct TemplateVersionRoutes: Sendable {
     let store: Store
-    static let maximumFileSize = 10 << 20
+    /// What a daemon can be handed: see `ProvisionerLimits`.
+    static let maximumFileSize = ProvisionerLimits.maxArchiveBytes
 
     struct CreateVersionRequest: Decodable {
         let name: String?
@@ -65,6 +67,11 @@ struct TemplateVersionRoutes: Sendable {
         if body.file_id == nil { validator.fail("file_id", tag: "required", value: "") }
         let provisioner = body.provisioner ?? ""
         if !ProvisionerDaemonRoutes.knownProvisioners.contains(provisioner) { validator.fail("provisioner", tag: "oneof", value: provisioner) }
+        do {
+            try ProvisionerTagList.check(body.tags ?? [:])
+        } catch {
+            throw APIError.validationFailed([.init(field: "tags", detail: error.description)])
+        }
         try validator.check()
         guard let file = try await store.fileData(id: body.file_id!), file.createdBy == subject.userID || subject.siteRoles.contains(Role.owner.rawValue) else {
             throw APIError(.notFound, "File not found.")

@@ -9,6 +9,11 @@ import WebSocket
 struct WorkspaceRoutes: Sendable {
     let store: Store
     let pubsub: Pubsub?
+    /// Log lines per read, for `GET …/logs` and for each read of a followed stream.
+    static let logPageSize = 1000
+    /// A followed stream re-reads this often even without an announcement, in case one was lost
+    /// without a resync (it should not be); announcements do the real work.
+    static let logBackupPoll: Duration = .seconds(30)
 
     struct CreateTemplateRequest: Decodable {
         let name: String?
@@ -55,7 +60,7 @@ struct WorkspaceRoutes: Sendable {
     struct ResourceJSON: Encodable {
         let name: String
         let type: String
-        let daily_cost: Int32
+        let daily_cost: Int64
     }
 
     struct BuildJSON: Encodable {
@@ -68,7 +73,7 @@ struct WorkspaceRoutes: Sendable {
         let transition: String
         @WireUUID var initiator_id: UUID
         let status: String
-        let daily_cost: Int32
+        let daily_cost: Int64
         let job: ProvisionerJobJSON
         let resources: [ResourceJSON]
     }
@@ -122,7 +127,10 @@ struct WorkspaceRoutes: Sendable {
         group.get("workspacebuilds/:build/logs") { request, context in
             let (build, _) = try await readableBuild(context)
             let after = Int64(request.uri.queryParameters["after"].map(String.init) ?? "0") ?? 0
-            return try JSON.response(try await store.jobLogs(jobID: build.jobID, after: after).map(LogJSON.init))
+            // Paged: `limit` lines (default and most: Self.logPageSize) after the line `after`.
+            let requested = request.uri.queryParameters["limit"].flatMap { Int(String($0)) } ?? Self.logPageSize
+            let limit = min(max(requested, 1), Self.logPageSize)
+            return try JSON.response(try await store.jobLogs(jobID: build.jobID, after: after, limit: limit).map(LogJSON.init))
         }
         group.patch("workspacebuilds/:build/cancel") { _, context in
             let (build, workspace) = try await readableBuild(context)
@@ -160,8 +168,13 @@ struct WorkspaceRoutes: Sendable {
                       RBAC.can(subject, .read, .workspace(owner: workspace.ownerID, organization: workspace.organizationID))
                 else { throw APIError.resourceNotFound }
                 let after = Int64(query["after"] ?? "0") ?? 0
+                let sockets = authenticator.sockets
                 return .accept(configuration: configuration) { connection in
                     _ = try? await connection.run { _, outbound in
+                        let socket = sockets.register(subject) { reason in
+                            try? await outbound.close(code: .policyViolation, reason: reason)
+                        }
+                        defer { sockets.remove(socket) }
                         try await followLogs(jobID: build.jobID, after: after) { line in
                             let data = try JSON.encoder.encode(LogJSON(line))
                             try await outbound.send(text: String(decoding: data, as: UTF8.self))
@@ -179,7 +192,7 @@ struct WorkspaceRoutes: Sendable {
     private func followLogs(jobID: UUID, after: Int64, send: @escaping @Sendable (JobLogLine) async throws -> Void) async throws {
         let wanted = jobID.uuidString.lowercased()
         let announcements = pubsub?.subscribe(Store.jobLogsChannel)
-        // Wake on an announcement about this job, on resync, or every second (the backup poll).
+        // Wake on an announcement about this job (new lines, or its end), on resync, or on the slow backup poll.
         let (wakes, bell) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         try await withThrowingTaskGroup(of: Void.self) { group in
             if let announcements {
@@ -189,7 +202,7 @@ struct WorkspaceRoutes: Sendable {
             }
             group.addTask {
                 while true {
-                    try await Task.sleep(for: .seconds(1))
+                    try await Task.sleep(for: Self.logBackupPoll)
                     bell.yield()
                 }
             }
@@ -199,9 +212,13 @@ struct WorkspaceRoutes: Sendable {
                 let ended = try await store.job(id: jobID)?.completedAt != nil
                 // Read the lines after learning whether the job ended: a line written before the
                 // completion is then certainly among them.
-                for line in try await store.jobLogs(jobID: jobID, after: last) {
-                    try await send(line)
-                    last = line.id
+                while true {
+                    let page = try await store.jobLogs(jobID: jobID, after: last, limit: Self.logPageSize)
+                    for line in page {
+                        try await send(line)
+                        last = line.id
+                    }
+                    if page.count < Self.logPageSize { break }
                 }
                 if ended { break }
             }
@@ -284,9 +301,6 @@ struct WorkspaceRoutes: Sendable {
         guard let transition = body.transition, ["start", "stop", "delete"].contains(transition) else {
             throw APIError.validationFailed([.init(field: "transition", detail: "Validation failed for tag \"oneof\" with value: \"\(body.transition ?? "")\"")])
         }
-        if let latest = try await store.latestBuild(workspaceID: workspace.id), let job = try await store.job(id: latest.jobID), job.completedAt == nil {
-            throw APIError(.conflict, "A workspace build is already active.")
-        }
         let template = try await store.template(id: workspace.templateID)!
         let version = try await store.templateVersion(id: template.activeVersionID)!
         let versionJob = try await store.job(id: version.jobID)!
@@ -294,8 +308,15 @@ struct WorkspaceRoutes: Sendable {
             organizationID: workspace.organizationID, initiatorID: subject.userID, provisioner: template.provisioner,
             type: .workspaceBuild, fileID: versionJob.fileID, input: "{}", tags: versionJob.tags
         )
-        let build = try await store.createBuild(workspaceID: workspace.id, versionID: version.id, transition: transition, job: job)
-        return try JSON.response(try await buildJSON(build), status: .created)
+        do {
+            // Decided inside the transaction that inserts the build: of concurrent requests exactly one wins.
+            let build = try await store.createBuild(workspaceID: workspace.id, versionID: version.id, transition: transition, job: job)
+            return try JSON.response(try await buildJSON(build), status: .created)
+        } catch StoreError.buildActive {
+            throw APIError(.conflict, "A workspace build is already active.")
+        } catch StoreError.notFound {
+            throw APIError.resourceNotFound
+        }
     }
 
     private func readableWorkspace(_ context: AppRequestContext) async throws -> Workspace {

@@ -7,5 +7,6 @@ public enum Schema {
         identity,
         replicas,
         provisioning,
+        hardening,
     ]
 }

@@ -1,0 +1,54 @@
+import Foundation
+import ProvisionerProtocol
+import Store
+
+/// Checks what a daemon reports at the end of a job before any of it is stored: costs in range,
+/// a bounded number of resources, a state that decodes and fits. Pure, so every hostile value
+/// is unit-tested without a database.
+public enum JobReport {
+    public enum Verdict: Sendable, Equatable {
+        case valid(resources: [JobResource], state: [UInt8]?)
+        case invalid(String)
+    }
+
+    public static let maxErrorBytes = 64 << 10
+    public static let maxNameBytes = 256
+
+    public static func validate(_ result: JobResult) -> Verdict {
+        guard result.resources.count <= ProvisionerLimits.maxResources else {
+            return .invalid("\(result.resources.count) resources; at most \(ProvisionerLimits.maxResources) are accepted")
+        }
+        var resources: [JobResource] = []
+        for resource in result.resources {
+            guard ProvisionerLimits.dailyCostRange.contains(resource.dailyCost) else {
+                return .invalid("resource \"\(resource.name.prefix(64))\" has daily_cost \(resource.dailyCost); it must be between \(ProvisionerLimits.dailyCostRange.lowerBound) and \(ProvisionerLimits.dailyCostRange.upperBound)")
+            }
+            guard resource.name.utf8.count <= maxNameBytes, resource.type.utf8.count <= maxNameBytes,
+                  !resource.name.contains("\0"), !resource.type.contains("\0") else {
+                return .invalid("a resource's name and type must be at most \(maxNameBytes) bytes, without NUL")
+            }
+            resources.append(JobResource(name: resource.name, type: resource.type, dailyCost: resource.dailyCost))
+        }
+        guard let encoded = result.state else { return .valid(resources: resources, state: nil) }
+        guard let state = Data(base64Encoded: encoded) else { return .invalid("state is not base64") }
+        guard state.count <= ProvisionerLimits.maxStateBytes else {
+            return .invalid("state is \(state.count) bytes; at most \(ProvisionerLimits.maxStateBytes) are accepted")
+        }
+        return .valid(resources: resources, state: Array(state))
+    }
+
+    /// A failed job's state, if it is one we can keep.
+    public static func state(_ encoded: String?) -> [UInt8]? {
+        guard let encoded, let state = Data(base64Encoded: encoded), state.count <= ProvisionerLimits.maxStateBytes else { return nil }
+        return Array(state)
+    }
+
+    /// A failed job's error as stored: bounded, without NUL.
+    public static func errorText(_ error: String) -> String {
+        var text = error.replacingOccurrences(of: "\0", with: "\u{FFFD}")
+        if text.utf8.count > maxErrorBytes {
+            text = String(decoding: text.utf8.prefix(maxErrorBytes), as: UTF8.self) + "…"
+        }
+        return text
+    }
+}
