@@ -247,7 +247,7 @@ public final class Listener: Sendable {
     }
 
     private func sleepInterruptibly(_ duration: Duration) {
-        let milliseconds = Int32(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int32(clamping: duration.components.seconds &* 1000 &+ duration.components.attoseconds / 1_000_000_000_000_000)
         var fd = pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)
         if poll(&fd, 1, milliseconds) > 0 { drainWakePipe() }
     }

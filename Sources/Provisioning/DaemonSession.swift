@@ -55,9 +55,10 @@ public final class DaemonSession: Sendable {
         var helloSeen = false
         for try await text in inbound {
             let message: DaemonMessage
-            do {
-                message = try ProvisionerCoding.decodeDaemonMessage(text)
-            } catch let error as ProvisionerCoding.DecodingFailure {
+            switch Self.decode(text) {
+            case .success(let decoded):
+                message = decoded
+            case .failure(let error):
                 try? await send(ProvisionerCoding.encode(CoordinatorMessage.error(id: nil, code: .badRequest, message: error.description)))
                 throw Failure.protocolViolation(error.description)
             }
@@ -80,6 +81,10 @@ public final class DaemonSession: Sendable {
             }
             try await handle(message, send: send)
         }
+    }
+
+    private static func decode(_ text: String) -> Result<DaemonMessage, ProvisionerCoding.DecodingFailure> {
+        Result { () throws(ProvisionerCoding.DecodingFailure) in try ProvisionerCoding.decodeDaemonMessage(text) }
     }
 
     /// A job was canceled somewhere: if this connection holds it, the daemon hears at once.
@@ -107,38 +112,26 @@ public final class DaemonSession: Sendable {
     }
 
     private func handle(_ message: DaemonMessage, send: @escaping @Sendable (String) async throws -> Void) async throws {
-        func reply(_ message: CoordinatorMessage) async throws { try await send(ProvisionerCoding.encode(message)) }
+        let reply: @Sendable (CoordinatorMessage) async throws -> Void = { try await send(ProvisionerCoding.encode($0)) }
         switch message {
         case .hello:
             throw Failure.protocolViolation("\"hello\" was already sent")
         case .acquire(let id):
             // A daemon holds one job at a time, so it has no use for a second waiting acquire;
-            // refusing it bounds what one connection can ask of the database.
-            if let waiting = acquires.withLock({ $0.keys.first }) {
-                return try await reply(.error(id: id, code: .badRequest, message: "acquire \(waiting) is still waiting; send one acquire at a time"))
-            }
-            // Asking for work means the daemon holds nothing else: jobs still leased to it that it
-            // did not resume here never reached it, or died with an earlier process of it.
-            try? await store.reclaimJobs(daemonID: identity.id, connectionID: identity.connectionID, except: leases.withLock { $0.map(\.jobID) })
-            let task = Task {
-                do {
-                    let job = try await self.acquirer.acquire(for: self.identity)
-                    let lease = JobLease(jobID: job.id, daemonID: self.identity.id, epoch: job.lease?.epoch ?? 0)
-                    do {
-                        let acquired = try await self.acquired(job, lease: lease)
-                        self.leases.withLock { _ = $0.insert(lease) }
-                        try await reply(.job(id: id, job: acquired))
-                    } catch {
-                        // It never reached the daemon: put it back for another.
-                        self.leases.withLock { _ = $0.remove(lease) }
-                        try? await self.store.releaseUndeliveredJob(lease)
-                    }
-                } catch {
-                    try? await reply(.acquireCanceled(id: id))
+            // refusing it bounds what one connection can ask of the database. The check and the
+            // registration are one step, and the task cannot remove itself before it is registered.
+            let held = leases.withLock { $0.map(\.jobID) }
+            let waiting: Int64? = acquires.withLock { acquires in
+                if let waiting = acquires.keys.first { return waiting }
+                acquires[id] = Task {
+                    await self.acquire(id, holding: held, reply: reply)
+                    _ = self.acquires.withLock { $0.removeValue(forKey: id) }
                 }
-                _ = self.acquires.withLock { $0.removeValue(forKey: id) }
+                return nil
             }
-            acquires.withLock { $0[id] = task }
+            if let waiting {
+                try await reply(.error(id: id, code: .badRequest, message: "acquire \(waiting) is still waiting; send one acquire at a time"))
+            }
         case .cancelAcquire(let id):
             acquires.withLock { $0[id] }?.cancel()
         case .resume(let id, let lease):
@@ -170,32 +163,59 @@ public final class DaemonSession: Sendable {
             case .invalid(let reason):
                 // Failing the job ends it cleanly: sent again (after a reconnect), the same
                 // result would be refused again.
-                try await finish(id, lease, jobLease, .failed(error: "The provisioner daemon reported an invalid result: \(reason)", errorCode: nil), reply: reply)
-                try await reply(.error(id: id, code: .badRequest, message: reason))
+                if try await finish(id, lease, jobLease, .failed(error: "The provisioner daemon reported an invalid result: \(reason)", errorCode: nil), reply: reply) {
+                    try await reply(.error(id: id, code: .badRequest, message: reason))
+                }
             case .valid(let resources, let state):
                 let json = String(decoding: try JSONEncoder().encode(result), as: UTF8.self)
-                try await finish(id, lease, jobLease, .completed(result: json), resources: resources, state: state, reply: reply, answer: true)
+                if try await finish(id, lease, jobLease, .completed(result: json), resources: resources, state: state, reply: reply) {
+                    try await reply(.done(id: id))
+                }
             }
         case .fail(let id, let lease, let error, let state):
             guard let jobLease = held(lease) else { return try await reply(stale(id, lease)) }
             // A failure is recorded whatever else is wrong with it; a state we cannot take is left
             // out (the last good one is kept).
             let decodedState = JobReport.state(state)
-            try await finish(id, lease, jobLease, .failed(error: JobReport.errorText(error), errorCode: nil), state: decodedState, reply: reply, answer: true)
+            if try await finish(id, lease, jobLease, .failed(error: JobReport.errorText(error), errorCode: nil), state: decodedState, reply: reply) {
+                try await reply(.done(id: id))
+            }
         }
     }
 
+    private func acquire(_ id: Int64, holding held: [UUID], reply: @Sendable (CoordinatorMessage) async throws -> Void) async {
+        // Asking for work means the daemon holds nothing else: jobs still leased to it that it
+        // did not resume here never reached it, or died with an earlier process of it.
+        try? await store.reclaimJobs(daemonID: identity.id, connectionID: identity.connectionID, except: held)
+        do {
+            let job = try await acquirer.acquire(for: identity)
+            let lease = JobLease(jobID: job.id, daemonID: identity.id, epoch: job.lease?.epoch ?? 0)
+            do {
+                let acquired = try await acquired(job, lease: lease)
+                leases.withLock { _ = $0.insert(lease) }
+                try await reply(.job(id: id, job: acquired))
+            } catch {
+                // It never reached the daemon: put it back for another.
+                leases.withLock { _ = $0.remove(lease) }
+                try? await store.releaseUndeliveredJob(lease)
+            }
+        } catch {
+            try? await reply(.acquireCanceled(id: id))
+        }
+    }
+
+    /// Ends the job; false (after answering `stale_lease`) if the lease was not current.
     private func finish(
         _ id: Int64, _ lease: Lease, _ jobLease: JobLease, _ outcome: JobOutcome, resources: [JobResource] = [], state: [UInt8]? = nil,
-        reply: (CoordinatorMessage) async throws -> Void, answer: Bool = false
-    ) async throws {
+        reply: (CoordinatorMessage) async throws -> Void
+    ) async throws -> Bool {
+        defer { leases.withLock { _ = $0.remove(jobLease) } }
         do {
             try await store.finishJob(jobLease, connectionID: identity.connectionID, outcome, resources: resources, state: state)
-            leases.withLock { _ = $0.remove(jobLease) }
-            if answer { try await reply(.done(id: id)) }
+            return true
         } catch LeaseError.stale {
-            leases.withLock { _ = $0.remove(jobLease) }
             try await reply(stale(id, lease))
+            return false
         }
     }
 

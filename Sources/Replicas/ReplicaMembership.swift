@@ -160,7 +160,7 @@ public final class ReplicaMembership: Sendable {
                     id: configuration.id, startedAt: startedAt, hostname: configuration.hostname,
                     regionID: configuration.regionID, relayAddress: configuration.relayAddress, version: configuration.version,
                     databaseLatency: latency, error: state.errors.text,
-                    heartbeatIntervalMilliseconds: Int32(configuration.heartbeatInterval.milliseconds),
+                    heartbeatIntervalMilliseconds: Int32(clamping: configuration.heartbeatInterval.milliseconds),
                     lockKey: state.lockKey
                 ), state.lockHeld)
             }

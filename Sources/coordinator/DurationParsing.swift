@@ -12,5 +12,9 @@ func parseDuration(_ text: String) -> Duration? {
         rest = rest.dropFirst(unit.count)
         seconds += value * scale
     }
+    // Anything past a century is a typo, and would trap on conversion further along.
+    guard seconds.isFinite, seconds <= maximumDurationSeconds else { return nil }
     return .milliseconds(Int64((seconds * 1000).rounded()))
 }
+
+let maximumDurationSeconds = 100.0 * 365 * 24 * 3600
