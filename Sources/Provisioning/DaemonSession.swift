@@ -37,6 +37,8 @@ public final class DaemonSession: Sendable {
     private let leases = Mutex<Set<JobLease>>([])
     private let acquires = Mutex<[Int64: Task<Void, Never>]>([:])
     private let sender = Mutex<(@Sendable (String) async throws -> Void)?>(nil)
+    /// Jobs taken for this connection whose sending failed.
+    private let undelivered = Mutex<Set<JobLease>>([])
 
     public init(identity: DaemonIdentity, replicaID: UUID, store: Store, acquirer: JobAcquirer, logLimits: JobLogLimits = JobLogLimits(), logger: Logger) {
         self.identity = identity
@@ -102,10 +104,14 @@ public final class DaemonSession: Sendable {
         for task in waiting { task.cancel() }
         for task in waiting { await task.value }
         if case .messageTooBig(let limit) = ending {
+            // Held and undelivered jobs alike: whichever side's message was too big, sending it
+            // again (to this daemon after a reconnect, or to another like it) would fail the same way.
             try? await store.failJobs(
                 connectionID: identity.connectionID,
-                error: "The provisioner daemon sent a message larger than the coordinator accepts (\(limit) bytes); its provisioner state or logs are too large."
+                error: "A message between the coordinator and the provisioner daemon was larger than the other side accepts (the coordinator's limit is \(limit) bytes): the template archive or the provisioner's state is too large for this daemon."
             )
+        } else {
+            for lease in undelivered.withLock({ $0 }) { try? await store.releaseUndeliveredJob(lease) }
         }
         try? await store.markLeasesLost(connectionID: identity.connectionID)
         try? await store.daemonDisconnected(connectionID: identity.connectionID)
@@ -195,9 +201,10 @@ public final class DaemonSession: Sendable {
                 leases.withLock { _ = $0.insert(lease) }
                 try await reply(.job(id: id, job: acquired))
             } catch {
-                // It never reached the daemon: put it back for another.
+                // It never reached the daemon (sending fails only once the connection is over):
+                // `end` puts it back for another, or fails it if it cannot be delivered at all.
                 leases.withLock { _ = $0.remove(lease) }
-                try? await store.releaseUndeliveredJob(lease)
+                undelivered.withLock { _ = $0.insert(lease) }
             }
         } catch {
             try? await reply(.acquireCanceled(id: id))

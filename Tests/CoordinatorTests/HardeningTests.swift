@@ -246,7 +246,7 @@ extension ProvisionerTests {
             try await job(setup, poisoned, at: a)["status"] as? String == "failed"
         }
         let error = try await job(setup, poisoned, at: a)["error"] as? String ?? ""
-        #expect(error.contains("larger than"), "\(error)")
+        #expect(error.contains("larger than the other side accepts"), "\(error)")
 
         // The queue moves on: a real daemon runs the same archive.
         let daemon = try daemon([a], name: "d-big")
@@ -292,7 +292,8 @@ extension ProvisionerTests {
         // A message over the limit: closed with 1009, and the job it was for fails (resuming it
         // would only send the same message again).
         let (_, next) = try await nextBuild(setup, workspaceOf: build, daemon: daemon, id: 2, pool: pool)
-        try await daemon.send(.fail(id: 3, lease: next.lease, error: String(repeating: "e", count: ProvisionerLimits.maxMessageBytes), state: nil))
+        // The coordinator closes while the message is still on its way: the send may fail.
+        try? await daemon.send(.fail(id: 3, lease: next.lease, error: String(repeating: "e", count: ProvisionerLimits.maxMessageBytes), state: nil))
         #expect(await daemon.closed().code == .messageTooBig)
         try await eventually("the job of the oversized message failed") {
             try await pool.query("SELECT error FROM provisioner_jobs WHERE id = $1", [next.lease.jobID]).first?.decode(0, as: String?.self)?.contains("larger than") == true

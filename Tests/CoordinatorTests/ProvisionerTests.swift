@@ -380,9 +380,9 @@ import WebSocket
         }
         #expect(await noHello.closeStatus.code == .policyViolation)
 
-        let oversized = try await WebSocketClient.connect(to: url, headers: headers, configuration: .init(maxMessageSize: 16 << 20))
+        let oversized = try await WebSocketClient.connect(to: url, headers: headers, configuration: .init(maxMessageSize: 2 * ProvisionerLimits.maxMessageBytes))
         _ = try? await oversized.run { inbound, outbound in
-            try await outbound.send(text: String(repeating: "x", count: 5 << 20))
+            try await outbound.send(text: String(repeating: "x", count: ProvisionerLimits.maxMessageBytes + 1))
             for try await _ in inbound {}
         }
         #expect(await oversized.closeStatus.code == .messageTooBig)
