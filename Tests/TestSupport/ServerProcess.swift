@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import Postgres
+import Synchronization
 
 /// A real `coordinator` process, started from the binary `scripts/test` built. Output goes to a
 /// log file that failing tests can print.
@@ -49,20 +50,35 @@ public final class CoordinatorProcess: Sendable {
     }
 }
 
-/// A free TCP port on loopback (bound and released; good enough for tests on one machine).
+/// A free TCP port on loopback, never the same twice in one test run.
+///
+/// Suites run in parallel, and a port is only free until somebody binds it: asking the kernel
+/// (`bind` to port 0) can hand two suites the same port, and then one suite's requests reach the
+/// other suite's server. So ports come from a counter below the kernel's ephemeral range (where
+/// neither the kernel nor a client socket picks them), each checked to be bindable.
 public func freePort() throws -> Int {
+    for _ in 0..<1000 {
+        let port = nextPort.withLock { next -> Int in
+            defer { next = next >= 31_999 ? 20_000 : next + 1 }
+            return next
+        }
+        if canBind(port) { return port }
+    }
+    throw TestSetupError("cannot find a free port")
+}
+
+private let nextPort = Mutex(20_000 + Int.random(in: 0..<10_000))
+
+private func canBind(_ port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    address.sin_port = UInt16(port).bigEndian
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
     }
-    guard bound else { throw TestSetupError("cannot find a free port") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// A small JSON-over-HTTP client for talking to real server processes.

@@ -277,8 +277,7 @@ struct WorkspaceRoutes: Sendable {
         guard let template = try await store.template(id: body.template_id!), template.organizationID == organization.id else {
             throw APIError(.notFound, "Template with ID \"\(body.template_id!)\" not found.")
         }
-        let version = try await store.templateVersion(id: template.activeVersionID)!
-        let versionJob = try await store.job(id: version.jobID)!
+        let (version, versionJob) = try await activeVersion(of: template)
         let job = NewProvisionerJob(
             organizationID: organization.id, initiatorID: subject.userID, provisioner: template.provisioner,
             type: .workspaceBuild, fileID: versionJob.fileID, input: "{}", tags: versionJob.tags
@@ -301,9 +300,10 @@ struct WorkspaceRoutes: Sendable {
         guard let transition = body.transition, ["start", "stop", "delete"].contains(transition) else {
             throw APIError.validationFailed([.init(field: "transition", detail: "Validation failed for tag \"oneof\" with value: \"\(body.transition ?? "")\"")])
         }
-        let template = try await store.template(id: workspace.templateID)!
-        let version = try await store.templateVersion(id: template.activeVersionID)!
-        let versionJob = try await store.job(id: version.jobID)!
+        guard let template = try await store.template(id: workspace.templateID) else {
+            throw APIError.internalError("the workspace's template is missing")
+        }
+        let (version, versionJob) = try await activeVersion(of: template)
         let job = NewProvisionerJob(
             organizationID: workspace.organizationID, initiatorID: subject.userID, provisioner: template.provisioner,
             type: .workspaceBuild, fileID: versionJob.fileID, input: "{}", tags: versionJob.tags
@@ -317,6 +317,15 @@ struct WorkspaceRoutes: Sendable {
         } catch StoreError.notFound {
             throw APIError.resourceNotFound
         }
+    }
+
+    /// The template's active version and its import job, which every build of it starts from.
+    private func activeVersion(of template: Template) async throws -> (TemplateVersion, ProvisionerJob) {
+        guard let version = try await store.templateVersion(id: template.activeVersionID),
+              let job = try await store.job(id: version.jobID) else {
+            throw APIError.internalError("the template's active version is missing")
+        }
+        return (version, job)
     }
 
     private func readableWorkspace(_ context: AppRequestContext) async throws -> Workspace {
