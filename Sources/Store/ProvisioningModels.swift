@@ -128,7 +128,7 @@ public struct JobResource: Sendable, Equatable {
 }
 
 /// How a job ended, as the daemon reports it; the queue applies it only under a valid lease.
-public enum JobOutcome: Sendable {
+public enum JobOutcome: Sendable, Equatable {
     case completed(result: String)
     case failed(error: String, errorCode: String?)
 }
