@@ -68,7 +68,6 @@ extension ProvisionerTests {
         let setup = try await setUp(replicas: 1)
         let a = setup.cluster.members[0]
         let (owner, welcome) = try await hostile(a, name: "org-daemon")
-        defer { Task { await owner.close() } }
         _ = try await postImport(setup, through: a, manifest: ["resources": []])
         let job = try await acquire(owner)
         let token = try await memberToken(setup)
@@ -94,6 +93,7 @@ extension ProvisionerTests {
         guard case .updated = try await owner.reply(to: 2) else { Issue.record("the owner lost its job"); return }
         try await owner.send(.complete(id: 3, lease: job.lease, result: JobResult(resources: [])))
         guard case .done = try await owner.reply(to: 3) else { Issue.record("the owner could not complete"); return }
+        await owner.close()
     }
 
     @Test func aReconnectOfTheSameProcessReplacesItsConnectionAtOnceAndATwinIsRefused() async throws {

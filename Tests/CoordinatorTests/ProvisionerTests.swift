@@ -235,11 +235,11 @@ import WebSocket
         let versionID = try await postImport(setup, through: a, manifest: ["resources": [], "plan_ms": 2000])
         try await eventually("job running") { try await job(setup, versionID, at: a)["status"] as? String == "running" }
         daemon.signal(SIGTERM)
+        // A job waiting while the daemon finishes its own: it must not take it on its way out.
+        let next = try await postImport(setup, through: a, manifest: ["resources": []])
         #expect(try await daemon.waitForExit(timeout: .seconds(60)) == 0, "\(daemon.log.suffix(2000))")
         #expect(try await job(setup, versionID, at: a)["status"] as? String == "succeeded")
-        // It took nothing more on its way out.
-        let next = try await postImport(setup, through: a, manifest: ["resources": []])
-        try await Task.sleep(for: .seconds(1))
+        // It is gone, so nobody else could have taken it since.
         #expect(try await job(setup, next, at: a)["status"] as? String == "pending")
     }
 
@@ -253,7 +253,12 @@ import WebSocket
             return list.jsonArray.contains { $0["status"] as? String == "idle" }
         }
         let versionID = try await postImport(setup, through: a, manifest: ["resources": []], tags: ["region": "mars"])
-        try await Task.sleep(for: .seconds(1))
+        // The queue is served oldest first: once a later job the daemon can run has succeeded,
+        // the daemon has had its chance at the older one, and passed it by.
+        let later = try await postImport(setup, through: a, manifest: ["resources": []])
+        try await eventually("the later job succeeded", timeout: .seconds(30)) {
+            try await job(setup, later, at: a)["status"] as? String == "succeeded"
+        }
         let state = try await job(setup, versionID, at: a)
         #expect(state["status"] as? String == "pending")
         let matched = try #require(state["matched_provisioners"] as? [String: Any])

@@ -6,39 +6,40 @@ import TestSupport
 @Suite struct ListenerTests {
     @Test func deliversNotificationsAndRecoversAfterItsBackendIsKilled() async throws {
         let db = try await TestDatabase.create()
-        let pool = DatabasePool(.init(connectionString: db.url))
-        let listener = Listener(.init(connectionString: db.url, initialBackoff: .milliseconds(20)))
-        defer { Task { await listener.stop(); await pool.close() } }
-        var events = listener.subscribe().makeAsyncIterator()
-        listener.listen("jobs")
-        listener.start()
-        #expect(await events.next() == .resync)
+        try await withPool(.init(connectionString: db.url)) { pool in
+            try await withListener(.init(connectionString: db.url, initialBackoff: .milliseconds(20))) { listener in
+                var events = listener.subscribe().makeAsyncIterator()
+                listener.listen("jobs")
+                listener.start()
+                #expect(await events.next() == .resync)
 
-        try await pool.query("SELECT pg_notify('jobs', 'one')")
-        try await pool.query("SELECT pg_notify('other', 'ignored')")
-        try await pool.query("SELECT pg_notify('jobs', 'two')")
-        #expect(await events.next() == .notification(channel: "jobs", payload: "one"))
-        #expect(await events.next() == .notification(channel: "jobs", payload: "two"))
+                try await pool.query("SELECT pg_notify('jobs', 'one')")
+                try await pool.query("SELECT pg_notify('other', 'ignored')")
+                try await pool.query("SELECT pg_notify('jobs', 'two')")
+                #expect(await events.next() == .notification(channel: "jobs", payload: "one"))
+                #expect(await events.next() == .notification(channel: "jobs", payload: "two"))
 
-        // A channel added while running is listened to at once.
-        listener.listen("late")
-        try await eventually("LISTEN late applied") {
-            let last = try await TestDatabase.admin("SELECT query FROM pg_stat_activity WHERE pid = $1", [listener.backendPID])
-            return try last.first?.decode(0, as: String.self) == "LISTEN \"late\""
+                // A channel added while running is listened to at once.
+                listener.listen("late")
+                try await eventually("LISTEN late applied") {
+                    let last = try await TestDatabase.admin("SELECT query FROM pg_stat_activity WHERE pid = $1", [listener.backendPID])
+                    return try last.first?.decode(0, as: String.self) == "LISTEN \"late\""
+                }
+                try await pool.query("SELECT pg_notify('late', 'hello')")
+                #expect(await events.next() == .notification(channel: "late", payload: "hello"))
+
+                let pid = listener.backendPID
+                #expect(pid != 0)
+                _ = try await TestDatabase.admin("SELECT pg_terminate_backend($1)", [pid])
+                #expect(await events.next() == .resync)
+                #expect(listener.backendPID != pid)
+                // Every channel was listened to again.
+                try await pool.query("SELECT pg_notify('jobs', 'three')")
+                try await pool.query("SELECT pg_notify('late', 'four')")
+                #expect(await events.next() == .notification(channel: "jobs", payload: "three"))
+                #expect(await events.next() == .notification(channel: "late", payload: "four"))
+            }
         }
-        try await pool.query("SELECT pg_notify('late', 'hello')")
-        #expect(await events.next() == .notification(channel: "late", payload: "hello"))
-
-        let pid = listener.backendPID
-        #expect(pid != 0)
-        _ = try await TestDatabase.admin("SELECT pg_terminate_backend($1)", [pid])
-        #expect(await events.next() == .resync)
-        #expect(listener.backendPID != pid)
-        // Every channel was listened to again.
-        try await pool.query("SELECT pg_notify('jobs', 'three')")
-        try await pool.query("SELECT pg_notify('late', 'four')")
-        #expect(await events.next() == .notification(channel: "jobs", payload: "three"))
-        #expect(await events.next() == .notification(channel: "late", payload: "four"))
     }
 
     @Test func stopFinishesSubscribers() async throws {
@@ -54,25 +55,26 @@ import TestSupport
 
     @Test func aSlowSubscriberIsToldToResync() async throws {
         let db = try await TestDatabase.create()
-        let pool = DatabasePool(.init(connectionString: db.url))
-        let listener = Listener(.init(connectionString: db.url))
-        defer { Task { await listener.stop(); await pool.close() } }
-        let stream = listener.subscribe(bufferSize: 4)
-        listener.listen("burst")
-        listener.start()
-        try await eventually("connected") { listener.isConnected }
-        try await pool.query("SELECT pg_notify('burst', g::text) FROM generate_series(1, 100) g")
-        try await Task.sleep(for: .milliseconds(300))
-        var sawResyncAfterDrop = false
-        var received: [String] = []
-        for await event in stream {
-            switch event {
-            case .resync: if !received.isEmpty { sawResyncAfterDrop = true }
-            case .notification(_, let payload): received.append(payload)
+        try await withPool(.init(connectionString: db.url)) { pool in
+            try await withListener(.init(connectionString: db.url)) { listener in
+                let stream = listener.subscribe(bufferSize: 4)
+                listener.listen("burst")
+                listener.start()
+                try await eventually("connected") { listener.isConnected }
+                try await pool.query("SELECT pg_notify('burst', g::text) FROM generate_series(1, 100) g")
+                try await Task.sleep(for: .milliseconds(300))
+                var sawResyncAfterDrop = false
+                var received: [String] = []
+                for await event in stream {
+                    switch event {
+                    case .resync: if !received.isEmpty { sawResyncAfterDrop = true }
+                    case .notification(_, let payload): received.append(payload)
+                    }
+                    if sawResyncAfterDrop || received.last == "100" { break }
+                }
+                #expect(received.count < 100)
+                #expect(sawResyncAfterDrop || received.last == "100")
             }
-            if sawResyncAfterDrop || received.last == "100" { break }
         }
-        #expect(received.count < 100)
-        #expect(sawResyncAfterDrop || received.last == "100")
     }
 }

@@ -28,24 +28,24 @@ import TestSupport
 
     @Test func aFailingMigrationRollsBackAndStopsTheRest() async throws {
         let db = try await TestDatabase.create()
-        let pool = DatabasePool(.init(connectionString: db.url))
-        defer { Task { await pool.close() } }
-        let broken = [
-            Migration(version: 1, name: "ok", sql: "CREATE TABLE a (id int);"),
-            Migration(version: 2, name: "broken", sql: "CREATE TABLE b (id int); CREATE TABLE b (id int);"),
-            Migration(version: 3, name: "after", sql: "CREATE TABLE c (id int);"),
-        ]
-        let error = try await #require(throws: PostgresError.self) { try await Migrator(pool: pool, migrations: broken).up() }
-        #expect(error.sqlState == "42P07")
-        let tables = try await pool.query(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
-        ).rows.map { try $0.decode(0, as: String.self) }
-        #expect(tables == ["a", "schema_migrations"])
-        let status = try await Migrator(pool: pool, migrations: broken).status()
-        #expect(status.map { $0.appliedAt != nil } == [true, false, false])
-        // The lock was released: a corrected set applies.
-        var fixed = broken
-        fixed[1] = Migration(version: 2, name: "fixed", sql: "CREATE TABLE b (id int);")
-        #expect(try await Migrator(pool: pool, migrations: fixed).up() == [2, 3])
+        try await withPool(.init(connectionString: db.url)) { pool in
+            let broken = [
+                Migration(version: 1, name: "ok", sql: "CREATE TABLE a (id int);"),
+                Migration(version: 2, name: "broken", sql: "CREATE TABLE b (id int); CREATE TABLE b (id int);"),
+                Migration(version: 3, name: "after", sql: "CREATE TABLE c (id int);"),
+            ]
+            let error = try await #require(throws: PostgresError.self) { try await Migrator(pool: pool, migrations: broken).up() }
+            #expect(error.sqlState == "42P07")
+            let tables = try await pool.query(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+            ).rows.map { try $0.decode(0, as: String.self) }
+            #expect(tables == ["a", "schema_migrations"])
+            let status = try await Migrator(pool: pool, migrations: broken).status()
+            #expect(status.map { $0.appliedAt != nil } == [true, false, false])
+            // The lock was released: a corrected set applies.
+            var fixed = broken
+            fixed[1] = Migration(version: 2, name: "fixed", sql: "CREATE TABLE b (id int);")
+            #expect(try await Migrator(pool: pool, migrations: fixed).up() == [2, 3])
+        }
     }
 }

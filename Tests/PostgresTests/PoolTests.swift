@@ -6,74 +6,76 @@ import TestSupport
 @Suite struct PoolTests {
     @Test func terminatedBackendsAreReplacedTransparently() async throws {
         let db = try await TestDatabase.create()
-        let pool = DatabasePool(.init(connectionString: db.url, maximumConnections: 4))
-        defer { Task { await pool.close() } }
-        // Open four connections at once so the pool holds four idle backends.
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<4 { group.addTask { try await pool.query("SELECT pg_sleep(0.05)") } }
-            try await group.waitForAll()
-        }
-        #expect(await pool.statistics.open == 4)
-        let killed = try await TestDatabase.admin(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-            [db.name]
-        )
-        #expect(try killed.first?.decode(0, as: Int.self) == 4)
-        // Give the server a moment to deliver the termination to the idle sockets.
-        try await eventually("backends gone") {
-            try await TestDatabase.admin("SELECT count(*) FROM pg_stat_activity WHERE datname = $1", [db.name])
-                .first?.decode(0, as: Int.self) == 0
-        }
-        // Every next query succeeds, on fresh connections.
-        for _ in 0..<8 {
-            #expect(try await pool.query("SELECT 1").first?.decode(0, as: Int.self) == 1)
+        try await withPool(.init(connectionString: db.url, maximumConnections: 4)) { pool in
+            // Open four connections at once so the pool holds four idle backends.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<4 { group.addTask { try await pool.query("SELECT pg_sleep(0.05)") } }
+                try await group.waitForAll()
+            }
+            #expect(await pool.statistics.open == 4)
+            let killed = try await TestDatabase.admin(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                [db.name]
+            )
+            #expect(try killed.first?.decode(0, as: Int.self) == 4)
+            // Give the server a moment to deliver the termination to the idle sockets.
+            try await eventually("backends gone") {
+                try await TestDatabase.admin("SELECT count(*) FROM pg_stat_activity WHERE datname = $1", [db.name])
+                    .first?.decode(0, as: Int.self) == 0
+            }
+            // Every next query succeeds, on fresh connections.
+            for _ in 0..<8 {
+                #expect(try await pool.query("SELECT 1").first?.decode(0, as: Int.self) == 1)
+            }
         }
     }
 
     @Test func aConnectionThatDiesMidQueryIsDropped() async throws {
         let db = try await TestDatabase.create()
-        let pool = DatabasePool(.init(connectionString: db.url, maximumConnections: 1))
-        defer { Task { await pool.close() } }
-        let pid = try #require(try await pool.query("SELECT pg_backend_pid()").first?.decode(0, as: Int32.self))
-        async let killer: Void = {
-            try await Task.sleep(for: .milliseconds(200))
-            _ = try await TestDatabase.admin("SELECT pg_terminate_backend($1)", [pid])
-        }()
-        let error = try await #require(throws: PostgresError.self) { try await pool.query("SELECT pg_sleep(30)") }
-        try await killer
-        #expect(error.kind == .connection)
-        let newPID = try #require(try await pool.query("SELECT pg_backend_pid()").first?.decode(0, as: Int32.self))
-        #expect(newPID != pid)
+        try await withPool(.init(connectionString: db.url, maximumConnections: 1)) { pool in
+            let pid = try #require(try await pool.query("SELECT pg_backend_pid()").first?.decode(0, as: Int32.self))
+            async let killer: Void = {
+                // Once the query is running on that backend, not before.
+                try await waitForQuery(in: db.name, containing: "pg_sleep(30)", pid: pid)
+                _ = try await TestDatabase.admin("SELECT pg_terminate_backend($1)", [pid])
+            }()
+            let error = try await #require(throws: PostgresError.self) { try await pool.query("SELECT pg_sleep(30)") }
+            try await killer
+            #expect(error.kind == .connection)
+            let newPID = try #require(try await pool.query("SELECT pg_backend_pid()").first?.decode(0, as: Int32.self))
+            #expect(newPID != pid)
+        }
     }
 
     @Test func waitingForABusyPoolTimesOutWithAClearError() async throws {
         let db = try await TestDatabase.create()
-        let pool = DatabasePool(.init(connectionString: db.url, maximumConnections: 1, acquireTimeout: .milliseconds(300)))
-        defer { Task { await pool.close() } }
-        async let holder: Void = pool.withConnection { connection in
-            try await connection.query("SELECT pg_sleep(2)")
+        try await withPool(.init(connectionString: db.url, maximumConnections: 1, acquireTimeout: .milliseconds(300))) { pool in
+            async let holder: Void = pool.withConnection { connection in
+                try await connection.query("SELECT pg_sleep(2)")
+            }
+            // The holder has the only connection once its query runs.
+            try await waitForQuery(in: db.name, containing: "pg_sleep(2)")
+            let error = try await #require(throws: PostgresError.self) { try await pool.query("SELECT 1") }
+            #expect(error.kind == .poolTimeout)
+            #expect(error.message.contains("waiting for a database connection"))
+            try await holder
+            // Once it is free again, it serves.
+            #expect(try await pool.query("SELECT 1").first?.decode(0, as: Int.self) == 1)
         }
-        try await Task.sleep(for: .milliseconds(100))
-        let error = try await #require(throws: PostgresError.self) { try await pool.query("SELECT 1") }
-        #expect(error.kind == .poolTimeout)
-        #expect(error.message.contains("waiting for a database connection"))
-        try await holder
-        // Once it is free again, it serves.
-        #expect(try await pool.query("SELECT 1").first?.decode(0, as: Int.self) == 1)
     }
 
     @Test func manyConcurrentCallersShareABoundedPool() async throws {
         let db = try await TestDatabase.create()
         // A generous wait: this checks that the pool stays bounded and serves everyone, not speed.
-        let pool = DatabasePool(.init(connectionString: db.url, maximumConnections: 3, acquireTimeout: .seconds(120)))
-        defer { Task { await pool.close() } }
-        let sum = try await withThrowingTaskGroup(of: Int.self) { group in
-            for i in 0..<200 { group.addTask { try await pool.query("SELECT $1::int", [i]).first!.decode(0) } }
-            return try await group.reduce(0, +)
+        try await withPool(.init(connectionString: db.url, maximumConnections: 3, acquireTimeout: .seconds(120))) { pool in
+            let sum = try await withThrowingTaskGroup(of: Int.self) { group in
+                for i in 0..<200 { group.addTask { try await pool.query("SELECT $1::int", [i]).first!.decode(0) } }
+                return try await group.reduce(0, +)
+            }
+            #expect(sum == (0..<200).reduce(0, +))
+            #expect(await pool.statistics.open <= 3)
+            let backends = try await TestDatabase.admin("SELECT count(*) FROM pg_stat_activity WHERE datname = $1", [db.name])
+            #expect(try backends.first!.decode(0, as: Int.self) <= 3)
         }
-        #expect(sum == (0..<200).reduce(0, +))
-        #expect(await pool.statistics.open <= 3)
-        let backends = try await TestDatabase.admin("SELECT count(*) FROM pg_stat_activity WHERE datname = $1", [db.name])
-        #expect(try backends.first!.decode(0, as: Int.self) <= 3)
     }
 }

@@ -5,7 +5,8 @@ import TestSupport
 import Testing
 
 @Suite struct PubsubTests {
-    @Test func subscribersGetTheirChannelInOrderAndResyncAfterReconnect() async throws {
+    // Bounded as a whole: the reads below wait for events, and must not wait forever if one never comes.
+    @Test(.timeLimit(.minutes(1))) func subscribersGetTheirChannelInOrderAndResyncAfterReconnect() async throws {
         let db = try await TestDatabase.create()
         let pool = DatabasePool(.init(connectionString: db.url))
         let listener = Listener(.init(connectionString: db.url, initialBackoff: .milliseconds(20)))
@@ -17,13 +18,17 @@ import Testing
         var b = pubsub.subscribe("b").makeAsyncIterator()
         try await eventually("connected") { pubsub.isConnected }
         // The first connection is announced as a resync too (state may predate the subscription).
-        // Publish until the subscription is live, then check order.
-        try await eventually("channel live") {
-            try await pubsub.publish("a", "probe")
-            return true
+        // Publish probes until one comes back (the LISTEN is then in effect), then check order.
+        let prober = Task {
+            while !Task.isCancelled {
+                try? await pubsub.publish("a", "probe")
+                try? await Task.sleep(for: .milliseconds(50))
+            }
         }
         var first = await a.next()
         while first != .message("probe") { first = await a.next() }
+        prober.cancel()
+        await prober.value
         // Drain duplicate probes that may still be queued.
         for i in 0..<50 { try await pubsub.publish("a", "\(i)") }
         try await pubsub.publish("b", "only-b")

@@ -53,3 +53,41 @@ public func eventually(_ what: String, timeout: Duration = .seconds(20), _ condi
     }
     throw TestSetupError("timed out waiting for \(what)")
 }
+
+/// Runs `body` with a pool and closes the pool once `body` returns or throws, before the test
+/// goes on: no pool outlives its test (a `defer { Task { … close() } }` would close it later, or never).
+public func withPool<T>(_ configuration: DatabasePool.Configuration, _ body: (DatabasePool) async throws -> T) async throws -> T {
+    let pool = DatabasePool(configuration)
+    do {
+        let result = try await body(pool)
+        await pool.close()
+        return result
+    } catch {
+        await pool.close()
+        throw error
+    }
+}
+
+/// Runs `body` with a listener and stops it once `body` returns or throws.
+public func withListener<T>(_ configuration: Listener.Configuration, _ body: (Listener) async throws -> T) async throws -> T {
+    let listener = Listener(configuration)
+    do {
+        let result = try await body(listener)
+        await listener.stop()
+        return result
+    } catch {
+        await listener.stop()
+        throw error
+    }
+}
+
+/// Waits until a query of the test database `name` whose text contains `text` is running.
+public func waitForQuery(in name: String, containing text: String, pid: Int32? = nil) async throws {
+    try await eventually("a query containing \(text) running") {
+        let rows = try await TestDatabase.admin(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND state = 'active' AND position($2 in query) > 0 AND ($3::int IS NULL OR pid = $3)",
+            [name, text, pid]
+        )
+        return try rows.first?.decode(0, as: Int.self) ?? 0 > 0
+    }
+}
