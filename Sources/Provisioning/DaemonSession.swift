@@ -147,7 +147,7 @@ public final class DaemonSession: Sendable {
     private func acquired(_ job: ProvisionerJob, lease: JobLease) async throws -> AcquiredJob {
         let payload = try await store.jobPayload(job)
         return AcquiredJob(
-            lease: DaemonSessionCore.lease(lease),
+            lease: lease,
             type: job.type.rawValue, provisioner: job.provisioner,
             archive: Data(payload.archive).base64EncodedString(),
             transition: payload.transition, state: payload.state.map { Data($0).base64EncodedString() },

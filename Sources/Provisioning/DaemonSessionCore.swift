@@ -91,10 +91,9 @@ public struct DaemonSessionCore: Sendable {
         case .cancelAcquire(let id):
             return waitingAcquire == id ? [.cancelAcquire(requestID: id)] : []
         case .resume(let id, let lease):
-            let jobLease = Self.jobLease(lease)
             // Only the daemon a lease names may resume it.
             guard lease.daemonID == daemonID else { return [.send(Self.notCurrent(id, lease))] }
-            return [.resume(requestID: id, jobLease)]
+            return [.resume(requestID: id, lease)]
         case .update(let id, let lease, let logs):
             guard let jobLease = held(lease) else { return [.send(Self.stale(id, lease))] }
             return [.update(requestID: id, jobLease, logs.map { JobLogLine(createdAt: $0.createdAt, level: $0.level, stage: $0.stage, output: $0.output) })]
@@ -146,7 +145,7 @@ public struct DaemonSessionCore: Sendable {
     /// The acquire found a job for the daemon: send it.
     public mutating func acquired(requestID: Int64, _ job: AcquiredJob) -> [Action] {
         if waitingAcquire == requestID { waitingAcquire = nil }
-        leases.insert(Self.jobLease(job.lease))
+        leases.insert(job.lease)
         return [.send(.job(id: requestID, job: job))]
     }
 
@@ -165,7 +164,7 @@ public struct DaemonSessionCore: Sendable {
 
     /// The resume was applied (`job` is what to send again) or the lease was not current (nil).
     public mutating func resumed(requestID: Int64, _ lease: JobLease, job: AcquiredJob?) -> [Action] {
-        guard let job else { return [.send(Self.notCurrent(requestID, Self.lease(lease)))] }
+        guard let job else { return [.send(Self.notCurrent(requestID, lease))] }
         leases.insert(lease)
         return [.send(.job(id: requestID, job: job))]
     }
@@ -174,7 +173,7 @@ public struct DaemonSessionCore: Sendable {
     public mutating func updated(requestID: Int64, _ lease: JobLease, canceled: Bool?) -> [Action] {
         guard let canceled else {
             leases.remove(lease)
-            return [.send(Self.stale(requestID, Self.lease(lease)))]
+            return [.send(Self.stale(requestID, lease))]
         }
         return [.send(.updated(id: requestID, canceled: canceled))]
     }
@@ -182,7 +181,7 @@ public struct DaemonSessionCore: Sendable {
     /// The job was ended (`applied`), or the lease was stale.
     public mutating func finished(requestID: Int64, _ lease: JobLease, applied: Bool, reply: CoordinatorMessage) -> [Action] {
         leases.remove(lease)
-        return [.send(applied ? reply : Self.stale(requestID, Self.lease(lease)))]
+        return [.send(applied ? reply : Self.stale(requestID, lease))]
     }
 
     /// A job was canceled somewhere: the daemon holding it here hears at once.
@@ -217,12 +216,9 @@ public struct DaemonSessionCore: Sendable {
     // MARK: helpers
 
     private func held(_ lease: Lease) -> JobLease? {
-        let jobLease = Self.jobLease(lease)
-        return leases.contains(jobLease) ? jobLease : nil
+        leases.contains(lease) ? lease : nil
     }
 
-    static func jobLease(_ lease: Lease) -> JobLease { JobLease(jobID: lease.jobID, daemonID: lease.daemonID, epoch: lease.epoch) }
-    static func lease(_ lease: JobLease) -> Lease { Lease(jobID: lease.jobID, daemonID: lease.daemonID, epoch: lease.epoch) }
 
     static func stale(_ id: Int64, _ lease: Lease) -> CoordinatorMessage {
         .error(id: id, code: .staleLease, message: "lease \(lease.jobID) epoch \(lease.epoch) is not held on this connection: resume it first, or the job has ended")

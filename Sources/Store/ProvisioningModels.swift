@@ -1,4 +1,5 @@
 import Foundation
+import ProvisionerProtocol
 
 public enum ProvisionerJobType: String, Sendable, Codable {
     case templateVersionImport = "template_version_import"
@@ -43,17 +44,8 @@ public struct ProvisionerJob: Sendable, Equatable {
 }
 
 /// The fencing token of an acquired job: only the daemon holding the current epoch may touch it.
-public struct JobLease: Sendable, Equatable, Hashable, Codable {
-    public var jobID: UUID
-    public var daemonID: UUID
-    public var epoch: Int32
-
-    public init(jobID: UUID, daemonID: UUID, epoch: Int32) {
-        self.jobID = jobID
-        self.daemonID = daemonID
-        self.epoch = epoch
-    }
-}
+/// The protocol's own `Lease`, so that the queue and the wire never convert between twins.
+public typealias JobLease = Lease
 
 public struct NewProvisionerJob: Sendable {
     public var id: UUID

@@ -12,22 +12,25 @@ extension Store {
 
     static let jobColumns = """
         id, created_at, updated_at, started_at, canceled_at, completed_at, error, error_code, organization_id,
-        initiator_id, provisioner, type, file_id, input::text, tags::text, worker_id, lease_daemon_id, lease_epoch,
+        initiator_id, provisioner, type, file_id, input::text AS input, tags::text AS tags, worker_id, lease_daemon_id, lease_epoch,
         lease_lost_at, last_update_at, lease_connection_id, deliveries
         """
 
+    /// Decoded by column name: adding a column to `jobColumns` cannot shift the others.
     static func job(from row: PostgresRow) throws -> ProvisionerJob {
-        let leaseDaemon = try row.decode(16, as: UUID?.self)
-        let id: UUID = try row.decode(0)
+        let id: UUID = try row.decode("id")
+        let leaseDaemon = try row.decode("lease_daemon_id", as: UUID?.self)
         return ProvisionerJob(
-            id: id, createdAt: try row.decode(1), updatedAt: try row.decode(2), startedAt: try row.decode(3, as: Date?.self),
-            canceledAt: try row.decode(4, as: Date?.self), completedAt: try row.decode(5, as: Date?.self),
-            error: try row.decode(6, as: String?.self), errorCode: try row.decode(7, as: String?.self),
-            organizationID: try row.decode(8), initiatorID: try row.decode(9), provisioner: try row.decode(10),
-            type: ProvisionerJobType(rawValue: try row.decode(11)) ?? .workspaceBuild, fileID: try row.decode(12),
-            input: try row.decode(13), tags: try decodeTags(try row.decode(14)), workerID: try row.decode(15, as: UUID?.self),
-            lease: leaseDaemon.map { JobLease(jobID: id, daemonID: $0, epoch: (try? row.decode(17, as: Int32.self)) ?? 0) },
-            leaseLostAt: try row.decode(18, as: Date?.self), lastUpdateAt: try row.decode(19, as: Date?.self),
+            id: id, createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"),
+            startedAt: try row.decode("started_at", as: Date?.self), canceledAt: try row.decode("canceled_at", as: Date?.self),
+            completedAt: try row.decode("completed_at", as: Date?.self),
+            error: try row.decode("error", as: String?.self), errorCode: try row.decode("error_code", as: String?.self),
+            organizationID: try row.decode("organization_id"), initiatorID: try row.decode("initiator_id"),
+            provisioner: try row.decode("provisioner"),
+            type: ProvisionerJobType(rawValue: try row.decode("type")) ?? .workspaceBuild, fileID: try row.decode("file_id"),
+            input: try row.decode("input"), tags: try decodeTags(try row.decode("tags")), workerID: try row.decode("worker_id", as: UUID?.self),
+            lease: try leaseDaemon.map { JobLease(jobID: id, daemonID: $0, epoch: try row.decode("lease_epoch", as: Int32.self)) },
+            leaseLostAt: try row.decode("lease_lost_at", as: Date?.self), lastUpdateAt: try row.decode("last_update_at", as: Date?.self),
             leaseConnectionID: try row.decode("lease_connection_id", as: UUID?.self), deliveries: try row.decode("deliveries")
         )
     }

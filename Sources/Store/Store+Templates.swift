@@ -53,8 +53,9 @@ extension Store {
     static let versionColumns = "id, template_id, organization_id, created_at, updated_at, name, job_id, created_by"
 
     static func version(from row: PostgresRow) throws -> TemplateVersion {
-        TemplateVersion(id: try row.decode(0), templateID: try row.decode(1, as: UUID?.self), organizationID: try row.decode(2),
-                        createdAt: try row.decode(3), updatedAt: try row.decode(4), name: try row.decode(5), jobID: try row.decode(6), createdBy: try row.decode(7))
+        TemplateVersion(id: try row.decode("id"), templateID: try row.decode("template_id", as: UUID?.self), organizationID: try row.decode("organization_id"),
+                        createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"), name: try row.decode("name"),
+                        jobID: try row.decode("job_id"), createdBy: try row.decode("created_by"))
     }
 
     /// A template version and its import job, announced to the daemons.
@@ -80,9 +81,10 @@ extension Store {
     static let templateColumns = "id, created_at, updated_at, organization_id, name, display_name, description, provisioner, active_version_id, created_by"
 
     static func template(from row: PostgresRow) throws -> Template {
-        Template(id: try row.decode(0), createdAt: try row.decode(1), updatedAt: try row.decode(2), organizationID: try row.decode(3),
-                 name: try row.decode(4), displayName: try row.decode(5), description: try row.decode(6), provisioner: try row.decode(7),
-                 activeVersionID: try row.decode(8), createdBy: try row.decode(9))
+        Template(id: try row.decode("id"), createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"),
+                 organizationID: try row.decode("organization_id"), name: try row.decode("name"), displayName: try row.decode("display_name"),
+                 description: try row.decode("description"), provisioner: try row.decode("provisioner"),
+                 activeVersionID: try row.decode("active_version_id"), createdBy: try row.decode("created_by"))
     }
 
     public func createTemplate(organizationID: UUID, name: String, displayName: String, description: String, versionID: UUID, provisioner: String, createdBy: UUID) async throws -> Template {
@@ -118,14 +120,16 @@ extension Store {
     static let buildColumns = "id, created_at, updated_at, workspace_id, template_version_id, build_number, transition, initiator_id, job_id, daily_cost"
 
     static func workspace(from row: PostgresRow) throws -> Workspace {
-        Workspace(id: try row.decode(0), createdAt: try row.decode(1), updatedAt: try row.decode(2), ownerID: try row.decode(3),
-                  organizationID: try row.decode(4), templateID: try row.decode(5), name: try row.decode(6))
+        Workspace(id: try row.decode("id"), createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"),
+                  ownerID: try row.decode("owner_id"), organizationID: try row.decode("organization_id"),
+                  templateID: try row.decode("template_id"), name: try row.decode("name"))
     }
 
     static func build(from row: PostgresRow) throws -> WorkspaceBuild {
-        WorkspaceBuild(id: try row.decode(0), createdAt: try row.decode(1), updatedAt: try row.decode(2), workspaceID: try row.decode(3),
-                       templateVersionID: try row.decode(4), buildNumber: try row.decode(5), transition: try row.decode(6),
-                       initiatorID: try row.decode(7), jobID: try row.decode(8), dailyCost: try row.decode(9))
+        WorkspaceBuild(id: try row.decode("id"), createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"),
+                       workspaceID: try row.decode("workspace_id"), templateVersionID: try row.decode("template_version_id"),
+                       buildNumber: try row.decode("build_number"), transition: try row.decode("transition"),
+                       initiatorID: try row.decode("initiator_id"), jobID: try row.decode("job_id"), dailyCost: try row.decode("daily_cost"))
     }
 
     /// Creates a workspace with its first build (transition start) and the build's job.

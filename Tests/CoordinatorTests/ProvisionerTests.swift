@@ -340,7 +340,7 @@ import WebSocket
         let a = setup.cluster.members[0]
         var headers = HTTPHeaders()
         headers.add(name: "Coder-Provisioner-Daemon-PSK", value: Self.psk)
-        let url = "ws://127.0.0.1:\(a.port)/api/v2/organizations/default/provisionerdaemons/serve?provisioner=echo&name=forgetful"
+        let url = "ws://127.0.0.1:\(a.port)/api/v2/organizations/default/provisionerdaemons/serve?provisioner=echo&name=forgetful&instance_id=one-process"
         let versionID = try await postImport(setup, through: a, manifest: ["resources": []])
         /// Connects as the daemon, acquires, and returns the job's lease without reporting on it.
         func takeJob() async throws -> Lease {
@@ -367,7 +367,7 @@ import WebSocket
     @Test func garbageAndOversizedMessagesCloseOnlyThatConnection() async throws {
         let setup = try await setUp(replicas: 1)
         let a = setup.cluster.members[0]
-        let url = "ws://127.0.0.1:\(a.port)/api/v2/organizations/\(setup.organizationID)/provisionerdaemons/serve?provisioner=echo&name=raw"
+        let url = "ws://127.0.0.1:\(a.port)/api/v2/organizations/\(setup.organizationID)/provisionerdaemons/serve?provisioner=echo&name=raw&instance_id=one-process"
         var headers = HTTPHeaders()
         headers.add(name: "Coder-Provisioner-Daemon-PSK", value: Self.psk)
 
