@@ -34,8 +34,12 @@ import Testing
         #expect(login.headers.first(name: "X-Request-Id") == requestID)
         expectScrubbed(String(decoding: login.body, as: UTF8.self), postgres, "login")
         // The operator finds the real error under the same id.
-        try await eventually("the failure logged with its request id") {
-            server.log.split(separator: "\n").contains { $0.contains(requestID) && $0.contains("127.0.0.1") }
+        do {
+            try await eventually("the failure logged with its request id") {
+                server.log.split(separator: "\n").contains { $0.contains(requestID) && $0.contains("127.0.0.1") }
+            }
+        } catch {
+            Issue.record("\(error): \(server.log.suffix(3000))")
         }
 
         let health = try await HTTP.request(.GET, "\(base)/healthz")

@@ -55,7 +55,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         if error.status.code >= 500 {
             logger.error("request failed", metadata: [
                 "request_id": "\(requestID)", "status": "\(error.status.code)",
-                "error": "\(error.underlying.map { String(describing: $0) } ?? error.detail ?? error.message)",
+                "error": "\(error.underlying.map { oneLine($0) } ?? error.detail ?? error.message)",
             ])
             error.detail = requestID
         }
