@@ -4,6 +4,7 @@ import Testing
 
 /// Header-read and idle timeouts and the connection cap, against a real server over raw sockets.
 @Suite(.serialized) struct ConnectionLimitTests {
+    static let psk = "psk-\(UUID().uuidString.prefix(8))"
     /// Starts a server and waits until it answers, over connections it closes itself (a pooled
     /// client connection would hold one of the few slots the cap test counts).
     func startServer(_ extra: [String]) async throws -> (CoordinatorProcess, Int) {
@@ -19,9 +20,22 @@ import Testing
     }
 
     @Test func halfSentRequestsAndIdleConnectionsAreClosedByTheServer() async throws {
-        let (server, port) = try await startServer(["--http-header-timeout", "1s", "--http-idle-timeout", "1s"])
+        let (server, port) = try await startServer(["--http-header-timeout", "1s", "--http-idle-timeout", "1s", "--provisioner-daemon-psk", Self.psk])
+        // The first user makes the default organization the daemon route below needs.
+        let first = try await HTTP.request(.POST, "http://127.0.0.1:\(port)/api/v2/users/first", json: [
+            "email": "owner@example.com", "username": "owner", "password": "Sup3r-Secret-Passw0rd!",
+        ])
+        #expect(first.status == 201)
         let halfSent = try (0..<200).map { _ in try RawConnection(port: port) }
         for connection in halfSent { connection.send("GET /healthz HTTP/1.1\r\nHost: x\r\n") }
+        // An upgrade the route would accept, announcing a body it never sends: NIO upgrades only
+        // after the request's end, so only the header-read timeout ends it.
+        let upgrade = try RawConnection(port: port)
+        upgrade.send(
+            "GET /api/v2/organizations/default/provisionerdaemons/serve?provisioner=echo&name=slow HTTP/1.1\r\nHost: x\r\n"
+                + "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                + "Coder-Provisioner-Daemon-PSK: \(Self.psk)\r\nContent-Length: 10\r\n\r\n"
+        )
         let idle = try RawConnection(port: port)
         idle.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(idle.readResponse()?.status == 200)
@@ -33,6 +47,9 @@ import Testing
             #expect(data.isEmpty)
         }
         #expect(idle.readUntilClosed(timeout: 60).closed, "idle keep-alive connection still open")
+        let upgraded = upgrade.readUntilClosed(timeout: 60)
+        #expect(upgraded.closed, "upgrade request without its body still open")
+        #expect(upgraded.data.isEmpty, "\(upgraded.data)")
         // A complete request on a fresh connection is still served.
         let fresh = try RawConnection(port: port)
         fresh.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")

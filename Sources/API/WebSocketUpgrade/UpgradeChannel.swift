@@ -58,9 +58,9 @@ struct UpgradeChannel: ServerChildChannel, HTTPChannelHandler {
                 try channel.pipeline.syncOperations.addHandler(CapacityRefusalHandler())
                 return Value(channel: channel, negotiation: channel.eventLoop.makeSucceededFuture(.overCapacity))
             }
-            let headArrived = NIOLockedValueBox(false)
+            let firstRequestIn = NIOLockedValueBox(false)
             let headTimer = channel.eventLoop.scheduleTask(in: TimeAmount(limits.headerReadTimeout)) {
-                if !headArrived.withLockedValue({ $0 }) {
+                if !firstRequestIn.withLockedValue({ $0 }) {
                     logger.debug("closing a connection whose first request head did not arrive in time")
                     channel.close(promise: nil)
                 }
@@ -68,12 +68,12 @@ struct UpgradeChannel: ServerChildChannel, HTTPChannelHandler {
             channel.closeFuture.whenComplete { _ in headTimer.cancel() }
             let refusal = NIOLockedValueBox<Refusal?>(nil)
             let accepted = NIOLockedValueBox<(WebSocketConfiguration, @Sendable (WebSocketConnection) async -> Void)?>(nil)
-            let upgrader = RouteUpgrader(routes: routes, refusal: refusal, accepted: accepted, headArrived: headArrived)
+            let upgrader = RouteUpgrader(routes: routes, refusal: refusal, accepted: accepted, firstRequestIn: firstRequestIn)
             let idleTimeout = limits.idleTimeout
             let upgradeConfiguration = NIOTypedHTTPServerUpgradeConfiguration<Negotiated>(
                 upgraders: [upgrader],
                 notUpgradingCompletionHandler: { channel in
-                    headArrived.withLockedValue { $0 = true }
+                    firstRequestIn.withLockedValue { $0 = true }
                     return channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
                         try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: idleTimeout, logger: logger))
@@ -151,13 +151,15 @@ private struct RouteUpgrader: NIOTypedHTTPServerProtocolUpgrader {
     let routes: [WebSocketRoute]
     let refusal: NIOLockedValueBox<UpgradeChannel.Refusal?>
     let accepted: NIOLockedValueBox<(WebSocketConfiguration, @Sendable (WebSocketConnection) async -> Void)?>
-    /// The head is in: the header-read timeout no longer applies (the decision may take a while).
-    let headArrived: NIOLockedValueBox<Bool>
+    /// The first request is in: set once the upgrade happens, not at the head. NIO waits for the
+    /// request's end before upgrading, so a head announcing a body that never comes would
+    /// otherwise hold the connection; the header-read timeout bounds the head, that body and the
+    /// route's decision.
+    let firstRequestIn: NIOLockedValueBox<Bool>
 
     struct Refused: Error {}
 
     func buildUpgradeResponse(channel: any Channel, upgradeRequest head: HTTPRequestHead, initialResponseHeaders: HTTPHeaders) -> EventLoopFuture<HTTPHeaders> {
-        headArrived.withLockedValue { $0 = true }
         let request: HTTPRequest
         do {
             request = try HTTPRequest(head, secure: false, splitCookie: false)
@@ -202,7 +204,8 @@ private struct RouteUpgrader: NIOTypedHTTPServerProtocolUpgrader {
     }
 
     func upgrade(channel: any Channel, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<UpgradeResult> {
-        channel.eventLoop.makeCompletedFuture {
+        firstRequestIn.withLockedValue { $0 = true }
+        return channel.eventLoop.makeCompletedFuture {
             guard let (configuration, handler) = accepted.withLockedValue({ $0 }) else { throw Refused() }
             let connection = try WebSocketConnection.installServerHandlers(on: channel, configuration: configuration)
             return .websocket(connection, handler)
