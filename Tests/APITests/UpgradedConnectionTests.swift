@@ -31,7 +31,14 @@ import WebSocket
         )
         try await app.test(.live) { client in
             let port = try #require(client.port)
-            let socket = try await WebSocketClient.connect(to: "ws://127.0.0.1:\(port)/echo")
+            // On a loaded machine the handshake itself can outlast the 1 s header-read timeout
+            // (it bounds the upgrade too): try until one gets through.
+            var connected: WebSocketConnection?
+            try await eventually("a WebSocket", timeout: .seconds(60)) {
+                connected = try await WebSocketClient.connect(to: "ws://127.0.0.1:\(port)/echo")
+                return true
+            }
+            let socket = try #require(connected)
             try await socket.run { inbound, outbound in
                 var messages = inbound.makeAsyncIterator()
                 try await outbound.send(text: "before")

@@ -123,6 +123,9 @@ struct UserRoutes {
             throw APIError(.unauthorized, "Incorrect email or password.")
         }
         loginThrottle.recordSuccess(account: email!)
+        guard user.status != .suspended else {
+            throw APIError(.unauthorized, "Your account is suspended. Contact an admin to reactivate your account.")
+        }
         if Passwords.needsRehash(user.hashedPassword) {
             // The cost was raised since this hash was made: the password is at hand only now.
             do {
@@ -130,9 +133,6 @@ struct UserRoutes {
             } catch {
                 context.logger.warning("re-hashing a password failed; the old hash stays", metadata: ["user_id": "\(user.id)", "error": "\(error)"])
             }
-        }
-        guard user.status != .suspended else {
-            throw APIError(.unauthorized, "Your account is suspended. Contact an admin to reactivate your account.")
         }
         let token = try await authenticator.issueKey(for: user.id, loginType: "password", lifetime: Authenticator.sessionLifetime)
         var headers = HTTPFields()
