@@ -93,4 +93,16 @@ import Testing
         #expect(errors.first?.contains("password authentication failed") == true, "\(server.log)")
         #expect(!server.log.contains("retrying"))
     }
+
+    @Test func anUnknownHostNameStopsTheServerAtOnce() async throws {
+        // Only meaningful where the resolver answers: with DNS itself down, waiting is right.
+        var result: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo("no-such-host.invalid", "5432", nil, &result)
+        if result != nil { freeaddrinfo(result) }
+        guard status != EAI_AGAIN else { return }
+        let (server, _) = try startServer("postgresql://postgres@no-such-host.invalid:5432/postgres", extra: ["--postgres-connect-timeout", "10m"])
+        #expect(try await server.waitForExit(timeout: .seconds(120)) == 1)
+        #expect(server.log.contains("could not translate host name"), "\(server.log)")
+        #expect(!server.log.contains("retrying"))
+    }
 }
