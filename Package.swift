@@ -180,7 +180,7 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "Store", "Postgres", "TestSupport",
+                "API", "Store", "Postgres", "TestSupport", "WebSocket",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -12,9 +12,18 @@ public struct APIServer: Sendable {
     public struct Configuration: Sendable {
         public var version: String
         public var accessURL: String
-        public init(version: String, accessURL: String) {
+        public var connectionLimits: ConnectionLimits
+        public var loginPolicy: LoginThrottle.Policy
+        public var proxyTrust: ProxyTrust
+        public init(
+            version: String, accessURL: String, connectionLimits: ConnectionLimits = ConnectionLimits(),
+            loginPolicy: LoginThrottle.Policy = LoginThrottle.Policy(), proxyTrust: ProxyTrust = ProxyTrust()
+        ) {
             self.version = version
             self.accessURL = accessURL
+            self.connectionLimits = connectionLimits
+            self.loginPolicy = loginPolicy
+            self.proxyTrust = proxyTrust
         }
     }
 
@@ -25,6 +34,7 @@ public struct APIServer: Sendable {
     let provisioners: ProvisionerServices?
     let logger: Logger
     public let authenticator: Authenticator
+    let loginThrottle: LoginThrottle
 
     public init(store: Store, configuration: Configuration, pubsub: Pubsub? = nil, membership: ReplicaMembership? = nil, provisioners: ProvisionerServices? = nil, logger: Logger = Logger(label: "api")) {
         self.store = store
@@ -34,10 +44,11 @@ public struct APIServer: Sendable {
         self.provisioners = provisioners
         self.logger = logger
         self.authenticator = Authenticator(store: store, pubsub: pubsub)
+        self.loginThrottle = LoginThrottle(policy: configuration.loginPolicy)
     }
 
     private var daemonRoutes: ProvisionerDaemonRoutes? {
-        provisioners.map { ProvisionerDaemonRoutes(store: store, authenticator: authenticator, services: $0, logger: logger) }
+        provisioners.map { ProvisionerDaemonRoutes(store: store, authenticator: authenticator, services: $0, accessURL: configuration.accessURL, logger: logger) }
     }
 
     public func makeRouter() -> Router<AppRequestContext> {
@@ -47,7 +58,10 @@ public struct APIServer: Sendable {
 
         HealthRoutes(store: store, pubsub: pubsub, version: configuration.version, externalURL: configuration.accessURL)
             .addRoutes(root: router, api: api)
-        let users = UserRoutes(store: store, authenticator: authenticator, secureCookies: configuration.accessURL.hasPrefix("https://"))
+        let users = UserRoutes(
+            store: store, authenticator: authenticator, secureCookies: configuration.accessURL.hasPrefix("https://"),
+            loginThrottle: loginThrottle, proxyTrust: configuration.proxyTrust
+        )
         users.addPublicRoutes(to: api)
         daemonRoutes?.addPlainRoutes(to: api)
 
@@ -66,10 +80,12 @@ public struct APIServer: Sendable {
     /// The server's child channel: plain HTTP through `responder`, WebSocket for the daemon routes.
     public func makeServerBuilder() -> HTTPServerBuilder {
         let logs = WorkspaceRoutes(store: store, pubsub: pubsub)
-            .logsRoute(authenticator: authenticator, configuration: WebSocketConfiguration(pingInterval: .seconds(15)))
+            .logsRoute(authenticator: authenticator, configuration: WebSocketConfiguration(pingInterval: .seconds(15)), accessURL: configuration.accessURL)
         let routes = (daemonRoutes.map { [$0.webSocketRoute] } ?? []) + [logs]
+        let limits = configuration.connectionLimits
+        let gate = ConnectionGate(limit: limits.maximumConnections, logger: logger)
         return HTTPServerBuilder { responder in
-            UpgradeChannel(responder: responder, routes: routes)
+            UpgradeChannel(responder: responder, routes: routes, limits: limits, gate: gate)
         }
     }
 }

@@ -65,12 +65,20 @@ public final class ChildProcess: Sendable {
     }
 
     /// Runs to completion and returns the exit status and everything it printed.
-    public static func run(_ executable: String, _ arguments: [String], workingDirectory: String? = nil) throws -> (status: Int32, output: String) {
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, workingDirectory: String? = nil) throws -> (status: Int32, output: String) {
         let outputPath = NSTemporaryDirectory() + "child-\(UUID().uuidString).out"
         defer { unlink(outputPath) }
-        let child = try ChildProcess(executable: executable, arguments: arguments, outputPath: outputPath, workingDirectory: workingDirectory)
+        let child = try ChildProcess(executable: executable, arguments: arguments, environment: environment, outputPath: outputPath, workingDirectory: workingDirectory)
         let status = child.waitUntilExit()
         let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         return (status, output.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// Our environment with only what a tool needs to run kept: the search path, locale, time
+    /// zone and temporary folder. Nothing else is inherited: not the provisioner PSK, not a
+    /// database URL or `PGPASSWORD`, not a session token (a server's environment is full of them).
+    public static func scrubbedEnvironment() -> [String: String] {
+        let kept: Set<String> = ["PATH", "LANG", "LANGUAGE", "TZ", "TMPDIR"]
+        return ProcessInfo.processInfo.environment.filter { kept.contains($0.key) || $0.key.hasPrefix("LC_") }
     }
 }

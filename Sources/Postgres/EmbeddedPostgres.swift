@@ -5,8 +5,14 @@ import Logging
 /// Coder does: the system's binaries, a cluster in `<data-dir>/postgres`, listening only on a unix
 /// socket in that folder (no TCP port). PostgreSQL refuses to run as root, so when we are root the
 /// cluster belongs to and runs as an unprivileged user (Debian's `postgres`).
+///
+/// Logins on that socket need a password (scram-sha-256), never `trust`: the socket is only ours
+/// (mode 0700), but a password keeps the cluster closed even if the folder's permissions are
+/// loosened. The password is generated once and kept in `<data-dir>/postgres-password` (0600).
+/// The tools run with a scrubbed environment (`ChildProcess.scrubbedEnvironment`).
 public struct EmbeddedPostgres: Sendable {
     public let clusterDirectory: String
+    let passwordPath: String
     public let binDirectory: String
     /// The OS user that runs the server when we are root; nil when it runs as ourselves.
     public let runAs: String?
@@ -18,6 +24,7 @@ public struct EmbeddedPostgres: Sendable {
 
     public init(dataDirectory: String, logger: Logger = Logger(label: "postgres.embedded")) throws {
         self.clusterDirectory = (dataDirectory as NSString).appendingPathComponent("postgres")
+        self.passwordPath = (dataDirectory as NSString).appendingPathComponent("postgres-password")
         self.binDirectory = try Self.findBinDirectory()
         self.runAs = geteuid() == 0 ? "postgres" : nil
         self.logger = logger
@@ -27,21 +34,29 @@ public struct EmbeddedPostgres: Sendable {
         }
     }
 
-    /// The libpq connection string for the running cluster.
+    /// The libpq connection string for the running cluster, password included.
     public var connectionString: String {
-        "host='\(clusterDirectory)' port=\(Self.port) user=\(Self.userName) dbname=\(Self.databaseName)"
+        connectionString(database: Self.databaseName)
+    }
+
+    func connectionString(database: String, password: String? = nil) -> String {
+        let password = password ?? ((try? readPassword()) ?? "")
+        return "host='\(clusterDirectory)' port=\(Self.port) user=\(Self.userName) dbname=\(database) password='\(password)'"
     }
 
     /// Initializes the cluster on first use and starts it, unless it already runs (left by a
     /// previous process that was killed). Then makes sure our database exists.
     public func start() throws {
         try prepareDirectory()
+        let password = try passwordCreatingIfNeeded()
         if !FileManager.default.fileExists(atPath: "\(clusterDirectory)/PG_VERSION") {
             logger.info("initializing embedded PostgreSQL cluster", metadata: ["path": "\(clusterDirectory)"])
-            try run("initdb", [
-                "-D", clusterDirectory, "-U", Self.userName, "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8",
-                "--no-instructions",
-            ])
+            try withPasswordFile(password) { passwordFile in
+                try run("initdb", [
+                    "-D", clusterDirectory, "-U", Self.userName, "--auth=scram-sha-256", "--pwfile=\(passwordFile)",
+                    "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions",
+                ])
+            }
         }
         if isRunning() {
             logger.info("embedded PostgreSQL already running; reusing it", metadata: ["path": "\(clusterDirectory)"])
@@ -50,6 +65,7 @@ public struct EmbeddedPostgres: Sendable {
             try run("pg_ctl", ["-D", clusterDirectory, "-l", "\(clusterDirectory)/postgres.log", "-w", "-t", "60", "-o", options, "start"])
             logger.info("embedded PostgreSQL started", metadata: ["socket": "\(clusterDirectory)"])
         }
+        try requirePasswordAuthentication(password)
         try createDatabase()
     }
 
@@ -66,12 +82,61 @@ public struct EmbeddedPostgres: Sendable {
     }
 
     private func createDatabase() throws {
-        let admin = try PostgresConnection(connectionString: "host='\(clusterDirectory)' port=\(Self.port) user=\(Self.userName) dbname=postgres")
+        let admin = try PostgresConnection(connectionString: connectionString(database: "postgres"))
         defer { admin.close() }
         let exists = try admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [.text(Self.databaseName)])
         if exists.rows.isEmpty {
             try admin.execute("CREATE DATABASE \(Listener.quoted(Self.databaseName))")
         }
+    }
+
+    // MARK: the password
+
+    private func readPassword() throws -> String {
+        guard let data = FileManager.default.contents(atPath: passwordPath) else {
+            throw PostgresError(.connection, "cannot read the embedded PostgreSQL's password file \(passwordPath)")
+        }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private func passwordCreatingIfNeeded() throws -> String {
+        if FileManager.default.fileExists(atPath: passwordPath) { return try readPassword() }
+        var generator = SystemRandomNumberGenerator()
+        let password = (0..<32).map { _ in String(UInt8.random(in: 0...15, using: &generator), radix: 16) }.joined()
+        guard FileManager.default.createFile(atPath: passwordPath, contents: Data(password.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw PostgresError(.connection, "cannot write the embedded PostgreSQL's password file \(passwordPath)")
+        }
+        return password
+    }
+
+    /// initdb reads the superuser's password from a file: a copy the server's user can read, for
+    /// as long as initdb runs.
+    private func withPasswordFile(_ password: String, _ body: (String) throws -> Void) throws {
+        let path = ((clusterDirectory as NSString).deletingLastPathComponent as NSString).appendingPathComponent(".initdb-password")
+        guard FileManager.default.createFile(atPath: path, contents: Data(password.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw PostgresError(.connection, "cannot write \(path)")
+        }
+        defer { unlink(path) }
+        if let runAs, let user = getpwnam(runAs) { chown(path, user.pointee.pw_uid, user.pointee.pw_gid) }
+        try body(path)
+    }
+
+    /// A cluster made by an older version trusted every local login: give the role its password,
+    /// then make the socket require it.
+    private func requirePasswordAuthentication(_ password: String) throws {
+        let hbaPath = "\(clusterDirectory)/pg_hba.conf"
+        guard let hba = try? String(contentsOfFile: hbaPath, encoding: .utf8) else { return }
+        let rules = hba.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("#") }
+        guard rules.contains(where: { $0.split(whereSeparator: \.isWhitespace).contains("trust") }) else { return }
+        logger.notice("embedded PostgreSQL trusted local logins; switching it to password authentication")
+        let admin = try PostgresConnection(connectionString: "host='\(clusterDirectory)' port=\(Self.port) user=\(Self.userName) dbname=postgres")
+        defer { admin.close() }
+        _ = try admin.query("SELECT set_config('password_encryption', 'scram-sha-256', false)", [])
+        try admin.execute("ALTER ROLE \(Listener.quoted(Self.userName)) PASSWORD '\(password)'")
+        // Written in place, so the file keeps its owner (the server's user when we are root).
+        try "# Written by coordinator: every login needs the password.\nlocal all all scram-sha-256\n"
+            .write(toFile: hbaPath, atomically: false, encoding: .utf8)
+        _ = try admin.query("SELECT pg_reload_conf()", [])
     }
 
     private func prepareDirectory() throws {
@@ -102,7 +167,8 @@ public struct EmbeddedPostgres: Sendable {
     private func run(_ tool: String, _ arguments: [String], quiet: Bool = false) throws -> String {
         let executable = "\(binDirectory)/\(tool)"
         let command = runAs.map { ("/usr/sbin/runuser", ["-u", $0, "--", executable] + arguments) } ?? (executable, arguments)
-        let (status, text) = (try? ChildProcess.run(command.0, command.1, workingDirectory: clusterDirectory)) ?? (127, "cannot run \(executable)")
+        let (status, text) = (try? ChildProcess.run(command.0, command.1, environment: ChildProcess.scrubbedEnvironment(), workingDirectory: clusterDirectory))
+            ?? (127, "cannot run \(executable)")
         guard status == 0 else {
             if !quiet { logger.error("\(tool) failed", metadata: ["output": "\(text)"]) }
             throw PostgresError(.connection, "\(tool) failed (exit \(status)): \(text.split(separator: "\n").last.map(String.init) ?? "")")
@@ -111,7 +177,7 @@ public struct EmbeddedPostgres: Sendable {
     }
 
     /// `pg_config --bindir` if it has `initdb`, else the newest Debian `/usr/lib/postgresql/N/bin`.
-    static func findBinDirectory() throws -> String {
+    public static func findBinDirectory() throws -> String {
         let fm = FileManager.default
         var candidates: [String] = []
         if let env = ProcessInfo.processInfo.environment["COORDINATOR_PG_BINDIR"] { candidates.append(env) }

@@ -39,4 +39,31 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     public var isForeignKeyViolation: Bool { sqlState == "23503" }
     /// Serialization failure or deadlock: the transaction may succeed if run again.
     public var isRetryableTransactionFailure: Bool { sqlState == "40001" || sqlState == "40P01" }
+
+    /// The database could not be reached or went away (down, restarting, failing over, every
+    /// pooled connection busy): the request may succeed later; it is not a bug. SQLSTATE classes
+    /// 08 (connection exception) and 57P (operator intervention: shutdown, cannot connect now).
+    public var isUnavailable: Bool {
+        switch kind {
+        case .connection, .poolTimeout, .closed: return true
+        case .server, .decoding: return sqlState.map { $0.hasPrefix("08") || $0.hasPrefix("57P") } ?? false
+        }
+    }
+
+    /// A failed connection attempt that retrying cannot fix: an unknown host name, refused
+    /// credentials, a missing role or database, a malformed connection string. libpq reports
+    /// these without a SQLSTATE, so they are told apart by its (untranslated) message text; anything
+    /// else (refused, timed out, the server starting up or shutting down) may clear by itself.
+    public var isPermanentConnectionFailure: Bool {
+        guard kind == .connection else { return false }
+        if let sqlState, sqlState.hasPrefix("28") || sqlState == "3D000" { return true }
+        let permanent = [
+            "could not translate host name", "password authentication failed", "authentication failed for user",
+            "no pg_hba.conf entry", "does not exist", "no password supplied", "invalid connection option",
+            "invalid URI", "missing \"=\"", "invalid sslmode", "invalid integer value",
+        ]
+        // "Temporary failure in name resolution" is DNS being down, not the name being unknown.
+        if message.contains("Temporary failure") { return false }
+        return permanent.contains { message.contains($0) }
+    }
 }

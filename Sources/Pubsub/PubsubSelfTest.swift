@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 import Synchronization
 
 /// Proves that NOTIFY still reaches us: every `interval` it publishes a nonce on a channel of its
@@ -70,7 +71,9 @@ public final class PubsubSelfTest: Sendable {
                 try await publish(nonce)
                 state.withLock { $0.publishError = nil }
             } catch {
-                state.withLock { $0.publishError = String(describing: error) }
+                // Shown by /healthz and /replicas: the kind of failure, never libpq's text (host, port).
+                let kind = (error as? PostgresError)?.isUnavailable == true ? "database unreachable" : "the NOTIFY failed"
+                state.withLock { $0.publishError = kind }
             }
             try? await Task.sleep(for: configuration.interval)
         }

@@ -183,7 +183,8 @@ public final class ReplicaMembership: Sendable {
             if publish { try? await pubsub.publish(Self.channel, configuration.id.uuidString) }
             publishSnapshot()
         } catch {
-            let text = "Database unreachable: \(oneLine(error))"
+            // The API shows this; libpq's text (host, port) goes to the log only.
+            let text = "Database unreachable"
             let changed = state.withLock { state in
                 defer { state.errors.database = text }
                 return state.errors.database != text

@@ -125,6 +125,11 @@ extension Store {
         }
     }
 
+    /// Replaces a password hash, unless it changed meanwhile (a concurrent login or password change).
+    public func setPasswordHash(userID: UUID, _ hash: String, replacing old: String) async throws {
+        try await pool.query("UPDATE users SET hashed_password = $1, updated_at = now() WHERE id = $2 AND hashed_password = $3", [hash, userID, old])
+    }
+
     public func touchLastSeen(userID: UUID) async throws {
         try await pool.query("UPDATE users SET last_seen_at = now() WHERE id = $1", [userID])
     }

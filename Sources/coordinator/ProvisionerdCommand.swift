@@ -21,6 +21,9 @@ struct ProvisionerdCommand: AsyncParsableCommand {
         @Option(name: .customLong("psk"), help: "Pre-shared key. (env: CODER_PROVISIONER_DAEMON_PSK)")
         var psk: String?
 
+        @Option(name: .customLong("psk-file"), help: "A file holding the pre-shared key, instead of --psk. (env: CODER_PROVISIONER_DAEMON_PSK_FILE)")
+        var pskFile: String?
+
         @Option(name: .customLong("token"), help: "Session token. (env: CODER_SESSION_TOKEN)")
         var token: String?
 
@@ -48,7 +51,8 @@ struct ProvisionerdCommand: AsyncParsableCommand {
                 throw ValidationError("--url must be an http or https URL, not \"\(url)\"")
             }
             let credential: DaemonConfiguration.Credential
-            switch (Environment.value(psk, "CODER_PROVISIONER_DAEMON_PSK"), Environment.value(token, "CODER_SESSION_TOKEN")) {
+            let key = try Environment.secret(psk, ["CODER_PROVISIONER_DAEMON_PSK"], file: pskFile, ["CODER_PROVISIONER_DAEMON_PSK_FILE"], option: "psk")
+            switch (key, Environment.value(token, "CODER_SESSION_TOKEN")) {
             case (let key?, nil): credential = .preSharedKey(key)
             case (nil, let token?): credential = .sessionToken(token)
             case (.some, .some): throw ValidationError("give either --psk or --token, not both")

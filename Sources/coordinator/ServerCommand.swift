@@ -41,6 +41,18 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("provisioner-daemon-psk"), help: "Pre-shared key external provisioner daemons may authenticate with (header Coder-Provisioner-Daemon-PSK). (env: CODER_PROVISIONER_DAEMON_PSK)")
     var provisionerPSKFlag: String?
 
+    @Option(name: .customLong("provisioner-daemon-psk-file"), help: "A file holding the pre-shared key, instead of --provisioner-daemon-psk. (env: COORDINATOR_PROVISIONER_DAEMON_PSK_FILE)")
+    var provisionerPSKFileFlag: String?
+
+    @Option(name: .customLong("http-header-timeout"), help: "How long a new connection may take to send its first request head before it is closed (60s at most). (env: COORDINATOR_HTTP_HEADER_TIMEOUT; default: 30s)")
+    var headerTimeoutFlag: String?
+
+    @Option(name: .customLong("http-idle-timeout"), help: "A keep-alive connection with no request in progress for this long is closed. (env: COORDINATOR_HTTP_IDLE_TIMEOUT; default: 60s)")
+    var idleTimeoutFlag: String?
+
+    @Option(name: .customLong("http-max-connections"), help: "Connections (WebSockets included) this replica serves at once; one more is answered 503. (env: COORDINATOR_HTTP_MAX_CONNECTIONS; default: 20000)")
+    var maxConnectionsFlag: Int?
+
     @Option(name: .customLong("job-orphan-grace"), help: "How long a job waits for its disconnected daemon to come back before it fails. (env: COORDINATOR_JOB_ORPHAN_GRACE; default: 30s)")
     var orphanGraceFlag: String?
 
@@ -52,6 +64,21 @@ struct ServerCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("job-log-max-bytes"), help: "Bytes of log output one job may write. (env: COORDINATOR_JOB_LOG_MAX_BYTES; default: 16777216)")
     var jobLogMaxBytesFlag: Int?
+
+    @Option(name: .customLong("proxy-trusted-origins"), help: "Comma-separated CIDRs of proxies whose --proxy-trusted-headers name the client's address. (env: CODER_PROXY_TRUSTED_ORIGINS)")
+    var trustedOriginsFlag: String?
+
+    @Option(name: .customLong("proxy-trusted-headers"), help: "Comma-separated headers (such as X-Forwarded-For) a trusted proxy sets to the client's address. (env: CODER_PROXY_TRUSTED_HEADERS)")
+    var trustedHeadersFlag: String?
+
+    @Option(name: .customLong("login-max-failures-per-account"), help: "Failed logins for one email within the window before it is refused with 429. (env: COORDINATOR_LOGIN_MAX_FAILURES_PER_ACCOUNT; default: 10)")
+    var accountFailuresFlag: Int?
+
+    @Option(name: .customLong("login-max-failures-per-address"), help: "Failed logins from one client address within the window before it is refused with 429. (env: COORDINATOR_LOGIN_MAX_FAILURES_PER_ADDRESS; default: 50)")
+    var addressFailuresFlag: Int?
+
+    @Option(name: .customLong("login-failure-window"), help: "How long a failed login counts against its account and address. (env: COORDINATOR_LOGIN_FAILURE_WINDOW; default: 5m)")
+    var failureWindowFlag: String?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. (env: COORDINATOR_LOG_LEVEL; default: info)")
     var logLevelFlag: String?
@@ -75,6 +102,18 @@ struct ServerCommand: AsyncParsableCommand {
             hang: try duration(hangTimeoutFlag, "COORDINATOR_JOB_HANG_TIMEOUT", "--job-hang-timeout", default: .seconds(300))
         )
 
+        let connectionLimits = try makeConnectionLimits()
+        let loginPolicy = LoginThrottle.Policy(
+            failuresPerAccount: try positiveInteger(accountFailuresFlag, "COORDINATOR_LOGIN_MAX_FAILURES_PER_ACCOUNT", "--login-max-failures-per-account", default: 10),
+            failuresPerAddress: try positiveInteger(addressFailuresFlag, "COORDINATOR_LOGIN_MAX_FAILURES_PER_ADDRESS", "--login-max-failures-per-address", default: 50),
+            window: try duration(failureWindowFlag, "COORDINATOR_LOGIN_FAILURE_WINDOW", "--login-failure-window", default: .seconds(300))
+        )
+        let proxyTrust = try makeProxyTrust()
+        let preSharedKey = try Environment.secret(
+            provisionerPSKFlag, ["CODER_PROVISIONER_DAEMON_PSK"], file: provisionerPSKFileFlag, ["COORDINATOR_PROVISIONER_DAEMON_PSK_FILE"],
+            option: "provisioner-daemon-psk"
+        )
+
         let database = try await Database.open(self.database, logger: logger)
         do {
             let applied = try await database.store.migrate(logger: logger)
@@ -95,13 +134,15 @@ struct ServerCommand: AsyncParsableCommand {
         let reaper = JobReaper(store: database.store, grace: jobTimings.grace, hangBound: jobTimings.hang, logger: logger)
         let provisioners = ProvisionerServices(
             acquirer: acquirer, connections: daemonConnections, pubsub: pubsub, replicaID: replicaConfiguration.id,
-            preSharedKey: Environment.value(provisionerPSKFlag, "CODER_PROVISIONER_DAEMON_PSK"),
+            preSharedKey: preSharedKey,
             // Holds the largest job a daemon can be handed: see ProvisionerLimits.
             webSocket: WebSocketConfiguration(maxMessageSize: ProvisionerLimits.maxMessageBytes, pingInterval: .seconds(15), pingTimeout: .seconds(30)),
             logLimits: try makeLogLimits()
         )
         let server = APIServer(
-            store: database.store, configuration: .init(version: Coordinator.version, accessURL: accessURL),
+            store: database.store, configuration: .init(version: Coordinator.version, accessURL: accessURL, connectionLimits: connectionLimits,
+                loginPolicy: loginPolicy, proxyTrust: proxyTrust
+            ),
             pubsub: pubsub, membership: membership, provisioners: provisioners, logger: logger
         )
         let router = server.makeRouter()
@@ -150,16 +191,41 @@ struct ServerCommand: AsyncParsableCommand {
         return parsed
     }
 
+    private func positiveInteger(_ flag: Int?, _ variable: String, _ name: String, default value: Int) throws -> Int {
+        guard let raw = Environment.value(flag.map(String.init), variable) else { return value }
+        guard let parsed = Int(raw), parsed > 0 else { throw StartupError("\(name) must be a positive integer, not \"\(raw)\"") }
+        return parsed
+    }
+
+    private func makeConnectionLimits() throws -> ConnectionLimits {
+        let header = try duration(headerTimeoutFlag, "COORDINATOR_HTTP_HEADER_TIMEOUT", "--http-header-timeout", default: .seconds(30))
+        guard header <= .seconds(60) else { throw StartupError("--http-header-timeout must be 60s or less") }
+        return ConnectionLimits(
+            headerReadTimeout: header,
+            idleTimeout: try duration(idleTimeoutFlag, "COORDINATOR_HTTP_IDLE_TIMEOUT", "--http-idle-timeout", default: .seconds(60)),
+            maximumConnections: try positiveInteger(maxConnectionsFlag, "COORDINATOR_HTTP_MAX_CONNECTIONS", "--http-max-connections", default: 20_000)
+        )
+    }
+
+    private func makeProxyTrust() throws -> ProxyTrust {
+        func list(_ raw: String?) -> [String] {
+            (raw ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        do {
+            return try ProxyTrust(
+                origins: list(Environment.value(trustedOriginsFlag, "CODER_PROXY_TRUSTED_ORIGINS")),
+                headers: list(Environment.value(trustedHeadersFlag, "CODER_PROXY_TRUSTED_HEADERS"))
+            )
+        } catch let error as ProxyTrust.ParseError {
+            throw StartupError(error.description)
+        }
+    }
+
     private func makeLogLimits() throws -> JobLogLimits {
         let defaults = JobLogLimits()
-        func positive(_ flag: Int?, _ variable: String, _ name: String, _ fallback: Int) throws -> Int {
-            guard let raw = Environment.value(flag.map(String.init), variable) else { return fallback }
-            guard let value = Int(raw), value > 0 else { throw StartupError("\(name) must be a positive integer, not \"\(raw)\"") }
-            return value
-        }
         return JobLogLimits(
-            maxLines: try positive(jobLogMaxLinesFlag, "COORDINATOR_JOB_LOG_MAX_LINES", "--job-log-max-lines", defaults.maxLines),
-            maxBytes: try positive(jobLogMaxBytesFlag, "COORDINATOR_JOB_LOG_MAX_BYTES", "--job-log-max-bytes", defaults.maxBytes)
+            maxLines: try positiveInteger(jobLogMaxLinesFlag, "COORDINATOR_JOB_LOG_MAX_LINES", "--job-log-max-lines", default: defaults.maxLines),
+            maxBytes: try positiveInteger(jobLogMaxBytesFlag, "COORDINATOR_JOB_LOG_MAX_BYTES", "--job-log-max-bytes", default: defaults.maxBytes)
         )
     }
 

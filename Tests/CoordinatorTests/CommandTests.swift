@@ -29,6 +29,8 @@ import Testing
         let port = try freePort()
         let process = try CoordinatorProcess([
             "server", "--postgres-url", "postgresql://nobody@127.0.0.1:\(port)/none", "--http-address", "127.0.0.1:\(try freePort())",
+            // Connection refused is worth waiting for (the database may be restarting): briefly, here.
+            "--postgres-connect-timeout", "1s",
         ])
         let status = try await process.waitForExit(timeout: .seconds(30))
         #expect(status == 1)

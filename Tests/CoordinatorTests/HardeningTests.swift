@@ -399,6 +399,21 @@ extension ProvisionerTests {
         #expect(await other.closed().code == .policyViolation)
     }
 
+    @Test func aCookieAuthenticatedDaemonUpgradeMustComeFromTheAccessURL() async throws {
+        let setup = try await setUp(replicas: 1)
+        let a = setup.cluster.members[0]
+        let token = try await memberToken(setup)
+        let path = "\(ProvisionerServe.path(organization: "default"))?provisioner=echo&tag=scope=user&name=cookie-daemon"
+        let foreign = try RawHTTP.upgrade(port: a.port, path: path, headers: [("Cookie", "coder_session_token=\(token)"), ("Origin", "http://evil.example")])
+        #expect(foreign.status == 403, "\(foreign.body)")
+        // From the access URL's origin, the cookie is good.
+        var headers = HTTPHeaders()
+        headers.add(name: "Cookie", value: "coder_session_token=\(token)")
+        headers.add(name: "Origin", value: a.base)
+        let accepted = try await WebSocketClient.connect(to: "ws://127.0.0.1:\(a.port)\(path)", headers: headers)
+        try await accepted.run { _, outbound in try await outbound.close(code: .normalClosure) }
+    }
+
     // MARK: 8. bounded work per job
 
     @Test func logsPastTheCapAreDroppedWithOneNotice() async throws {

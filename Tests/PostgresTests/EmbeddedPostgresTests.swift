@@ -32,3 +32,36 @@ import TestSupport
         try embedded.stop()
     }
 }
+
+@Suite struct EmbeddedPostgresSecurityTests {
+    @Test func loginsNeedThePasswordAndTheServerInheritsNoSecrets() async throws {
+        let dataDir = "/tmp/coord-embsec-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: dataDir) }
+        // A secret in our environment, as a server's PSK or database URL would be.
+        let canary = "canary-\(UUID().uuidString)"
+        setenv("COORDINATOR_TEST_SCRUB_CANARY", canary, 1)
+        defer { unsetenv("COORDINATOR_TEST_SCRUB_CANARY") }
+        let embedded = try EmbeddedPostgres(dataDirectory: dataDir)
+        try embedded.start()
+        defer { try? embedded.stop() }
+
+        let hba = try String(contentsOfFile: "\(dataDir)/postgres/pg_hba.conf", encoding: .utf8)
+        let rules = hba.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        #expect(!rules.isEmpty)
+        #expect(rules.allSatisfy { !$0.split(whereSeparator: \.isWhitespace).contains("trust") }, "\(rules)")
+        let attributes = try FileManager.default.attributesOfItem(atPath: "\(dataDir)/postgres-password")
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+
+        let withoutPassword = DatabasePool(.init(connectionString: "host='\(dataDir)/postgres' port=5432 user=coordinator dbname=coordinator", maximumConnections: 1))
+        await #expect(throws: PostgresError.self) { try await withoutPassword.query("SELECT 1") }
+        await withoutPassword.close()
+        let pool = DatabasePool(.init(connectionString: embedded.connectionString, maximumConnections: 1))
+        #expect(try await pool.query("SELECT 1").first?.decode(0, as: Int.self) == 1)
+        await pool.close()
+
+        let pidLine = try String(contentsOfFile: "\(dataDir)/postgres/postmaster.pid", encoding: .utf8).split(separator: "\n").first
+        let pid = try #require(pidLine.map(String.init))
+        let environ = try #require(FileManager.default.contents(atPath: "/proc/\(pid)/environ"))
+        #expect(!String(decoding: environ, as: UTF8.self).contains(canary))
+    }
+}

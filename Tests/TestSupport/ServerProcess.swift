@@ -86,6 +86,7 @@ public struct HTTP: Sendable {
     public struct Response: Sendable {
         public let status: Int
         public let body: Data
+        public var headers: HTTPHeaders = [:]
         public var json: [String: Any] { ((try? JSONSerialization.jsonObject(with: body)) as? [String: Any]) ?? [:] }
         public var jsonArray: [[String: Any]] { ((try? JSONSerialization.jsonObject(with: body)) as? [[String: Any]]) ?? [] }
     }
@@ -104,16 +105,17 @@ public struct HTTP: Sendable {
         return Response(status: Int(response.status.code), body: Data(data.readableBytesView))
     }
 
-    public static func request(_ method: HTTPMethod, _ url: String, json: [String: Any]? = nil, token: String? = nil, timeout: Duration = .seconds(10)) async throws -> Response {
+    public static func request(_ method: HTTPMethod, _ url: String, json: [String: Any]? = nil, token: String? = nil, headers: [(String, String)] = [], timeout: Duration = .seconds(10)) async throws -> Response {
         var request = HTTPClientRequest(url: url)
         request.method = method
         if let token { request.headers.add(name: "Coder-Session-Token", value: token) }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let json {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)))
         }
         let response = try await client.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
         let body = try await response.body.collect(upTo: 16 << 20)
-        return Response(status: Int(response.status.code), body: Data(body.readableBytesView))
+        return Response(status: Int(response.status.code), body: Data(body.readableBytesView), headers: response.headers)
     }
 }

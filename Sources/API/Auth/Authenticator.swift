@@ -83,17 +83,53 @@ public final class Authenticator: Sendable {
         }
     }
 
+    /// Where a presented token was found. Only a cookie is sent by a browser on its own, to any
+    /// site's request, so only a cookie needs the request's origin checked.
+    public enum TokenSource: Sendable, Equatable {
+        case header, cookie, query
+    }
+
     /// The token from the header, the cookie or the query, in that order.
     static func presentedToken(headers: HTTPFields, query: [String: String]) -> String? {
-        if let header = headers[headerName], !header.isEmpty { return header }
+        presentedCredential(headers: headers, query: query)?.token
+    }
+
+    /// The token and where it was found: the header, the cookie or the query, in that order.
+    static func presentedCredential(headers: HTTPFields, query: [String: String]) -> (token: String, source: TokenSource)? {
+        if let header = headers[headerName], !header.isEmpty { return (header, .header) }
         for cookieHeader in headers[values: .cookie] {
             for pair in cookieHeader.split(separator: ";") {
                 let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
-                if parts.count == 2, parts[0] == cookieName, !parts[1].isEmpty { return String(parts[1]) }
+                if parts.count == 2, parts[0] == cookieName, !parts[1].isEmpty { return (String(parts[1]), .cookie) }
             }
         }
-        if let value = query[cookieName], !value.isEmpty { return value }
+        if let value = query[cookieName], !value.isEmpty { return (value, .query) }
         return nil
+    }
+
+    /// The session token of a WebSocket upgrade, or nil if none was presented. WebSockets are not
+    /// covered by CORS: any page a user visits may open one to us, and the browser adds the session
+    /// cookie. So a cookie-authenticated upgrade whose `Origin` is not the access URL's is refused
+    /// (403). Without an `Origin` the client is not a browser, and a header or query token (or the
+    /// PSK, which callers check before this) cannot have been added by a browser on its own: those
+    /// need no origin.
+    public static func webSocketToken(headers: HTTPFields, query: [String: String], accessURL: String) throws -> String? {
+        guard let (token, source) = presentedCredential(headers: headers, query: query) else { return nil }
+        if source == .cookie, let origin = headers[.origin] {
+            guard let expected = Self.origin(of: accessURL), Self.origin(of: origin) == expected else {
+                throw APIError(.forbidden, "Request Origin \"\(origin)\" is not the access URL's; cookie-authenticated WebSockets must come from \(Self.origin(of: accessURL) ?? accessURL).")
+            }
+        }
+        return token
+    }
+
+    /// `scheme://host[:port]`, lowercased, the port left out when it is the scheme's default.
+    static func origin(of url: String) -> String? {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+              let host = components.host?.lowercased(), !host.isEmpty else { return nil }
+        let defaultPort = scheme == "https" ? 443 : scheme == "http" ? 80 : nil
+        let port = components.port.flatMap { $0 == defaultPort ? nil : $0 }
+        return "\(scheme)://\(host)\(port.map { ":\($0)" } ?? "")"
     }
 
     func authenticate(token: String) async throws -> Subject {

@@ -3,20 +3,46 @@ import _CryptoExtras
 import Foundation
 import NIOPosix
 
-/// Password hashing with PBKDF2-SHA256, stored as `$pbkdf2-sha256$<rounds>$<salt>$<hash>` (base64),
-/// so the cost can be raised later without invalidating existing hashes.
+/// Password hashing with PBKDF2-SHA256, stored as `$pbkdf2-sha256$<rounds>$<salt>$<hash>` (base64):
+/// every hash carries the parameters it was made with, so raising `Parameters.current` takes
+/// effect for each user at their next successful login (`needsRehash`), and old hashes keep working.
 enum Passwords {
-    static let rounds = 210_000
+    /// The one place the cost is set.
+    struct Parameters: Sendable, Equatable {
+        var rounds: Int
+        var saltBytes: Int
+        var keyBytes: Int
 
-    static func hash(_ password: String) throws -> String {
-        var salt = [UInt8](repeating: 0, count: 16)
+        /// OWASP's 2023 figure for PBKDF2-HMAC-SHA256.
+        static let current = Parameters(rounds: 210_000, saltBytes: 16, keyBytes: 32)
+    }
+
+    static func hash(_ password: String, parameters: Parameters = .current) throws -> String {
+        var salt = [UInt8](repeating: 0, count: parameters.saltBytes)
         var generator = SystemRandomNumberGenerator()
         for i in salt.indices { salt[i] = generator.next() }
         let key = try KDF.Insecure.PBKDF2.deriveKey(
-            from: Array(password.utf8), salt: salt, using: .sha256, outputByteCount: 32, rounds: rounds
+            from: Array(password.utf8), salt: salt, using: .sha256, outputByteCount: parameters.keyBytes,
+            unsafeUncheckedRounds: parameters.rounds
         )
         let hash = key.withUnsafeBytes { Data($0) }
-        return "$pbkdf2-sha256$\(rounds)$\(Data(salt).base64EncodedString())$\(hash.base64EncodedString())"
+        return "$pbkdf2-sha256$\(parameters.rounds)$\(Data(salt).base64EncodedString())$\(hash.base64EncodedString())"
+    }
+
+    /// The parameters `stored` was made with; nil if it is not one of our hashes.
+    static func parameters(of stored: String) -> Parameters? {
+        let parts = stored.split(separator: "$", omittingEmptySubsequences: true)
+        guard parts.count == 4, parts[0] == "pbkdf2-sha256", let rounds = Int(parts[1]), rounds > 0,
+              let salt = Data(base64Encoded: String(parts[2])), let key = Data(base64Encoded: String(parts[3]))
+        else { return nil }
+        return Parameters(rounds: rounds, saltBytes: salt.count, keyBytes: key.count)
+    }
+
+    /// True when `stored` (just verified) is weaker than `target` in any parameter: hash the
+    /// password again and store that. Stronger-than-current hashes are left alone.
+    static func needsRehash(_ stored: String, target: Parameters = .current) -> Bool {
+        guard let parameters = parameters(of: stored) else { return true }
+        return parameters.rounds < target.rounds || parameters.saltBytes < target.saltBytes || parameters.keyBytes < target.keyBytes
     }
 
     /// Constant-time comparison of the derived key with the stored one.

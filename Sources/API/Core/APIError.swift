@@ -17,14 +17,23 @@ public struct APIError: Error, Sendable {
     public var detail: String?
     public var validations: [Validation]
     public var headers: HTTPFields
+    /// What really went wrong, for the log only: never written to a response. A 5xx answers with
+    /// the request id as its detail instead (see `ErrorMiddleware.response(for:requestID:logger:)`).
+    public var underlying: (any Error)?
 
-    public init(_ status: HTTPResponse.Status, _ message: String, detail: String? = nil, validations: [Validation] = [], headers: HTTPFields = [:]) {
+    public init(_ status: HTTPResponse.Status, _ message: String, detail: String? = nil, validations: [Validation] = [], headers: HTTPFields = [:], underlying: (any Error)? = nil) {
         self.status = status
         self.message = message
         self.detail = detail
         self.validations = validations
         self.headers = headers
+        self.underlying = underlying
     }
+}
+
+/// An internal failure described in words, for the log.
+struct InternalFailure: Error, CustomStringConvertible {
+    let description: String
 }
 
 extension APIError {
@@ -44,8 +53,18 @@ extension APIError {
         APIError(.badRequest, "Validation failed.", validations: validations)
     }
 
-    public static func internalError(_ detail: String) -> APIError {
-        APIError(.internalServerError, "An internal server error occurred.", detail: detail)
+    /// `reason` goes to the log; the client sees only the fixed message and the request id.
+    public static func internalError(_ reason: String) -> APIError {
+        internalError(underlying: InternalFailure(description: reason))
+    }
+
+    static func internalError(underlying: any Error) -> APIError {
+        APIError(.internalServerError, "An internal server error occurred.", underlying: underlying)
+    }
+
+    /// The database could not be reached (down, failing over, pool exhausted): worth retrying.
+    static func databaseUnavailable(underlying: any Error) -> APIError {
+        APIError(.serviceUnavailable, "The database is unavailable.", underlying: underlying)
     }
 
     public static func invalidUUID(_ raw: String) -> APIError {

@@ -1,13 +1,16 @@
 import Hummingbird
 import Logging
 
-/// Per-request state: who is asking, once the authentication middleware has run.
+/// Per-request state: who is asking, once the authentication middleware has run, and from where.
 public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var subject: Subject?
+    /// The socket peer's IP address (a proxy's, behind one; see `ProxyTrust`); nil in router tests.
+    public var peerAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        self.peerAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// The authenticated subject; only call behind `RequireAuthentication`.

@@ -1,10 +1,13 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
+import Postgres
 import Store
 
-/// Turns every error into Coder's envelope with the right status. Unknown errors become a 500 whose
-/// detail names the error, and are logged.
+/// Turns every error into Coder's envelope with the right status, and tags every response with the
+/// request id. A 5xx never carries internal text (libpq messages name hosts, ports and SQLSTATEs):
+/// its detail is the request id, and the full error is logged under that id.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     private struct Envelope: Encodable {
         let message: String
@@ -12,18 +15,23 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         let validations: [APIError.Validation]?
     }
 
+    static var requestIDHeader: HTTPField.Name { HTTPField.Name("X-Request-Id")! }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response: Response
         do {
-            return try await next(request, context)
+            response = try await next(request, context)
         } catch {
-            let apiError = Self.apiError(for: error)
-            if apiError.status.code >= 500 {
-                context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
-            }
-            return Self.response(for: apiError)
+            var logger = context.logger
+            logger[metadataKey: "path"] = "\(request.uri.path)"
+            response = Self.response(for: Self.apiError(for: error), requestID: context.id, logger: logger)
         }
+        response.headers[Self.requestIDHeader] = context.id
+        return response
     }
 
+    /// The public face of `error`. Errors we did not make ourselves keep the original in
+    /// `underlying` for the log.
     static func apiError(for error: any Error) -> APIError {
         switch error {
         case let error as APIError:
@@ -34,18 +42,37 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return .routeNotFound
         case let error as HTTPError:
             return APIError(error.status, error.body ?? error.status.reasonPhrase, headers: error.headers)
+        case let error as PostgresError where error.isUnavailable:
+            return .databaseUnavailable(underlying: error)
         default:
-            return .internalError(String(describing: error))
+            return .internalError(underlying: error)
         }
     }
 
-    static func response(for error: APIError) -> Response {
+    /// The response for `error`: a 5xx is logged with the request id, which replaces its detail.
+    static func response(for error: APIError, requestID: String, logger: Logger) -> Response {
+        var error = error
+        if error.status.code >= 500 {
+            logger.error("request failed", metadata: [
+                "request_id": "\(requestID)", "status": "\(error.status.code)",
+                "error": "\(error.underlying.map { oneLine($0) } ?? error.detail ?? error.message)",
+            ])
+            error.detail = requestID
+        }
+        error.headers[requestIDHeader] = requestID
+        return response(for: error)
+    }
+
+    private static func response(for error: APIError) -> Response {
+        JSON.bytes(envelope(for: error), status: error.status, headers: error.headers)
+    }
+
+    static func envelope(for error: APIError) -> ByteBuffer {
         let envelope = Envelope(
             message: error.message,
             detail: error.detail,
             validations: error.validations.isEmpty ? nil : error.validations
         )
-        return (try? JSON.response(envelope, status: error.status, headers: error.headers))
-            ?? Response(status: .internalServerError)
+        return ByteBuffer(bytes: (try? JSON.encoder.encode(envelope)) ?? Data(#"{"message":"An internal server error occurred."}"#.utf8))
     }
 }

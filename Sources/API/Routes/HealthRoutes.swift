@@ -16,9 +16,14 @@ struct HealthRoutes {
 
     func addRoutes(root: Router<AppRequestContext>, api: RouterGroup<AppRequestContext>) {
         root.get("healthz") { _, _ in
-            guard await store.isReachable() else { throw APIError(.serviceUnavailable, "The database is not reachable.") }
+            // Load balancers are unauthenticated: say what is wrong, not where (the log has that).
+            do {
+                try await store.ping()
+            } catch {
+                throw APIError(.serviceUnavailable, "database unreachable", underlying: error)
+            }
             if let pubsub, case .broken(let reason) = pubsub.selfTest.health {
-                throw APIError(.serviceUnavailable, "Pubsub is not working.", detail: reason)
+                throw APIError(.serviceUnavailable, "pubsub not working", underlying: InternalFailure(description: reason))
             }
             return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "OK")))
         }

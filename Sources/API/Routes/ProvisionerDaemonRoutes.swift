@@ -42,6 +42,8 @@ struct ProvisionerDaemonRoutes: Sendable {
     let store: Store
     let authenticator: Authenticator
     let services: ProvisionerServices
+    /// Cookie-authenticated upgrades must come from a page of this origin.
+    let accessURL: String
     let logger: Logger
 
     struct DaemonJSON: Encodable {
@@ -121,12 +123,9 @@ struct ProvisionerDaemonRoutes: Sendable {
         let rawOrganization = String(pathOnly.split(separator: "/")[3])
         let query = URLComponents(string: path)?.queryItems ?? []
 
-        // Authentication: a session token, or the pre-shared key.
+        // Authentication: the pre-shared key, or a session token (from a cookie only with the
+        // access URL's Origin: a browser adds the cookie to any page's WebSocket).
         var subject: Subject?
-        let token = Authenticator.presentedToken(
-            headers: request.headerFields,
-            query: Dictionary(query.compactMap { item in item.value.map { (item.name, $0) } }, uniquingKeysWith: { a, _ in a })
-        )
         if let presentedPSK = request.headerFields[Self.pskHeader] {
             guard let configured = services.preSharedKey, !configured.isEmpty else {
                 throw APIError(.badRequest, "External provisioner daemons not enabled")
@@ -134,7 +133,11 @@ struct ProvisionerDaemonRoutes: Sendable {
             guard Self.constantTimeEqual(presentedPSK, configured) else {
                 throw APIError(.unauthorized, "provisioner daemon auth token invalid")
             }
-        } else if let token {
+        } else if let token = try Authenticator.webSocketToken(
+            headers: request.headerFields,
+            query: Dictionary(query.compactMap { item in item.value.map { (item.name, $0) } }, uniquingKeysWith: { a, _ in a }),
+            accessURL: accessURL
+        ) {
             subject = try await authenticator.authenticate(token: token)
         } else {
             throw APIError(.unauthorized, "provisioner daemon auth token required")

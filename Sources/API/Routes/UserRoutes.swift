@@ -7,6 +7,8 @@ struct UserRoutes {
     let store: Store
     let authenticator: Authenticator
     let secureCookies: Bool
+    let loginThrottle: LoginThrottle
+    let proxyTrust: ProxyTrust
 
     struct CreateFirstUserRequest: Decodable {
         let email: String?
@@ -103,15 +105,34 @@ struct UserRoutes {
         let email = validator.email("email", body.email)
         let password = validator.required("password", body.password)
         try validator.check()
+        // Checked before the password, so that a locked-out account cannot be probed further;
+        // unknown emails count too, so the answer does not reveal which accounts exist.
+        let address = proxyTrust.clientAddress(peer: context.peerAddress, headers: request.headers)
+        if let wait = loginThrottle.retryAfter(account: email!, address: address) {
+            throw APIError(
+                .tooManyRequests, "Too many failed login attempts. Try again later.",
+                detail: "Retry after \(wait.retryAfterSeconds) seconds.", headers: [.retryAfter: "\(wait.retryAfterSeconds)"]
+            )
+        }
         let user = try await store.user(email: email!)
         // Hash even for an unknown email, so timing does not reveal which addresses exist.
         let stored = user?.hashedPassword ?? Self.dummyHash
         let valid = await Passwords.verifyOffloaded(password!, against: stored)
         guard let user, valid, !user.hashedPassword.isEmpty else {
+            loginThrottle.recordFailure(account: email!, address: address)
             throw APIError(.unauthorized, "Incorrect email or password.")
         }
+        loginThrottle.recordSuccess(account: email!)
         guard user.status != .suspended else {
             throw APIError(.unauthorized, "Your account is suspended. Contact an admin to reactivate your account.")
+        }
+        if Passwords.needsRehash(user.hashedPassword) {
+            // The cost was raised since this hash was made: the password is at hand only now.
+            do {
+                try await store.setPasswordHash(userID: user.id, try await Passwords.hashOffloaded(password!), replacing: user.hashedPassword)
+            } catch {
+                context.logger.warning("re-hashing a password failed; the old hash stays", metadata: ["user_id": "\(user.id)", "error": "\(error)"])
+            }
         }
         let token = try await authenticator.issueKey(for: user.id, loginType: "password", lifetime: Authenticator.sessionLifetime)
         var headers = HTTPFields()

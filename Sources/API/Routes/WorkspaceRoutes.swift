@@ -151,7 +151,7 @@ struct WorkspaceRoutes: Sendable {
     /// `after`), then each new one as the daemon sends it (from any replica: NOTIFY on the logs
     /// channel, with a slow backup poll), one JSON object per text message; closed with 1000
     /// once the job has ended and every line is out.
-    func logsRoute(authenticator: Authenticator, configuration: WebSocketConfiguration) -> WebSocketRoute {
+    func logsRoute(authenticator: Authenticator, configuration: WebSocketConfiguration, accessURL: String) -> WebSocketRoute {
         WebSocketRoute(matches: { path in
             let parts = path.split(separator: "/")
             return parts.count == 5 && parts[0] == "api" && parts[1] == "v2" && parts[2] == "workspacebuilds" && parts[4] == "logs"
@@ -160,7 +160,7 @@ struct WorkspaceRoutes: Sendable {
                 let path = request.path ?? ""
                 let components = URLComponents(string: path)
                 let query = Dictionary((components?.queryItems ?? []).compactMap { item in item.value.map { (item.name, $0) } }, uniquingKeysWith: { a, _ in a })
-                guard let token = Authenticator.presentedToken(headers: request.headerFields, query: query) else { throw APIError.signedOut }
+                guard let token = try Authenticator.webSocketToken(headers: request.headerFields, query: query, accessURL: accessURL) else { throw APIError.signedOut }
                 let subject = try await authenticator.authenticate(token: token)
                 let raw = String((components?.path ?? path).split(separator: "/")[3])
                 guard let buildID = UUID(uuidString: raw) else { throw APIError.invalidUUID(raw) }

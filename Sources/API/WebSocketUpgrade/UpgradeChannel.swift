@@ -15,6 +15,11 @@ import WebSocket
 /// NIO considers an upgrade on the first request of a connection only, and swallows the request
 /// head when an upgrade is refused; so a refusal is recorded per connection and answered here, with
 /// `Connection: close` so that the connection never returns to a client's keep-alive pool.
+///
+/// Connection hygiene (`ConnectionLimits`) lives here too: a connection over the cap is answered
+/// 503 before any parsing; the first request head must arrive within the header-read timeout (a
+/// later one within the idle timeout, which `HTTPConnectionStateHandler` enforces between
+/// requests); an upgraded WebSocket leaves both timeouts behind.
 struct UpgradeChannel: ServerChildChannel, HTTPChannelHandler {
     typealias HTTPAsyncChannel = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
 
@@ -32,7 +37,8 @@ struct UpgradeChannel: ServerChildChannel, HTTPChannelHandler {
         case rejected(HTTPAsyncChannel, APIError)
         /// An Upgrade request for a path that is not a WebSocket route: answer it through the router.
         case routed(HTTPAsyncChannel, HTTPRequest)
-
+        /// Over the connection cap: `CapacityRefusalHandler` answers and closes.
+        case overCapacity
     }
 
     /// What the upgrader learned about the first request, for the not-upgrading path.
@@ -43,18 +49,34 @@ struct UpgradeChannel: ServerChildChannel, HTTPChannelHandler {
 
     let responder: HTTPChannelHandler.Responder
     let routes: [WebSocketRoute]
+    let limits: ConnectionLimits
+    let gate: ConnectionGate
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
+            guard gate.admit(channel) else {
+                try channel.pipeline.syncOperations.addHandler(CapacityRefusalHandler())
+                return Value(channel: channel, negotiation: channel.eventLoop.makeSucceededFuture(.overCapacity))
+            }
+            let firstRequestIn = NIOLockedValueBox(false)
+            let headTimer = channel.eventLoop.scheduleTask(in: TimeAmount(limits.headerReadTimeout)) {
+                if !firstRequestIn.withLockedValue({ $0 }) {
+                    logger.debug("closing a connection whose first request head did not arrive in time")
+                    channel.close(promise: nil)
+                }
+            }
+            channel.closeFuture.whenComplete { _ in headTimer.cancel() }
             let refusal = NIOLockedValueBox<Refusal?>(nil)
             let accepted = NIOLockedValueBox<(WebSocketConfiguration, @Sendable (WebSocketConnection) async -> Void)?>(nil)
-            let upgrader = RouteUpgrader(routes: routes, refusal: refusal, accepted: accepted)
+            let upgrader = RouteUpgrader(routes: routes, refusal: refusal, accepted: accepted, firstRequestIn: firstRequestIn)
+            let idleTimeout = limits.idleTimeout
             let upgradeConfiguration = NIOTypedHTTPServerUpgradeConfiguration<Negotiated>(
                 upgraders: [upgrader],
                 notUpgradingCompletionHandler: { channel in
-                    channel.eventLoop.makeCompletedFuture {
+                    firstRequestIn.withLockedValue { $0 = true }
+                    return channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-                        try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
+                        try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: idleTimeout, logger: logger))
                         let http = try HTTPAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
                         switch refusal.withLockedValue({ $0 }) {
                         case .rejected(let error): return .rejected(http, error)
@@ -91,13 +113,17 @@ struct UpgradeChannel: ServerChildChannel, HTTPChannelHandler {
                 await handler(connection)
             }
         case .rejected(let http, let error):
-            await write(ErrorMiddleware<AppRequestContext>.response(for: error), on: http, logger: logger)
+            // Scrubbed and logged as any other error: a 5xx says only its request id.
+            let response = ErrorMiddleware<AppRequestContext>.response(for: error, requestID: RequestID().description, logger: logger)
+            await write(response, on: http, logger: logger)
         case .routed(let http, let request):
             try? await http.executeThenClose { _, outbound in
                 let writer = ResponseWriter(outbound: outbound)
                 try await responder(Request(head: request, body: .init(buffer: ByteBuffer())), writer, http.channel)
                 outbound.finish()
             }
+        case .overCapacity:
+            try? await value.channel.closeFuture.get()
         }
     }
 
@@ -125,6 +151,11 @@ private struct RouteUpgrader: NIOTypedHTTPServerProtocolUpgrader {
     let routes: [WebSocketRoute]
     let refusal: NIOLockedValueBox<UpgradeChannel.Refusal?>
     let accepted: NIOLockedValueBox<(WebSocketConfiguration, @Sendable (WebSocketConnection) async -> Void)?>
+    /// The first request is in: set once the upgrade happens, not at the head. NIO waits for the
+    /// request's end before upgrading, so a head announcing a body that never comes would
+    /// otherwise hold the connection; the header-read timeout bounds the head, that body and the
+    /// route's decision.
+    let firstRequestIn: NIOLockedValueBox<Bool>
 
     struct Refused: Error {}
 
@@ -173,7 +204,8 @@ private struct RouteUpgrader: NIOTypedHTTPServerProtocolUpgrader {
     }
 
     func upgrade(channel: any Channel, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<UpgradeResult> {
-        channel.eventLoop.makeCompletedFuture {
+        firstRequestIn.withLockedValue { $0 = true }
+        return channel.eventLoop.makeCompletedFuture {
             guard let (configuration, handler) = accepted.withLockedValue({ $0 }) else { throw Refused() }
             let connection = try WebSocketConnection.installServerHandlers(on: channel, configuration: configuration)
             return .websocket(connection, handler)

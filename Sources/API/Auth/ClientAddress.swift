@@ -1,0 +1,94 @@
+import Foundation
+import HTTPTypes
+
+/// Which peers may tell us the client's address, and in which headers (Coder's
+/// `--proxy-trusted-origins` and `--proxy-trusted-headers`). Without both, the address is the
+/// socket's peer, whatever the request says.
+public struct ProxyTrust: Sendable {
+    public var origins: [IPNetwork]
+    public var headers: [HTTPField.Name]
+
+    public init(origins: [IPNetwork] = [], headers: [HTTPField.Name] = []) {
+        self.origins = origins
+        self.headers = headers
+    }
+
+    public struct ParseError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// From the flags' text: CIDRs (or bare addresses) and header names.
+    public init(origins: [String], headers: [String]) throws {
+        self.origins = try origins.map { text in
+            guard let network = IPNetwork(text) else { throw ParseError(description: "--proxy-trusted-origins: \"\(text)\" is not a CIDR such as 10.0.0.0/8") }
+            return network
+        }
+        self.headers = try headers.map { text in
+            guard let name = HTTPField.Name(text) else { throw ParseError(description: "--proxy-trusted-headers: \"\(text)\" is not a header name") }
+            return name
+        }
+    }
+
+    public func trusts(_ address: String) -> Bool {
+        origins.contains { $0.contains(address) }
+    }
+
+    /// The client's address: the peer, unless the peer is a trusted proxy and a trusted header
+    /// names one. In a forwarding chain (`X-Forwarded-For: client, proxy1, proxy2`) the answer is
+    /// the nearest address that is not itself a trusted proxy, since anything further left may
+    /// have been written by the client.
+    public func clientAddress(peer: String?, headers fields: HTTPFields) -> String? {
+        guard let peer, trusts(peer) else { return peer }
+        for name in headers {
+            let chain = fields[values: name].flatMap { $0.split(separator: ",") }
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { IPNetwork.parseAddress($0) != nil }
+            if let nearest = chain.last(where: { !trusts($0) }) ?? chain.first { return nearest }
+        }
+        return peer
+    }
+}
+
+/// An IPv4 or IPv6 network in CIDR notation (`10.0.0.0/8`, `fd00::/8`); a bare address is a /32
+/// or /128.
+public struct IPNetwork: Sendable, Equatable, CustomStringConvertible {
+    let bytes: [UInt8]
+    let prefix: Int
+    public let description: String
+
+    public init?(_ text: String) {
+        let parts = text.trimmingCharacters(in: .whitespaces).split(separator: "/", maxSplits: 1)
+        guard let first = parts.first, let bytes = Self.parseAddress(String(first)) else { return nil }
+        let prefix = parts.count == 2 ? Int(parts[1]) : bytes.count * 8
+        guard let prefix, (0...bytes.count * 8).contains(prefix) else { return nil }
+        self.bytes = bytes
+        self.prefix = prefix
+        self.description = text
+    }
+
+    public func contains(_ address: String) -> Bool {
+        guard var candidate = Self.parseAddress(address) else { return false }
+        // An IPv4 client seen on a dual-stack socket as ::ffff:a.b.c.d matches IPv4 networks.
+        if bytes.count == 4, candidate.count == 16, candidate[0..<12] == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff][...] {
+            candidate = Array(candidate[12...])
+        }
+        guard candidate.count == bytes.count else { return false }
+        var remaining = prefix
+        for (a, b) in zip(candidate, bytes) where remaining > 0 {
+            let bits = min(8, remaining)
+            let mask = UInt8(truncatingIfNeeded: 0xFF << (8 - bits))
+            if a & mask != b & mask { return false }
+            remaining -= bits
+        }
+        return true
+    }
+
+    /// The address's bytes (4 or 16), or nil if it is not an IP address.
+    static func parseAddress(_ text: String) -> [UInt8]? {
+        var v4 = in_addr()
+        if inet_pton(AF_INET, text, &v4) == 1 { return withUnsafeBytes(of: &v4) { Array($0) } }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, text, &v6) == 1 { return withUnsafeBytes(of: &v6) { Array($0) } }
+        return nil
+    }
+}

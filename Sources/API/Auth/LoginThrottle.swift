@@ -1,0 +1,86 @@
+import Foundation
+import Synchronization
+
+/// Counts failed logins per account (the email as typed, lowercased) and per client address, and
+/// refuses further attempts on a key that failed `limit` times within `window` until the oldest
+/// of those failures is `window` old. Per replica: a client spreading attempts over N replicas
+/// gets N times the budget, which still bounds guessing (documented in docs/security.md).
+public final class LoginThrottle: Sendable {
+    public struct Policy: Sendable {
+        public var failuresPerAccount: Int
+        public var failuresPerAddress: Int
+        public var window: Duration
+
+        /// An address gets more than an account: several users may share one (a NAT, an office).
+        public init(failuresPerAccount: Int = 10, failuresPerAddress: Int = 50, window: Duration = .seconds(300)) {
+            self.failuresPerAccount = failuresPerAccount
+            self.failuresPerAddress = failuresPerAddress
+            self.window = window
+        }
+    }
+
+    private enum Key: Hashable {
+        case account(String)
+        case address(String)
+    }
+
+    public let policy: Policy
+    private let now: @Sendable () -> ContinuousClock.Instant
+    private let failures = Mutex<[Key: [ContinuousClock.Instant]]>([:])
+    /// Past this many keys, expired ones are swept on the next failure, so memory stays bounded by
+    /// the attempts of one window.
+    private let sweepAbove = 10_000
+
+    /// `now` is injectable so that tests move time instead of waiting for it.
+    public init(policy: Policy = Policy(), now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }) {
+        self.policy = policy
+        self.now = now
+    }
+
+    /// How long until an attempt for `account` from `address` may be tried; nil if it may now.
+    public func retryAfter(account: String, address: String?) -> Duration? {
+        let now = now()
+        return failures.withLock { table in
+            var keys: [(Key, Int)] = [(.account(account.lowercased()), policy.failuresPerAccount)]
+            if let address { keys.append((.address(address), policy.failuresPerAddress)) }
+            return keys.compactMap { key, limit in wait(for: &table, key, limit: limit, now: now) }.max()
+        }
+    }
+
+    public func recordFailure(account: String, address: String?) {
+        let now = now()
+        failures.withLock { table in
+            if table.count > sweepAbove {
+                table = table.compactMapValues { times in
+                    let kept = times.filter { now - $0 < policy.window }
+                    return kept.isEmpty ? nil : kept
+                }
+            }
+            table[.account(account.lowercased()), default: []].append(now)
+            if let address { table[.address(address), default: []].append(now) }
+        }
+    }
+
+    /// A correct password clears the account's failures (not the address's: one good account
+    /// must not launder guesses at others).
+    public func recordSuccess(account: String) {
+        _ = failures.withLock { $0.removeValue(forKey: .account(account.lowercased())) }
+    }
+
+    private func wait(for table: inout [Key: [ContinuousClock.Instant]], _ key: Key, limit: Int, now: ContinuousClock.Instant) -> Duration? {
+        guard var times = table[key] else { return nil }
+        times.removeAll { now - $0 >= policy.window }
+        table[key] = times.isEmpty ? nil : times
+        guard times.count >= limit else { return nil }
+        // Free again when enough of the failures have aged out of the window.
+        return times[times.count - limit] + policy.window - now
+    }
+}
+
+extension Duration {
+    /// Whole seconds, rounded up, at least 1: what `Retry-After` carries.
+    var retryAfterSeconds: Int64 {
+        let (seconds, attoseconds) = components
+        return max(1, seconds + (attoseconds > 0 ? 1 : 0))
+    }
+}

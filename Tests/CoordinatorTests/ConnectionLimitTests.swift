@@ -1,0 +1,101 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Header-read and idle timeouts and the connection cap, against a real server over raw sockets.
+@Suite(.serialized) struct ConnectionLimitTests {
+    static let psk = "psk-\(UUID().uuidString.prefix(8))"
+    /// Starts a server and waits until it answers, over connections it closes itself (a pooled
+    /// client connection would hold one of the few slots the cap test counts).
+    func startServer(_ extra: [String]) async throws -> (CoordinatorProcess, Int) {
+        let db = try await TestDatabase.create()
+        let port = try freePort()
+        let server = try CoordinatorProcess(["server", "--postgres-url", db.url, "--http-address", "127.0.0.1:\(port)", "--log-level", "notice"] + extra)
+        try await eventually("server up", timeout: .seconds(60)) {
+            let connection = try RawConnection(port: port)
+            connection.send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            return connection.readResponse(timeout: 5)?.status == 200
+        }
+        return (server, port)
+    }
+
+    @Test func halfSentRequestsAndIdleConnectionsAreClosedByTheServer() async throws {
+        let (server, port) = try await startServer(["--http-header-timeout", "1s", "--http-idle-timeout", "1s", "--provisioner-daemon-psk", Self.psk])
+        // The first user makes the default organization the daemon route below needs.
+        let first = try await HTTP.request(.POST, "http://127.0.0.1:\(port)/api/v2/users/first", json: [
+            "email": "owner@example.com", "username": "owner", "password": "Sup3r-Secret-Passw0rd!",
+        ])
+        #expect(first.status == 201)
+        let halfSent = try (0..<200).map { _ in try RawConnection(port: port) }
+        for connection in halfSent { connection.send("GET /healthz HTTP/1.1\r\nHost: x\r\n") }
+        // An upgrade the route would accept, announcing a body it never sends: NIO upgrades only
+        // after the request's end, so only the header-read timeout ends it.
+        let upgrade = try RawConnection(port: port)
+        upgrade.send(
+            "GET /api/v2/organizations/default/provisionerdaemons/serve?provisioner=echo&name=slow HTTP/1.1\r\nHost: x\r\n"
+                + "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                + "Coder-Provisioner-Daemon-PSK: \(Self.psk)\r\nContent-Length: 10\r\n\r\n"
+        )
+        let idle = try RawConnection(port: port)
+        idle.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(idle.readResponse()?.status == 200)
+
+        // Each wait is bounded generously; what is asserted is that the server closed, not when.
+        for (index, connection) in halfSent.enumerated() {
+            let (data, closed) = connection.readUntilClosed(timeout: 60)
+            #expect(closed, "half-sent connection \(index) still open")
+            #expect(data.isEmpty)
+        }
+        #expect(idle.readUntilClosed(timeout: 60).closed, "idle keep-alive connection still open")
+        let upgraded = upgrade.readUntilClosed(timeout: 60)
+        #expect(upgraded.closed, "upgrade request without its body still open")
+        #expect(upgraded.data.isEmpty, "\(upgraded.data)")
+        // A complete request on a fresh connection is still served.
+        let fresh = try RawConnection(port: port)
+        fresh.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(fresh.readResponse()?.status == 200)
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit() == 0, "\(server.log)")
+    }
+
+    @Test func theConnectionCapRefusesClearlyAndRecovers() async throws {
+        let cap = 3
+        let (server, port) = try await startServer(["--http-max-connections", "\(cap)"])
+        // Fill the cap with keep-alive connections that each had a request answered. A probe the
+        // server closed a moment ago may not have given back its slot yet: retry until served.
+        var held: [RawConnection] = []
+        for _ in 0..<cap {
+            var connection: RawConnection?
+            try await eventually("a slot", timeout: .seconds(30)) {
+                let candidate = try RawConnection(port: port)
+                candidate.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                guard candidate.readResponse()?.status == 200 else { return false }
+                connection = candidate
+                return true
+            }
+            held.append(try #require(connection))
+        }
+
+        let refused = try RawConnection(port: port)
+        refused.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        let (text, closed) = refused.readUntilClosed(timeout: 30)
+        #expect(closed)
+        let response = try #require(RawResponse(parsing: Array(text.utf8)), "\(text)")
+        #expect(response.status == 503)
+        #expect(response.headers["connection"] == "close")
+        #expect(response.message == "The server is at its connection limit. Try again later.")
+        #expect(server.log.contains("connection limit reached"))
+
+        // The held ones still work, and one closing frees a slot.
+        held[0].send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(held[0].readResponse()?.status == 200)
+        held[1].close()
+        try await eventually("a slot again", timeout: .seconds(30)) {
+            let connection = try RawConnection(port: port)
+            connection.send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            return connection.readResponse(timeout: 5)?.status == 200
+        }
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit() == 0, "\(server.log)")
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Postgres
+
+/// A PostgreSQL cluster of one test's own, on a loopback TCP port, that the test may stop and
+/// start again (the cluster scripts/test started is shared and must stay up). With a password,
+/// TCP logins need it (scram-sha-256). Removed when the value goes away.
+public final class ThrowawayPostgres: Sendable {
+    public let port: Int
+    public let directory: String
+    private let bin: String
+    /// Set when we are root: PostgreSQL refuses to run as root, so the cluster runs as `postgres`.
+    private let runAs: String?
+
+    public init(port: Int? = nil, password: String? = nil) throws {
+        self.port = try port ?? freePort()
+        bin = try EmbeddedPostgres.findBinDirectory()
+        runAs = geteuid() == 0 ? "postgres" : nil
+        directory = NSTemporaryDirectory() + "coord-pg-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var arguments = ["-D", "\(directory)/data", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions", "--auth-local=trust"]
+        if let password {
+            try password.write(toFile: "\(directory)/pwfile", atomically: true, encoding: .utf8)
+            arguments += ["--auth-host=scram-sha-256", "--pwfile=\(directory)/pwfile"]
+        } else {
+            arguments += ["--auth-host=trust"]
+        }
+        if let runAs, let user = getpwnam(runAs) {
+            for path in [directory, "\(directory)/pwfile"] { chown(path, user.pointee.pw_uid, user.pointee.pw_gid) }
+        }
+        try run("initdb", arguments)
+    }
+
+    deinit {
+        try? stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// `postgresql://postgres[:password]@127.0.0.1:<port>/postgres`
+    public func url(password: String? = nil) -> String {
+        "postgresql://postgres\(password.map { ":\($0)" } ?? "")@127.0.0.1:\(port)/postgres"
+    }
+
+    public func start() throws {
+        try run("pg_ctl", [
+            "-D", "\(directory)/data", "-l", "\(directory)/postgres.log", "-w", "-t", "60",
+            "-o", "-c listen_addresses=127.0.0.1 -c port=\(port) -c unix_socket_directories=\(directory) -c fsync=off", "start",
+        ])
+    }
+
+    /// Stops at once, as a crash or a failover would (open connections are cut).
+    public func stop() throws {
+        guard FileManager.default.fileExists(atPath: "\(directory)/data/postmaster.pid") else { return }
+        try run("pg_ctl", ["-D", "\(directory)/data", "-m", "immediate", "-w", "-t", "60", "stop"])
+    }
+
+    private func run(_ tool: String, _ arguments: [String]) throws {
+        let executable = "\(bin)/\(tool)"
+        let (program, all) = runAs.map { ("/usr/sbin/runuser", ["-u", $0, "--", executable] + arguments) } ?? (executable, arguments)
+        let (status, output) = try ChildProcess.run(program, all, workingDirectory: directory)
+        guard status == 0 else { throw TestSetupError("\(tool) failed (\(status)): \(output)") }
+    }
+}
