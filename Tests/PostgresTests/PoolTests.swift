@@ -51,14 +51,17 @@ import TestSupport
         let db = try await TestDatabase.create()
         try await withPool(.init(connectionString: db.url, maximumConnections: 1, acquireTimeout: .milliseconds(300))) { pool in
             async let holder: Void = pool.withConnection { connection in
-                try await connection.query("SELECT pg_sleep(2)")
+                try await connection.query("SELECT pg_sleep(60)")
             }
-            // The holder has the only connection once its query runs.
-            try await waitForQuery(in: db.name, containing: "pg_sleep(2)")
+            // The holder has the only connection once its query runs; it holds it until we cancel it.
+            try await waitForQuery(in: db.name, containing: "pg_sleep(60)")
             let error = try await #require(throws: PostgresError.self) { try await pool.query("SELECT 1") }
             #expect(error.kind == .poolTimeout)
             #expect(error.message.contains("waiting for a database connection"))
-            try await holder
+            _ = try await TestDatabase.admin(
+                "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND position('pg_sleep(60)' in query) > 0", [db.name]
+            )
+            _ = try? await holder
             // Once it is free again, it serves.
             #expect(try await pool.query("SELECT 1").first?.decode(0, as: Int.self) == 1)
         }
