@@ -99,11 +99,21 @@ public struct EmbeddedPostgres: Sendable {
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// Creates `path` with mode 0600 from the start (never readable by others, not even for a
+    /// moment between writing and a chmod), failing if it exists.
+    static func writePrivately(_ text: String, to path: String) -> Bool {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == bytes.count
+    }
+
     private func passwordCreatingIfNeeded() throws -> String {
         if FileManager.default.fileExists(atPath: passwordPath) { return try readPassword() }
         var generator = SystemRandomNumberGenerator()
         let password = (0..<32).map { _ in String(UInt8.random(in: 0...15, using: &generator), radix: 16) }.joined()
-        guard FileManager.default.createFile(atPath: passwordPath, contents: Data(password.utf8), attributes: [.posixPermissions: 0o600]) else {
+        guard Self.writePrivately(password, to: passwordPath) else {
             throw PostgresError(.connection, "cannot write the embedded PostgreSQL's password file \(passwordPath)")
         }
         return password
@@ -113,7 +123,8 @@ public struct EmbeddedPostgres: Sendable {
     /// as long as initdb runs.
     private func withPasswordFile(_ password: String, _ body: (String) throws -> Void) throws {
         let path = ((clusterDirectory as NSString).deletingLastPathComponent as NSString).appendingPathComponent(".initdb-password")
-        guard FileManager.default.createFile(atPath: path, contents: Data(password.utf8), attributes: [.posixPermissions: 0o600]) else {
+        unlink(path) // a leftover of an interrupted start
+        guard Self.writePrivately(password, to: path) else {
             throw PostgresError(.connection, "cannot write \(path)")
         }
         defer { unlink(path) }

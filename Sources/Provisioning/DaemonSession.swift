@@ -59,10 +59,11 @@ public final class DaemonSession: Sendable {
     public func end(_ ending: Ending) async {
         sender.withLock { $0 = nil }
         for case .cancelAcquire(let id) in core.withLock({ $0.end(ending) }) {
-            let task = acquires.withLock { $0[id] }
-            task?.cancel()
-            await task?.value
+            acquires.withLock { $0[id] }?.cancel()
         }
+        // Every acquire task, also one that has its job and is still sending it: what it could not
+        // deliver is known only once it is done.
+        for task in acquires.withLock({ Array($0.values) }) { await task.value }
         for action in core.withLock({ $0.cleanUp() }) {
             switch action {
             case .failConnectionJobs(let error):
@@ -99,7 +100,7 @@ public final class DaemonSession: Sendable {
                 acquires.withLock { $0[id] }?.cancel()
             case .resume(let id, let lease):
                 var payload: AcquiredJob?
-                if let job = try await store.resumeJob(lease, connectionID: identity.connectionID) {
+                if let job = try await store.resumeJob(lease, connectionID: identity.connectionID, instanceID: identity.instanceID) {
                     logger.info("daemon resumed its job", metadata: ["daemon": "\(identity.name)", "job": "\(lease.jobID)"])
                     payload = try await acquired(job, lease: lease)
                 }
@@ -120,19 +121,28 @@ public final class DaemonSession: Sendable {
                     applied = false
                 }
                 try await perform(core.withLock { $0.finished(requestID: id, lease, applied: applied, reply: reply) }, send: send)
-            case .failConnectionJobs, .releaseUndelivered, .disconnect:
-                break // only `end` produces these
+            case .releaseUndelivered(let leases):
+                for lease in leases { try? await store.releaseUndeliveredJob(lease) }
+            case .failConnectionJobs, .disconnect:
+                break // only `cleanUp` produces these, for `end`
             }
         }
     }
 
     private func acquire(_ id: Int64, reclaimExcept held: [UUID], send: @escaping Send) async {
-        try? await store.reclaimJobs(daemonID: identity.id, connectionID: identity.connectionID, except: held)
+        try? await store.reclaimJobs(daemonID: identity.id, instanceID: identity.instanceID, connectionID: identity.connectionID, except: held)
         do {
             let job = try await acquirer.acquire(for: identity)
             let lease = JobLease(jobID: job.id, daemonID: identity.id, epoch: job.lease?.epoch ?? 0)
+            let payload: AcquiredJob
             do {
-                let payload = try await acquired(job, lease: lease)
+                payload = try await acquired(job, lease: lease)
+            } catch {
+                logger.warning("a job taken for a daemon could not be prepared; it goes back", metadata: ["job": "\(job.id)", "error": "\(error)"])
+                try? await perform(core.withLock { $0.preparationFailed(requestID: id, lease, reason: "the job could not be prepared; ask again") }, send: send)
+                return
+            }
+            do {
                 try await perform(core.withLock { $0.acquired(requestID: id, payload) }, send: send)
             } catch {
                 // It never reached the daemon (sending fails only once the connection is over):

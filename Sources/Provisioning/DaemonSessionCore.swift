@@ -155,6 +155,14 @@ public struct DaemonSessionCore: Sendable {
         undelivered.insert(lease)
     }
 
+    /// A job was taken for the acquire but could not be made ready to send (its payload could not
+    /// be read): it goes back at once, and the daemon is told, so that it asks again.
+    public mutating func preparationFailed(requestID: Int64, _ lease: JobLease, reason: String) -> [Action] {
+        if waitingAcquire == requestID { waitingAcquire = nil }
+        leases.remove(lease)
+        return [.releaseUndelivered([lease])] + (isEnded ? [] : [.send(.error(id: requestID, code: .internalError, message: reason))])
+    }
+
     /// The acquire ended without a job (cancelled).
     public mutating func acquireEnded(requestID: Int64) -> [Action] {
         guard waitingAcquire == requestID else { return [] }

@@ -9,14 +9,17 @@ public struct DaemonIdentity: Sendable, Equatable {
     public var id: UUID
     /// This connection of the daemon: the leases it takes name it.
     public var connectionID: UUID
+    /// The daemon process (its `instance_id`; empty for daemons that send none).
+    public var instanceID: String
     public var name: String
     public var organizationID: UUID
     public var provisioners: [String]
     public var tags: [String: String]
 
-    public init(id: UUID, connectionID: UUID, name: String, organizationID: UUID, provisioners: [String], tags: [String: String]) {
+    public init(id: UUID, connectionID: UUID, instanceID: String, name: String, organizationID: UUID, provisioners: [String], tags: [String: String]) {
         self.id = id
         self.connectionID = connectionID
+        self.instanceID = instanceID
         self.name = name
         self.organizationID = organizationID
         self.provisioners = provisioners
@@ -88,7 +91,7 @@ public final class JobAcquirer: Sendable {
             }
             let job: ProvisionerJob?
             do {
-                job = try await store.acquireJob(daemonID: daemon.id, connectionID: daemon.connectionID, organizationID: daemon.organizationID, provisioners: daemon.provisioners, tags: daemon.tags)
+                job = try await store.acquireJob(daemonID: daemon.id, connectionID: daemon.connectionID, instanceID: daemon.instanceID, organizationID: daemon.organizationID, provisioners: daemon.provisioners, tags: daemon.tags)
             } catch {
                 _ = state.withLock { $0.groups.remove(id: id, key: key) }
                 logger.warning("acquiring a job failed; retrying", metadata: ["daemon": "\(daemon.name)", "error": "\(error)"])

@@ -73,15 +73,17 @@ extension Store {
     /// Takes the oldest pending job this daemon can run, in one statement; `SKIP LOCKED` lets any
     /// number of daemons on any number of replicas acquire at once without waiting on each other.
     /// The lease names `connectionID` too, and the hand-over is counted (see `reclaimJobs`).
-    public func acquireJob(daemonID: UUID, connectionID: UUID, organizationID: UUID, provisioners: [String], tags: [String: String]) async throws -> ProvisionerJob? {
+    /// Only the daemon's current connection acquires: one that a reconnect has replaced (and that
+    /// has not heard yet) takes nothing.
+    public func acquireJob(daemonID: UUID, connectionID: UUID, instanceID: String, organizationID: UUID, provisioners: [String], tags: [String: String]) async throws -> ProvisionerJob? {
         try await pool.withTransaction { connection in
             let row = try connection.query(
                 """
                 UPDATE provisioner_jobs SET
                     started_at = now(), updated_at = now(), last_update_at = now(), worker_id = $1,
                     lease_daemon_id = $1, lease_epoch = lease_epoch + 1, lease_lost_at = NULL,
-                    lease_connection_id = $5, deliveries = deliveries + 1
-                WHERE id = (
+                    lease_connection_id = $5, lease_instance_id = $6, deliveries = deliveries + 1
+                WHERE EXISTS (SELECT 1 FROM provisioner_daemons WHERE id = $1 AND connection_id = $5) AND id = (
                     SELECT id FROM provisioner_jobs
                     WHERE started_at IS NULL AND canceled_at IS NULL AND organization_id = $2
                       AND provisioner = ANY($3::text[]) AND provisioner_tagset_contains($4::jsonb, tags)
@@ -91,7 +93,7 @@ extension Store {
                 )
                 RETURNING \(Self.jobColumns)
                 """,
-                [daemonID, organizationID, provisioners, Self.encodeTags(tags), connectionID]
+                [daemonID, organizationID, provisioners, Self.encodeTags(tags), connectionID, instanceID]
             ).first
             guard let row else { return nil }
             let job = try Self.job(from: row)
@@ -103,14 +105,15 @@ extension Store {
     /// Re-attaches a daemon to a job it holds after a reconnect, moving the lease to the new
     /// connection (so the old one ending later does not start the grace period). Nil if the lease
     /// is stale or the job ended.
-    public func resumeJob(_ lease: JobLease, connectionID: UUID) async throws -> ProvisionerJob? {
+    public func resumeJob(_ lease: JobLease, connectionID: UUID, instanceID: String) async throws -> ProvisionerJob? {
         try await pool.query(
             """
-            UPDATE provisioner_jobs SET lease_lost_at = NULL, last_update_at = now(), updated_at = now(), lease_connection_id = $4
+            UPDATE provisioner_jobs SET lease_lost_at = NULL, last_update_at = now(), updated_at = now(), lease_connection_id = $4,
+                lease_instance_id = $5
             WHERE id = $1 AND lease_daemon_id = $2 AND lease_epoch = $3 AND completed_at IS NULL
             RETURNING \(Self.jobColumns)
             """,
-            [lease.jobID, lease.daemonID, lease.epoch, connectionID]
+            [lease.jobID, lease.daemonID, lease.epoch, connectionID, instanceID]
         ).first.map(Self.job(from:))
     }
 
@@ -219,6 +222,9 @@ extension Store {
         }
     }
 
+    /// SQL: the error of a job canceled while it was on its way to a daemon that never got it.
+    static let canceledWhileUndelivered = "'Canceled before a provisioner daemon took it.'"
+
     /// The error of a job handed to daemons too often without a single update.
     static let undeliverableError = "The job was handed to a provisioner daemon \(ProvisionerLimits.maxDeliveriesWithoutUpdate) times without a single update; it is failed instead of being offered again. The daemons may be unable to receive it (is the template archive larger than they accept?)."
 
@@ -227,18 +233,22 @@ extension Store {
     /// delivery, or it could not receive them) or it restarted. A job it never reported on goes
     /// back to the queue, unless it was handed over too often already; one it had started fails
     /// at once.
-    public func reclaimJobs(daemonID: UUID, connectionID: UUID, except held: [UUID]) async throws {
+    ///
+    /// Only the jobs of this daemon process (`instanceID`) are reclaimed: a job of another process
+    /// under the same name is left to the reaper's grace period, so that a second process that
+    /// slips in while the first reconnects can never end the first one's job.
+    public func reclaimJobs(daemonID: UUID, instanceID: String, connectionID: UUID, except held: [UUID]) async throws {
         try await pool.withTransaction { connection in
             let heldIDs = held.map { $0.uuidString.lowercased() }
             let returned = try connection.query(
                 """
                 UPDATE provisioner_jobs SET started_at = NULL, worker_id = NULL, lease_daemon_id = NULL, last_update_at = NULL,
-                    lease_lost_at = NULL, lease_connection_id = NULL, updated_at = now()
-                WHERE lease_daemon_id = $1 AND completed_at IS NULL AND canceled_at IS NULL AND NOT (id = ANY($2::uuid[]))
-                  AND deliveries > 0 AND deliveries < $3
+                    lease_lost_at = NULL, lease_connection_id = NULL, lease_instance_id = NULL, updated_at = now()
+                WHERE lease_daemon_id = $1 AND lease_instance_id = $4 AND completed_at IS NULL AND canceled_at IS NULL
+                  AND NOT (id = ANY($2::uuid[])) AND deliveries > 0 AND deliveries < $3
                 RETURNING organization_id, provisioner, tags::text
                 """,
-                [daemonID, heldIDs, ProvisionerLimits.maxDeliveriesWithoutUpdate]
+                [daemonID, heldIDs, ProvisionerLimits.maxDeliveriesWithoutUpdate, instanceID]
             ).rows
             for row in returned {
                 try Self.announceJobPosted(
@@ -248,25 +258,30 @@ extension Store {
             let failed = try connection.query(
                 """
                 UPDATE provisioner_jobs SET completed_at = now(), updated_at = now(), error_code = 'LOST_DAEMON',
-                    error = CASE WHEN deliveries > 0 THEN $3 ELSE 'The provisioner daemon running this job restarted without resuming it.' END
-                WHERE lease_daemon_id = $1 AND completed_at IS NULL AND NOT (id = ANY($2::uuid[]))
+                    error = CASE WHEN canceled_at IS NOT NULL THEN \(Self.canceledWhileUndelivered)
+                        WHEN deliveries > 0 THEN $3
+                        ELSE 'The provisioner daemon running this job dropped it without finishing it.' END
+                WHERE lease_daemon_id = $1 AND lease_instance_id = $4 AND completed_at IS NULL AND NOT (id = ANY($2::uuid[]))
                 RETURNING id, error
                 """,
-                [daemonID, heldIDs, Self.undeliverableError]
+                [daemonID, heldIDs, Self.undeliverableError, instanceID]
             ).rows
             try Self.logFailures(failed, on: connection)
         }
     }
 
     /// Puts back a job that was taken but never reached its daemon (the connection dropped in
-    /// between), or fails it if that happened too often.
+    /// between, or its payload could not be read), or fails it if that happened too often. A job
+    /// canceled meanwhile ends as canceled: back in the queue it would be taken by nobody, and
+    /// its workspace would wait for it forever.
     public func releaseUndeliveredJob(_ lease: JobLease) async throws {
         try await pool.withTransaction { connection in
             let row = try connection.query(
                 """
                 UPDATE provisioner_jobs SET started_at = NULL, worker_id = NULL, lease_daemon_id = NULL, last_update_at = NULL,
-                    lease_connection_id = NULL
-                WHERE id = $1 AND lease_daemon_id = $2 AND lease_epoch = $3 AND completed_at IS NULL AND deliveries < $4
+                    lease_connection_id = NULL, lease_instance_id = NULL
+                WHERE id = $1 AND lease_daemon_id = $2 AND lease_epoch = $3 AND completed_at IS NULL AND canceled_at IS NULL
+                  AND deliveries < $4
                 RETURNING organization_id, provisioner, tags::text
                 """,
                 [lease.jobID, lease.daemonID, lease.epoch, ProvisionerLimits.maxDeliveriesWithoutUpdate]
@@ -277,7 +292,8 @@ extension Store {
             }
             let failed = try connection.query(
                 """
-                UPDATE provisioner_jobs SET completed_at = now(), updated_at = now(), error_code = 'LOST_DAEMON', error = $4
+                UPDATE provisioner_jobs SET completed_at = now(), updated_at = now(), error_code = 'LOST_DAEMON',
+                    error = CASE WHEN canceled_at IS NOT NULL THEN \(Self.canceledWhileUndelivered) ELSE $4 END
                 WHERE id = $1 AND lease_daemon_id = $2 AND lease_epoch = $3 AND completed_at IS NULL
                 RETURNING id, error
                 """,

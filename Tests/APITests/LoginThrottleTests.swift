@@ -44,6 +44,30 @@ final class ManualClock: Sendable {
         #expect(throttle.retryAfter(account: "x@example.com", address: "192.0.2.1") != nil)
     }
 
+    @Test func attemptsInFlightCountBeforeTheyFinish() {
+        let clock = ManualClock()
+        let throttle = LoginThrottle(policy: .init(failuresPerAccount: 3, failuresPerAddress: 100, window: .seconds(60)), now: { clock.now })
+        // A burst arriving together, all still hashing: only the first three get through.
+        let outcomes = (0..<10).map { _ in throttle.begin(account: "a@example.com", address: "192.0.2.1") }
+        #expect(outcomes.filter { if case .success = $0 { true } else { false } }.count == 3)
+        // One of them had the right password: the account is free again, and that attempt does not
+        // count against the address.
+        guard case .success(let good) = outcomes[0] else { Issue.record("first attempt refused"); return }
+        throttle.succeeded(good)
+        if case .failure = throttle.begin(account: "a@example.com", address: "192.0.2.1") { Issue.record("still locked after a success") }
+    }
+
+    @Test func anAddressCountsAttemptsButNotSuccesses() {
+        let clock = ManualClock()
+        let throttle = LoginThrottle(policy: .init(failuresPerAccount: 100, failuresPerAddress: 2, window: .seconds(60)), now: { clock.now })
+        for index in 0..<5 {
+            guard case .success(let attempt) = throttle.begin(account: "user\(index)@example.com", address: "192.0.2.1") else {
+                Issue.record("a successful user behind a shared address was locked out"); return
+            }
+            throttle.succeeded(attempt)
+        }
+    }
+
     @Test func retryAfterRoundsUpToWholeSeconds() {
         #expect(Duration.milliseconds(1).retryAfterSeconds == 1)
         #expect(Duration.milliseconds(1500).retryAfterSeconds == 2)
@@ -60,6 +84,15 @@ final class ManualClock: Sendable {
         #expect(trust.clientAddress(peer: "10.9.9.9", headers: [:]) == "10.9.9.9")
         #expect(trust.clientAddress(peer: "10.9.9.9", headers: [HTTPField.Name("X-Forwarded-For")!: "not-an-ip"]) == "10.9.9.9")
         #expect(ProxyTrust(origins: [IPNetwork("10.0.0.0/8")!]).clientAddress(peer: "10.9.9.9", headers: forwarded) == "10.9.9.9")
+        // Proxies that write ports or brackets; an entry we cannot read stops the walk at the peer.
+        func chain(_ value: String) -> HTTPFields { [HTTPField.Name("X-Forwarded-For")!: value] }
+        #expect(trust.clientAddress(peer: "10.9.9.9", headers: chain("9.9.9.9, 203.0.113.5:41234")) == "203.0.113.5")
+        #expect(trust.clientAddress(peer: "10.9.9.9", headers: chain("9.9.9.9, [2001:db8::1]:443")) == "2001:db8::1")
+        #expect(trust.clientAddress(peer: "10.9.9.9", headers: chain("9.9.9.9, [2001:db8::1]")) == "2001:db8::1")
+        #expect(trust.clientAddress(peer: "10.9.9.9", headers: chain("9.9.9.9, unknown")) == "10.9.9.9")
+        #expect(trust.clientAddress(peer: "10.9.9.9", headers: chain("9.9.9.9, 10.1.1.1:80, 10.2.2.2")) == "9.9.9.9")
+        #expect(trust.clientAddress(peer: "10.9.9.9", headers: chain("2001:db8::7")) == "2001:db8::7")
+        #expect(trust.clientAddress(peer: "10.9.9.9", headers: chain("1.2.3.4:x")) == "10.9.9.9")
         #expect(IPNetwork("10.0.0.0/33") == nil)
         #expect(IPNetwork("example.com") == nil)
         #expect(IPNetwork("192.0.2.0/25")!.contains("192.0.2.127"))

@@ -129,6 +129,42 @@ extension ProvisionerTests {
         await again.close()
     }
 
+    @Test func aSecondProcessThatSlipsInWhileTheFirstReconnectsCannotEndItsJob() async throws {
+        let setup = try await setUp(replicas: 1)
+        let a = setup.cluster.members[0]
+        let (first, _) = try await hostile(a, name: "shared-name", instanceID: "first")
+        _ = try await postImport(setup, through: a, manifest: ["resources": []])
+        let job = try await acquire(first)
+        try await first.send(.update(id: 2, lease: job.lease, logs: [LogLine(output: "working")]))
+        _ = try await first.reply(to: 2)
+        // The first one's connection ends cleanly (its replica restarting, say)…
+        await first.close()
+        let pool = database(setup)
+        try await eventually("the first one is disconnected") {
+            try await pool.query("SELECT connected FROM provisioner_daemons WHERE name = 'shared-name'").first?.decode(0, as: Bool.self) == false
+        }
+        // …and a second process under the same name gets in and asks for work.
+        let (second, _) = try await hostile(a, name: "shared-name", instanceID: "second")
+        try await second.send(.acquire(id: 1))
+        try await second.send(.cancelAcquire(id: 1))
+        guard case .acquireCanceled = try await second.reply(to: 1) else { Issue.record("no answer to the second's acquire"); return }
+        // The first one's job was not touched: still running, its grace period running.
+        let row = try await pool.query("SELECT completed_at IS NULL FROM provisioner_jobs WHERE id = $1", [job.lease.jobID]).first
+        #expect(try row?.decode(0, as: Bool.self) == true, "the second process ended the first one's job")
+        await second.close()
+        try await eventually("the second one is disconnected") {
+            try await pool.query("SELECT connected FROM provisioner_daemons WHERE name = 'shared-name'").first?.decode(0, as: Bool.self) == false
+        }
+        // The first one comes back and carries on.
+        let (back, _) = try await hostile(a, name: "shared-name", instanceID: "first")
+        try await back.send(.resume(id: 1, lease: job.lease))
+        guard case .job = try await back.reply(to: 1) else { Issue.record("the first one could not resume"); return }
+        try await back.send(.complete(id: 2, lease: job.lease, result: JobResult(resources: [])))
+        guard case .done = try await back.reply(to: 2) else { Issue.record("complete failed"); return }
+        await back.close()
+        await pool.close()
+    }
+
     // MARK: 2. leases fenced by connection
 
     @Test func aLateDisconnectDoesNotStartTheGracePeriodOfAJobResumedElsewhere() async throws {
@@ -261,13 +297,14 @@ extension ProvisionerTests {
         let setup = try await setUp(replicas: 1)
         let a = setup.cluster.members[0]
         let versionID = try await postImport(setup, through: a, manifest: ["resources": []])
-        // Each connection takes the job and goes away without a word; the next acquire reclaims it.
-        for round in 1...ProvisionerLimits.maxDeliveriesWithoutUpdate {
-            let (daemon, _) = try await hostile(a, name: "flaky", instanceID: "run-\(round)")
+        // The same process takes the job and drops the connection without a word, again and
+        // again (as one that cannot receive it would); each next acquire reclaims it.
+        for _ in 1...ProvisionerLimits.maxDeliveriesWithoutUpdate {
+            let (daemon, _) = try await hostile(a, name: "flaky", instanceID: "one-process")
             _ = try await acquire(daemon)
             await daemon.close()
         }
-        let (last, _) = try await hostile(a, name: "flaky", instanceID: "run-last")
+        let (last, _) = try await hostile(a, name: "flaky", instanceID: "one-process")
         try await last.send(.acquire(id: 1))
         try await eventually("the job failed after its deliveries") {
             try await job(setup, versionID, at: a)["status"] as? String == "failed"

@@ -189,6 +189,18 @@ import Testing
         #expect(core.jobCanceled(UUID()) == [])
     }
 
+    @Test func aJobThatCannotBePreparedGoesBackAndTheDaemonMayAskAgain() {
+        var core = helloed()
+        _ = core.receive(text(.acquire(id: 1)))
+        let l = lease()
+        let actions = core.preparationFailed(requestID: 1, jobLease(l), reason: "no payload")
+        #expect(actions.first == .releaseUndelivered([jobLease(l)]))
+        guard case .send(.error(1, .internalError, _))? = actions.last else { Issue.record("\(actions)"); return }
+        #expect(core.waitingAcquire == nil)
+        #expect(core.leases.isEmpty)
+        #expect(core.receive(text(.acquire(id: 2))) == [.acquire(requestID: 2, reclaimExcept: [])])
+    }
+
     // MARK: the end
 
     @Test func aClosedConnectionReleasesUndeliveredJobsAndDisconnects() {

@@ -37,15 +37,42 @@ public struct ProxyTrust: Sendable {
     /// names one. In a forwarding chain (`X-Forwarded-For: client, proxy1, proxy2`) the answer is
     /// the nearest address that is not itself a trusted proxy, since anything further left may
     /// have been written by the client.
+    ///
+    /// The chain is read from the right, the end our proxies wrote. An entry we cannot read (not an
+    /// address, `unknown`) stops the walk and the peer is used: skipping it would let a client's
+    /// own entry further left be taken for the proxy's. Proxies that write ports (`1.2.3.4:5678`,
+    /// `[2001:db8::1]:443`) are understood.
     public func clientAddress(peer: String?, headers fields: HTTPFields) -> String? {
         guard let peer, trusts(peer) else { return peer }
         for name in headers {
-            let chain = fields[values: name].flatMap { $0.split(separator: ",") }
-                .map { $0.trimmingCharacters(in: .whitespaces) }
-                .filter { IPNetwork.parseAddress($0) != nil }
-            if let nearest = chain.last(where: { !trusts($0) }) ?? chain.first { return nearest }
+            let chain = fields[values: name].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+            guard !chain.isEmpty else { continue }
+            for entry in chain.reversed() {
+                guard let address = Self.address(of: entry) else { return peer }
+                if !trusts(address) { return address }
+            }
+            // Every hop is one of ours: the leftmost is as far as the chain goes.
+            return chain.first.flatMap(Self.address(of:)) ?? peer
         }
         return peer
+    }
+
+    /// The address in a forwarding entry, without brackets or port; nil if it is not one.
+    static func address(of entry: String) -> String? {
+        var text = Substring(entry)
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            let rest = text[text.index(after: close)...]
+            guard rest.isEmpty || (rest.hasPrefix(":") && rest.dropFirst().allSatisfy(\.isNumber) && rest.count > 1) else { return nil }
+            text = text[text.index(after: text.startIndex)..<close]
+        } else if text.filter({ $0 == ":" }).count == 1, let colon = text.firstIndex(of: ":") {
+            // IPv4 with a port; a bare IPv6 address has more than one colon.
+            let port = text[text.index(after: colon)...]
+            guard !port.isEmpty, port.allSatisfy(\.isNumber) else { return nil }
+            text = text[..<colon]
+        }
+        let address = String(text)
+        return IPNetwork.parseAddress(address) != nil ? address : nil
     }
 }
 

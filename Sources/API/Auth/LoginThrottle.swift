@@ -61,6 +61,46 @@ public final class LoginThrottle: Sendable {
         }
     }
 
+    /// One login attempt in flight, counted as a failure until it proves otherwise.
+    public struct Attempt: Sendable {
+        let account: String
+        let address: String?
+        let at: ContinuousClock.Instant
+    }
+
+    /// Checks and counts an attempt in one step: attempts that arrive together (while the first
+    /// ones are still hashing) cannot all pass a check that none of them has been counted in yet.
+    /// Returns how long to wait instead, if the account or address is over its limit.
+    public func begin(account: String, address: String?) -> Result<Attempt, RetryLater> {
+        let now = now()
+        let account = account.lowercased()
+        return failures.withLock { table in
+            var keys: [(Key, Int)] = [(.account(account), policy.failuresPerAccount)]
+            if let address { keys.append((.address(address), policy.failuresPerAddress)) }
+            if let wait = keys.compactMap({ key, limit in self.wait(for: &table, key, limit: limit, now: now) }).max() {
+                return .failure(RetryLater(after: wait))
+            }
+            for (key, _) in keys { table[key, default: []].append(now) }
+            return .success(Attempt(account: account, address: address, at: now))
+        }
+    }
+
+    public struct RetryLater: Error, Sendable {
+        public let after: Duration
+    }
+
+    /// The attempt had the right password: the account's failures are cleared, and the attempt no
+    /// longer counts against its address.
+    public func succeeded(_ attempt: Attempt) {
+        failures.withLock { table in
+            table.removeValue(forKey: .account(attempt.account))
+            if let address = attempt.address, var times = table[.address(address)], let index = times.firstIndex(of: attempt.at) {
+                times.remove(at: index)
+                table[.address(address)] = times.isEmpty ? nil : times
+            }
+        }
+    }
+
     /// A correct password clears the account's failures (not the address's: one good account
     /// must not launder guesses at others).
     public func recordSuccess(account: String) {

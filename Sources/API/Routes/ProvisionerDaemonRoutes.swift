@@ -212,7 +212,7 @@ struct ProvisionerDaemonRoutes: Sendable {
             )
         }
         let session = DaemonSession(
-            identity: DaemonIdentity(id: record.id, connectionID: connectionID, name: name, organizationID: organization.id, provisioners: provisioners, tags: tags),
+            identity: DaemonIdentity(id: record.id, connectionID: connectionID, instanceID: instanceID, name: name, organizationID: organization.id, provisioners: provisioners, tags: tags),
             replicaID: services.replicaID, store: store, acquirer: services.acquirer, logLimits: services.logLimits, logger: logger
         )
         let logger = self.logger

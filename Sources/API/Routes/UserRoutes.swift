@@ -108,10 +108,14 @@ struct UserRoutes {
         // Checked before the password, so that a locked-out account cannot be probed further;
         // unknown emails count too, so the answer does not reveal which accounts exist.
         let address = proxyTrust.clientAddress(peer: context.peerAddress, headers: request.headers)
-        if let wait = loginThrottle.retryAfter(account: email!, address: address) {
+        let attempt: LoginThrottle.Attempt
+        switch loginThrottle.begin(account: email!, address: address) {
+        case .success(let counted):
+            attempt = counted
+        case .failure(let later):
             throw APIError(
                 .tooManyRequests, "Too many failed login attempts. Try again later.",
-                detail: "Retry after \(wait.retryAfterSeconds) seconds.", headers: [.retryAfter: "\(wait.retryAfterSeconds)"]
+                detail: "Retry after \(later.after.retryAfterSeconds) seconds.", headers: [.retryAfter: "\(later.after.retryAfterSeconds)"]
             )
         }
         let user = try await store.user(email: email!)
@@ -119,10 +123,10 @@ struct UserRoutes {
         let stored = user?.hashedPassword ?? Self.dummyHash
         let valid = await Passwords.verifyOffloaded(password!, against: stored)
         guard let user, valid, !user.hashedPassword.isEmpty else {
-            loginThrottle.recordFailure(account: email!, address: address)
+            // Already counted by `begin`.
             throw APIError(.unauthorized, "Incorrect email or password.")
         }
-        loginThrottle.recordSuccess(account: email!)
+        loginThrottle.succeeded(attempt)
         guard user.status != .suspended else {
             throw APIError(.unauthorized, "Your account is suspended. Contact an admin to reactivate your account.")
         }
