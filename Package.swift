@@ -84,6 +84,7 @@ let package = Package(
             name: "Provisioning",
             dependencies: [
                 "Store", "Pubsub", "ProvisionerProtocol",
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -46,11 +46,15 @@ public final class JobAcquirer: Sendable {
     private let backupPoll: Duration
     private let logger: Logger
     private let state = Mutex(State())
+    /// However many groups wake at once (thousands of daemons with tags of their own, on the
+    /// backup poll), the queue holds at most this many database connections.
+    private let queueConnections: ConcurrencyLimit
 
-    public init(store: Store, pubsub: Pubsub, backupPoll: Duration = .seconds(5), logger: Logger = Logger(label: "provisioning.acquirer")) {
+    public init(store: Store, pubsub: Pubsub, backupPoll: Duration = .seconds(5), maxConcurrentAcquisitions: Int = 4, logger: Logger = Logger(label: "provisioning.acquirer")) {
         self.store = store
         self.pubsub = pubsub
         self.backupPoll = backupPoll
+        self.queueConnections = ConcurrencyLimit(maxConcurrentAcquisitions)
         self.logger = logger
     }
 
@@ -91,7 +95,12 @@ public final class JobAcquirer: Sendable {
             }
             let job: ProvisionerJob?
             do {
-                job = try await store.acquireJob(daemonID: daemon.id, connectionID: daemon.connectionID, instanceID: daemon.instanceID, organizationID: daemon.organizationID, provisioners: daemon.provisioners, tags: daemon.tags)
+                job = try await queueConnections.run {
+                    try await store.acquireJob(daemonID: daemon.id, connectionID: daemon.connectionID, instanceID: daemon.instanceID, organizationID: daemon.organizationID, provisioners: daemon.provisioners, tags: daemon.tags)
+                }
+            } catch is CancellationError {
+                _ = state.withLock { $0.groups.remove(id: id, key: key) }
+                throw CancellationError()
             } catch {
                 _ = state.withLock { $0.groups.remove(id: id, key: key) }
                 logger.warning("acquiring a job failed; retrying", metadata: ["daemon": "\(daemon.name)", "error": "\(error)"])
