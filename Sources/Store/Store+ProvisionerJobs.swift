@@ -131,20 +131,25 @@ extension Store {
                 """,
                 [lease.jobID, lease.daemonID, lease.epoch, connectionID]
             ).first else { throw LeaseError.stale }
-            try connection.query("UPDATE provisioner_daemons SET last_seen_at = now() WHERE id = $1", [lease.daemonID])
             var budget = JobLogBudget(
                 limits: limits, lines: try row.decode("log_lines", as: Int.self), bytes: try row.decode("log_bytes", as: Int.self),
                 truncated: try row.decode("logs_truncated", as: Bool.self)
             )
             let (kept, notice) = budget.admit(logs)
-            var ids: [Int64] = []
-            for line in kept + (notice.map { [$0] } ?? []) {
-                guard let id = try connection.query(
-                    "INSERT INTO provisioner_job_logs (job_id, created_at, source, level, stage, output) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                    [lease.jobID, line.createdAt, line.source, line.level, line.stage, line.output]
-                ).first?.decode(0, as: Int64.self) else { continue }
-                ids.append(id)
-            }
+            let lines = kept + (notice.map { [$0] } ?? [])
+            // One statement for the whole batch, however many lines an update carries.
+            let ids = lines.isEmpty ? [] : try connection.query(
+                """
+                INSERT INTO provisioner_job_logs (job_id, created_at, source, level, stage, output)
+                SELECT $1, created_at, source, level, stage, output
+                FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
+                    AS line(created_at, source, level, stage, output, position)
+                ORDER BY position
+                RETURNING id
+                """,
+                [lease.jobID, lines.map { RFC3339.string(from: $0.createdAt) }, lines.map(\.source), lines.map(\.level),
+                 lines.map(\.stage), lines.map(\.output)]
+            ).rows.map { try $0.decode(0, as: Int64.self) }.sorted()
             if !ids.isEmpty {
                 try connection.query(
                     "UPDATE provisioner_jobs SET log_lines = $2, log_bytes = $3, logs_truncated = $4 WHERE id = $1",
