@@ -137,9 +137,13 @@ extension Store {
             )
             let (kept, notice) = budget.admit(logs)
             let lines = kept + (notice.map { [$0] } ?? [])
-            // One statement for the whole batch, however many lines an update carries.
+            // One statement for the whole batch, however many lines an update carries, and the
+            // job's counters with it.
             let ids = lines.isEmpty ? [] : try connection.query(
                 """
+                WITH counted AS (
+                    UPDATE provisioner_jobs SET log_lines = $7, log_bytes = $8, logs_truncated = $9 WHERE id = $1
+                )
                 INSERT INTO provisioner_job_logs (job_id, created_at, source, level, stage, output)
                 SELECT $1, created_at, source, level, stage, output
                 FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
@@ -148,13 +152,9 @@ extension Store {
                 RETURNING id
                 """,
                 [lease.jobID, lines.map { RFC3339.string(from: $0.createdAt) }, lines.map(\.source), lines.map(\.level),
-                 lines.map(\.stage), lines.map(\.output)]
+                 lines.map(\.stage), lines.map(\.output), budget.lines, budget.bytes, budget.truncated]
             ).rows.map { try $0.decode(0, as: Int64.self) }.sorted()
             if !ids.isEmpty {
-                try connection.query(
-                    "UPDATE provisioner_jobs SET log_lines = $2, log_bytes = $3, logs_truncated = $4 WHERE id = $1",
-                    [lease.jobID, budget.lines, budget.bytes, budget.truncated]
-                )
                 try connection.notify(Self.jobLogsChannel, lease.jobID.uuidString.lowercased())
             }
             return (try row.decode("canceled", as: Bool.self), ids)
