@@ -6,7 +6,7 @@ import Synchronization
 
 /// The daemon connections this replica holds, and what concerns all of them at once:
 ///
-/// - liveness: one `UPDATE` per interval for every connection here, not one per daemon (ten
+/// - liveness: one `UPDATE` per interval for every 500 connections here, not one per daemon (ten
 ///   thousand idle daemons would otherwise be a thousand writes a second);
 /// - supersession: a reconnect of the same daemon process (on any replica) announces the
 ///   connection it replaced, which is closed here at once; the liveness write also finds
@@ -77,17 +77,26 @@ public final class DaemonConnections: Sendable {
         }
     }
 
+    /// Rows per liveness statement: a statement locks its rows until it commits, and an acquire
+    /// that updates its daemon's row waits for it. 10,000 rows in one statement held dispatch up
+    /// for ~140 ms once per interval (`scripts/bench/idle-daemons`); chunks keep that wait short.
+    static let livenessChunk = 500
+
     /// Marks every connection here as seen; closes those whose daemon has moved to a newer one.
     func writeLiveness() async {
         let ids = entries.withLock { Array($0.keys) }
-        guard !ids.isEmpty else { return }
-        do {
-            let current = Set(try await store.daemonConnectionsSeen(ids))
-            for id in ids where !current.contains(id) {
-                await close(id, reason: "replaced by a newer connection of this daemon")
+        var start = 0
+        while start < ids.count {
+            let chunk = Array(ids[start..<min(ids.count, start + Self.livenessChunk)])
+            start += chunk.count
+            do {
+                let current = Set(try await store.daemonConnectionsSeen(chunk))
+                for id in chunk where !current.contains(id) {
+                    await close(id, reason: "replaced by a newer connection of this daemon")
+                }
+            } catch {
+                logger.warning("writing daemon liveness failed", metadata: ["connections": "\(chunk.count)", "error": "\(error)"])
             }
-        } catch {
-            logger.warning("writing daemon liveness failed", metadata: ["connections": "\(ids.count)", "error": "\(error)"])
         }
     }
 
