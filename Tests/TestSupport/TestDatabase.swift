@@ -57,26 +57,21 @@ public func eventually(_ what: String, timeout: Duration = .seconds(20), _ condi
 /// Runs `body` with a pool and closes the pool once `body` returns or throws, before the test
 /// goes on: no pool outlives its test (a `defer { Task { … close() } }` would close it later, or never).
 public func withPool<T>(_ configuration: DatabasePool.Configuration, _ body: (DatabasePool) async throws -> T) async throws -> T {
-    let pool = DatabasePool(configuration)
-    do {
-        let result = try await body(pool)
-        await pool.close()
-        return result
-    } catch {
-        await pool.close()
-        throw error
-    }
+    try await scoped(DatabasePool(configuration), close: { await $0.close() }, body)
 }
 
 /// Runs `body` with a listener and stops it once `body` returns or throws.
 public func withListener<T>(_ configuration: Listener.Configuration, _ body: (Listener) async throws -> T) async throws -> T {
-    let listener = Listener(configuration)
+    try await scoped(Listener(configuration), close: { await $0.stop() }, body)
+}
+
+private func scoped<Resource, T>(_ resource: Resource, close: (Resource) async -> Void, _ body: (Resource) async throws -> T) async throws -> T {
     do {
-        let result = try await body(listener)
-        await listener.stop()
+        let result = try await body(resource)
+        await close(resource)
         return result
     } catch {
-        await listener.stop()
+        await close(resource)
         throw error
     }
 }
