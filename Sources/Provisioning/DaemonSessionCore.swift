@@ -55,8 +55,8 @@ public struct DaemonSessionCore: Sendable {
     public private(set) var waitingAcquire: Int64?
     /// Jobs taken for this connection whose sending failed.
     public private(set) var undelivered: Set<JobLease> = []
-    public private(set) var isEnded = false
     private var ending: Ending?
+    public var isEnded: Bool { ending != nil }
 
     public init(daemonID: UUID, replicaID: UUID) {
         self.daemonID = daemonID
@@ -201,7 +201,6 @@ public struct DaemonSessionCore: Sendable {
     /// (and reported a job it could not deliver, if any), `cleanUp` says what to do with the jobs.
     public mutating func end(_ ending: Ending) -> [Action] {
         guard !isEnded else { return [] }
-        isEnded = true
         self.ending = ending
         return waitingAcquire.map { [.cancelAcquire(requestID: $0)] } ?? []
     }

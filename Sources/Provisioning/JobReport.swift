@@ -18,7 +18,6 @@ public enum JobReport {
         guard result.resources.count <= ProvisionerLimits.maxResources else {
             return .invalid("\(result.resources.count) resources; at most \(ProvisionerLimits.maxResources) are accepted")
         }
-        var resources: [JobResource] = []
         for resource in result.resources {
             guard ProvisionerLimits.dailyCostRange.contains(resource.dailyCost) else {
                 return .invalid("resource \"\(resource.name.prefix(64))\" has daily_cost \(resource.dailyCost); it must be between \(ProvisionerLimits.dailyCostRange.lowerBound) and \(ProvisionerLimits.dailyCostRange.upperBound)")
@@ -27,8 +26,8 @@ public enum JobReport {
                   !resource.name.contains("\0"), !resource.type.contains("\0") else {
                 return .invalid("a resource's name and type must be at most \(maxNameBytes) bytes, without NUL")
             }
-            resources.append(JobResource(name: resource.name, type: resource.type, dailyCost: resource.dailyCost))
         }
+        let resources = result.resources
         guard let encoded = result.state else { return .valid(resources: resources, state: nil) }
         guard let state = Data(base64Encoded: encoded) else { return .invalid("state is not base64") }
         guard state.count <= ProvisionerLimits.maxStateBytes else {

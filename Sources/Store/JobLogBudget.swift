@@ -21,6 +21,7 @@ public struct JobLogBudget: Sendable, Equatable {
     public private(set) var truncated: Bool
 
     public static let noticeStage = "Cleaning Up"
+    public static let levels: Set<String> = ["trace", "debug", "info", "warn", "error"]
 
     public init(limits: JobLogLimits, lines: Int, bytes: Int, truncated: Bool) {
         self.limits = limits
@@ -37,6 +38,8 @@ public struct JobLogBudget: Sendable, Equatable {
             var line = line
             line.output = Self.sanitized(line.output)
             line.stage = Self.sanitized(line.stage)
+            // Coder's levels only: any other value (a megabyte of it, say) would slip past the cap.
+            if !Self.levels.contains(line.level) { line.level = "info" }
             let size = line.output.utf8.count + line.stage.utf8.count
             if lines >= limits.maxLines || size > limits.maxBytes - bytes {
                 truncated = true

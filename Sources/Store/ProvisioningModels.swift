@@ -105,19 +105,9 @@ public struct JobLogLine: Sendable, Equatable, Codable {
     }
 }
 
-/// A resource a job reported; costs are checked against `ProvisionerLimits.dailyCostRange`
-/// before they get here.
-public struct JobResource: Sendable, Equatable {
-    public var name: String
-    public var type: String
-    public var dailyCost: Int64
-
-    public init(name: String, type: String, dailyCost: Int64) {
-        self.name = name
-        self.type = type
-        self.dailyCost = dailyCost
-    }
-}
+/// A resource a job reported: the protocol's own `Resource`; costs are checked against
+/// `ProvisionerLimits.dailyCostRange` before they get here.
+public typealias JobResource = Resource
 
 /// How a job ended, as the daemon reports it; the queue applies it only under a valid lease.
 public enum JobOutcome: Sendable, Equatable {

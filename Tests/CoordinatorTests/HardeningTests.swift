@@ -486,5 +486,9 @@ extension ProvisionerTests {
             let response = try RawHTTP.upgrade(port: a.port, path: "\(path)?provisioner=echo&name=t&\(query)", headers: [("Coder-Provisioner-Daemon-PSK", Self.psk)])
             #expect(response.status == 400, "\(query.prefix(40)): \(response.body)")
         }
+        let version = try RawHTTP.upgrade(port: a.port, path: "\(path)?provisioner=echo&name=t", headers: [
+            ("Coder-Provisioner-Daemon-PSK", Self.psk), ("X-Coder-Build-Version", String(repeating: "9", count: 129)),
+        ])
+        #expect(version.status == 400, "\(version.body)")
     }
 }

@@ -10,7 +10,6 @@ import WebSocket
 final class HostileDaemon: Sendable {
     let connection: WebSocketConnection
     private let outbound: WebSocketOutbound
-    private let messages: AsyncThrowingStream<String, any Error>
     private let iterator: IteratorBox
     private let finish: AsyncStream<Void>.Continuation
     private let runner: Task<Void, Never>
@@ -82,7 +81,6 @@ final class HostileDaemon: Sendable {
         var writerIterator = writers.makeAsyncIterator()
         guard let outbound = await writerIterator.next() else { throw TestSetupError("connection ended before it started") }
         self.outbound = outbound
-        self.messages = messages
         self.iterator = IteratorBox(messages.makeAsyncIterator())
         self.finish = finish
     }

@@ -76,6 +76,12 @@ import Testing
         #expect(admitted.notice != nil)
     }
 
+    @Test func unknownLevelsBecomeInfo() {
+        var budget = JobLogBudget(limits: JobLogLimits(), lines: 0, bytes: 0, truncated: false)
+        let kept = budget.admit([JobLogLine(level: String(repeating: "x", count: 1 << 20), output: "a"), JobLogLine(level: "warn", output: "b")]).kept
+        #expect(kept.map(\.level) == ["info", "warn"])
+    }
+
     @Test func nulIsReplaced() {
         var budget = JobLogBudget(limits: JobLogLimits(), lines: 0, bytes: 0, truncated: false)
         #expect(budget.admit([JobLogLine(stage: "a\u{0}", output: "b\u{0}c")]).kept.first?.output == "b\u{FFFD}c")

@@ -190,11 +190,15 @@ struct ProvisionerDaemonRoutes: Sendable {
             scope: isUserScoped ? ProvisionerTags.userScope : ProvisionerTags.organizationScope,
             ownerID: isUserScoped ? (tags[ProvisionerTags.owner].flatMap(UUID.init(uuidString:))) : nil
         )
+        let version = request.headerFields[Self.buildVersionHeader] ?? ""
+        guard version.utf8.count <= 128, !version.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw APIError(.badRequest, "Invalid daemon version.", validations: [.init(field: ProvisionerServe.buildVersionHeader, detail: "at most 128 printable characters")])
+        }
         let connectionID = UUID()
         let outcome = try await store.registerDaemon(DaemonRegistration(
             name: name, organizationID: organization.id, ownership: ownership, instanceID: instanceID, connectionID: connectionID,
             provisioners: provisioners.sorted(), tags: tags, replicaID: services.replicaID,
-            version: request.headerFields[Self.buildVersionHeader] ?? ""
+            version: version
         ), liveness: services.connections.liveness)
         let record: ProvisionerDaemonRecord
         switch outcome {
