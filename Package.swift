@@ -53,7 +53,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "WireFormat",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "ProvisionerProtocol",
+            dependencies: ["WireFormat"],
             swiftSettings: swiftSettings
         ),
         // store
@@ -103,7 +108,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "Store", "Pubsub", "Replicas", "Provisioning", "ProvisionerProtocol", "WebSocket",
+                "Store", "Pubsub", "Replicas", "Provisioning", "ProvisionerProtocol", "WebSocket", "WireFormat",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -184,6 +189,11 @@ let package = Package(
                 "API", "Store", "Postgres", "TestSupport", "WebSocket",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WireFormatTests",
+            dependencies: ["WireFormat"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
