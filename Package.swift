@@ -33,7 +33,7 @@ let package = Package(
         .target(
             name: "Postgres",
             dependencies: [
-                "CLibPQ",
+                "CLibPQ", "WireFormat",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -64,7 +64,7 @@ let package = Package(
         // store
         .target(
             name: "Store",
-            dependencies: ["Postgres", "ProvisionerProtocol"],
+            dependencies: ["Postgres", "ProvisionerProtocol", "WireFormat"],
             swiftSettings: swiftSettings
         ),
         // coordination

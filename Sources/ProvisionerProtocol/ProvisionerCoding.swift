@@ -1,31 +1,11 @@
 import Foundation
+import WireFormat
 
 /// The wire form of the protocol: `{"type": …, "id": …, …}`, one object per text frame.
 public enum ProvisionerCoding {
     public struct DecodingFailure: Error, Sendable, Equatable, CustomStringConvertible {
         public let description: String
     }
-
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-
-    static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let text = try decoder.singleValueContainer().decode(String.self)
-            let formatter = ISO8601DateFormatter()
-            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            if let date = formatter.date(from: text) { return date }
-            formatter.formatOptions = [.withInternetDateTime]
-            if let date = formatter.date(from: text) { return date }
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an RFC 3339 time: \(text)"))
-        }
-        return decoder
-    }()
 
     private struct Envelope: Codable {
         var type: String
@@ -154,12 +134,12 @@ public enum ProvisionerCoding {
 
     private static func text(_ envelope: Envelope) -> String {
         // Encoding these plain structs cannot fail.
-        String(decoding: (try? encoder.encode(envelope)) ?? Data("{}".utf8), as: UTF8.self)
+        (try? WireJSON.encodeString(envelope)) ?? "{}"
     }
 
     private static func decodeEnvelope(_ text: String) throws(DecodingFailure) -> Envelope {
         do {
-            return try decoder.decode(Envelope.self, from: Data(text.utf8))
+            return try WireJSON.decode(Envelope.self, from: Data(text.utf8))
         } catch let error as DecodingError {
             throw DecodingFailure(description: "not a protocol message: \(describe(error))")
         } catch {

@@ -1,6 +1,7 @@
 import Foundation
 import ProvisionerProtocol
 import Postgres
+import WireFormat
 
 extension Store {
     /// Channel on which every posted job is announced (payload: the job's organization, provisioner and tags).

@@ -8,6 +8,11 @@ public struct AppRequestContext: RequestContext {
     /// The socket peer's IP address (a proxy's, behind one; see `ProxyTrust`); nil in router tests.
     public var peerAddress: String?
 
+    /// Returning an `Encodable` from a handler writes the product's JSON; decoding a body applies
+    /// the body limit and Coder's messages.
+    public var responseEncoder: some ResponseEncoder { APIResponseEncoder() }
+    public var requestDecoder: some RequestDecoder { APIRequestDecoder() }
+
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.peerAddress = source.channel.remoteAddress?.ipAddress

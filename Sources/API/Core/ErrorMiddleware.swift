@@ -73,6 +73,6 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             detail: error.detail,
             validations: error.validations.isEmpty ? nil : error.validations
         )
-        return ByteBuffer(bytes: (try? JSON.encoder.encode(envelope)) ?? Data(#"{"message":"An internal server error occurred."}"#.utf8))
+        return (try? JSON.encode(envelope)) ?? ByteBuffer(string: #"{"message":"An internal server error occurred."}"#)
     }
 }

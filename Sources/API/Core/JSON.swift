@@ -1,37 +1,17 @@
 import Foundation
 import Hummingbird
-import Postgres
+import WireFormat
 
-/// The one JSON configuration: RFC 3339 dates with microseconds, UTC.
+/// Responses in the product's one JSON configuration (`WireJSON`).
 enum JSON {
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(RFC3339.string(from: date))
-        }
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return encoder
-    }()
-
-    static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let container = try decoder.singleValueContainer()
-            let text = try container.decode(String.self)
-            guard let date = RFC3339.date(from: text) else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an RFC 3339 time: \(text)")
-            }
-            return date
-        }
-        return decoder
-    }()
-
     static let contentType = "application/json; charset=utf-8"
 
     static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
-        let data = try encoder.encode(value)
-        return bytes(ByteBuffer(bytes: data), status: status, headers: headers)
+        bytes(try encode(value), status: status, headers: headers)
+    }
+
+    static func encode<T: Encodable>(_ value: T) throws -> ByteBuffer {
+        ByteBuffer(bytes: try WireJSON.encode(value))
     }
 
     static func bytes(_ body: ByteBuffer, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
@@ -55,7 +35,7 @@ extension Request {
             throw APIError(.contentTooLarge, "Request body is too large.", detail: "The limit is \(maximumJSONBodySize) bytes.")
         }
         do {
-            return try JSON.decoder.decode(T.self, from: Data(buffer: buffer))
+            return try WireJSON.decode(T.self, from: Data(buffer: buffer))
         } catch let error as DecodingError {
             throw APIError.invalidJSON(Self.describe(error))
         } catch {
@@ -80,5 +60,20 @@ extension Request {
         @unknown default:
             return "\(error)"
         }
+    }
+}
+
+/// The request context's encoder: whatever `Encodable` a handler returns is written as `JSON`
+/// writes it, so no handler can get the conventions wrong.
+struct APIResponseEncoder: ResponseEncoder {
+    func encode(_ value: some Encodable, from request: Request, context: some RequestContext) throws -> Response {
+        try JSON.response(value)
+    }
+}
+
+/// The request context's decoder: the body limit and Coder's 400 for malformed JSON.
+struct APIRequestDecoder: RequestDecoder {
+    func decode<T: Decodable>(_ type: T.Type, from request: Request, context: some RequestContext) async throws -> T {
+        try await request.decodeJSON(as: type)
     }
 }

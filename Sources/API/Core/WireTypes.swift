@@ -8,14 +8,14 @@ struct RoleJSON: Codable, Equatable {
 }
 
 struct UserJSON: Encodable {
-    @WireUUID var id: UUID
+    let id: UUID
     let username: String
     let email: String
     let avatar_url: String
     let created_at: Date
     let last_seen_at: Date
     let status: String
-    @WireUUIDs var organization_ids: [UUID]
+    let organization_ids: [UUID]
     let roles: [RoleJSON]
 
     init(_ user: User) {
@@ -32,7 +32,7 @@ struct UserJSON: Encodable {
 }
 
 struct OrganizationJSON: Encodable {
-    @WireUUID var id: UUID
+    let id: UUID
     let name: String
     let display_name: String
     let description: String

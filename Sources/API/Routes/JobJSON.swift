@@ -10,7 +10,7 @@ struct ProvisionerJobJSON: Encodable {
         let most_recently_seen: Date?
     }
 
-    @WireUUID var id: UUID
+    let id: UUID
     let created_at: Date
     let started_at: Date?
     let completed_at: Date?
@@ -18,10 +18,10 @@ struct ProvisionerJobJSON: Encodable {
     let error: String?
     let error_code: String?
     let status: String
-    @WireOptionalUUID var worker_id: UUID?
-    @WireUUID var file_id: UUID
+    let worker_id: UUID?
+    let file_id: UUID
     let tags: [String: String]
-    @WireUUID var organization_id: UUID
+    let organization_id: UUID
     let type: String
     let matched_provisioners: Matched?
 

@@ -4,7 +4,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
-import Postgres
+import WireFormat
 import Provisioning
 import ProvisionerProtocol
 import Pubsub
@@ -51,7 +51,7 @@ struct ProvisionerDaemonRoutes: Sendable {
             let time: String
             let valid: Bool
         }
-        @WireUUID var id: UUID
+        let id: UUID
         let created_at: Date
         let updated_at: NullTime
         let name: String
@@ -59,8 +59,8 @@ struct ProvisionerDaemonRoutes: Sendable {
         let tags: [String: String]
         let last_seen_at: Date?
         let status: String
-        @WireOptionalUUID var replica_id: UUID?
-        @WireOptionalUUID var current_job_id: UUID?
+        let replica_id: UUID?
+        let current_job_id: UUID?
         let version: String
 
         init(_ daemon: ProvisionerDaemonRecord) {

@@ -8,7 +8,7 @@ import Synchronization
 /// once per snapshot generation, not per request: dashboards poll this endpoint hard.
 final class ReplicaRoutes: Sendable {
     struct ReplicaJSON: Encodable {
-        @WireUUID var id: UUID
+        let id: UUID
         let hostname: String
         let created_at: Date
         let relay_address: String
@@ -50,7 +50,7 @@ final class ReplicaRoutes: Sendable {
     private func body() throws -> ByteBuffer {
         let snapshot = membership.snapshot
         if let cached = encoded.withLock({ $0 }), cached.generation == snapshot.generation { return cached.body }
-        let body = ByteBuffer(bytes: try JSON.encoder.encode(snapshot.replicas.map(ReplicaJSON.init)))
+        let body = try JSON.encode(snapshot.replicas.map(ReplicaJSON.init))
         encoded.withLock { current in
             if (current?.generation ?? 0) <= snapshot.generation { current = (snapshot.generation, body) }
         }

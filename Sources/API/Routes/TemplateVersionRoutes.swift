@@ -21,14 +21,14 @@ struct TemplateVersionRoutes: Sendable {
     }
 
     struct VersionJSON: Encodable {
-        @WireUUID var id: UUID
-        @WireOptionalUUID var template_id: UUID?
-        @WireUUID var organization_id: UUID
+        let id: UUID
+        let template_id: UUID?
+        let organization_id: UUID
         let created_at: Date
         let updated_at: Date
         let name: String
         let readme: String
-        @WireUUID var created_by: UUID
+        let created_by: UUID
         let job: ProvisionerJobJSON
     }
 

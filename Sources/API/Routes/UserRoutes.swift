@@ -18,8 +18,8 @@ struct UserRoutes {
     }
 
     struct CreateFirstUserResponse: Encodable {
-        @WireUUID var user_id: UUID
-        @WireUUID var organization_id: UUID
+        let user_id: UUID
+        let organization_id: UUID
     }
 
     struct CreateUserRequest: Decodable {

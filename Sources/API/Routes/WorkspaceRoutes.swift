@@ -3,6 +3,7 @@ import Hummingbird
 import Provisioning
 import Pubsub
 import Store
+import WireFormat
 import WebSocket
 
 /// Templates, workspaces and their builds: what turns into provisioner jobs.
@@ -23,16 +24,16 @@ struct WorkspaceRoutes: Sendable {
     }
 
     struct TemplateJSON: Encodable {
-        @WireUUID var id: UUID
+        let id: UUID
         let created_at: Date
         let updated_at: Date
-        @WireUUID var organization_id: UUID
+        let organization_id: UUID
         let name: String
         let display_name: String
         let description: String
         let provisioner: String
-        @WireUUID var active_version_id: UUID
-        @WireUUID var created_by_id: UUID
+        let active_version_id: UUID
+        let created_by_id: UUID
 
         init(_ template: Template) {
             id = template.id
@@ -64,14 +65,14 @@ struct WorkspaceRoutes: Sendable {
     }
 
     struct BuildJSON: Encodable {
-        @WireUUID var id: UUID
+        let id: UUID
         let created_at: Date
         let updated_at: Date
-        @WireUUID var workspace_id: UUID
-        @WireUUID var template_version_id: UUID
+        let workspace_id: UUID
+        let template_version_id: UUID
         let build_number: Int32
         let transition: String
-        @WireUUID var initiator_id: UUID
+        let initiator_id: UUID
         let status: String
         let daily_cost: Int64
         let job: ProvisionerJobJSON
@@ -79,12 +80,12 @@ struct WorkspaceRoutes: Sendable {
     }
 
     struct WorkspaceJSON: Encodable {
-        @WireUUID var id: UUID
+        let id: UUID
         let created_at: Date
         let updated_at: Date
-        @WireUUID var owner_id: UUID
-        @WireUUID var organization_id: UUID
-        @WireUUID var template_id: UUID
+        let owner_id: UUID
+        let organization_id: UUID
+        let template_id: UUID
         let name: String
         let latest_build: BuildJSON
     }
@@ -176,8 +177,7 @@ struct WorkspaceRoutes: Sendable {
                         }
                         defer { sockets.remove(socket) }
                         try await followLogs(jobID: build.jobID, after: after) { line in
-                            let data = try JSON.encoder.encode(LogJSON(line))
-                            try await outbound.send(text: String(decoding: data, as: UTF8.self))
+                            try await outbound.send(text: try WireJSON.encodeString(LogJSON(line)))
                         }
                     }
                 }
