@@ -51,10 +51,13 @@ public struct APIServer: Sendable {
         provisioners.map { ProvisionerDaemonRoutes(store: store, authenticator: authenticator, services: $0, accessURL: configuration.accessURL, logger: logger) }
     }
 
+    /// The one route table: HTTP routes and WebSocket routes alike (see `RouterMethods.webSocket`).
     public func makeRouter() -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: ErrorMiddleware())
         let api = router.group("api/v2")
+        let requireAuthentication = RequireAuthentication(authenticator: authenticator, accessURL: configuration.accessURL)
+        let workspaces = WorkspaceRoutes(store: store, pubsub: pubsub, sockets: authenticator.sockets)
 
         HealthRoutes(store: store, pubsub: pubsub, version: configuration.version, externalURL: configuration.accessURL)
             .addRoutes(root: router, api: api)
@@ -63,9 +66,13 @@ public struct APIServer: Sendable {
             loginThrottle: loginThrottle, proxyTrust: configuration.proxyTrust
         )
         users.addPublicRoutes(to: api)
-        daemonRoutes?.addPlainRoutes(to: api)
 
-        let authenticated = api.group().add(middleware: RequireAuthentication(authenticator: authenticator))
+        // WebSocket routes: a malformed handshake is refused before anything else runs.
+        let webSockets = api.group().add(middleware: WebSocketHandshakeGate())
+        daemonRoutes?.addWebSocketRoutes(to: webSockets)
+        workspaces.addWebSocketRoutes(to: webSockets.group().add(middleware: requireAuthentication))
+
+        let authenticated = api.group().add(middleware: requireAuthentication)
         users.addAuthenticatedRoutes(to: authenticated)
         OrganizationRoutes(store: store).addAuthenticatedRoutes(to: authenticated)
         if let membership {
@@ -73,19 +80,22 @@ public struct APIServer: Sendable {
         }
         daemonRoutes?.addAuthenticatedRoutes(to: authenticated)
         TemplateVersionRoutes(store: store).addAuthenticatedRoutes(to: authenticated)
-        WorkspaceRoutes(store: store, pubsub: pubsub).addAuthenticatedRoutes(to: authenticated)
+        workspaces.addAuthenticatedRoutes(to: authenticated)
         return router
     }
 
-    /// The server's child channel: plain HTTP through `responder`, WebSocket for the daemon routes.
-    public func makeServerBuilder() -> HTTPServerBuilder {
-        let logs = WorkspaceRoutes(store: store, pubsub: pubsub)
-            .logsRoute(authenticator: authenticator, configuration: WebSocketConfiguration(pingInterval: .seconds(15)), accessURL: configuration.accessURL)
-        let routes = (daemonRoutes.map { [$0.webSocketRoute] } ?? []) + [logs]
+    /// The server's child channel: plain HTTP through the application's responder, upgrades
+    /// decided by `router` (the same route table the application serves).
+    public func makeServerBuilder(router: Router<AppRequestContext>) -> HTTPServerBuilder {
+        let upgrades = router.buildResponder()
         let limits = configuration.connectionLimits
         let gate = ConnectionGate(limit: limits.maximumConnections, logger: logger)
         return HTTPServerBuilder { responder in
-            UpgradeChannel(responder: responder, routes: routes, limits: limits, gate: gate)
+            UpgradeChannel(responder: responder, router: upgrades, limits: limits, gate: gate)
         }
+    }
+
+    public func makeServerBuilder() -> HTTPServerBuilder {
+        makeServerBuilder(router: makeRouter())
     }
 }

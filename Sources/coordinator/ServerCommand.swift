@@ -148,7 +148,7 @@ struct ServerCommand: AsyncParsableCommand {
         let router = server.makeRouter()
         let app = Application(
             router: router,
-            server: server.makeServerBuilder(),
+            server: server.makeServerBuilder(router: router),
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in
                 logger.notice("serving", metadata: ["address": "\(channel.localAddress?.description ?? "\(host):\(port)")"])

@@ -12,20 +12,22 @@ import WebSocket
 /// The HTTP timeouts stop at the upgrade: a WebSocket has its own ping and timeout.
 @Suite struct UpgradedConnectionTests {
     @Test func aWebSocketOutlivesTheHeaderAndIdleTimeouts() async throws {
-        let echo = WebSocketRoute(matches: { $0 == "/echo" }) { _ in
-            .accept(configuration: WebSocketConfiguration()) { connection in
+        let router = Router(context: AppRequestContext.self)
+        router.group().add(middleware: WebSocketHandshakeGate()).webSocket("echo") { _, _ in
+            WebSocketAcceptance(configuration: WebSocketConfiguration()) { connection in
                 _ = try? await connection.run { inbound, outbound in
                     for try await message in inbound { try await outbound.send(message) }
                 }
             }
         }
+        let upgrades = router.buildResponder()
         let limits = ConnectionLimits(headerReadTimeout: .seconds(1), idleTimeout: .seconds(1), maximumConnections: 100)
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         let gate = ConnectionGate(limit: limits.maximumConnections, logger: logger)
         let app = Application(
-            router: Router(context: AppRequestContext.self),
-            server: HTTPServerBuilder { responder in UpgradeChannel(responder: responder, routes: [echo], limits: limits, gate: gate) },
+            router: router,
+            server: HTTPServerBuilder { responder in UpgradeChannel(responder: responder, router: upgrades, limits: limits, gate: gate) },
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             logger: logger
         )

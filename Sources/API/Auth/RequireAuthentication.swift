@@ -4,10 +4,17 @@ import Hummingbird
 struct RequireAuthentication: RouterMiddleware {
     typealias Context = AppRequestContext
     let authenticator: Authenticator
+    /// Cookie-authenticated upgrades must come from a page of this origin.
+    let accessURL: String
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let query = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { a, _ in a })
-        guard let token = Authenticator.presentedToken(headers: request.headers, query: query) else {
+        // An upgrade authenticated by cookie must come from the access URL's origin: a browser
+        // adds the cookie to any page's WebSocket (there is no CORS for WebSockets).
+        let presented = context.webSocketUpgrade == nil
+            ? Authenticator.presentedToken(headers: request.headers, query: query)
+            : try Authenticator.webSocketToken(headers: request.headers, query: query, accessURL: accessURL)
+        guard let token = presented else {
             throw APIError(
                 .unauthorized, "You are signed out or your session has expired. Please sign in again to continue.",
                 detail: "Cookie \"\(Authenticator.cookieName)\" or query parameter must be provided."

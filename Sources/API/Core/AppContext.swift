@@ -7,6 +7,9 @@ public struct AppRequestContext: RequestContext {
     public var subject: Subject?
     /// The socket peer's IP address (a proxy's, behind one; see `ProxyTrust`); nil in router tests.
     public var peerAddress: String?
+    /// Set on the first request of a connection that asks to upgrade to a WebSocket (see
+    /// `RouterMethods.webSocket`); nil on every other request.
+    public var webSocketUpgrade: WebSocketUpgradeRequest?
 
     /// Returning an `Encodable` from a handler writes the product's JSON; decoding a body applies
     /// the body limit and Coder's messages.

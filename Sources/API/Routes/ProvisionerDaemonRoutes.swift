@@ -87,46 +87,20 @@ struct ProvisionerDaemonRoutes: Sendable {
         }
     }
 
-    /// A request for the serve path that is not a WebSocket upgrade.
-    func addPlainRoutes(to group: RouterGroup<AppRequestContext>) {
-        group.get("organizations/:organization/provisionerdaemons/serve") { request, _ -> Response in
-            if request.headers[.upgrade] != nil {
-                // A WebSocket upgrade on a reused keep-alive connection: NIO upgrades only the
-                // first request of a connection, so send the client to a new one.
-                throw APIError(.temporaryRedirect, "Reconnect to upgrade.", headers: [.location: request.uri.description, .connection: "close"])
-            }
-            throw APIError(.upgradeRequired, "This endpoint requires a WebSocket upgrade.", headers: [.connection: "close", HTTPField.Name("Sec-WebSocket-Version")!: "13"])
-        }
+    /// `GET …/provisionerdaemons/serve`: a WebSocket route authenticated by the pre-shared key or
+    /// a session token, so it sits outside `RequireAuthentication`.
+    func addWebSocketRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.webSocket("organizations/:organization/provisionerdaemons/serve", accept: serve)
     }
 
-    var webSocketRoute: WebSocketRoute {
-        WebSocketRoute(matches: Self.isServePath) { request in
-            do {
-                return try await decide(request)
-            } catch let error as APIError {
-                return .reject(error)
-            } catch {
-                return .reject(ErrorMiddleware<AppRequestContext>.apiError(for: error))
-            }
-        }
-    }
-
-    static func isServePath(_ path: String) -> Bool {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
-        return parts.count == 6 && parts[0] == "api" && parts[1] == "v2" && parts[2] == "organizations"
-            && parts[4] == "provisionerdaemons" && parts[5] == "serve"
-    }
-
-    private func decide(_ request: HTTPRequest) async throws -> WebSocketRoute.Decision {
-        let path = request.path ?? ""
-        let pathOnly = path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path
-        let rawOrganization = String(pathOnly.split(separator: "/")[3])
-        let query = URLComponents(string: path)?.queryItems ?? []
+    @Sendable private func serve(_ request: Request, _ context: AppRequestContext) async throws -> WebSocketAcceptance {
+        let rawOrganization = context.parameters.get("organization") ?? ""
+        let query = request.uri.queryParameters
 
         // Authentication: the pre-shared key, or a session token (from a cookie only with the
         // access URL's Origin: a browser adds the cookie to any page's WebSocket).
         var subject: Subject?
-        if let presentedPSK = request.headerFields[Self.pskHeader] {
+        if let presentedPSK = request.headers[Self.pskHeader] {
             guard let configured = services.preSharedKey, !configured.isEmpty else {
                 throw APIError(.badRequest, "External provisioner daemons not enabled")
             }
@@ -134,8 +108,8 @@ struct ProvisionerDaemonRoutes: Sendable {
                 throw APIError(.unauthorized, "provisioner daemon auth token invalid")
             }
         } else if let token = try Authenticator.webSocketToken(
-            headers: request.headerFields,
-            query: Dictionary(query.compactMap { item in item.value.map { (item.name, $0) } }, uniquingKeysWith: { a, _ in a }),
+            headers: request.headers,
+            query: Dictionary(query.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { a, _ in a }),
             accessURL: accessURL
         ) {
             subject = try await authenticator.authenticate(token: token)
@@ -157,14 +131,14 @@ struct ProvisionerDaemonRoutes: Sendable {
         let organizationID = organization.id
 
         // Parameters, with Coder's messages.
-        let provisioners = query.filter { $0.name == "provisioner" }.compactMap(\.value)
+        let provisioners = query.getAll("provisioner")
         guard !provisioners.isEmpty else { throw APIError(.badRequest, "The provisioner query parameter must be specified.") }
         for provisioner in provisioners where !Self.knownProvisioners.contains(provisioner) {
             throw APIError(.badRequest, "Unknown provisioner type \"\(provisioner)\"")
         }
         var tags: [String: String]
         do {
-            tags = try ProvisionerTagList.parse(query.filter { $0.name == "tag" }.compactMap(\.value))
+            tags = try ProvisionerTagList.parse(query.getAll("tag"))
         } catch {
             throw APIError(.badRequest, error.description)
         }
@@ -173,11 +147,11 @@ struct ProvisionerDaemonRoutes: Sendable {
            !RBAC.can(subject, .create, .provisionerDaemons(organization: organizationID)) {
             throw APIError(.forbidden, "You aren't allowed to create provisioner daemons for the organization.")
         }
-        let name = query.first { $0.name == "name" }?.value.flatMap { $0.isEmpty ? nil : $0 } ?? "daemon-\(Tokens.random(8).lowercased())"
+        let name = query["name"].flatMap { $0.isEmpty ? nil : String($0) } ?? "daemon-\(Tokens.random(8).lowercased())"
         guard name.count <= 64, !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
             throw APIError(.badRequest, "Invalid daemon name.", validations: [.init(field: "name", detail: "at most 64 characters, no control characters")])
         }
-        let instanceID = query.first { $0.name == ProvisionerServe.instanceIDParameter }?.value ?? ""
+        let instanceID = query[ProvisionerServe.instanceIDParameter[...]].map(String.init) ?? ""
         guard instanceID.utf8.count <= ProvisionerServe.maxInstanceIDBytes,
               !instanceID.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F }) else {
             throw APIError(.badRequest, "Invalid instance id.", validations: [.init(field: ProvisionerServe.instanceIDParameter, detail: "at most \(ProvisionerServe.maxInstanceIDBytes) printable characters")])
@@ -190,7 +164,7 @@ struct ProvisionerDaemonRoutes: Sendable {
             scope: isUserScoped ? ProvisionerTags.userScope : ProvisionerTags.organizationScope,
             ownerID: isUserScoped ? (tags[ProvisionerTags.owner].flatMap(UUID.init(uuidString:))) : nil
         )
-        let version = request.headerFields[Self.buildVersionHeader] ?? ""
+        let version = request.headers[Self.buildVersionHeader] ?? ""
         guard version.utf8.count <= 128, !version.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
             throw APIError(.badRequest, "Invalid daemon version.", validations: [.init(field: ProvisionerServe.buildVersionHeader, detail: "at most 128 printable characters")])
         }
@@ -224,7 +198,7 @@ struct ProvisionerDaemonRoutes: Sendable {
         let connections = services.connections
         let sockets = authenticator.sockets
         let messageLimit = services.webSocket.maxMessageSize
-        return .accept(configuration: services.webSocket) { connection in
+        return WebSocketAcceptance(configuration: services.webSocket) { connection in
             logger.info("provisioner daemon connected", metadata: ["daemon": "\(name)", "id": "\(record.id)", "connection": "\(connectionID)"])
             _ = try? await connection.run { inbound, outbound in
                 let close: @Sendable (String) async -> Void = { reason in

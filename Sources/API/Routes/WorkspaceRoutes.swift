@@ -10,6 +10,9 @@ import WebSocket
 struct WorkspaceRoutes: Sendable {
     let store: Store
     let pubsub: Pubsub?
+    /// Followed log streams close when their credential is revoked.
+    let sockets: AuthenticatedSockets
+    static let logSocket = WebSocketConfiguration(pingInterval: .seconds(15))
     /// Log lines per read, for `GET …/logs` and for each read of a followed stream.
     static let logPageSize = 1000
     /// A followed stream re-reads this often even without an announcement, in case one was lost
@@ -125,14 +128,6 @@ struct WorkspaceRoutes: Sendable {
         group.get("workspacebuilds/:build") { _, context in
             try JSON.response(try await buildJSON(try await readableBuild(context).build))
         }
-        group.get("workspacebuilds/:build/logs") { request, context in
-            let (build, _) = try await readableBuild(context)
-            let after = Int64(request.uri.queryParameters["after"].map(String.init) ?? "0") ?? 0
-            // Paged: `limit` lines (default and most: Self.logPageSize) after the line `after`.
-            let requested = request.uri.queryParameters["limit"].flatMap { Int(String($0)) } ?? Self.logPageSize
-            let limit = min(max(requested, 1), Self.logPageSize)
-            return try JSON.response(try await store.jobLogs(jobID: build.jobID, after: after, limit: limit).map(LogJSON.init))
-        }
         group.patch("workspacebuilds/:build/cancel") { _, context in
             let (build, workspace) = try await readableBuild(context)
             guard RBAC.can(try context.requireSubject(), .update, .workspace(owner: workspace.ownerID, organization: workspace.organizationID)) else {
@@ -152,39 +147,35 @@ struct WorkspaceRoutes: Sendable {
     /// `after`), then each new one as the daemon sends it (from any replica: NOTIFY on the logs
     /// channel, with a slow backup poll), one JSON object per text message; closed with 1000
     /// once the job has ended and every line is out.
-    func logsRoute(authenticator: Authenticator, configuration: WebSocketConfiguration, accessURL: String) -> WebSocketRoute {
-        WebSocketRoute(matches: { path in
-            let parts = path.split(separator: "/")
-            return parts.count == 5 && parts[0] == "api" && parts[1] == "v2" && parts[2] == "workspacebuilds" && parts[4] == "logs"
-        }) { request in
-            do {
-                let path = request.path ?? ""
-                let components = URLComponents(string: path)
-                let query = Dictionary((components?.queryItems ?? []).compactMap { item in item.value.map { (item.name, $0) } }, uniquingKeysWith: { a, _ in a })
-                guard let token = try Authenticator.webSocketToken(headers: request.headerFields, query: query, accessURL: accessURL) else { throw APIError.signedOut }
-                let subject = try await authenticator.authenticate(token: token)
-                let raw = String((components?.path ?? path).split(separator: "/")[3])
-                guard let buildID = UUID(uuidString: raw) else { throw APIError.invalidUUID(raw) }
-                guard let build = try await store.build(id: buildID), let workspace = try await store.workspace(id: build.workspaceID, includingDeleted: true),
-                      RBAC.can(subject, .read, .workspace(owner: workspace.ownerID, organization: workspace.organizationID))
-                else { throw APIError.resourceNotFound }
-                let after = Int64(query["after"] ?? "0") ?? 0
-                let sockets = authenticator.sockets
-                return .accept(configuration: configuration) { connection in
-                    _ = try? await connection.run { _, outbound in
-                        let socket = sockets.register(subject) { reason in
-                            try? await outbound.close(code: .policyViolation, reason: reason)
-                        }
-                        defer { sockets.remove(socket) }
-                        try await followLogs(jobID: build.jobID, after: after) { line in
-                            try await outbound.send(text: try WireJSON.encodeString(LogJSON(line)))
-                        }
-                    }
+    /// The logs of a build: a page of JSON, or, on a WebSocket upgrade, the followed stream.
+    /// Registered behind `WebSocketHandshakeGate` and `RequireAuthentication`.
+    func addWebSocketRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.webSocket("workspacebuilds/:build/logs", plain: logsPage, accept: followedLogs)
+    }
+
+    @Sendable private func logsPage(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let (build, _) = try await readableBuild(context)
+        let after = Int64(request.uri.queryParameters["after"].map(String.init) ?? "0") ?? 0
+        // Paged: `limit` lines (default and most: Self.logPageSize) after the line `after`.
+        let requested = request.uri.queryParameters["limit"].flatMap { Int(String($0)) } ?? Self.logPageSize
+        let limit = min(max(requested, 1), Self.logPageSize)
+        return try JSON.response(try await store.jobLogs(jobID: build.jobID, after: after, limit: limit).map(LogJSON.init))
+    }
+
+    @Sendable private func followedLogs(_ request: Request, _ context: AppRequestContext) async throws -> WebSocketAcceptance {
+        let subject = try context.requireSubject()
+        let (build, _) = try await readableBuild(context)
+        let after = Int64(request.uri.queryParameters["after"].map(String.init) ?? "0") ?? 0
+        let sockets = self.sockets
+        return WebSocketAcceptance(configuration: Self.logSocket) { connection in
+            _ = try? await connection.run { _, outbound in
+                let socket = sockets.register(subject) { reason in
+                    try? await outbound.close(code: .policyViolation, reason: reason)
                 }
-            } catch let error as APIError {
-                return .reject(error)
-            } catch {
-                return .reject(ErrorMiddleware<AppRequestContext>.apiError(for: error))
+                defer { sockets.remove(socket) }
+                try await followLogs(jobID: build.jobID, after: after) { line in
+                    try await outbound.send(text: try WireJSON.encodeString(LogJSON(line)))
+                }
             }
         }
     }

@@ -9,12 +9,14 @@ import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import WebSocket
 
-/// The server's child channel: ordinary HTTP through the router, and, for the paths of
-/// `routes`, an upgrade to our own WebSocket handlers. Built on public Hummingbird and NIO API.
+/// The server's child channel: ordinary HTTP through the router, and upgrades to our own WebSocket
+/// handlers, decided by the same router (see `RouterMethods.webSocket`). Built on public
+/// Hummingbird and NIO API.
 ///
 /// NIO considers an upgrade on the first request of a connection only, and swallows the request
-/// head when an upgrade is refused; so a refusal is recorded per connection and answered here, with
-/// `Connection: close` so that the connection never returns to a client's keep-alive pool.
+/// head when an upgrade is refused; so the router's answer to a request that did not upgrade is
+/// recorded per connection and written here, with `Connection: close` so that the connection never
+/// returns to a client's keep-alive pool.
 ///
 /// Connection hygiene (`ConnectionLimits`) lives here too: a connection over the cap is answered
 /// 503 before any parsing; the first request head must arrive within the header-read timeout (a
@@ -33,22 +35,16 @@ struct UpgradeChannel: ServerChildChannel, HTTPChannelHandler {
     enum Negotiated: Sendable {
         case http(HTTPAsyncChannel)
         case websocket(WebSocketConnection, @Sendable (WebSocketConnection) async -> Void)
-        /// The upgrade was refused: write this error and close.
-        case rejected(HTTPAsyncChannel, APIError)
-        /// An Upgrade request for a path that is not a WebSocket route: answer it through the router.
-        case routed(HTTPAsyncChannel, HTTPRequest)
+        /// The first request asked to upgrade and did not: write the router's answer and close.
+        case answered(HTTPAsyncChannel, Response)
         /// Over the connection cap: `CapacityRefusalHandler` answers and closes.
         case overCapacity
     }
 
-    /// What the upgrader learned about the first request, for the not-upgrading path.
-    enum Refusal: Sendable {
-        case rejected(APIError)
-        case notARoute(HTTPRequest)
-    }
-
     let responder: HTTPChannelHandler.Responder
-    let routes: [WebSocketRoute]
+    /// The router, asked directly for upgrades: the context must carry the upgrade, which the
+    /// application's `responder` cannot pass on.
+    let router: RouterResponder<AppRequestContext>
     let limits: ConnectionLimits
     let gate: ConnectionGate
 
@@ -66,9 +62,9 @@ struct UpgradeChannel: ServerChildChannel, HTTPChannelHandler {
                 }
             }
             channel.closeFuture.whenComplete { _ in headTimer.cancel() }
-            let refusal = NIOLockedValueBox<Refusal?>(nil)
-            let accepted = NIOLockedValueBox<(WebSocketConfiguration, @Sendable (WebSocketConnection) async -> Void)?>(nil)
-            let upgrader = RouteUpgrader(routes: routes, refusal: refusal, accepted: accepted, firstRequestIn: firstRequestIn)
+            let refusal = NIOLockedValueBox<Response?>(nil)
+            let accepted = NIOLockedValueBox<WebSocketAcceptance?>(nil)
+            let upgrader = RouteUpgrader(router: router, logger: logger, refusal: refusal, accepted: accepted, firstRequestIn: firstRequestIn)
             let idleTimeout = limits.idleTimeout
             let upgradeConfiguration = NIOTypedHTTPServerUpgradeConfiguration<Negotiated>(
                 upgraders: [upgrader],
@@ -78,11 +74,8 @@ struct UpgradeChannel: ServerChildChannel, HTTPChannelHandler {
                         try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
                         try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: idleTimeout, logger: logger))
                         let http = try HTTPAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
-                        switch refusal.withLockedValue({ $0 }) {
-                        case .rejected(let error): return .rejected(http, error)
-                        case .notARoute(let request): return .routed(http, request)
-                        case nil: return .http(http)
-                        }
+                        if let answer = refusal.withLockedValue({ $0 }) { return .answered(http, answer) }
+                        return .http(http)
                     }
                 }
             )
@@ -112,16 +105,8 @@ struct UpgradeChannel: ServerChildChannel, HTTPChannelHandler {
             await withTaskExecutorPreference(EventLoopTaskExecutor(connection.channel.eventLoop)) {
                 await handler(connection)
             }
-        case .rejected(let http, let error):
-            // Scrubbed and logged as any other error: a 5xx says only its request id.
-            let response = ErrorMiddleware<AppRequestContext>.response(for: error, requestID: RequestID().description, logger: logger)
+        case .answered(let http, let response):
             await write(response, on: http, logger: logger)
-        case .routed(let http, let request):
-            try? await http.executeThenClose { _, outbound in
-                let writer = ResponseWriter(outbound: outbound)
-                try await responder(Request(head: request, body: .init(buffer: ByteBuffer())), writer, http.channel)
-                outbound.finish()
-            }
         case .overCapacity:
             try? await value.channel.closeFuture.get()
         }
@@ -141,16 +126,20 @@ struct UpgradeChannel: ServerChildChannel, HTTPChannelHandler {
     }
 }
 
-/// Decides upgrades for the routes: runs the route's async decision, then our handshake.
+/// Decides upgrades: evaluates the handshake, then asks the router, with the upgrade on the
+/// context. A WebSocket route that accepts records it there; any other answer (an error, or an
+/// ordinary route's response) is written as the answer to the request, which does not upgrade.
 private struct RouteUpgrader: NIOTypedHTTPServerProtocolUpgrader {
     typealias UpgradeResult = UpgradeChannel.Negotiated
 
     let supportedProtocol = "websocket"
-    /// Checked by `WebSocketServerHandshake`, which says which header is wrong.
+    /// Checked by `WebSocketServerHandshake` (through `WebSocketHandshakeGate`), which says which
+    /// header is wrong.
     let requiredUpgradeHeaders: [String] = []
-    let routes: [WebSocketRoute]
-    let refusal: NIOLockedValueBox<UpgradeChannel.Refusal?>
-    let accepted: NIOLockedValueBox<(WebSocketConfiguration, @Sendable (WebSocketConnection) async -> Void)?>
+    let router: RouterResponder<AppRequestContext>
+    let logger: Logger
+    let refusal: NIOLockedValueBox<Response?>
+    let accepted: NIOLockedValueBox<WebSocketAcceptance?>
     /// The first request is in: set once the upgrade happens, not at the head. NIO waits for the
     /// request's end before upgrading, so a head announcing a body that never comes would
     /// otherwise hold the connection; the header-read timeout bounds the head, that body and the
@@ -164,41 +153,39 @@ private struct RouteUpgrader: NIOTypedHTTPServerProtocolUpgrader {
         do {
             request = try HTTPRequest(head, secure: false, splitCookie: false)
         } catch {
-            refusal.withLockedValue { $0 = .rejected(APIError(.badRequest, "Invalid request.")) }
+            let response = ErrorMiddleware<AppRequestContext>.response(
+                for: APIError(.badRequest, "Invalid request."), requestID: RequestID().description, logger: logger
+            )
+            refusal.withLockedValue { $0 = response }
             return channel.eventLoop.makeFailedFuture(Refused())
         }
-        let path = String(head.uri.split(separator: "?", maxSplits: 1).first ?? "")
-        guard let route = routes.first(where: { $0.matches(path) }) else {
-            refusal.withLockedValue { $0 = .notARoute(request) }
-            return channel.eventLoop.makeFailedFuture(Refused())
-        }
-        // The WebSocket handshake itself first: a malformed one is refused before any database work.
-        let acceptance: WebSocketServerHandshake.Acceptance
-        switch WebSocketServerHandshake.evaluate(head, subprotocols: []) {
-        case .reject(let rejection):
-            var error = APIError(HTTPResponse.Status(code: Int(rejection.status.code)), rejection.reason)
-            for header in rejection.headers {
-                if let name = HTTPField.Name(header.name) { error.headers[name] = header.value }
-            }
-            refusal.withLockedValue { $0 = .rejected(error) }
-            return channel.eventLoop.makeFailedFuture(rejection)
-        case .accept(let value):
-            acceptance = value
-        }
+        let upgrade = WebSocketUpgradeRequest(handshake: WebSocketServerHandshake.evaluate(head, subprotocols: []))
         let promise = channel.eventLoop.makePromise(of: HTTPHeaders.self)
+        let router = self.router
+        var requestLogger = self.logger
+        requestLogger[metadataKey: "hb.request.id"] = .stringConvertible(RequestID())
+        let logger = requestLogger
         promise.completeWithTask {
-            switch await route.decide(request) {
-            case .reject(let error):
-                refusal.withLockedValue { $0 = .rejected(error) }
-                throw Refused()
-            case .accept(let configuration, let handler):
-                accepted.withLockedValue { $0 = (configuration, handler) }
-                var headers = initialResponseHeaders
-                for (name, value) in acceptance.headers where headers[name].isEmpty {
-                    headers.add(name: name, value: value)
-                }
-                return headers
+            var context = AppRequestContext(source: ApplicationRequestContextSource(channel: channel, logger: logger))
+            context.webSocketUpgrade = upgrade
+            let response: Response
+            do {
+                response = try await router.respond(to: Request(head: request, body: .init(buffer: ByteBuffer())), context: context)
+            } catch {
+                // The router's ErrorMiddleware answers errors; this is a backstop, so that a
+                // refusal is always written (NIO has swallowed the request head).
+                response = ErrorMiddleware<AppRequestContext>.response(for: ErrorMiddleware<AppRequestContext>.apiError(for: error), requestID: context.id, logger: logger)
             }
+            guard response.status == .switchingProtocols, let acceptance = upgrade.accepted, case .accept(let handshake) = upgrade.handshake else {
+                refusal.withLockedValue { $0 = response.status == .switchingProtocols ? ErrorMiddleware<AppRequestContext>.response(for: .internalError("a WebSocket route answered 101 without accepting"), requestID: context.id, logger: logger) : response }
+                throw Refused()
+            }
+            accepted.withLockedValue { $0 = acceptance }
+            var headers = initialResponseHeaders
+            for (name, value) in handshake.headers where headers[name].isEmpty {
+                headers.add(name: name, value: value)
+            }
+            return headers
         }
         return promise.futureResult
     }
@@ -206,9 +193,9 @@ private struct RouteUpgrader: NIOTypedHTTPServerProtocolUpgrader {
     func upgrade(channel: any Channel, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<UpgradeResult> {
         firstRequestIn.withLockedValue { $0 = true }
         return channel.eventLoop.makeCompletedFuture {
-            guard let (configuration, handler) = accepted.withLockedValue({ $0 }) else { throw Refused() }
-            let connection = try WebSocketConnection.installServerHandlers(on: channel, configuration: configuration)
-            return .websocket(connection, handler)
+            guard let acceptance = accepted.withLockedValue({ $0 }) else { throw Refused() }
+            let connection = try WebSocketConnection.installServerHandlers(on: channel, configuration: acceptance.configuration)
+            return .websocket(connection, acceptance.handler)
         }
     }
 }
