@@ -186,7 +186,7 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "Store", "Postgres", "TestSupport", "WebSocket",
+                "API", "Store", "Postgres", "TestSupport", "WebSocket", "WireFormat",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

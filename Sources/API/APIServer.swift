@@ -35,8 +35,11 @@ public struct APIServer: Sendable {
     let logger: Logger
     public let authenticator: Authenticator
     let loginThrottle: LoginThrottle
+    /// Which licensed features are enabled; everything until licensing says otherwise.
+    let features: any FeatureProvider
 
-    public init(store: Store, configuration: Configuration, pubsub: Pubsub? = nil, membership: ReplicaMembership? = nil, provisioners: ProvisionerServices? = nil, logger: Logger = Logger(label: "api")) {
+    public init(store: Store, configuration: Configuration, pubsub: Pubsub? = nil, membership: ReplicaMembership? = nil, provisioners: ProvisionerServices? = nil, features: any FeatureProvider = AllFeaturesEnabled(), logger: Logger = Logger(label: "api")) {
+        self.features = features
         self.store = store
         self.configuration = configuration
         self.pubsub = pubsub
@@ -47,40 +50,42 @@ public struct APIServer: Sendable {
         self.loginThrottle = LoginThrottle(policy: configuration.loginPolicy)
     }
 
-    private var daemonRoutes: ProvisionerDaemonRoutes? {
-        provisioners.map { ProvisionerDaemonRoutes(store: store, authenticator: authenticator, services: $0, accessURL: configuration.accessURL, logger: logger) }
+    /// Every resource's controller, in one place. A new resource adds one line here.
+    private var controllers: [any ResourceController] {
+        var controllers: [any ResourceController] = [
+            HealthController(store: store, pubsub: pubsub, version: configuration.version, externalURL: configuration.accessURL),
+            SessionsController(
+                store: store, authenticator: authenticator, secureCookies: configuration.accessURL.hasPrefix("https://"),
+                loginThrottle: loginThrottle, proxyTrust: configuration.proxyTrust
+            ),
+            UsersController(store: store, authenticator: authenticator),
+            OrganizationsController(store: store),
+            FilesController(store: store),
+            TemplateVersionsController(store: store),
+            TemplatesController(store: store),
+            WorkspacesController(store: store),
+            WorkspaceBuildsController(store: store, pubsub: pubsub, sockets: authenticator.sockets),
+        ]
+        if let membership { controllers.append(ReplicasController(membership: membership)) }
+        if let provisioners {
+            controllers.append(ProvisionerDaemonsController(store: store, authenticator: authenticator, services: provisioners, accessURL: configuration.accessURL, logger: logger))
+        }
+        return controllers
     }
 
     /// The one route table: HTTP routes and WebSocket routes alike (see `RouterMethods.webSocket`).
     public func makeRouter() -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: ErrorMiddleware())
-        let api = router.group("api/v2")
-        let requireAuthentication = RequireAuthentication(authenticator: authenticator, accessURL: configuration.accessURL)
-        let workspaces = WorkspaceRoutes(store: store, pubsub: pubsub, sockets: authenticator.sockets)
-
-        HealthRoutes(store: store, pubsub: pubsub, version: configuration.version, externalURL: configuration.accessURL)
-            .addRoutes(root: router, api: api)
-        let users = UserRoutes(
-            store: store, authenticator: authenticator, secureCookies: configuration.accessURL.hasPrefix("https://"),
-            loginThrottle: loginThrottle, proxyTrust: configuration.proxyTrust
+        // An upgrade with a malformed handshake is refused before anything else runs, whatever the path.
+        router.add(middleware: WebSocketHandshakeGate())
+        let guards = RouteGuards(
+            authentication: RequireAuthentication(authenticator: authenticator, accessURL: configuration.accessURL),
+            features: features
         )
-        users.addPublicRoutes(to: api)
-
-        // WebSocket routes: a malformed handshake is refused before anything else runs.
-        let webSockets = api.group().add(middleware: WebSocketHandshakeGate())
-        daemonRoutes?.addWebSocketRoutes(to: webSockets)
-        workspaces.addWebSocketRoutes(to: webSockets.group().add(middleware: requireAuthentication))
-
-        let authenticated = api.group().add(middleware: requireAuthentication)
-        users.addAuthenticatedRoutes(to: authenticated)
-        OrganizationRoutes(store: store).addAuthenticatedRoutes(to: authenticated)
-        if let membership {
-            ReplicaRoutes(membership: membership).addAuthenticatedRoutes(to: authenticated)
+        for controller in controllers {
+            router.addRoutes(controller.routes(guards), atPath: RouterPath(controller.mountPath))
         }
-        daemonRoutes?.addAuthenticatedRoutes(to: authenticated)
-        TemplateVersionRoutes(store: store).addAuthenticatedRoutes(to: authenticated)
-        workspaces.addAuthenticatedRoutes(to: authenticated)
         return router
     }
 

@@ -118,6 +118,34 @@ import Testing
         }
     }
 
+    @Test func pagesArePushedIntoSQLWithAfterIDAndATotalCount() async throws {
+        try await withApp { client, _ in
+            let owner = try await client.setUpOwner()
+            var ids: [String: UUID] = [:]
+            for name in ["alice", "bob", "carol", "dave"] {
+                ids[name] = try await client.createMember(name, organizationID: owner.organizationID, token: owner.token).id
+            }
+            func names(_ path: String) async throws -> (names: [String], count: Int?) {
+                let response = try await client.request(.get, path, token: owner.token)
+                #expect(response.status == .ok, "\(path)")
+                return ((response.json["users"] as? [[String: Any]])?.compactMap { $0["username"] as? String } ?? [], response.json["count"] as? Int)
+            }
+            let afterBob = try await names("/api/v2/users?after_id=\(ids["bob"]!)&limit=2")
+            #expect(afterBob.names == ["carol", "dave"])
+            #expect(afterBob.count == 2, "the count is of what matches, after_id included")
+            // Past the end: no rows, and the count still says how many match.
+            let pastTheEnd = try await names("/api/v2/users?offset=10")
+            #expect(pastTheEnd.names.isEmpty)
+            #expect(pastTheEnd.count == 5)
+            #expect(try await names("/api/v2/users?limit=0").names.count == 5, "limit=0 means no limit")
+            #expect(try await names("/api/v2/users?after_id=\(UUID())").names.isEmpty, "an unknown after_id names no position")
+
+            let bad = try await client.request(.get, "/api/v2/users?limit=x&offset=-2&after_id=nope", token: owner.token)
+            #expect(bad.status == .badRequest)
+            #expect(bad.validationFields == ["limit", "offset", "after_id"])
+        }
+    }
+
     @Test func suspensionLocksTheUserOutUntilActivated() async throws {
         try await withApp { client, _ in
             let owner = try await client.setUpOwner()

@@ -70,6 +70,13 @@ enum Passwords {
 
     /// Coder's rule, approximately: 6–64 characters and enough variety (an entropy estimate of at
     /// least 52 bits over the character classes used), so that "password" is refused.
+    /// Coder's 400 for a weak password, naming the problem.
+    static func checkStrength(_ password: String) throws {
+        if let problem = strengthProblem(password) {
+            throw APIError(.badRequest, "Password not strong enough!", validations: [.init(field: "password", detail: problem)])
+        }
+    }
+
     static func strengthProblem(_ password: String) -> String? {
         if password.count < 6 { return "password must be at least 6 characters" }
         if password.count > 64 { return "password must be no more than 64 characters" }

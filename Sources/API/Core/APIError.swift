@@ -12,6 +12,9 @@ public struct APIError: Error, Sendable {
         }
     }
 
+    /// The error shape of the route family: Coder's envelope, or RFC 7644's for SCIM routes.
+    public enum Shape: Sendable { case coder, scim }
+
     public var status: HTTPResponse.Status
     public var message: String
     public var detail: String?
@@ -20,6 +23,9 @@ public struct APIError: Error, Sendable {
     /// What really went wrong, for the log only: never written to a response. A 5xx answers with
     /// the request id as its detail instead (see `ErrorMiddleware.response(for:requestID:logger:)`).
     public var underlying: (any Error)?
+    public var shape: Shape = .coder
+    /// RFC 7644's `scimType` (e.g. `uniqueness`, `invalidValue`), for the SCIM shape.
+    public var scimType: String?
 
     public init(_ status: HTTPResponse.Status, _ message: String, detail: String? = nil, validations: [Validation] = [], headers: HTTPFields = [:], underlying: (any Error)? = nil) {
         self.status = status

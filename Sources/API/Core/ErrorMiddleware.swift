@@ -64,7 +64,31 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     private static func response(for error: APIError) -> Response {
-        JSON.bytes(envelope(for: error), status: error.status, headers: error.headers)
+        switch error.shape {
+        case .coder:
+            return JSON.bytes(envelope(for: error), status: error.status, headers: error.headers)
+        case .scim:
+            var response = JSON.bytes(scimEnvelope(for: error), status: error.status, headers: error.headers)
+            response.headers[.contentType] = "application/scim+json"
+            return response
+        }
+    }
+
+    /// RFC 7644 §3.12: `{"schemas":[…Error],"status":"403","detail":"…"}`; the message is the
+    /// detail (SCIM errors have no separate message), with ours appended when there is one.
+    private struct SCIMEnvelope: Encodable {
+        let schemas = ["urn:ietf:params:scim:api:messages:2.0:Error"]
+        let status: String
+        let scimType: String?
+        let detail: String
+    }
+
+    static func scimEnvelope(for error: APIError) -> ByteBuffer {
+        let envelope = SCIMEnvelope(
+            status: String(error.status.code), scimType: error.scimType,
+            detail: error.detail.map { "\(error.message) \($0)" } ?? error.message
+        )
+        return (try? JSON.encode(envelope)) ?? ByteBuffer(string: #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"500","detail":"An internal server error occurred."}"#)
     }
 
     static func envelope(for error: APIError) -> ByteBuffer {

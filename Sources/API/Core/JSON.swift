@@ -36,6 +36,9 @@ extension Request {
         }
         do {
             return try WireJSON.decode(T.self, from: Data(buffer: buffer))
+        } catch let error as APIError {
+            // A request type's own validation (`RequestFields`).
+            throw error
         } catch let error as DecodingError {
             throw APIError.invalidJSON(Self.describe(error))
         } catch {

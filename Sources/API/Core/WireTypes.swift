@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 import Store
 
 /// JSON shapes of the API, named as Coder's `codersdk` names them. Field names follow the seed.
@@ -7,7 +8,7 @@ struct RoleJSON: Codable, Equatable {
     let display_name: String
 }
 
-struct UserJSON: Encodable {
+struct UserJSON: ResponseEncodable {
     let id: UUID
     let username: String
     let email: String
@@ -31,7 +32,7 @@ struct UserJSON: Encodable {
     }
 }
 
-struct OrganizationJSON: Encodable {
+struct OrganizationJSON: ResponseEncodable {
     let id: UUID
     let name: String
     let display_name: String
@@ -53,6 +54,6 @@ struct OrganizationJSON: Encodable {
     }
 }
 
-struct MessageJSON: Codable {
+struct MessageJSON: Codable, ResponseEncodable {
     let message: String
 }

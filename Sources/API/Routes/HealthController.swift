@@ -3,19 +3,22 @@ import Pubsub
 import Store
 
 /// `/healthz` for load balancers and `/api/v2/buildinfo`.
-struct HealthRoutes {
+struct HealthController: ResourceController {
     let store: Store
     let pubsub: Pubsub?
     let version: String
     let externalURL: String
 
-    struct BuildInfo: Encodable {
+    var mountPath: String { "" }
+
+    struct BuildInfo: ResponseEncodable {
         let version: String
         let external_url: String
     }
 
-    func addRoutes(root: Router<AppRequestContext>, api: RouterGroup<AppRequestContext>) {
-        root.get("healthz") { _, _ in
+    func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.get("healthz") { _, _ in
             // Load balancers are unauthenticated: say what is wrong, not where (the log has that).
             do {
                 try await store.ping()
@@ -28,8 +31,9 @@ struct HealthRoutes {
             return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "OK")))
         }
         // Peers probe this to check that they can reach us at our relay address.
-        root.get("derp/latency-check") { _, _ in Response(status: .ok) }
+        routes.get("derp/latency-check") { _, _ in Response(status: .ok) }
         let info = BuildInfo(version: version, external_url: externalURL)
-        api.get("buildinfo") { _, _ in try JSON.response(info) }
+        routes.get("api/v2/buildinfo") { _, _ in info }
+        return routes
     }
 }

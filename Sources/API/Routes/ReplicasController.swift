@@ -6,7 +6,7 @@ import Synchronization
 
 /// `GET /api/v2/replicas` (owners only) served from the membership snapshot. The JSON is encoded
 /// once per snapshot generation, not per request: dashboards poll this endpoint hard.
-final class ReplicaRoutes: Sendable {
+final class ReplicasController: ResourceController {
     struct ReplicaJSON: Encodable {
         let id: UUID
         let hostname: String
@@ -40,11 +40,14 @@ final class ReplicaRoutes: Sendable {
         self.membership = membership
     }
 
-    func addAuthenticatedRoutes(to group: RouterGroup<AppRequestContext>) {
-        group.get("replicas") { _, context in
-            guard RBAC.can(try context.requireSubject(), .read, .replicas) else { throw APIError.resourceNotFound }
+    func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.add(middleware: guards.authentication)
+        routes.get("replicas") { _, context in
+            try context.authorize(.read, .replicas)
             return JSON.bytes(try self.body())
         }
+        return routes
     }
 
     private func body() throws -> ByteBuffer {

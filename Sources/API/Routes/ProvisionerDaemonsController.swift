@@ -34,7 +34,7 @@ public struct ProvisionerServices: Sendable {
 }
 
 /// `GET /organizations/{organization}/provisionerdaemons` and the `…/serve` WebSocket.
-struct ProvisionerDaemonRoutes: Sendable {
+struct ProvisionerDaemonsController: ResourceController {
     static let pskHeader = HTTPField.Name(ProvisionerServe.pskHeader)!
     static let buildVersionHeader = HTTPField.Name(ProvisionerServe.buildVersionHeader)!
     static let knownProvisioners: Set<String> = ["echo", "terraform"]
@@ -46,7 +46,7 @@ struct ProvisionerDaemonRoutes: Sendable {
     let accessURL: String
     let logger: Logger
 
-    struct DaemonJSON: Encodable {
+    struct DaemonJSON: ResponseEncodable {
         struct NullTime: Encodable {
             let time: String
             let valid: Bool
@@ -78,19 +78,18 @@ struct ProvisionerDaemonRoutes: Sendable {
         }
     }
 
-    func addAuthenticatedRoutes(to group: RouterGroup<AppRequestContext>) {
-        group.get("organizations/:organization/provisionerdaemons") { _, context in
-            let subject = try context.requireSubject()
+    func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        // Authenticated by the pre-shared key or a session token: its own rule, so before the
+        // authentication middleware.
+        routes.webSocket("organizations/:organization/provisionerdaemons/serve", accept: serve)
+        routes.add(middleware: guards.authentication)
+        routes.get("organizations/:organization/provisionerdaemons") { _, context in
             let organization = try await context.organizationParameter(store)
-            guard RBAC.can(subject, .read, .provisionerDaemons(organization: organization.id)) else { throw APIError.resourceNotFound }
-            return try JSON.response(try await store.daemons(organizationID: organization.id).map(DaemonJSON.init))
+            try context.authorize(.read, .provisionerDaemons(organization: organization.id))
+            return try await store.daemons(organizationID: organization.id).map(DaemonJSON.init)
         }
-    }
-
-    /// `GET …/provisionerdaemons/serve`: a WebSocket route authenticated by the pre-shared key or
-    /// a session token, so it sits outside `RequireAuthentication`.
-    func addWebSocketRoutes(to group: RouterGroup<AppRequestContext>) {
-        group.webSocket("organizations/:organization/provisionerdaemons/serve", accept: serve)
+        return routes
     }
 
     @Sendable private func serve(_ request: Request, _ context: AppRequestContext) async throws -> WebSocketAcceptance {

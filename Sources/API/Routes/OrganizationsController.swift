@@ -1,0 +1,30 @@
+import Foundation
+import Hummingbird
+import Store
+
+/// `GET /api/v2/organizations/{organization}`.
+struct OrganizationsController: ResourceController {
+    let store: Store
+
+    func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.add(middleware: guards.authentication)
+        routes.get("organizations/:organization") { _, context in
+            OrganizationJSON(try await context.load(.organization(try context.uuidParameter("organization"), in: store), for: .read))
+        }
+        return routes
+    }
+}
+
+extension Lookup where Value == Organization {
+    static func organization(_ id: UUID, in store: Store) -> Lookup {
+        Lookup(fetch: { try await store.organization(id: id) }, resource: { .organization(id: $0.id) })
+    }
+}
+
+extension AppRequestContext {
+    /// `{organization}` by uuid; 404 unless the caller may read it.
+    func organizationParameter(_ store: Store, name: String = "organization") async throws -> Organization {
+        try await load(.organization(try uuidParameter(name), in: store), for: .read)
+    }
+}

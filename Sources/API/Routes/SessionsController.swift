@@ -1,0 +1,138 @@
+import Foundation
+import Hummingbird
+import Store
+
+/// First-user setup, login and logout (Coder's `/api/v2/users/first`, `/users/login`, `/users/logout`).
+struct SessionsController: ResourceController {
+    let store: Store
+    let authenticator: Authenticator
+    let secureCookies: Bool
+    let loginThrottle: LoginThrottle
+    let proxyTrust: ProxyTrust
+
+    struct CreateFirstUserRequest: Decodable {
+        let email: String
+        let username: String
+        let password: String
+
+        init(from decoder: any Decoder) throws {
+            var fields = try RequestFields(decoder)
+            email = fields.email("email")
+            username = fields.username("username")
+            password = fields.required("password")
+            _ = fields.optional("trial", as: Bool.self)
+            try fields.check()
+        }
+    }
+
+    struct CreateFirstUserResponse: ResponseEncodable {
+        let user_id: UUID
+        let organization_id: UUID
+    }
+
+    struct LoginRequest: Decodable {
+        let email: String
+        let password: String
+
+        init(from decoder: any Decoder) throws {
+            var fields = try RequestFields(decoder)
+            email = fields.email("email")
+            password = fields.required("password")
+            try fields.check()
+        }
+    }
+
+    struct LoginResponse: Encodable {
+        let session_token: String
+    }
+
+    func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.get("users/first", use: checkFirstUser)
+        routes.post("users/first", use: createFirstUser)
+        routes.post("users/login", use: login)
+        routes.add(middleware: guards.authentication)
+        routes.post("users/logout", use: logout)
+        return routes
+    }
+
+    @Sendable func checkFirstUser(_ request: Request, _ context: AppRequestContext) async throws -> MessageJSON {
+        guard try await store.hasAnyUser() else {
+            throw APIError(.notFound, "The initial user has not been created!")
+        }
+        return MessageJSON(message: "The initial user has already been created!")
+    }
+
+    @Sendable func createFirstUser(_ request: Request, _ context: AppRequestContext) async throws -> Created<CreateFirstUserResponse> {
+        let body = try await request.decode(as: CreateFirstUserRequest.self, context: context)
+        try Passwords.checkStrength(body.password)
+        if try await store.hasAnyUser() {
+            throw APIError(.conflict, "The initial user has already been created.")
+        }
+        let new = NewUser(
+            email: body.email, username: body.username, hashedPassword: try await Passwords.hashOffloaded(body.password),
+            siteRoles: [Role.owner.rawValue], organizationID: nil
+        )
+        do {
+            let (user, organization) = try await store.createFirstUser(new, organizationName: "coder")
+            return Created(CreateFirstUserResponse(user_id: user.id, organization_id: organization.id))
+        } catch StoreError.alreadyInitialized {
+            throw APIError(.conflict, "The initial user has already been created.")
+        }
+    }
+
+    @Sendable func login(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let body = try await request.decode(as: LoginRequest.self, context: context)
+        // Checked before the password, so that a locked-out account cannot be probed further;
+        // unknown emails count too, so the answer does not reveal which accounts exist.
+        let address = proxyTrust.clientAddress(peer: context.peerAddress, headers: request.headers)
+        let attempt: LoginThrottle.Attempt
+        switch loginThrottle.begin(account: body.email, address: address) {
+        case .success(let counted):
+            attempt = counted
+        case .failure(let later):
+            throw APIError(
+                .tooManyRequests, "Too many failed login attempts. Try again later.",
+                detail: "Retry after \(later.after.retryAfterSeconds) seconds.", headers: [.retryAfter: "\(later.after.retryAfterSeconds)"]
+            )
+        }
+        let user = try await store.user(email: body.email)
+        // Hash even for an unknown email, so timing does not reveal which addresses exist.
+        let stored = user?.hashedPassword ?? Self.dummyHash
+        let valid = await Passwords.verifyOffloaded(body.password, against: stored)
+        guard let user, valid, !user.hashedPassword.isEmpty else {
+            // Already counted by `begin`.
+            throw APIError(.unauthorized, "Incorrect email or password.")
+        }
+        loginThrottle.succeeded(attempt)
+        guard user.status != .suspended else {
+            throw APIError(.unauthorized, "Your account is suspended. Contact an admin to reactivate your account.")
+        }
+        if Passwords.needsRehash(user.hashedPassword) {
+            // The cost was raised since this hash was made: the password is at hand only now.
+            do {
+                try await store.setPasswordHash(userID: user.id, try await Passwords.hashOffloaded(body.password), replacing: user.hashedPassword)
+            } catch {
+                context.logger.warning("re-hashing a password failed; the old hash stays", metadata: ["user_id": "\(user.id)", "error": "\(error)"])
+            }
+        }
+        let token = try await authenticator.issueKey(for: user.id, loginType: "password", lifetime: Authenticator.sessionLifetime)
+        var headers = HTTPFields()
+        headers[.setCookie] = sessionCookie(token, maxAge: Int(Authenticator.sessionLifetime))
+        return try JSON.response(LoginResponse(session_token: token), status: .created, headers: headers)
+    }
+
+    @Sendable func logout(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let subject = try context.requireSubject()
+        try await authenticator.revokeKey(id: subject.apiKeyID)
+        var headers = HTTPFields()
+        headers[.setCookie] = sessionCookie("", maxAge: -1)
+        return try JSON.response(MessageJSON(message: "Successfully logged out."), headers: headers)
+    }
+
+    private func sessionCookie(_ value: String, maxAge: Int) -> String {
+        "\(Authenticator.cookieName)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Lax" + (secureCookies ? "; Secure" : "")
+    }
+
+    static let dummyHash = (try? Passwords.hash(Tokens.random(16))) ?? ""
+}

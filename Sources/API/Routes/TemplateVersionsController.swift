@@ -1,0 +1,110 @@
+import Foundation
+import Hummingbird
+import ProvisionerProtocol
+import Provisioning
+import Store
+
+/// Template versions: importing an uploaded archive (an import job), reading and canceling it.
+struct TemplateVersionsController: ResourceController {
+    let store: Store
+
+    struct CreateVersionRequest: Decodable {
+        let name: String?
+        let templateID: UUID?
+        let fileID: UUID
+        let provisioner: String
+        let tags: [String: String]
+
+        init(from decoder: any Decoder) throws {
+            var fields = try RequestFields(decoder)
+            name = fields.optional("name")
+            templateID = fields.optional("template_id")
+            _ = fields.oneOf("storage_method", ["file"])
+            fileID = fields.required("file_id")
+            provisioner = fields.oneOf("provisioner", ProvisionerDaemonsController.knownProvisioners)
+            tags = fields.optional("tags") ?? [:]
+            try fields.check()
+            do {
+                try ProvisionerTagList.check(tags)
+            } catch {
+                throw APIError.validationFailed([.init(field: "tags", detail: error.description)])
+            }
+        }
+    }
+
+    struct VersionJSON: ResponseEncodable {
+        let id: UUID
+        let template_id: UUID?
+        let organization_id: UUID
+        let created_at: Date
+        let updated_at: Date
+        let name: String
+        let readme: String
+        let created_by: UUID
+        let job: ProvisionerJobJSON
+    }
+
+    func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.add(middleware: guards.authentication)
+        routes.post("organizations/:organization/templateversions", use: createVersion)
+        routes.get("templateversions/:templateversion") { _, context in
+            try await versionJSON(try await context.load(.templateVersion(try context.uuidParameter("templateversion"), in: store), for: .read))
+        }
+        routes.patch("templateversions/:templateversion/cancel", use: cancelVersion)
+        return routes
+    }
+
+    @Sendable func createVersion(_ request: Request, _ context: AppRequestContext) async throws -> Created<VersionJSON> {
+        let subject = try context.requireSubject()
+        let organization = try await context.organizationParameter(store)
+        try context.authorize(.create, .templates(organization: organization.id))
+        let body = try await request.decode(as: CreateVersionRequest.self, context: context)
+        guard let file = try await store.fileData(id: body.fileID), file.createdBy == subject.userID || subject.siteRoles.contains(Role.owner.rawValue) else {
+            throw APIError(.notFound, "File not found.")
+        }
+        if let templateID = body.templateID {
+            guard let template = try await store.template(id: templateID), template.organizationID == organization.id else {
+                throw APIError(.notFound, "Template with ID \"\(templateID)\" not found.")
+            }
+        }
+        let job = NewProvisionerJob(
+            organizationID: organization.id, initiatorID: subject.userID, provisioner: body.provisioner, type: .templateVersionImport,
+            fileID: body.fileID, input: "{}", tags: ProvisionerTags.normalize(body.tags, userID: subject.userID)
+        )
+        let name = body.name.flatMap { $0.isEmpty ? nil : $0 } ?? "version-\(Tokens.random(6).lowercased())"
+        let version = try await store.createTemplateVersion(name: name, templateID: body.templateID, job: job)
+        return Created(try await versionJSON(version))
+    }
+
+    @Sendable func cancelVersion(_ request: Request, _ context: AppRequestContext) async throws -> MessageJSON {
+        let version = try await context.load(.templateVersion(try context.uuidParameter("templateversion"), in: store), for: .update)
+        return try await JobCancellation.cancel(jobID: version.jobID, in: store)
+    }
+
+    private func versionJSON(_ version: TemplateVersion) async throws -> VersionJSON {
+        guard let job = try await store.job(id: version.jobID) else { throw APIError.internalError("template version without its job") }
+        return VersionJSON(
+            id: version.id, template_id: version.templateID, organization_id: version.organizationID,
+            created_at: version.createdAt, updated_at: version.updatedAt, name: version.name, readme: "",
+            created_by: version.createdBy, job: try await ProvisionerJobJSON.make(job, store: store)
+        )
+    }
+}
+
+extension Lookup where Value == TemplateVersion {
+    static func templateVersion(_ id: UUID, in store: Store) -> Lookup {
+        Lookup(fetch: { try await store.templateVersion(id: id) }, resource: { .templates(organization: $0.organizationID) })
+    }
+}
+
+/// Canceling the job behind a template version or a workspace build: Coder's answers.
+enum JobCancellation {
+    static func cancel(jobID: UUID, in store: Store) async throws -> MessageJSON {
+        guard let job = try await store.job(id: jobID), job.completedAt == nil, job.canceledAt == nil else {
+            throw APIError(.badRequest, "Job has already completed or been canceled.")
+        }
+        _ = try await store.cancelJob(id: job.id)
+        return MessageJSON(message: "Job has been marked as canceled...")
+    }
+}

@@ -1,0 +1,172 @@
+import Foundation
+import Hummingbird
+import Store
+
+/// Users and their API keys (Coder's `/api/v2/users…`).
+struct UsersController: ResourceController {
+    let store: Store
+    let authenticator: Authenticator
+
+    struct CreateUserRequest: Decodable {
+        let email: String
+        let username: String
+        /// Nil for login type "none".
+        let password: String?
+        let organizationID: UUID
+        let loginType: String
+
+        init(from decoder: any Decoder) throws {
+            var fields = try RequestFields(decoder)
+            email = fields.email("email")
+            username = fields.username("username")
+            loginType = fields.oneOf("login_type", ["password", "none"], default: "password")
+            if loginType == "none" {
+                if let given = fields.optional("password", as: String.self), !given.isEmpty {
+                    fields.fail("password", detail: "a user with login type \"none\" cannot have a password")
+                }
+                password = nil
+            } else {
+                password = fields.required("password", as: String.self)
+            }
+            organizationID = fields.required("organization_id")
+            try fields.check()
+        }
+    }
+
+    struct UsersResponse: ResponseEncodable {
+        let users: [UserJSON]
+        let count: Int
+    }
+
+    struct KeyResponse: Encodable {
+        let key: String
+    }
+
+    func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.add(middleware: guards.authentication)
+        routes.get("users", use: listUsers)
+        routes.post("users", use: createUser)
+        routes.get("users/:user", use: getUser)
+        routes.put("users/:user/status/suspend") { try await setStatus($0, $1, .suspended) }
+        routes.put("users/:user/status/activate") { try await setStatus($0, $1, .active) }
+        routes.get("users/:user/organizations", use: userOrganizations)
+        routes.post("users/:user/keys", use: createKey)
+        return routes
+    }
+
+    @Sendable func listUsers(_ request: Request, _ context: AppRequestContext) async throws -> UsersResponse {
+        let subject = try context.requireSubject()
+        var search: String?
+        var status: UserStatus?
+        for term in (request.uri.queryParameters["q"].map(String.init) ?? "").split(separator: " ") {
+            if term.hasPrefix("status:") {
+                guard let value = UserStatus(rawValue: String(term.dropFirst("status:".count))) else {
+                    throw APIError(.badRequest, "Invalid user search query.", validations: [
+                        .init(field: "status", detail: "\"\(term.dropFirst("status:".count))\" is not a valid user status"),
+                    ])
+                }
+                status = value
+            } else {
+                search = String(term)
+            }
+        }
+        let page = try request.page()
+        // Everyone sees the users they may read: all of them for owners and administrators, the
+        // members of their own organizations for others.
+        let viewer = RBAC.can(subject, .read, .user(id: UUID(), organizations: [])) ? nil : (subject.userID, Array(subject.organizations.keys))
+        let (users, count) = try await store.users(search: search, status: status, visibleTo: viewer, page: page)
+        return UsersResponse(users: users.map(UserJSON.init), count: count)
+    }
+
+    @Sendable func createUser(_ request: Request, _ context: AppRequestContext) async throws -> Created<UserJSON> {
+        try context.authorize(.create, .user(id: UUID(), organizations: []))
+        let body = try await request.decode(as: CreateUserRequest.self, context: context)
+        if let password = body.password { try Passwords.checkStrength(password) }
+        let organization: Organization
+        do {
+            organization = try await context.load(.organization(body.organizationID, in: store), for: .read)
+        } catch let error as APIError where error.status == .notFound {
+            throw APIError(.notFound, "Organization does not exist with the provided id \"\(body.organizationID)\".")
+        }
+        let hashedPassword = if let password = body.password { try await Passwords.hashOffloaded(password) } else { "" }
+        let new = NewUser(
+            email: body.email, username: body.username, hashedPassword: hashedPassword,
+            loginType: body.loginType, organizationID: organization.id
+        )
+        do {
+            return Created(UserJSON(try await store.createUser(new)))
+        } catch StoreError.conflict(let field) {
+            throw APIError(.conflict, "User already exists.", validations: [.init(field: field, detail: "this value is already in use and should be unique")])
+        }
+    }
+
+    @Sendable func getUser(_ request: Request, _ context: AppRequestContext) async throws -> UserJSON {
+        UserJSON(try await context.load(.user(context, in: store), for: .read))
+    }
+
+    func setStatus(_ request: Request, _ context: AppRequestContext, _ status: UserStatus) async throws -> UserJSON {
+        let subject = try context.requireSubject()
+        let user = try await context.load(.user(context, in: store), for: .read)
+        if status == .suspended, user.id == subject.userID {
+            throw APIError(.badRequest, "You cannot suspend yourself.")
+        }
+        try context.authorize(.update, .userAdministration(id: user.id, isOwner: user.siteRoles.contains(Role.owner.rawValue)))
+        let updated = try await store.setUserStatus(id: user.id, status)
+        await authenticator.userStatusChanged(user.id)
+        return UserJSON(updated)
+    }
+
+    @Sendable func userOrganizations(_ request: Request, _ context: AppRequestContext) async throws -> [OrganizationJSON] {
+        let subject = try context.requireSubject()
+        let user = try await context.load(.user(context, in: store), for: .read)
+        return try await store.organizations(userID: user.id)
+            .filter { RBAC.can(subject, .read, .organization(id: $0.id)) }
+            .map(OrganizationJSON.init)
+    }
+
+    @Sendable func createKey(_ request: Request, _ context: AppRequestContext) async throws -> Created<KeyResponse> {
+        let user = try await context.load(.user(context, in: store), for: .read)
+        try context.authorize(.create, .apiKey(owner: user.id))
+        return Created(KeyResponse(key: try await authenticator.issueKey(for: user.id, loginType: "token", lifetime: Authenticator.tokenLifetime)))
+    }
+}
+
+extension Lookup where Value == User {
+    /// `{user}`: a uuid, a username, or `me` (the caller), as Coder resolves it; one that names
+    /// nobody is Coder's 400.
+    static func user(_ context: AppRequestContext, parameter name: String = "user", in store: Store) -> Lookup {
+        let raw = context.parameters.get(name) ?? ""
+        let caller = context.subject?.userID
+        return Lookup(
+            fetch: {
+                let user: User? = if raw == "me" {
+                    try await caller.asyncMap { try await store.user(id: $0) } ?? nil
+                } else if let id = UUID(uuidString: raw) {
+                    try await store.user(id: id)
+                } else {
+                    try await store.user(username: raw)
+                }
+                guard let user else { throw APIError(.badRequest, "\"user\" must be an existing uuid or username.") }
+                return user
+            },
+            resource: { .user(id: $0.id, organizations: $0.organizationIDs) }
+        )
+    }
+}
+
+extension AppRequestContext {
+    /// `{user}`, resolved without a permission check: the route decides what the caller may do
+    /// with that user (create a workspace for them, say).
+    func userParameter(_ store: Store) async throws -> User {
+        guard let user = try await Lookup.user(self, in: store).fetch() else { throw APIError.resourceNotFound }
+        return user
+    }
+}
+
+extension Optional {
+    fileprivate func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let self else { return nil }
+        return try await transform(self)
+    }
+}

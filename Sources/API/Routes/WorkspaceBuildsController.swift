@@ -1,0 +1,117 @@
+import Foundation
+import Hummingbird
+import Pubsub
+import Store
+import WebSocket
+import WireFormat
+
+/// Workspace builds: reading one, its logs (a page, or followed over a WebSocket), canceling it.
+struct WorkspaceBuildsController: ResourceController {
+    let store: Store
+    let pubsub: Pubsub?
+    /// Followed log streams close when their credential is revoked.
+    let sockets: AuthenticatedSockets
+    static let logSocket = WebSocketConfiguration(pingInterval: .seconds(15))
+    /// Log lines per read, for `GET …/logs` and for each read of a followed stream.
+    static let logPageSize = 1000
+    /// A followed stream re-reads this often even without an announcement, in case one was lost
+    /// without a resync (it should not be); announcements do the real work.
+    static let logBackupPoll: Duration = .seconds(30)
+
+    func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.add(middleware: guards.authentication)
+        routes.get("workspacebuilds/:build") { _, context in
+            try await BuildJSON.make(try await context.load(.build(try context.uuidParameter("build"), in: store), for: .read).build, store: store)
+        }
+        routes.webSocket("workspacebuilds/:build/logs", plain: logsPage, accept: followedLogs)
+        routes.patch("workspacebuilds/:build/cancel") { _, context in
+            let (build, _) = try await context.load(.build(try context.uuidParameter("build"), in: store), for: .update)
+            return try await JobCancellation.cancel(jobID: build.jobID, in: store)
+        }
+        return routes
+    }
+
+    /// `GET …/logs`: `limit` lines (default and most: `logPageSize`) after the line `after`.
+    @Sendable private func logsPage(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let (build, _) = try await context.load(.build(try context.uuidParameter("build"), in: store), for: .read)
+        let after = Int64(request.uri.queryParameters["after"].map(String.init) ?? "0") ?? 0
+        let requested = request.uri.queryParameters["limit"].flatMap { Int(String($0)) } ?? Self.logPageSize
+        let limit = min(max(requested, 1), Self.logPageSize)
+        return try JSON.response(try await store.jobLogs(jobID: build.jobID, after: after, limit: limit).map(LogJSON.init))
+    }
+
+    /// `GET …/logs?follow=true` as a WebSocket: every log line so far (after `after`), then each
+    /// new one as the daemon sends it (from any replica: NOTIFY on the logs channel, with a slow
+    /// backup poll), one JSON object per text message; closed with 1000 once the job has ended
+    /// and every line is out.
+    @Sendable private func followedLogs(_ request: Request, _ context: AppRequestContext) async throws -> WebSocketAcceptance {
+        let subject = try context.requireSubject()
+        let (build, _) = try await context.load(.build(try context.uuidParameter("build"), in: store), for: .read)
+        let after = Int64(request.uri.queryParameters["after"].map(String.init) ?? "0") ?? 0
+        let sockets = self.sockets
+        return WebSocketAcceptance(configuration: Self.logSocket) { connection in
+            _ = try? await connection.run { _, outbound in
+                let socket = sockets.register(subject) { reason in
+                    try? await outbound.close(code: .policyViolation, reason: reason)
+                }
+                defer { sockets.remove(socket) }
+                try await followLogs(jobID: build.jobID, after: after) { line in
+                    try await outbound.send(text: try WireJSON.encodeString(LogJSON(line)))
+                }
+            }
+        }
+    }
+
+    private func followLogs(jobID: UUID, after: Int64, send: @escaping @Sendable (JobLogLine) async throws -> Void) async throws {
+        let wanted = jobID.uuidString.lowercased()
+        let announcements = pubsub?.subscribe(Store.jobLogsChannel)
+        // Wake on an announcement about this job (new lines, or its end), on resync, or on the slow backup poll.
+        let (wakes, bell) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            if let announcements {
+                group.addTask {
+                    for await event in announcements where event == .resync || event == .message(wanted) { bell.yield() }
+                }
+            }
+            group.addTask {
+                while true {
+                    try await Task.sleep(for: Self.logBackupPoll)
+                    bell.yield()
+                }
+            }
+            bell.yield()
+            var last = after
+            for await _ in wakes {
+                let ended = try await store.job(id: jobID)?.completedAt != nil
+                // Read the lines after learning whether the job ended: a line written before the
+                // completion is then certainly among them.
+                while true {
+                    let page = try await store.jobLogs(jobID: jobID, after: last, limit: Self.logPageSize)
+                    for line in page {
+                        try await send(line)
+                        last = line.id
+                    }
+                    if page.count < Self.logPageSize { break }
+                }
+                if ended { break }
+            }
+            group.cancelAll()
+        }
+    }
+}
+
+extension Lookup where Value == (build: WorkspaceBuild, workspace: Workspace) {
+    /// A build with its workspace (deleted ones too: a deletion's build stays readable), judged
+    /// as the workspace.
+    static func build(_ id: UUID, in store: Store) -> Lookup {
+        Lookup(
+            fetch: {
+                guard let build = try await store.build(id: id),
+                      let workspace = try await store.workspace(id: build.workspaceID, includingDeleted: true) else { return nil }
+                return (build, workspace)
+            },
+            resource: { .workspace(owner: $0.workspace.ownerID, organization: $0.workspace.organizationID) }
+        )
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import Hummingbird
+import Provisioning
+import Store
+
+/// Workspaces and starting their builds: what turns into workspace-build jobs.
+struct WorkspacesController: ResourceController {
+    let store: Store
+
+    struct CreateWorkspaceRequest: Decodable {
+        let name: String
+        let templateID: UUID
+
+        init(from decoder: any Decoder) throws {
+            var fields = try RequestFields(decoder)
+            name = fields.username("name")
+            templateID = fields.required("template_id")
+            try fields.check()
+        }
+    }
+
+    struct CreateBuildRequest: Decodable {
+        let transition: String
+
+        init(from decoder: any Decoder) throws {
+            var fields = try RequestFields(decoder)
+            transition = fields.oneOf("transition", ["start", "stop", "delete"])
+            try fields.check()
+        }
+    }
+
+    func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.add(middleware: guards.authentication)
+        routes.post("organizations/:organization/members/:user/workspaces", use: createWorkspace)
+        routes.get("workspaces/:workspace") { _, context in
+            try await WorkspaceJSON.make(try await context.load(.workspace(try context.uuidParameter("workspace"), in: store), for: .read), store: store)
+        }
+        routes.post("workspaces/:workspace/builds", use: createBuild)
+        return routes
+    }
+
+    @Sendable func createWorkspace(_ request: Request, _ context: AppRequestContext) async throws -> Created<WorkspaceJSON> {
+        let subject = try context.requireSubject()
+        let organization = try await context.organizationParameter(store)
+        let owner = try await context.userParameter(store)
+        try context.authorize(.create, .workspace(owner: owner.id, organization: organization.id))
+        let body = try await request.decode(as: CreateWorkspaceRequest.self, context: context)
+        guard let template = try await store.template(id: body.templateID), template.organizationID == organization.id else {
+            throw APIError(.notFound, "Template with ID \"\(body.templateID)\" not found.")
+        }
+        let (version, versionJob) = try await activeVersion(of: template)
+        let job = NewProvisionerJob(
+            organizationID: organization.id, initiatorID: subject.userID, provisioner: template.provisioner,
+            type: .workspaceBuild, fileID: versionJob.fileID, input: "{}", tags: versionJob.tags
+        )
+        do {
+            let (workspace, _) = try await store.createWorkspace(
+                ownerID: owner.id, organizationID: organization.id, templateID: template.id, versionID: version.id, name: body.name, job: job
+            )
+            return Created(try await WorkspaceJSON.make(workspace, store: store))
+        } catch StoreError.conflict {
+            throw APIError(.conflict, "Workspace \"\(body.name)\" already exists.", validations: [.init(field: "name", detail: "This value is already in use and should be unique.")])
+        }
+    }
+
+    @Sendable func createBuild(_ request: Request, _ context: AppRequestContext) async throws -> Created<BuildJSON> {
+        let subject = try context.requireSubject()
+        let workspace = try await context.load(.workspace(try context.uuidParameter("workspace"), in: store), for: .update)
+        let body = try await request.decode(as: CreateBuildRequest.self, context: context)
+        guard let template = try await store.template(id: workspace.templateID) else {
+            throw APIError.internalError("the workspace's template is missing")
+        }
+        let (version, versionJob) = try await activeVersion(of: template)
+        let job = NewProvisionerJob(
+            organizationID: workspace.organizationID, initiatorID: subject.userID, provisioner: template.provisioner,
+            type: .workspaceBuild, fileID: versionJob.fileID, input: "{}", tags: versionJob.tags
+        )
+        do {
+            // Decided inside the transaction that inserts the build: of concurrent requests exactly one wins.
+            let build = try await store.createBuild(workspaceID: workspace.id, versionID: version.id, transition: body.transition, job: job)
+            return Created(try await BuildJSON.make(build, store: store))
+        } catch StoreError.buildActive {
+            throw APIError(.conflict, "A workspace build is already active.")
+        } catch StoreError.notFound {
+            throw APIError.resourceNotFound
+        }
+    }
+
+    /// The template's active version and its import job, which every build of it starts from.
+    private func activeVersion(of template: Template) async throws -> (TemplateVersion, ProvisionerJob) {
+        guard let version = try await store.templateVersion(id: template.activeVersionID),
+              let job = try await store.job(id: version.jobID) else {
+            throw APIError.internalError("the template's active version is missing")
+        }
+        return (version, job)
+    }
+}
+
+extension Lookup where Value == Workspace {
+    static func workspace(_ id: UUID, in store: Store) -> Lookup {
+        Lookup(fetch: { try await store.workspace(id: id) }, resource: { .workspace(owner: $0.ownerID, organization: $0.organizationID) })
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+@testable import API
+
+/// The feature gate answers Coder's refusal in the shape of the route's family.
+@Suite struct FeatureGateTests {
+    struct Only: FeatureProvider {
+        let enabled: Set<Feature>
+        func isEnabled(_ feature: Feature) async -> Bool { enabled.contains(feature) }
+    }
+
+    func router(_ provider: some FeatureProvider) -> Router<AppRequestContext> {
+        let router = Router(context: AppRequestContext.self)
+        router.add(middleware: ErrorMiddleware())
+        router.group("groups").add(middleware: RequireFeature(feature: .templateRBAC, provider: provider, shape: .coder)).get { _, _ in "ok" }
+        router.group("scim/v2/Users").add(middleware: RequireFeature(feature: .scim, provider: provider, shape: .scim)).get { _, _ in "ok" }
+        return router
+    }
+
+    @Test func aDisabledFeatureIsRefusedInCodersEnvelope() async throws {
+        try await Application(router: router(Only(enabled: [.scim]))).test(.router) { client in
+            try await client.execute(uri: "/groups", method: .get) { response in
+                #expect(response.status == .forbidden)
+                let body = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                #expect(body?["message"] as? String == "Template RBAC is a Premium feature. Contact sales!")
+                #expect(response.headers[.contentType] == "application/json; charset=utf-8")
+            }
+            try await client.execute(uri: "/scim/v2/Users", method: .get) { response in
+                #expect(response.status == .ok)
+            }
+        }
+    }
+
+    @Test func aDisabledSCIMFeatureIsRefusedAsASCIMError() async throws {
+        try await Application(router: router(Only(enabled: [.templateRBAC]))).test(.router) { client in
+            try await client.execute(uri: "/scim/v2/Users", method: .get) { response in
+                #expect(response.status == .forbidden)
+                #expect(response.headers[.contentType] == "application/scim+json")
+                let body = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                #expect(body?["schemas"] as? [String] == ["urn:ietf:params:scim:api:messages:2.0:Error"])
+                #expect(body?["status"] as? String == "403")
+                #expect(body?["detail"] as? String == "SCIM is a Premium feature. Contact sales!")
+                #expect(body?["message"] == nil)
+            }
+            try await client.execute(uri: "/groups", method: .get) { response in
+                #expect(response.status == .ok)
+            }
+        }
+    }
+
+    @Test func namesAreHumanizedAsCoderDoes() {
+        #expect(Feature.templateRBAC.displayName == "Template RBAC")
+        #expect(Feature.scim.displayName == "SCIM")
+        #expect(Feature.externalProvisionerDaemons.displayName == "External Provisioner Daemons")
+        #expect(Feature.auditLog.displayName == "Audit Log")
+    }
+}
