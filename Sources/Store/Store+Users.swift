@@ -123,19 +123,19 @@ extension Store {
               AND ($2::text IS NULL OR u.status = $2)
               AND ($3::uuid IS NULL OR u.id = $3 OR EXISTS (
                   SELECT 1 FROM organization_members m WHERE m.user_id = u.id AND m.organization_id = ANY($4::uuid[])))
+              AND ($5::uuid IS NULL OR (u.created_at, u.id) > (SELECT created_at, id FROM users WHERE id = $5))
             """
-        let binds: [any PostgresEncodable] = [search, status?.rawValue, viewer?.userID, (viewer?.organizationIDs ?? []).map(\.uuidString)]
+        let binds: [any PostgresEncodable] = [search, status?.rawValue, viewer?.userID, (viewer?.organizationIDs ?? []).map(\.uuidString), page.afterID]
         return try await pool.withTransaction { connection in
             let count = try connection.query("SELECT count(*) AS total FROM users u WHERE \(filter)", binds).first?.decode("total", as: Int.self) ?? 0
             let users = try connection.query(
                 """
                 SELECT \(Self.userColumns) FROM users u
                 WHERE \(filter)
-                  AND ($5::uuid IS NULL OR (u.created_at, u.id) > (SELECT created_at, id FROM users WHERE id = $5))
                 ORDER BY u.created_at, u.id
                 LIMIT $6 OFFSET $7
                 """,
-                binds + [page.afterID, page.limit, page.offset]
+                binds + [page.limit, page.offset]
             ).rows.map(Self.user(from:))
             return (users, count)
         }

@@ -16,7 +16,7 @@ import WireFormat
         } catch let error as APIError {
             #expect(error.status == .badRequest)
             #expect(error.message == "Validation failed.")
-            #expect(error.validations.map(\.field) == ["email", "username", "login_type", "organization_id"])
+            #expect(error.validations.map(\.field) == ["email", "username", "login_type", "organization_id"], "no password asked of an unknown login type")
             #expect(error.validations.first?.detail == #"Validation failed for tag "email" with value: "not-an-address""#)
         }
     }

@@ -19,15 +19,13 @@ struct UsersController: ResourceController {
             var fields = try RequestFields(decoder)
             email = fields.email("email")
             username = fields.username("username")
-            loginType = fields.oneOf("login_type", ["password", "none"], default: "password")
-            if loginType == "none" {
-                if let given = fields.optional("password", as: String.self), !given.isEmpty {
-                    fields.fail("password", detail: "a user with login type \"none\" cannot have a password")
-                }
-                password = nil
-            } else {
-                password = fields.required("password", as: String.self)
+            let loginType = fields.optional("login_type", as: String.self) ?? "password"
+            if !["password", "none"].contains(loginType) { fields.fail("login_type", tag: "oneof", value: loginType) }
+            self.loginType = loginType
+            if loginType == "none", let given = fields.optional("password", as: String.self), !given.isEmpty {
+                fields.fail("password", detail: "a user with login type \"none\" cannot have a password")
             }
+            password = loginType == "password" ? fields.required("password", as: String.self) : nil
             organizationID = fields.required("organization_id")
             try fields.check()
         }
