@@ -88,7 +88,7 @@ let package = Package(
         .target(
             name: "Provisioning",
             dependencies: [
-                "Store", "Pubsub", "ProvisionerProtocol",
+                "Store", "Pubsub", "ProvisionerProtocol", "WireFormat",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -97,7 +97,7 @@ let package = Package(
         .target(
             name: "ProvisionerDaemon",
             dependencies: [
-                "WebSocket", "ProvisionerProtocol",
+                "WebSocket", "ProvisionerProtocol", "WireFormat",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),

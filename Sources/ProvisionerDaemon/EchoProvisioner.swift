@@ -1,5 +1,6 @@
 import Foundation
 import ProvisionerProtocol
+import WireFormat
 
 /// Runs a template archive whose `manifest.json` says what to pretend:
 ///
@@ -29,7 +30,7 @@ public struct EchoProvisioner: Provisioner {
         }
         let manifest: Manifest
         do {
-            manifest = try JSONDecoder().decode(Manifest.self, from: Data(data))
+            manifest = try WireJSON.decode(Manifest.self, from: Data(data))
         } catch {
             throw ProvisionerFailure("manifest.json is not valid: \(error)")
         }

@@ -1,6 +1,7 @@
 import Foundation
 import ProvisionerProtocol
 import Store
+import WireFormat
 
 /// The daemon protocol as one connection sees it, without I/O: protocol messages and the results
 /// of the work it asked for go in; messages to send and work to do (database, acquirer) come out.
@@ -112,7 +113,7 @@ public struct DaemonSessionCore: Sendable {
                     resources: [], state: nil, reply: .error(id: id, code: .badRequest, message: reason)
                 )]
             case .valid(let resources, let state):
-                let json = (try? Self.resultEncoder.encode(result)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+                let json = (try? WireJSON.encodeString(result)) ?? "{}"
                 return [.finish(requestID: id, jobLease, .completed(result: json), resources: resources, state: state, reply: .done(id: id))]
             }
         case .fail(let id, let lease, let error, let state):
@@ -234,8 +235,6 @@ public struct DaemonSessionCore: Sendable {
     static func notCurrent(_ id: Int64, _ lease: Lease) -> CoordinatorMessage {
         .error(id: id, code: .staleLease, message: "lease \(lease.jobID) epoch \(lease.epoch) is not current: the job ended or another daemon holds it")
     }
-
-    private static let resultEncoder = JSONEncoder()
 
     private static func decode(_ text: String) -> Result<DaemonMessage, ProvisionerCoding.DecodingFailure> {
         Result { () throws(ProvisionerCoding.DecodingFailure) in try ProvisionerCoding.decodeDaemonMessage(text) }

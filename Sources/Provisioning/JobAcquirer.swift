@@ -3,6 +3,7 @@ import Logging
 import Pubsub
 import Store
 import Synchronization
+import WireFormat
 
 /// What a connected daemon can run.
 public struct DaemonIdentity: Sendable, Equatable {
@@ -122,17 +123,19 @@ public final class JobAcquirer: Sendable {
         }
     }
 
+    /// What `Store.announceJobPosted` sends.
+    private struct Posted: Decodable {
+        let organization_id: UUID
+        let provisioner: String
+        let tags: [String: String]?
+    }
+
     private func wake(forPosted payload: String) {
-        guard let data = payload.data(using: .utf8),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let organization = (object["organization_id"] as? String).flatMap(UUID.init(uuidString:)),
-              let provisioner = object["provisioner"] as? String
-        else {
+        guard let posted = try? WireJSON.decode(Posted.self, from: Data(payload.utf8)) else {
             wakeEveryGroup()
             return
         }
-        let tags = object["tags"] as? [String: String] ?? [:]
-        let bells = state.withLock { $0.groups.takeOneEach(organizationID: organization, provisioner: provisioner, tags: tags) }
+        let bells = state.withLock { $0.groups.takeOneEach(organizationID: posted.organization_id, provisioner: posted.provisioner, tags: posted.tags ?? [:]) }
         for bell in bells { bell.yield() }
     }
 
