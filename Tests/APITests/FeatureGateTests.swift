@@ -24,7 +24,7 @@ import Testing
             try await client.execute(uri: "/groups", method: .get) { response in
                 #expect(response.status == .forbidden)
                 let body = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
-                #expect(body?["message"] as? String == "Template RBAC is a Premium feature. Contact sales!")
+                #expect(body?["message"] as? String == "Template RBAC is an Enterprise feature. Contact sales!")
                 #expect(response.headers[.contentType] == "application/json; charset=utf-8")
             }
             try await client.execute(uri: "/scim/v2/Users", method: .get) { response in
@@ -41,7 +41,7 @@ import Testing
                 let body = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
                 #expect(body?["schemas"] as? [String] == ["urn:ietf:params:scim:api:messages:2.0:Error"])
                 #expect(body?["status"] as? String == "403")
-                #expect(body?["detail"] as? String == "SCIM is a Premium feature. Contact sales!")
+                #expect(body?["detail"] as? String == "SCIM is an Enterprise feature. Contact sales!")
                 #expect(body?["message"] == nil)
             }
             try await client.execute(uri: "/groups", method: .get) { response in

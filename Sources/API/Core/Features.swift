@@ -41,7 +41,7 @@ public struct AllFeaturesEnabled: FeatureProvider {
 }
 
 /// A route's feature gate: after authentication, refuses with Coder's 403
-/// "<Feature> is a Premium feature. Contact sales!" in the route family's error shape.
+/// "<Feature> is an Enterprise feature. Contact sales!" in the route family's error shape.
 struct RequireFeature: RouterMiddleware {
     typealias Context = AppRequestContext
     let feature: Feature
@@ -50,7 +50,7 @@ struct RequireFeature: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard await provider.isEnabled(feature) else {
-            var error = APIError(.forbidden, "\(feature.displayName) is a Premium feature. Contact sales!")
+            var error = APIError(.forbidden, "\(feature.displayName) is an Enterprise feature. Contact sales!")
             error.shape = shape
             throw error
         }
