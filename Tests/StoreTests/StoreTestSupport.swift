@@ -9,7 +9,9 @@ func withStore<T>(_ body: (Store, TestDatabase) async throws -> T) async throws 
     let db = try await TestDatabase.create()
     return try await withPool(.init(connectionString: db.url)) { pool in
         let store = Store(pool: pool)
-        _ = try await store.migrate(logger: Logger(label: "test"))
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        _ = try await store.migrate(logger: logger)
         return try await body(store, db)
     }
 }
