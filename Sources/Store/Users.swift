@@ -68,27 +68,30 @@ enum Users {
         )
     }
 
-    private static func users(where condition: String, _ binds: [any PostgresEncodable]) -> PostgresQuery<User> {
-        PostgresQuery("SELECT \(columns) FROM users u WHERE \(condition)", binds, decode: user)
+    /// `tail`: the rest of the statement after `FROM users u`.
+    private static func users(_ tail: String, _ binds: [any PostgresEncodable]) -> PostgresQuery<User> {
+        PostgresQuery("SELECT \(columns) FROM users u \(tail)", binds, decode: user)
     }
 
     static func withID(_ id: UUID) -> PostgresQuery<User> {
-        users(where: "u.id = $1", [id])
+        users("WHERE u.id = $1", [id])
     }
 
     static func withUsername(_ username: String) -> PostgresQuery<User> {
-        users(where: "lower(u.username) = lower($1)", [username])
+        users("WHERE lower(u.username) = lower($1)", [username])
     }
 
     static func withEmail(_ email: String) -> PostgresQuery<User> {
-        users(where: "lower(u.email) = lower($1)", [email])
+        users("WHERE lower(u.email) = lower($1)", [email])
     }
 
-    /// In creation order; `search` matches the username or the email.
+    /// In creation order; `search` matches the username or the email. `page.afterID` keeps the
+    /// rows after that user in this order; for an id of no user the comparison is with NULL and
+    /// keeps none, as Coder's `after_id` does.
     static func list(search: String?, status: UserStatus?, page: Page) -> PostgresQuery<User> {
         users(
-            where: """
-                ($1::text IS NULL OR u.username ILIKE '%' || $1 || '%' OR u.email ILIKE '%' || $1 || '%')
+            """
+                WHERE ($1::text IS NULL OR u.username ILIKE '%' || $1 || '%' OR u.email ILIKE '%' || $1 || '%')
                   AND ($2::text IS NULL OR u.status = $2)
                   AND ($5::uuid IS NULL OR (u.created_at, u.id) > (SELECT a.created_at, a.id FROM users a WHERE a.id = $5))
                 ORDER BY u.created_at, u.id
