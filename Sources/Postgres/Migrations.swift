@@ -1,3 +1,5 @@
+import Crypto
+import Foundation
 import Logging
 
 /// One schema change. `version`s order the migrations; each runs in its own transaction.
@@ -11,6 +13,12 @@ public struct Migration: Sendable {
         self.name = name
         self.sql = sql
     }
+
+    /// SHA-256 of the SQL, in hex: recorded when the migration is applied, so that a later edit
+    /// of an applied migration (which would never run again) is noticed instead of ignored.
+    public var checksum: String {
+        SHA256.hash(data: Data(sql.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
 }
 
 public struct MigrationStatus: Sendable, Equatable {
@@ -19,8 +27,23 @@ public struct MigrationStatus: Sendable, Equatable {
     public let appliedAt: String?
 }
 
+/// An applied migration whose SQL is not what was applied: the database and the code disagree on
+/// the schema, and applying anything on top would build on a guess.
+public struct MigrationChangedError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let version: Int
+    public let name: String
+    public let appliedChecksum: String
+    public let currentChecksum: String
+
+    public var description: String {
+        "migration \(version) (\(name)) was changed after it was applied: the database recorded SHA-256 \(appliedChecksum), "
+            + "the code has \(currentChecksum). Restore the applied SQL and put the change in a new migration; nothing was applied."
+    }
+}
+
 /// Applies migrations under a session-level advisory lock, so that replicas starting together take
-/// turns: the first applies, the others find nothing left to do.
+/// turns: the first applies, the others find nothing left to do. Before applying anything, every
+/// applied migration's recorded checksum is compared with the code's.
 public struct Migrator: Sendable {
     /// An arbitrary constant shared by every replica: "coordinator migrations" as a 64-bit key.
     static let lockKey: Int64 = 0x636F_6F72_6D69_6772
@@ -36,7 +59,8 @@ public struct Migrator: Sendable {
         self.logger = logger
     }
 
-    /// Applies every pending migration; returns the versions it applied.
+    /// Applies every pending migration; returns the versions it applied. Throws
+    /// `MigrationChangedError` (and applies nothing) if an applied migration was edited since.
     @discardableResult
     public func up() async throws -> [Int] {
         let migrations = self.migrations
@@ -45,15 +69,17 @@ public struct Migrator: Sendable {
             try await connection.query("SELECT pg_advisory_lock($1)", [Self.lockKey])
             do {
                 try await Self.createTable(connection)
-                let applied = try await Self.appliedVersions(connection)
+                let applied = try await connection.all(Self.applied)
+                try Self.verify(applied, against: migrations)
+                // Applied before checksums were recorded: the code's SQL is taken as what ran.
+                for migration in migrations where applied.contains(where: { $0.version == migration.version && $0.checksum == nil }) {
+                    try await connection.execute(Self.recordChecksum(of: migration))
+                }
                 var done: [Int] = []
-                for migration in migrations where !applied.contains(migration.version) {
+                for migration in migrations where !applied.contains(where: { $0.version == migration.version }) {
                     try await connection.withTransaction { connection in
                         try connection.execute(migration.sql)
-                        try connection.query(
-                            "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                            [migration.version, migration.name]
-                        )
+                        try connection.execute(Self.recordApplied(migration))
                     }
                     logger.info("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
                     done.append(migration.version)
@@ -67,15 +93,59 @@ public struct Migrator: Sendable {
         }
     }
 
-    /// Every known migration with the time it was applied, or nil if pending.
+    /// Every known migration with the time it was applied, or nil if pending. Throws
+    /// `MigrationChangedError` if an applied migration was edited since.
     public func status() async throws -> [MigrationStatus] {
         let migrations = self.migrations
         return try await pool.withConnection { connection in
             try await Self.createTable(connection)
-            let rows = try await connection.query("SELECT version, applied_at::text FROM schema_migrations").rows
-            var applied: [Int: String] = [:]
-            for row in rows { applied[try row.decode(0)] = row[1] }
-            return migrations.map { MigrationStatus(version: $0.version, name: $0.name, appliedAt: applied[$0.version]) }
+            let applied = try await connection.all(Self.applied)
+            try Self.verify(applied, against: migrations)
+            return migrations.map { migration in
+                MigrationStatus(
+                    version: migration.version, name: migration.name,
+                    appliedAt: applied.first { $0.version == migration.version }?.appliedAt
+                )
+            }
+        }
+    }
+
+    private struct Applied: Sendable {
+        var version: Int
+        var appliedAt: String
+        /// Nil for a migration applied by a version of the code that recorded no checksums.
+        var checksum: String?
+    }
+
+    private static let applied = PostgresQuery<Applied>(
+        "SELECT version, applied_at::text AS applied_at, checksum FROM schema_migrations ORDER BY version"
+    ) { row in
+        Applied(version: try row.decode("version"), appliedAt: try row.decode("applied_at"), checksum: try row.decode("checksum", as: String?.self))
+    }
+
+    private static func recordApplied(_ migration: Migration) -> PostgresQuery<Void> {
+        PostgresQuery(
+            "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+            [migration.version, migration.name, migration.checksum]
+        )
+    }
+
+    private static func recordChecksum(of migration: Migration) -> PostgresQuery<Void> {
+        PostgresQuery(
+            "UPDATE schema_migrations SET checksum = $2 WHERE version = $1 AND checksum IS NULL",
+            [migration.version, migration.checksum]
+        )
+    }
+
+    /// Refuses the first applied migration whose recorded checksum differs from the code's.
+    /// Versions the code does not know (a newer binary applied them) are left alone, as before.
+    private static func verify(_ applied: [Applied], against migrations: [Migration]) throws {
+        for row in applied {
+            guard let recorded = row.checksum, let migration = migrations.first(where: { $0.version == row.version }) else { continue }
+            let current = migration.checksum
+            if recorded != current {
+                throw MigrationChangedError(version: migration.version, name: migration.name, appliedChecksum: recorded, currentChecksum: current)
+            }
         }
     }
 
@@ -86,15 +156,28 @@ public struct Migrator: Sendable {
                 CREATE TABLE IF NOT EXISTS schema_migrations (
                     version bigint PRIMARY KEY,
                     name text NOT NULL,
-                    applied_at timestamptz NOT NULL DEFAULT now()
+                    applied_at timestamptz NOT NULL DEFAULT now(),
+                    checksum text
                 )
                 """)
         } catch let error as PostgresError where error.isUniqueViolation {
             // Another session created it at the same moment.
         }
+        // A table made before checksums were recorded gains the column; `up` fills it in. Looked
+        // up first, so that a start on an up-to-date table takes no exclusive lock on it.
+        guard try await connection.one(hasChecksumColumn) == false else { return }
+        do {
+            try await connection.execute("ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum text")
+        } catch let error as PostgresError where error.sqlState == "42701" || error.isUniqueViolation {
+            // Another session (a `status` outside the lock) added it at the same moment.
+        }
     }
 
-    private static func appliedVersions(_ connection: DatabaseConnection) async throws -> Set<Int> {
-        Set(try await connection.query("SELECT version FROM schema_migrations").rows.map { try $0.decode(0, as: Int.self) })
-    }
+    private static let hasChecksumColumn = PostgresQuery<Bool>(
+        """
+        SELECT EXISTS (SELECT 1 FROM pg_attribute
+                       WHERE attrelid = 'schema_migrations'::regclass AND attname = 'checksum' AND NOT attisdropped) AS present
+        """,
+        column: "present"
+    )
 }

@@ -1,4 +1,7 @@
 /// One row of a result, values kept in PostgreSQL's text format and decoded on access.
+///
+/// The Store reads columns by name only (`decode("status")`): a query that gains a column cannot
+/// shift the others. Positions are for ad-hoc statements (tests, tools).
 public struct PostgresRow: Sendable {
     let columns: PostgresColumns
     let values: [String?]
@@ -7,20 +10,24 @@ public struct PostgresRow: Sendable {
 
     /// Decodes column `index`; a NULL is an error unless `T` is optional.
     public func decode<T: PostgresDecodable>(_ index: Int, as type: T.Type = T.self) throws -> T {
-        guard index < values.count else {
-            throw PostgresError(.decoding, "column \(index) is out of range (\(values.count) columns)")
-        }
-        guard let text = values[index] else {
+        guard let value = try decode(index, as: T?.self) else {
             throw PostgresError(.decoding, "column \(columns.names[index]) is NULL")
         }
-        return try T(postgresText: text)
+        return value
     }
 
     public func decode<T: PostgresDecodable>(_ index: Int, as type: T?.Type = T?.self) throws -> T? {
         guard index < values.count else {
             throw PostgresError(.decoding, "column \(index) is out of range (\(values.count) columns)")
         }
-        return try values[index].map { try T(postgresText: $0) }
+        guard let text = values[index] else { return nil }
+        do {
+            return try T(postgresText: text)
+        } catch var error as PostgresError where error.kind == .decoding {
+            // The value alone ("cannot read uuid from …") does not say where it came from.
+            error.message = "column \(columns.names[index]): \(error.message)"
+            throw error
+        }
     }
 
     public func decode<T: PostgresDecodable>(_ name: String, as type: T.Type = T.self) throws -> T {

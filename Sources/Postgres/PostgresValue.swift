@@ -33,7 +33,7 @@ extension Substring: PostgresEncodable {
 }
 
 extension UUID: PostgresEncodable, PostgresDecodable {
-    public var postgresParameter: PostgresParameter { .text(uuidString.lowercased()) }
+    public var postgresParameter: PostgresParameter { .text(postgresText) }
     public init(postgresText text: String) throws {
         guard let value = UUID(uuidString: text) else { throw decodingError("uuid", text) }
         self = value
@@ -87,7 +87,7 @@ extension Double: PostgresEncodable, PostgresDecodable {
 }
 
 extension Date: PostgresEncodable, PostgresDecodable {
-    public var postgresParameter: PostgresParameter { .text(PostgresTimestamp.format(self)) }
+    public var postgresParameter: PostgresParameter { .text(postgresText) }
     public init(postgresText text: String) throws {
         guard let value = PostgresTimestamp.parse(text) else { throw decodingError("timestamptz", text) }
         self = value
@@ -124,25 +124,6 @@ public struct PostgresBytes: PostgresEncodable, PostgresDecodable, Hashable {
 extension Data: PostgresEncodable, PostgresDecodable {
     public var postgresParameter: PostgresParameter { .binary(Array(self)) }
     public init(postgresText text: String) throws { self = Data(try PostgresBytes(postgresText: text).bytes) }
-}
-
-/// jsonb as its serialized text. Callers encode and decode with their own JSON configuration.
-public struct PostgresJSON: PostgresEncodable, PostgresDecodable, Hashable {
-    public var text: String
-    public init(_ text: String) { self.text = text }
-    public var postgresParameter: PostgresParameter { .text(text) }
-    public init(postgresText text: String) { self.text = text }
-}
-
-extension Array: PostgresEncodable where Element == String {
-    public var postgresParameter: PostgresParameter { .text(PostgresTextArray.format(self)) }
-}
-
-extension Array: PostgresDecodable where Element == String {
-    public init(postgresText text: String) throws {
-        guard let value = PostgresTextArray.parse(text) else { throw decodingError("text[]", text) }
-        self = value
-    }
 }
 
 func decodingError(_ type: String, _ text: String) -> PostgresError {

@@ -1,7 +1,10 @@
 import Foundation
 
-/// Which slice of a list a request wants, pushed down into SQL: `limit` rows (all when nil)
-/// after skipping `offset`, starting after the row `afterID` in the list's order when given.
+/// Which part of a list to return, pushed into SQL. Rows come in the list's own order (users:
+/// creation time, then id); `afterID` keeps only the rows after the row with that id (a cursor
+/// that stays put while rows are added, as Coder's `after_id`), and an id that names no row gives
+/// an empty page, as in Coder. `offset` then skips rows, and `limit` caps the rest (nil: no cap;
+/// Coder's `limit=0` means nil here).
 public struct Page: Sendable, Equatable {
     public var limit: Int?
     public var offset: Int

@@ -2,8 +2,10 @@ import Foundation
 import Logging
 import Postgres
 
-/// Every SQL statement of the product lives behind this type and its extensions, one file per
-/// resource. It hands out plain model values.
+/// Every SQL statement of the product lives behind this type and its extensions. Each table's
+/// statements are query values (`PostgresQuery`) beside its models, in the table's file
+/// (`Users.swift`); the `Store+…` files run them, on the pool or inside a transaction, and hand
+/// out plain model values.
 public struct Store: Sendable {
     public let pool: DatabasePool
 
@@ -21,22 +23,13 @@ public struct Store: Sendable {
 
     /// One trivial round trip; throws what went wrong when the database does not answer.
     public func ping() async throws {
-        try await pool.query("SELECT 1")
+        try await pool.execute(Self.roundTrip)
     }
 
     /// True when the database answers a trivial query.
     public func isReachable() async -> Bool {
         (try? await ping()) != nil
     }
-}
 
-/// Turns unique-violations on a known constraint into `StoreError.conflict`.
-func mapConstraintError(_ error: any Error) -> any Error {
-    guard let error = error as? PostgresError, error.isUniqueViolation, let constraint = error.constraint else { return error }
-    switch constraint {
-    case "users_email_key": return StoreError.conflict(field: "email")
-    case "users_username_key": return StoreError.conflict(field: "username")
-    case "organizations_name_key", "groups_name_organization_id_key": return StoreError.conflict(field: "name")
-    default: return error
-    }
+    private static let roundTrip = PostgresQuery<Void>("SELECT 1")
 }

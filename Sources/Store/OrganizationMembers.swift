@@ -1,0 +1,21 @@
+import Foundation
+import Postgres
+
+public struct OrganizationMembership: Sendable, Equatable, Hashable {
+    public var organizationID: UUID
+    public var roles: [String]
+}
+
+/// The `organization_members` table's statements.
+enum OrganizationMembers {
+    static func insert(userID: UUID, organizationID: UUID) -> PostgresQuery<Void> {
+        PostgresQuery("INSERT INTO organization_members (user_id, organization_id) VALUES ($1, $2)", [userID, organizationID])
+    }
+
+    /// With their organization roles, in the order they joined.
+    static func ofUser(_ userID: UUID) -> PostgresQuery<OrganizationMembership> {
+        PostgresQuery("SELECT organization_id, roles FROM organization_members WHERE user_id = $1 ORDER BY created_at", [userID]) { row in
+            OrganizationMembership(organizationID: try row.decode("organization_id"), roles: try row.decode("roles"))
+        }
+    }
+}

@@ -1,0 +1,183 @@
+import Foundation
+import Postgres
+
+public struct ProvisionerDaemonRecord: Sendable, Equatable {
+    public var id: UUID
+    public var createdAt: Date
+    public var updatedAt: Date?
+    public var lastSeenAt: Date?
+    public var name: String
+    public var organizationID: UUID
+    public var provisioners: [String]
+    public var tags: [String: String]
+    public var replicaID: UUID?
+    public var version: String
+    public var currentJobID: UUID?
+    public var connected: Bool
+    public var ownership: DaemonOwnership
+    public var instanceID: String
+    public var connectionID: UUID?
+}
+
+/// Who may hold a daemon name: the scope and owner of the credential that registered it.
+public struct DaemonOwnership: Sendable, Equatable {
+    /// `organization` or `user`.
+    public var scope: String
+    /// The user a user-scoped daemon belongs to; nil for organization daemons.
+    public var ownerID: UUID?
+
+    public init(scope: String, ownerID: UUID?) {
+        self.scope = scope
+        self.ownerID = ownerID
+    }
+}
+
+/// A connecting daemon, as the serve route knows it before the upgrade.
+public struct DaemonRegistration: Sendable {
+    public var name: String
+    public var organizationID: UUID
+    public var ownership: DaemonOwnership
+    /// The daemon process's random id (`instance_id`).
+    public var instanceID: String
+    /// This connection; leases it takes name it.
+    public var connectionID: UUID
+    public var provisioners: [String]
+    public var tags: [String: String]
+    public var replicaID: UUID
+    public var version: String
+
+    public init(name: String, organizationID: UUID, ownership: DaemonOwnership, instanceID: String, connectionID: UUID, provisioners: [String], tags: [String: String], replicaID: UUID, version: String) {
+        self.name = name
+        self.organizationID = organizationID
+        self.ownership = ownership
+        self.instanceID = instanceID
+        self.connectionID = connectionID
+        self.provisioners = provisioners
+        self.tags = tags
+        self.replicaID = replicaID
+        self.version = version
+    }
+}
+
+public enum DaemonRegistrationOutcome: Sendable, Equatable {
+    /// The connection holds the name now; `superseded` is the connection it replaced (the same
+    /// process reconnecting), which must be closed wherever it still is.
+    case registered(ProvisionerDaemonRecord, superseded: UUID?)
+    /// The name belongs to a daemon of another scope or owner.
+    case heldByAnotherOwner(DaemonOwnership)
+    /// Another process (another instance id) is connected under this name right now.
+    case connectedElsewhere
+}
+
+/// The `provisioner_daemons` table's statements.
+enum ProvisionerDaemons {
+    private static let columns = """
+        id, created_at, updated_at, last_seen_at, name, organization_id, provisioners, tags::text, replica_id, version,
+        current_job_id, connected, scope, owner_id, instance_id, connection_id
+        """
+
+    private static func record(_ row: PostgresRow) throws -> ProvisionerDaemonRecord {
+        ProvisionerDaemonRecord(
+            id: try row.decode("id"), createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at", as: Date?.self),
+            lastSeenAt: try row.decode("last_seen_at", as: Date?.self), name: try row.decode("name"),
+            organizationID: try row.decode("organization_id"), provisioners: try row.decode("provisioners"),
+            tags: try row.decodeJSON("tags"), replicaID: try row.decode("replica_id", as: UUID?.self),
+            version: try row.decode("version"), currentJobID: try row.decode("current_job_id", as: UUID?.self),
+            connected: try row.decode("connected"),
+            ownership: DaemonOwnership(scope: try row.decode("scope"), ownerID: try row.decode("owner_id", as: UUID?.self)),
+            instanceID: try row.decode("instance_id"), connectionID: try row.decode("connection_id", as: UUID?.self)
+        )
+    }
+
+    /// The new daemon's row; none if the name is taken in the organization.
+    static func insert(_ daemon: DaemonRegistration) throws -> PostgresQuery<ProvisionerDaemonRecord> {
+        PostgresQuery(
+            """
+            INSERT INTO provisioner_daemons (id, name, organization_id, provisioners, tags, replica_id, version, connected,
+                last_seen_at, updated_at, scope, owner_id, instance_id, connection_id)
+            VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, true, now(), now(), $8, $9, $10, $11)
+            ON CONFLICT (organization_id, name) DO NOTHING
+            RETURNING \(columns)
+            """,
+            [UUID(), daemon.name, daemon.organizationID, daemon.provisioners, try TagsJSON(daemon.tags), daemon.replicaID,
+             daemon.version, daemon.ownership.scope, daemon.ownership.ownerID, daemon.instanceID, daemon.connectionID],
+            decode: record
+        )
+    }
+
+    /// The row holding the name, locked, and whether it is connected now (seen within
+    /// `liveness`; NULL only for a connected row never seen, which no statement writes).
+    static func lockNamed(_ name: String, organizationID: UUID, liveness: Duration) -> PostgresQuery<(daemon: ProvisionerDaemonRecord, live: Bool?)> {
+        PostgresQuery(
+            """
+            SELECT \(columns), connected AND last_seen_at > now() - $3 * interval '1 millisecond' AS live
+            FROM provisioner_daemons WHERE organization_id = $1 AND name = $2 FOR UPDATE
+            """,
+            [organizationID, name, liveness.milliseconds]
+        ) { row in
+            (try record(row), try row.decode("live", as: Bool?.self))
+        }
+    }
+
+    /// The registration takes over the row `id`: this connection holds the name now.
+    static func reconnect(id: UUID, _ daemon: DaemonRegistration) throws -> PostgresQuery<ProvisionerDaemonRecord> {
+        PostgresQuery(
+            """
+            UPDATE provisioner_daemons SET provisioners = $2, tags = $3::jsonb, replica_id = $4, version = $5, connected = true,
+                last_seen_at = now(), updated_at = now(), instance_id = $6, connection_id = $7
+            WHERE id = $1
+            RETURNING \(columns)
+            """,
+            [id, daemon.provisioners, try TagsJSON(daemon.tags), daemon.replicaID, daemon.version,
+             daemon.instanceID, daemon.connectionID],
+            decode: record
+        )
+    }
+
+    /// Returns the connections that are still their daemon's current one.
+    static func seen(connectionIDs: [UUID]) -> PostgresQuery<UUID> {
+        PostgresQuery(
+            "UPDATE provisioner_daemons SET last_seen_at = now() WHERE connection_id = ANY($1::uuid[]) RETURNING connection_id",
+            [connectionIDs],
+            column: "connection_id"
+        )
+    }
+
+    static func disconnected(connectionID: UUID) -> PostgresQuery<Void> {
+        PostgresQuery("UPDATE provisioner_daemons SET connected = false, last_seen_at = now() WHERE connection_id = $1", [connectionID])
+    }
+
+    static func ofOrganization(_ organizationID: UUID) -> PostgresQuery<ProvisionerDaemonRecord> {
+        PostgresQuery(
+            "SELECT \(columns) FROM provisioner_daemons WHERE organization_id = $1 ORDER BY created_at, name",
+            [organizationID],
+            decode: record
+        )
+    }
+
+    /// Coder's `matched_provisioners`: how many could take such a job, how many are idle, and
+    /// when one was last seen.
+    static func matching(organizationID: UUID, provisioner: String, tags: [String: String]) throws -> PostgresQuery<(count: Int, available: Int, mostRecentlySeen: Date?)> {
+        PostgresQuery(
+            """
+            SELECT count(*) FILTER (WHERE connected) AS count,
+                   count(*) FILTER (WHERE connected AND current_job_id IS NULL) AS available,
+                   max(last_seen_at) AS most_recently_seen
+            FROM provisioner_daemons
+            WHERE organization_id = $1 AND $2 = ANY(provisioners) AND provisioner_tagset_contains(tags, $3::jsonb)
+            """,
+            [organizationID, provisioner, try TagsJSON(tags)]
+        ) { row in
+            (try row.decode("count"), try row.decode("available"), try row.decode("most_recently_seen", as: Date?.self))
+        }
+    }
+
+    static func assign(jobID: UUID, to daemonID: UUID) -> PostgresQuery<Void> {
+        PostgresQuery("UPDATE provisioner_daemons SET current_job_id = $2, last_seen_at = now() WHERE id = $1", [daemonID, jobID])
+    }
+
+    /// Frees the daemon, unless it has moved on to another job meanwhile.
+    static func release(jobID: UUID, from daemonID: UUID) -> PostgresQuery<Void> {
+        PostgresQuery("UPDATE provisioner_daemons SET current_job_id = NULL WHERE id = $1 AND current_job_id = $2", [daemonID, jobID])
+    }
+}

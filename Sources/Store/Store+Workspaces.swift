@@ -1,0 +1,61 @@
+import Foundation
+import Postgres
+
+extension Store {
+    /// Creates a workspace with its first build (transition start) and the build's job.
+    public func createWorkspace(ownerID: UUID, organizationID: UUID, templateID: UUID, versionID: UUID, name: String, job: NewProvisionerJob) async throws -> (Workspace, WorkspaceBuild) {
+        try await mappingConflicts(Workspaces.constraintFields) {
+            try await pool.withTransaction { connection in
+                guard let workspace = try connection.one(Workspaces.insert(
+                    id: UUID(), ownerID: ownerID, organizationID: organizationID, templateID: templateID, name: name
+                )) else { throw StoreError.notFound }
+                let build = try Self.insertBuild(workspaceID: workspace.id, versionID: versionID, transition: "start", job: job, on: connection)
+                return (workspace, build)
+            }
+        }
+    }
+
+    /// Adds the next build of a workspace and its job. One build at a time: decided under the
+    /// workspace's row lock, so of concurrent requests exactly one succeeds and the others get
+    /// `StoreError.buildActive`.
+    public func createBuild(workspaceID: UUID, versionID: UUID, transition: String, job: NewProvisionerJob) async throws -> WorkspaceBuild {
+        try await pool.withTransaction { connection in
+            guard try connection.one(Workspaces.lockForBuild(workspaceID)) != nil else { throw StoreError.notFound }
+            guard try connection.one(WorkspaceBuilds.active(workspaceID: workspaceID)) == nil else { throw StoreError.buildActive }
+            return try Self.insertBuild(workspaceID: workspaceID, versionID: versionID, transition: transition, job: job, on: connection)
+        }
+    }
+
+    private static func insertBuild(workspaceID: UUID, versionID: UUID, transition: String, job: NewProvisionerJob, on connection: isolated DatabaseConnection) throws -> WorkspaceBuild {
+        try insertJob(job, on: connection)
+        guard let build = try connection.one(WorkspaceBuilds.insert(workspaceID: workspaceID, versionID: versionID, transition: transition, job: job)) else {
+            throw StoreError.notFound
+        }
+        return build
+    }
+
+    /// A workspace; deleted ones only when asked (their builds stay readable).
+    public func workspace(id: UUID, includingDeleted: Bool = false) async throws -> Workspace? {
+        try await pool.one(Workspaces.withID(id, includingDeleted: includingDeleted))
+    }
+
+    public func build(id: UUID) async throws -> WorkspaceBuild? {
+        try await pool.one(WorkspaceBuilds.withID(id))
+    }
+
+    public func latestBuild(workspaceID: UUID) async throws -> WorkspaceBuild? {
+        try await pool.one(WorkspaceBuilds.latest(workspaceID: workspaceID))
+    }
+
+    /// What a daemon needs to run a job: the archive, and for builds the transition and prior state.
+    public func jobPayload(_ job: ProvisionerJob) async throws -> (archive: [UInt8], transition: String?, state: [UInt8]?) {
+        let archive = try await fileData(id: job.fileID)?.data ?? []
+        guard job.type == .workspaceBuild else { return (archive, nil, nil) }
+        let build = try await pool.one(WorkspaceBuilds.payload(jobID: job.id))
+        return (archive, build?.transition, build?.state)
+    }
+
+    public func resources(jobID: UUID) async throws -> [JobResource] {
+        try await pool.all(WorkspaceResources.ofJob(jobID))
+    }
+}

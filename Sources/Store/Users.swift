@@ -1,0 +1,143 @@
+import Foundation
+import Postgres
+
+public enum UserStatus: String, Sendable, Codable, CaseIterable, PostgresEncodable, PostgresDecodable {
+    case active, suspended, dormant
+}
+
+public struct User: Sendable, Equatable {
+    public var id: UUID
+    public var email: String
+    public var username: String
+    public var hashedPassword: String
+    public var avatarURL: String
+    public var status: UserStatus
+    /// Site-wide roles (owner, template-admin, user-admin, auditor); "member" is implied.
+    public var siteRoles: [String]
+    public var loginType: String
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var lastSeenAt: Date
+    public var organizationIDs: [UUID]
+}
+
+public struct NewUser: Sendable {
+    public var id: UUID
+    public var email: String
+    public var username: String
+    public var hashedPassword: String
+    public var siteRoles: [String]
+    public var loginType: String
+    public var organizationID: UUID?
+
+    public init(id: UUID = UUID(), email: String, username: String, hashedPassword: String, siteRoles: [String] = [], loginType: String = "password", organizationID: UUID?) {
+        self.id = id
+        self.email = email
+        self.username = username
+        self.hashedPassword = hashedPassword
+        self.siteRoles = siteRoles
+        self.loginType = loginType
+        self.organizationID = organizationID
+    }
+}
+
+/// The `users` table's statements.
+enum Users {
+    static let constraintFields = ["users_email_key": "email", "users_username_key": "username"]
+
+    private static let columns = """
+        u.id, u.email, u.username, u.hashed_password, u.avatar_url, u.status, u.rbac_roles, u.login_type,
+        u.created_at, u.updated_at, u.last_seen_at,
+        ARRAY(SELECT m.organization_id::text FROM organization_members m WHERE m.user_id = u.id ORDER BY m.created_at, m.organization_id) AS organization_ids
+        """
+
+    private static func user(_ row: PostgresRow) throws -> User {
+        User(
+            id: try row.decode("id"),
+            email: try row.decode("email"),
+            username: try row.decode("username"),
+            hashedPassword: try row.decode("hashed_password"),
+            avatarURL: try row.decode("avatar_url"),
+            status: try row.decode("status"),
+            siteRoles: try row.decode("rbac_roles"),
+            loginType: try row.decode("login_type"),
+            createdAt: try row.decode("created_at"),
+            updatedAt: try row.decode("updated_at"),
+            lastSeenAt: try row.decode("last_seen_at"),
+            organizationIDs: try row.decode("organization_ids")
+        )
+    }
+
+    /// `tail`: the rest of the statement after `FROM users u`.
+    private static func users(_ tail: String, _ binds: [any PostgresEncodable]) -> PostgresQuery<User> {
+        PostgresQuery("SELECT \(columns) FROM users u \(tail)", binds, decode: user)
+    }
+
+    static func withID(_ id: UUID) -> PostgresQuery<User> {
+        users("WHERE u.id = $1", [id])
+    }
+
+    static func withUsername(_ username: String) -> PostgresQuery<User> {
+        users("WHERE lower(u.username) = lower($1)", [username])
+    }
+
+    static func withEmail(_ email: String) -> PostgresQuery<User> {
+        users("WHERE lower(u.email) = lower($1)", [email])
+    }
+
+    /// Who sees which users: nil sees everyone; a viewer sees themselves and the members of their
+    /// organizations.
+    typealias Viewer = (userID: UUID, organizationIDs: [UUID])
+
+    /// The filter of `list` and `count`, on `$1`…`$5`.
+    private static let matching = """
+        WHERE ($1::text IS NULL OR u.username ILIKE '%' || $1 || '%' OR u.email ILIKE '%' || $1 || '%')
+          AND ($2::text IS NULL OR u.status = $2)
+          AND ($3::uuid IS NULL OR u.id = $3 OR EXISTS (
+              SELECT 1 FROM organization_members m WHERE m.user_id = u.id AND m.organization_id = ANY($4::uuid[])))
+          AND ($5::uuid IS NULL OR (u.created_at, u.id) > (SELECT a.created_at, a.id FROM users a WHERE a.id = $5))
+        """
+
+    private static func matchingBinds(_ search: String?, _ status: UserStatus?, _ viewer: Viewer?, _ afterID: UUID?) -> [any PostgresEncodable] {
+        [search, status, viewer?.userID, viewer?.organizationIDs ?? [], afterID]
+    }
+
+    /// In creation order; `search` matches the username or the email. `page.afterID` keeps the
+    /// rows after that user in this order; for an id of no user the comparison is with NULL and
+    /// keeps none, as Coder's `after_id` does.
+    static func list(search: String?, status: UserStatus?, visibleTo viewer: Viewer? = nil, page: Page) -> PostgresQuery<User> {
+        users("\(matching) ORDER BY u.created_at, u.id LIMIT $6 OFFSET $7", matchingBinds(search, status, viewer, page.afterID) + [page.limit, page.offset])
+    }
+
+    /// How many `list` matches before its limit and offset (Coder's `count`).
+    static func count(search: String?, status: UserStatus?, visibleTo viewer: Viewer?, afterID: UUID?) -> PostgresQuery<Int> {
+        PostgresQuery("SELECT count(*) AS total FROM users u \(matching)", matchingBinds(search, status, viewer, afterID), column: "total")
+    }
+
+    static let anyExists = PostgresQuery<Bool>("SELECT EXISTS (SELECT 1 FROM users) AS present", column: "present")
+
+    /// Serializes concurrent first-user requests on every replica, until the transaction ends.
+    static let firstUserLock = PostgresQuery<Void>("SELECT pg_advisory_xact_lock(hashtext('coordinator.first_user'))")
+
+    static func insert(_ new: NewUser) -> PostgresQuery<Void> {
+        PostgresQuery(
+            """
+            INSERT INTO users (id, email, username, hashed_password, rbac_roles, login_type)
+            VALUES ($1, $2, $3, $4, $5, $6)
+            """,
+            [new.id, new.email, new.username, new.hashedPassword, new.siteRoles, new.loginType]
+        )
+    }
+
+    static func setStatus(id: UUID, _ status: UserStatus) -> PostgresQuery<Void> {
+        PostgresQuery("UPDATE users SET status = $2, updated_at = now() WHERE id = $1", [id, status])
+    }
+
+    static func setPasswordHash(userID: UUID, _ hash: String, replacing old: String) -> PostgresQuery<Void> {
+        PostgresQuery("UPDATE users SET hashed_password = $1, updated_at = now() WHERE id = $2 AND hashed_password = $3", [hash, userID, old])
+    }
+
+    static func touchLastSeen(userID: UUID) -> PostgresQuery<Void> {
+        PostgresQuery("UPDATE users SET last_seen_at = now() WHERE id = $1", [userID])
+    }
+}

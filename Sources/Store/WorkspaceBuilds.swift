@@ -1,0 +1,102 @@
+import Foundation
+import Postgres
+
+public struct WorkspaceBuild: Sendable, Equatable {
+    public var id: UUID
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var workspaceID: UUID
+    public var templateVersionID: UUID
+    public var buildNumber: Int32
+    public var transition: String
+    public var initiatorID: UUID
+    public var jobID: UUID
+    /// The sum of the build's resources' costs, per day.
+    public var dailyCost: Int64
+}
+
+/// The `workspace_builds` table's statements.
+enum WorkspaceBuilds {
+    private static let columns = "id, created_at, updated_at, workspace_id, template_version_id, build_number, transition, initiator_id, job_id, daily_cost"
+
+    private static func build(_ row: PostgresRow) throws -> WorkspaceBuild {
+        WorkspaceBuild(
+            id: try row.decode("id"), createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"),
+            workspaceID: try row.decode("workspace_id"), templateVersionID: try row.decode("template_version_id"),
+            buildNumber: try row.decode("build_number"), transition: try row.decode("transition"),
+            initiatorID: try row.decode("initiator_id"), jobID: try row.decode("job_id"), dailyCost: try row.decode("daily_cost")
+        )
+    }
+
+    /// The workspace's next build, run by `job`.
+    static func insert(workspaceID: UUID, versionID: UUID, transition: String, job: NewProvisionerJob) -> PostgresQuery<WorkspaceBuild> {
+        PostgresQuery(
+            """
+            INSERT INTO workspace_builds (id, workspace_id, template_version_id, build_number, transition, initiator_id, job_id)
+            VALUES ($1, $2, $3, COALESCE((SELECT max(build_number) FROM workspace_builds WHERE workspace_id = $2), 0) + 1, $4, $5, $6)
+            RETURNING \(columns)
+            """,
+            [UUID(), workspaceID, versionID, transition, job.initiatorID, job.id],
+            decode: build
+        )
+    }
+
+    static func withID(_ id: UUID) -> PostgresQuery<WorkspaceBuild> {
+        PostgresQuery("SELECT \(columns) FROM workspace_builds WHERE id = $1", [id], decode: build)
+    }
+
+    static func latest(workspaceID: UUID) -> PostgresQuery<WorkspaceBuild> {
+        PostgresQuery("SELECT \(columns) FROM workspace_builds WHERE workspace_id = $1 ORDER BY build_number DESC LIMIT 1", [workspaceID], decode: build)
+    }
+
+    /// Some build of the workspace whose job has not ended.
+    static func active(workspaceID: UUID) -> PostgresQuery<Void> {
+        PostgresQuery(
+            """
+            SELECT 1 FROM workspace_builds b JOIN provisioner_jobs j ON j.id = b.job_id
+            WHERE b.workspace_id = $1 AND j.completed_at IS NULL LIMIT 1
+            """,
+            [workspaceID]
+        )
+    }
+
+    /// The transition of the build run by `jobID`; no row if the job runs no build.
+    static func transition(jobID: UUID) -> PostgresQuery<String> {
+        PostgresQuery("SELECT transition FROM workspace_builds WHERE job_id = $1", [jobID], column: "transition")
+    }
+
+    /// The build run by `jobID`, its transition, and the state of the last build before it that
+    /// has one: a failed or canceled build in between must not make the next one start from
+    /// nothing (and duplicate or orphan resources).
+    static func payload(jobID: UUID) -> PostgresQuery<(transition: String?, state: [UInt8]?)> {
+        PostgresQuery(
+            """
+            SELECT b.transition,
+                   (SELECT p.state FROM workspace_builds p WHERE p.workspace_id = b.workspace_id AND p.build_number < b.build_number
+                      AND p.state IS NOT NULL
+                    ORDER BY p.build_number DESC LIMIT 1) AS state
+            FROM workspace_builds b WHERE b.job_id = $1
+            """,
+            [jobID]
+        ) { row in
+            (try row.decode("transition", as: String?.self), try row.decode("state", as: PostgresBytes?.self)?.bytes)
+        }
+    }
+
+    /// Sums the build's resource costs (in the database, in 64 bits) and keeps its state:
+    /// without a new one, the last good one is carried forward from the builds before.
+    static func recordOutcome(jobID: UUID, state: [UInt8]?) -> PostgresQuery<Void> {
+        PostgresQuery(
+            """
+            UPDATE workspace_builds b SET updated_at = now(),
+                daily_cost = (SELECT COALESCE(sum(r.daily_cost), 0) FROM workspace_resources r WHERE r.job_id = b.job_id),
+                state = COALESCE($2, b.state, (
+                    SELECT p.state FROM workspace_builds p
+                    WHERE p.workspace_id = b.workspace_id AND p.build_number < b.build_number AND p.state IS NOT NULL
+                    ORDER BY p.build_number DESC LIMIT 1))
+            WHERE b.job_id = $1
+            """,
+            [jobID, state.map { PostgresBytes($0) }]
+        )
+    }
+}
