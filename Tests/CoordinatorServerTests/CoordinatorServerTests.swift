@@ -1,0 +1,93 @@
+import CoordinatorServer
+import Foundation
+import NIOCore
+import Postgres
+import TestSupport
+import Testing
+
+/// The whole server started in this process on a throwaway database, talked to over real HTTP.
+@Suite struct CoordinatorServerTests {
+    @Test func servesItsConfigurationAndItsReplicaThenStopsGracefully() async throws {
+        let db = try await TestDatabase.create()
+        var configuration = InProcessServer.configuration(databaseURL: db.url)
+        configuration.accessURL = "https://coder.example.com"
+        configuration.replica.regionID = 7
+        let server = try await InProcessServer.start(configuration)
+
+        let info = try await HTTP.request(.GET, "\(server.base)/api/v2/buildinfo")
+        #expect(info.status == 200)
+        #expect(info.json["version"] as? String == "test")
+        #expect(info.json["external_url"] as? String == "https://coder.example.com")
+
+        // It migrated the new database: the first user can be created, and is an owner.
+        let first = try await HTTP.request(.POST, "\(server.base)/api/v2/users/first", json: [
+            "email": "owner@example.com", "username": "owner", "password": "Sup3r-Secret-Passw0rd!",
+        ])
+        #expect(first.status == 201)
+        let login = try await HTTP.request(.POST, "\(server.base)/api/v2/users/login", json: ["email": "owner@example.com", "password": "Sup3r-Secret-Passw0rd!"])
+        let token = try #require(login.json["session_token"] as? String)
+        let id = configuration.replica.id.uuidString.lowercased()
+        // Membership starts after HTTP: the replica appears once it registered.
+        var replica: [String: Any] = [:]
+        try await eventually("the replica listed") {
+            let replicas = try await HTTP.request(.GET, "\(server.base)/api/v2/replicas", token: token)
+            replica = replicas.jsonArray.first { $0["id"] as? String == id } ?? [:]
+            return !replica.isEmpty
+        }
+        #expect(replica["hostname"] as? String == "in-process")
+        #expect(replica["region_id"] as? Int == 7)
+        #expect(replica["version"] as? String == "test")
+
+        try await server.stop()
+        // Shutdown deregistered the replica before pubsub and the database went away.
+        let stopped = try await withPool(.init(connectionString: db.url, maximumConnections: 1)) { pool in
+            try await pool.query("SELECT stopped_at IS NOT NULL FROM replicas WHERE id = $1", [configuration.replica.id]).first?.decode(0, as: Bool.self)
+        }
+        #expect(stopped == true)
+        await #expect(throws: (any Error).self) { try await HTTP.request(.GET, "\(server.base)/healthz") }
+    }
+
+    @Test func cancellingRunStopsTheServer() async throws {
+        let db = try await TestDatabase.create()
+        let (addresses, serving) = AsyncStream.makeStream(of: SocketAddress.self)
+        let server = CoordinatorServer(
+            configuration: InProcessServer.configuration(databaseURL: db.url), logger: InProcessServer.logger,
+            onServing: { serving.yield($0) }
+        )
+        let running = Task { try await server.run() }
+        var iterator = addresses.makeAsyncIterator()
+        let port = try #require(await iterator.next()?.port)
+        #expect(try await HTTP.request(.GET, "http://127.0.0.1:\(port)/healthz").status == 200)
+        running.cancel()
+        _ = await running.result
+        await #expect(throws: (any Error).self) { try await HTTP.request(.GET, "http://127.0.0.1:\(port)/healthz") }
+    }
+
+    @Test func aDatabaseThatDoesNotExistFailsAtOnceWithOneLine() async throws {
+        let serverURL = try TestDatabase.serverURL
+        let url = serverURL[..<serverURL.lastIndex(of: "/")!] + "/no_such_database"
+        var configuration = InProcessServer.configuration(databaseURL: String(url))
+        // Were it retried, the message would say "within 1ms (1 attempts)": this one says it was not.
+        configuration.database.connectTimeout = .milliseconds(1)
+        let error = try await #require(throws: StartupError.self) {
+            try await CoordinatorServer(configuration: configuration, logger: InProcessServer.logger).run()
+        }
+        #expect(error.description.hasPrefix("cannot connect to the database: "))
+        #expect(error.description.contains("no_such_database"))
+        #expect(!error.description.contains("\n"))
+    }
+
+    @Test func aPortInUseStopsTheSecondServerWithOneLine() async throws {
+        let db = try await TestDatabase.create()
+        let first = try await InProcessServer.start(InProcessServer.configuration(databaseURL: db.url))
+        var configuration = InProcessServer.configuration(databaseURL: db.url)
+        configuration.port = first.port
+        let error = try await #require(throws: StartupError.self) {
+            try await CoordinatorServer(configuration: configuration, logger: InProcessServer.logger).run()
+        }
+        #expect(!error.description.contains("\n"))
+        // The first one is unharmed.
+        #expect(try await HTTP.request(.GET, "\(first.base)/healthz").status == 200)
+        try await first.stop()
+    }
+}
