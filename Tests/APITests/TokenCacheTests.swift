@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import Postgres
 import Pubsub
 import Store
@@ -22,18 +21,13 @@ import Testing
         var keyID: String { String(token.prefix(10)) }
 
         static func make() async throws -> Fixture {
-            let database = try await TestDatabase.create()
-            let pool = DatabasePool(.init(connectionString: database.url, maximumConnections: 4))
-            let store = Store(pool: pool)
-            var logger = Logger(label: "test")
-            logger.logLevel = .warning
-            _ = try await store.migrate(logger: logger)
+            let (database, store) = try await migratedStore()
             let (user, _) = try await store.createFirstUser(
                 NewUser(email: "owner@example.com", username: "owner", hashedPassword: "unused", siteRoles: ["owner"], organizationID: nil),
                 organizationName: "default"
             )
             let listener = Listener(.init(connectionString: database.url, initialBackoff: .milliseconds(20)))
-            let pubsub = Pubsub(listener: listener, pool: pool)
+            let pubsub = Pubsub(listener: listener, pool: store.pool)
             let token = try await Authenticator(store: store).issueKey(for: user.id, loginType: "password", lifetime: 3600)
             return Fixture(store: store, pubsub: pubsub, listener: listener, url: database.url, userID: user.id, token: token)
         }
