@@ -213,6 +213,7 @@ let package = Package(
             dependencies: [
                 "CoordinatorServer", "Replicas", "Postgres", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
