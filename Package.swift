@@ -122,18 +122,30 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // apps
+        // The composition root: one replica with every service wired, which the executable only
+        // configures and tests start in-process.
+        .target(
+            name: "CoordinatorServer",
+            dependencies: [
+                "API", "Store", "Postgres", "Pubsub", "Replicas", "Provisioning", "ProvisionerProtocol", "WebSocket",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "coordinator",
             dependencies: [
                 "API",
+                "CoordinatorServer",
                 "Store",
                 "Postgres",
-                "Pubsub",
                 "Replicas",
-                "Provisioning",
                 "ProvisionerProtocol",
                 "ProvisionerDaemon",
-                "WebSocket",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -176,7 +188,7 @@ let package = Package(
         .testTarget(
             name: "WebSocketTests",
             dependencies: [
-                "WebSocket",
+                "WebSocket", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -214,6 +226,17 @@ let package = Package(
         .testTarget(
             name: "ReplicasTests",
             dependencies: ["Replicas", "Pubsub", "Store", "Postgres", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CoordinatorServerTests",
+            dependencies: [
+                "CoordinatorServer", "Replicas", "Postgres", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

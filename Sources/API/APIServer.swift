@@ -99,8 +99,4 @@ public struct APIServer: Sendable {
             UpgradeChannel(responder: responder, router: upgrades, limits: limits, gate: gate)
         }
     }
-
-    public func makeServerBuilder() -> HTTPServerBuilder {
-        makeServerBuilder(router: makeRouter())
-    }
 }

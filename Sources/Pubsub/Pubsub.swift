@@ -26,11 +26,15 @@ public final class Pubsub: Sendable {
     private let subscribers = Mutex(Subscribers())
     public let selfTest: PubsubSelfTest
 
-    public init(listener: Listener, pool: DatabasePool, selfTest: PubsubSelfTest.Configuration = .init(), logger: Logger = Logger(label: "pubsub")) {
+    /// `clock` times the self-test's probes and verdicts.
+    public init<C: Clock<Duration>>(
+        listener: Listener, pool: DatabasePool, selfTest: PubsubSelfTest.Configuration = .init(), clock: C = ContinuousClock(),
+        logger: Logger = Logger(label: "pubsub")
+    ) {
         self.listener = listener
         self.pool = pool
         self.logger = logger
-        self.selfTest = PubsubSelfTest(configuration: selfTest)
+        self.selfTest = PubsubSelfTest(configuration: selfTest, clock: clock)
     }
 
     /// Sends `payload` to every subscriber of `channel` in every process (through `pg_notify`).

@@ -22,27 +22,35 @@ public final class PubsubSelfTest: Sendable {
         case broken(String)
     }
 
+    /// Instants are times since the clock's reading at `init`, so that any clock fits.
     private struct State {
-        var outstanding: [String: ContinuousClock.Instant] = [:]
-        var lastSuccess: ContinuousClock.Instant?
+        var outstanding: [String: Duration] = [:]
+        var lastSuccess: Duration?
         var lastRoundTrip: Duration?
-        var started = ContinuousClock.now
+        var started = Duration.zero
         var publishError: String?
     }
 
     public let configuration: Configuration
     public let channel = "coordinator_pubsub_selftest_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
     private let state = Mutex(State())
+    /// The clock every rule reads and the probe loop sleeps on: injected so that tests move time
+    /// instead of waiting for it.
+    private let now: @Sendable () -> Duration
+    private let sleep: @Sendable (Duration) async throws -> Void
 
-    init(configuration: Configuration) {
+    init<C: Clock<Duration>>(configuration: Configuration, clock: C) {
         self.configuration = configuration
+        let origin = clock.now
+        now = { origin.duration(to: clock.now) }
+        sleep = { try await clock.sleep(until: clock.now.advanced(by: $0), tolerance: nil) }
     }
 
     /// Current verdict: broken if the last success (or the start) is older than `bound` while
     /// probes were outstanding.
     public var health: Health {
         state.withLock { state in
-            let now = ContinuousClock.now
+            let now = self.now()
             let since = state.lastSuccess ?? state.started
             if now - since > configuration.bound + configuration.interval {
                 if let error = state.publishError { return .broken("pubsub is not working: cannot publish: \(error)") }
@@ -63,7 +71,7 @@ public final class PubsubSelfTest: Sendable {
             let nonce = UUID().uuidString
             state.withLock { state in
                 // Forget probes older than the bound: their answer would not count any more.
-                let now = ContinuousClock.now
+                let now = self.now()
                 state.outstanding = state.outstanding.filter { now - $0.value < configuration.bound }
                 state.outstanding[nonce] = now
             }
@@ -75,14 +83,14 @@ public final class PubsubSelfTest: Sendable {
                 let kind = (error as? PostgresError)?.isUnavailable == true ? "database unreachable" : "the NOTIFY failed"
                 state.withLock { $0.publishError = kind }
             }
-            try? await Task.sleep(for: configuration.interval)
+            try? await sleep(configuration.interval)
         }
     }
 
     func received(_ nonce: String) {
         state.withLock { state in
             guard let sent = state.outstanding.removeValue(forKey: nonce) else { return }
-            let now = ContinuousClock.now
+            let now = self.now()
             state.lastRoundTrip = now - sent
             state.lastSuccess = now
         }
@@ -91,7 +99,7 @@ public final class PubsubSelfTest: Sendable {
     /// After a reconnect, give the new connection a full bound before judging it.
     func connectionRestored() {
         state.withLock { state in
-            if state.lastSuccess == nil { state.started = .now }
+            if state.lastSuccess == nil { state.started = self.now() }
         }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoordinatorServer
 import Foundation
 
 /// Flags win over environment variables, which win over defaults. Each option names the variables
@@ -75,6 +76,14 @@ struct DatabaseOptions: ParsableArguments {
         }
     }
     var dataDirectory: String { Environment.value(dataDirectoryFlag, "COORDINATOR_DATA_DIR") ?? Environment.defaultDataDirectory }
+
+    /// What these options give; a bad value fails with a message naming its flag.
+    var configuration: Database.Configuration {
+        get throws {
+            let source: Database.Configuration.Source = try postgresURL.map { .url($0) } ?? .embedded(dataDirectory: dataDirectory)
+            return Database.Configuration(source: source, poolSize: try poolSize, connectTimeout: try connectTimeout)
+        }
+    }
 
     var poolSize: Int {
         get throws {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoordinatorServer
 import Foundation
 import Logging
 import Postgres
@@ -43,7 +44,7 @@ struct MigrateCommand: AsyncParsableCommand {
 private func withDatabase(_ options: DatabaseOptions, logger: Logger, _ body: (Store) async throws -> Void) async throws {
     let database: Database
     do {
-        database = try await Database.open(options, logger: logger)
+        database = try await Database.open(try options.configuration, logger: logger)
     } catch {
         FileHandle.standardError.write(Data("error: \(oneLine(error))\n".utf8))
         throw ExitCode.failure

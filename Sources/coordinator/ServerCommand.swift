@@ -1,16 +1,10 @@
 import API
 import ArgumentParser
+import CoordinatorServer
 import Foundation
-import Hummingbird
 import Logging
-import Postgres
-import ProvisionerProtocol
-import Provisioning
-import Pubsub
 import Replicas
-import ServiceLifecycle
 import Store
-import WebSocket
 
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "server", abstract: "Run a coordinator replica.")
@@ -85,23 +79,21 @@ struct ServerCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            try await serve()
+            let logger = try makeLogger()
+            try await CoordinatorServer(configuration: try makeConfiguration(), logger: logger).run()
         } catch let error as StartupError {
             FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
             throw ExitCode.failure
         }
     }
 
-    private func serve() async throws {
-        let logger = try makeLogger()
+    /// Flags win over environment variables, which win over defaults; a bad value stops the
+    /// server with one line naming its flag.
+    private func makeConfiguration() throws -> CoordinatorServer.Configuration {
         let (host, port) = try parseAddress(Environment.value(httpAddressFlag, "CODER_HTTP_ADDRESS") ?? "127.0.0.1:3000")
-        let accessURL = Environment.value(accessURLFlag, "CODER_ACCESS_URL") ?? "http://\(host):\(port)"
-        let replicaConfiguration = try makeReplicaConfiguration()
-        let jobTimings = (
-            grace: try duration(orphanGraceFlag, "COORDINATOR_JOB_ORPHAN_GRACE", "--job-orphan-grace", default: .seconds(30)),
-            hang: try duration(hangTimeoutFlag, "COORDINATOR_JOB_HANG_TIMEOUT", "--job-hang-timeout", default: .seconds(300))
-        )
-
+        let replica = try makeReplicaConfiguration()
+        let orphanGrace = try duration(orphanGraceFlag, "COORDINATOR_JOB_ORPHAN_GRACE", "--job-orphan-grace", default: .seconds(30))
+        let hangTimeout = try duration(hangTimeoutFlag, "COORDINATOR_JOB_HANG_TIMEOUT", "--job-hang-timeout", default: .seconds(300))
         let connectionLimits = try makeConnectionLimits()
         let loginPolicy = LoginThrottle.Policy(
             failuresPerAccount: try positiveInteger(accountFailuresFlag, "COORDINATOR_LOGIN_MAX_FAILURES_PER_ACCOUNT", "--login-max-failures-per-account", default: 10),
@@ -113,75 +105,12 @@ struct ServerCommand: AsyncParsableCommand {
             provisionerPSKFlag, ["CODER_PROVISIONER_DAEMON_PSK"], file: provisionerPSKFileFlag, ["COORDINATOR_PROVISIONER_DAEMON_PSK_FILE"],
             option: "provisioner-daemon-psk"
         )
-
-        let database = try await Database.open(self.database, logger: logger)
-        do {
-            let applied = try await database.store.migrate(logger: logger)
-            if !applied.isEmpty { logger.info("database migrated", metadata: ["applied": "\(applied)"]) }
-        } catch {
-            await database.close(logger: logger)
-            throw StartupError("migrating the database failed: \(oneLine(error))")
-        }
-
-        let listener = Listener(.init(connectionString: database.connectionString), logger: logger)
-        let pubsub = Pubsub(listener: listener, pool: database.store.pool, logger: logger)
-        let membership = ReplicaMembership(
-            configuration: replicaConfiguration, store: database.store, lockConnectionString: database.connectionString,
-            pubsub: pubsub, logger: logger
+        return CoordinatorServer.Configuration(
+            version: Coordinator.version, host: host, port: port, accessURL: Environment.value(accessURLFlag, "CODER_ACCESS_URL"),
+            database: try database.configuration, replica: replica, jobOrphanGrace: orphanGrace, jobHangTimeout: hangTimeout,
+            connectionLimits: connectionLimits, loginPolicy: loginPolicy, proxyTrust: proxyTrust,
+            provisionerPreSharedKey: preSharedKey, jobLogLimits: try makeLogLimits()
         )
-        let acquirer = JobAcquirer(store: database.store, pubsub: pubsub, logger: logger)
-        let daemonConnections = DaemonConnections(store: database.store, pubsub: pubsub, logger: logger)
-        let reaper = JobReaper(store: database.store, grace: jobTimings.grace, hangBound: jobTimings.hang, logger: logger)
-        let provisioners = ProvisionerServices(
-            acquirer: acquirer, connections: daemonConnections, pubsub: pubsub, replicaID: replicaConfiguration.id,
-            preSharedKey: preSharedKey,
-            // Holds the largest job a daemon can be handed: see ProvisionerLimits.
-            webSocket: WebSocketConfiguration(maxMessageSize: ProvisionerLimits.maxMessageBytes, pingInterval: .seconds(15), pingTimeout: .seconds(30)),
-            logLimits: try makeLogLimits()
-        )
-        let server = APIServer(
-            store: database.store, configuration: .init(version: Coordinator.version, accessURL: accessURL, connectionLimits: connectionLimits,
-                loginPolicy: loginPolicy, proxyTrust: proxyTrust
-            ),
-            pubsub: pubsub, membership: membership, provisioners: provisioners, logger: logger
-        )
-        let router = server.makeRouter()
-        let app = Application(
-            router: router,
-            server: server.makeServerBuilder(router: router),
-            configuration: .init(address: .hostname(host, port: port), serverName: nil),
-            onServerRunning: { channel in
-                logger.notice("serving", metadata: ["address": "\(channel.localAddress?.description ?? "\(host):\(port)")"])
-            },
-            logger: logger
-        )
-        var serviceConfiguration = ServiceGroupConfiguration(
-            // Graceful shutdown runs in reverse order: the replica deregisters first (peers drop it
-            // at once), then HTTP drains, then pubsub stops.
-            services: [
-                .init(service: TaskService { await pubsub.run() }),
-                .init(service: TaskService { await server.authenticator.followRevocations() }),
-                .init(service: TaskService { await acquirer.run() }),
-                .init(service: TaskService { await daemonConnections.run() }),
-                .init(service: TaskService { await reaper.run() }),
-                .init(service: app),
-                .init(service: TaskService { await membership.run() }),
-            ],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger
-        )
-        // Backstop: a connection that ignores the quiesce request cannot hold the shutdown forever.
-        serviceConfiguration.maximumGracefulShutdownDuration = .seconds(15)
-        let group = ServiceGroup(configuration: serviceConfiguration)
-        do {
-            try await group.run()
-        } catch {
-            logger.error("server stopped with an error: \(error)")
-            await database.close(logger: logger)
-            throw StartupError(oneLine(error))
-        }
-        await database.close(logger: logger)
-        logger.notice("stopped")
     }
 
     private func duration(_ flag: String?, _ variable: String, _ name: String, default value: Duration) throws -> Duration {

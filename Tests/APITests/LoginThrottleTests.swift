@@ -1,15 +1,8 @@
 import Foundation
 import HTTPTypes
-import Synchronization
 import Testing
+import TestSupport
 @testable import API
-
-/// A clock the test moves by hand.
-final class ManualClock: Sendable {
-    private let instant = Mutex(ContinuousClock.now)
-    var now: ContinuousClock.Instant { instant.withLock { $0 } }
-    func advance(_ duration: Duration) { instant.withLock { $0 += duration } }
-}
 
 @Suite struct LoginThrottleTests {
     @Test func anAccountIsLockedAfterItsFailuresUntilTheyAgeOut() {

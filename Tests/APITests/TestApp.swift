@@ -82,14 +82,24 @@ struct TestClient: Sendable {
     }
 }
 
-/// Runs `body` against a router on a fresh, migrated database.
-func withApp(_ body: @escaping @Sendable (TestClient, Store) async throws -> Void) async throws {
+/// A store on a fresh, migrated database; the caller closes its pool.
+func migratedStore() async throws -> (database: TestDatabase, store: Store) {
     let database = try await TestDatabase.create()
-    let pool = DatabasePool(.init(connectionString: database.url, maximumConnections: 4))
-    let store = Store(pool: pool)
+    let store = Store(pool: DatabasePool(.init(connectionString: database.url, maximumConnections: 4)))
+    _ = try await store.migrate(logger: testLogger)
+    return (database, store)
+}
+
+let testLogger: Logger = {
     var logger = Logger(label: "test")
     logger.logLevel = .warning
-    _ = try await store.migrate(logger: logger)
+    return logger
+}()
+
+/// Runs `body` against a router on a fresh, migrated database.
+func withApp(_ body: @escaping @Sendable (TestClient, Store) async throws -> Void) async throws {
+    let (_, store) = try await migratedStore()
+    let (pool, logger) = (store.pool, testLogger)
     let router = APIServer(store: store, configuration: .init(version: "test", accessURL: "http://localhost")).makeRouter()
     let app = Application(router: router, logger: logger)
     do {

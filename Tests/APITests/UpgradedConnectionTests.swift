@@ -49,7 +49,7 @@ import WebSocket
                 // passed for the WebSocket too.
                 let halfSent = try RawConnection(port: port)
                 halfSent.send("GET /echo HTTP/1.1\r\nHost: x\r\n")
-                #expect(halfSent.readUntilClosed(timeout: 60).closed)
+                #expect(await halfSent.readUntilClosed(timeout: 60).closed)
                 try await outbound.send(text: "after")
                 #expect(try await messages.next() == .text("after"))
             }

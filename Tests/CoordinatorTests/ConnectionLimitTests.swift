@@ -14,7 +14,7 @@ import Testing
         try await eventually("server up", timeout: .seconds(60)) {
             let connection = try RawConnection(port: port)
             connection.send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            return connection.readResponse(timeout: 5)?.status == 200
+            return await connection.readResponse(timeout: 5)?.status == 200
         }
         return (server, port)
     }
@@ -38,22 +38,22 @@ import Testing
         )
         let idle = try RawConnection(port: port)
         idle.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        #expect(idle.readResponse()?.status == 200)
+        #expect(await idle.readResponse()?.status == 200)
 
         // Each wait is bounded generously; what is asserted is that the server closed, not when.
         for (index, connection) in halfSent.enumerated() {
-            let (data, closed) = connection.readUntilClosed(timeout: 60)
+            let (data, closed) = await connection.readUntilClosed(timeout: 60)
             #expect(closed, "half-sent connection \(index) still open")
             #expect(data.isEmpty)
         }
-        #expect(idle.readUntilClosed(timeout: 60).closed, "idle keep-alive connection still open")
-        let upgraded = upgrade.readUntilClosed(timeout: 60)
+        #expect(await idle.readUntilClosed(timeout: 60).closed, "idle keep-alive connection still open")
+        let upgraded = await upgrade.readUntilClosed(timeout: 60)
         #expect(upgraded.closed, "upgrade request without its body still open")
         #expect(upgraded.data.isEmpty, "\(upgraded.data)")
         // A complete request on a fresh connection is still served.
         let fresh = try RawConnection(port: port)
         fresh.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        #expect(fresh.readResponse()?.status == 200)
+        #expect(await fresh.readResponse()?.status == 200)
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0, "\(server.log)")
     }
@@ -69,7 +69,7 @@ import Testing
             try await eventually("a slot", timeout: .seconds(30)) {
                 let candidate = try RawConnection(port: port)
                 candidate.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-                guard candidate.readResponse()?.status == 200 else { return false }
+                guard await candidate.readResponse()?.status == 200 else { return false }
                 connection = candidate
                 return true
             }
@@ -78,7 +78,7 @@ import Testing
 
         let refused = try RawConnection(port: port)
         refused.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        let (text, closed) = refused.readUntilClosed(timeout: 30)
+        let (text, closed) = await refused.readUntilClosed(timeout: 30)
         #expect(closed)
         let response = try #require(RawResponse(parsing: Array(text.utf8)), "\(text)")
         #expect(response.status == 503)
@@ -88,12 +88,12 @@ import Testing
 
         // The held ones still work, and one closing frees a slot.
         held[0].send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        #expect(held[0].readResponse()?.status == 200)
+        #expect(await held[0].readResponse()?.status == 200)
         held[1].close()
         try await eventually("a slot again", timeout: .seconds(30)) {
             let connection = try RawConnection(port: port)
             connection.send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            return connection.readResponse(timeout: 5)?.status == 200
+            return await connection.readResponse(timeout: 5)?.status == 200
         }
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0, "\(server.log)")

@@ -48,7 +48,7 @@ import Testing
         expectScrubbed(String(decoding: health.body, as: UTF8.self), postgres, "healthz")
 
         // A WebSocket upgrade that needs the database to authenticate is refused the same way.
-        let upgrade = try RawHTTP.upgrade(port: Int(base.split(separator: ":").last!)!, path: "/api/v2/workspacebuilds/\(UUID())/logs?follow=true", headers: [
+        let upgrade = try await RawHTTP.upgrade(port: Int(base.split(separator: ":").last!)!, path: "/api/v2/workspacebuilds/\(UUID())/logs?follow=true", headers: [
             ("Coder-Session-Token", "abcdefghij-abcdefghijklmnopqrstuv"),
         ])
         #expect(upgrade.status == 503)

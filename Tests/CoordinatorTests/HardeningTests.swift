@@ -74,7 +74,7 @@ extension ProvisionerTests {
         let path = ProvisionerServe.path(organization: "default")
 
         // The attack of the review: the organization daemon's name, scope=user, the member's token.
-        let takeover = try RawHTTP.upgrade(port: a.port, path: "\(path)?provisioner=echo&tag=scope=user&name=org-daemon&instance_id=evil", headers: [("Coder-Session-Token", token)])
+        let takeover = try await RawHTTP.upgrade(port: a.port, path: "\(path)?provisioner=echo&tag=scope=user&name=org-daemon&instance_id=evil", headers: [("Coder-Session-Token", token)])
         #expect(takeover.status == 409, "\(takeover.body)")
         #expect(takeover.message?.contains("already registered in this organization by another owner") == true, "\(takeover.body)")
         #expect(takeover.headers["connection"]?.lowercased() == "close")
@@ -107,7 +107,7 @@ extension ProvisionerTests {
 
         // Another process under the same name, on either replica: refused, the first untouched.
         for member in [a, b] {
-            let twin = try RawHTTP.upgrade(port: member.port, path: HostileDaemon.url(port: member.port, .init(name: "twin", instanceID: "process-2")).replacingOccurrences(of: "ws://127.0.0.1:\(member.port)", with: ""), headers: [("Coder-Provisioner-Daemon-PSK", Self.psk)])
+            let twin = try await RawHTTP.upgrade(port: member.port, path: HostileDaemon.url(port: member.port, .init(name: "twin", instanceID: "process-2")).replacingOccurrences(of: "ws://127.0.0.1:\(member.port)", with: ""), headers: [("Coder-Provisioner-Daemon-PSK", Self.psk)])
             #expect(twin.status == 409, "\(twin.body)")
             #expect(twin.message?.contains("already connected from another process") == true)
             #expect(((try? JSONSerialization.jsonObject(with: Data(twin.body.utf8))) as? [String: Any])?["detail"] as? String ?? "" != "")
@@ -423,7 +423,7 @@ extension ProvisionerTests {
         let logout = try await HTTP.request(.POST, "\(b.base)/api/v2/users/logout", token: token)
         #expect(logout.status == 200)
         #expect(await daemon.closed().code == .policyViolation)
-        let again = try RawHTTP.upgrade(port: a.port, path: "\(ProvisionerServe.path(organization: "default"))?provisioner=echo&tag=scope=user&name=mine", headers: [("Coder-Session-Token", token)])
+        let again = try await RawHTTP.upgrade(port: a.port, path: "\(ProvisionerServe.path(organization: "default"))?provisioner=echo&tag=scope=user&name=mine", headers: [("Coder-Session-Token", token)])
         #expect(again.status == 401)
 
         // A suspended user's sockets close too.
@@ -441,7 +441,7 @@ extension ProvisionerTests {
         let a = setup.cluster.members[0]
         let token = try await memberToken(setup)
         let path = "\(ProvisionerServe.path(organization: "default"))?provisioner=echo&tag=scope=user&name=cookie-daemon"
-        let foreign = try RawHTTP.upgrade(port: a.port, path: path, headers: [("Cookie", "coder_session_token=\(token)"), ("Origin", "http://evil.example")])
+        let foreign = try await RawHTTP.upgrade(port: a.port, path: path, headers: [("Cookie", "coder_session_token=\(token)"), ("Origin", "http://evil.example")])
         #expect(foreign.status == 403, "\(foreign.body)")
         // From the access URL's origin, the cookie is good.
         var headers = HTTPHeaders()
@@ -483,10 +483,10 @@ extension ProvisionerTests {
         let many = (0...ProvisionerLimits.maxTags).map { "tag=k\($0)=v" }.joined(separator: "&")
         let long = "tag=k=" + String(repeating: "v", count: ProvisionerLimits.maxTagValueBytes + 1)
         for query in [many, long, "tag=k=a%00b"] {
-            let response = try RawHTTP.upgrade(port: a.port, path: "\(path)?provisioner=echo&name=t&\(query)", headers: [("Coder-Provisioner-Daemon-PSK", Self.psk)])
+            let response = try await RawHTTP.upgrade(port: a.port, path: "\(path)?provisioner=echo&name=t&\(query)", headers: [("Coder-Provisioner-Daemon-PSK", Self.psk)])
             #expect(response.status == 400, "\(query.prefix(40)): \(response.body)")
         }
-        let version = try RawHTTP.upgrade(port: a.port, path: "\(path)?provisioner=echo&name=t", headers: [
+        let version = try await RawHTTP.upgrade(port: a.port, path: "\(path)?provisioner=echo&name=t", headers: [
             ("Coder-Provisioner-Daemon-PSK", Self.psk), ("X-Coder-Build-Version", String(repeating: "9", count: 129)),
         ])
         #expect(version.status == 400, "\(version.body)")

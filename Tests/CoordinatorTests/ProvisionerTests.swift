@@ -279,12 +279,12 @@ import WebSocket
             ("?provisioner=echo&tag=novalue", [("Coder-Provisioner-Daemon-PSK", Self.psk)], 400, "Invalid format for tag \"novalue\". Key and value must be separated with =."),
         ]
         for (query, headers, status, message) in cases {
-            let response = try RawHTTP.upgrade(port: a.port, path: path + query, headers: headers)
+            let response = try await RawHTTP.upgrade(port: a.port, path: path + query, headers: headers)
             #expect(response.status == status, "\(query) \(headers): \(response.body)")
             #expect(response.message == message, "\(query) \(headers)")
             #expect(response.headers["connection"]?.lowercased() == "close")
         }
-        let badOrganization = try RawHTTP.upgrade(port: a.port, path: "/api/v2/organizations/\(UUID())/provisionerdaemons/serve?provisioner=echo", headers: [("Coder-Provisioner-Daemon-PSK", Self.psk)])
+        let badOrganization = try await RawHTTP.upgrade(port: a.port, path: "/api/v2/organizations/\(UUID())/provisionerdaemons/serve?provisioner=echo", headers: [("Coder-Provisioner-Daemon-PSK", Self.psk)])
         #expect(badOrganization.status == 404)
         // A member may not register an organization daemon.
         _ = try await HTTP.request(.POST, "\(a.base)/api/v2/users", json: [
@@ -292,7 +292,7 @@ import WebSocket
         ], token: setup.cluster.token)
         let login = try await HTTP.request(.POST, "\(a.base)/api/v2/users/login", json: ["email": "m@example.com", "password": "M3mber-Passw0rd!"])
         let memberToken = try #require(login.json["session_token"] as? String)
-        let forbidden = try RawHTTP.upgrade(port: a.port, path: path + "?provisioner=echo", headers: [("Coder-Session-Token", memberToken)])
+        let forbidden = try await RawHTTP.upgrade(port: a.port, path: path + "?provisioner=echo", headers: [("Coder-Session-Token", memberToken)])
         #expect(forbidden.status == 403)
         #expect(forbidden.message == "You aren't allowed to create provisioner daemons for the organization.")
         // …but a user-scoped one is theirs to run.

@@ -13,16 +13,16 @@ import Testing
         let path = "/api/v2/workspacebuilds/\(UUID())/logs?follow=true"
         let cookie = ("Cookie", "coder_session_token=\(cluster.token)")
 
-        let foreign = try RawHTTP.upgrade(port: member.port, path: path, headers: [cookie, ("Origin", "https://evil.example")])
+        let foreign = try await RawHTTP.upgrade(port: member.port, path: path, headers: [cookie, ("Origin", "https://evil.example")])
         #expect(foreign.status == 403, "\(foreign.body)")
         #expect(foreign.message?.contains("https://evil.example") == true)
 
-        let own = try RawHTTP.upgrade(port: member.port, path: path, headers: [cookie, ("Origin", "http://127.0.0.1:\(member.port)")])
+        let own = try await RawHTTP.upgrade(port: member.port, path: path, headers: [cookie, ("Origin", "http://127.0.0.1:\(member.port)")])
         #expect(own.status == 404, "\(own.body)")
-        let noOrigin = try RawHTTP.upgrade(port: member.port, path: path, headers: [cookie])
+        let noOrigin = try await RawHTTP.upgrade(port: member.port, path: path, headers: [cookie])
         #expect(noOrigin.status == 404, "\(noOrigin.body)")
         // A header token cannot have been added by a browser on its own: no origin needed.
-        let byHeader = try RawHTTP.upgrade(port: member.port, path: path, headers: [("Coder-Session-Token", cluster.token), ("Origin", "https://evil.example")])
+        let byHeader = try await RawHTTP.upgrade(port: member.port, path: path, headers: [("Coder-Session-Token", cluster.token), ("Origin", "https://evil.example")])
         #expect(byHeader.status == 404, "\(byHeader.body)")
     }
 }

@@ -58,11 +58,13 @@ import TestSupport
         try await withPool(.init(connectionString: db.url)) { pool in
             try await withListener(.init(connectionString: db.url)) { listener in
                 let stream = listener.subscribe(bufferSize: 4)
+                // A subscriber with room for all: once it has the last one, so has the slow one's buffer.
+                var roomy = listener.subscribe(bufferSize: 1000).makeAsyncIterator()
                 listener.listen("burst")
                 listener.start()
                 try await eventually("connected") { listener.isConnected }
                 try await pool.query("SELECT pg_notify('burst', g::text) FROM generate_series(1, 100) g")
-                try await Task.sleep(for: .milliseconds(300))
+                while let event = await roomy.next(), event != .notification(channel: "burst", payload: "100") {}
                 var sawResyncAfterDrop = false
                 var received: [String] = []
                 for await event in stream {

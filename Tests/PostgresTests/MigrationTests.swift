@@ -1,21 +1,44 @@
 import Foundation
-import Postgres
+@testable import Postgres
 import Testing
 import TestSupport
 
 @Suite struct MigrationTests {
     static let migrations = [
         Migration(version: 1, name: "first", sql: "CREATE TABLE a (id int PRIMARY KEY); INSERT INTO a VALUES (1);"),
-        Migration(version: 2, name: "second", sql: "CREATE TABLE b (id int PRIMARY KEY); SELECT pg_sleep(0.2);"),
+        Migration(version: 2, name: "second", sql: "CREATE TABLE b (id int PRIMARY KEY);"),
         Migration(version: 3, name: "third", sql: "INSERT INTO a VALUES (3);"),
     ]
 
     @Test func concurrentMigratorsApplyEachMigrationOnce() async throws {
         let db = try await TestDatabase.create()
         let pools = (0..<4).map { _ in DatabasePool(.init(connectionString: db.url, maximumConnections: 1)) }
-        let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
-            for pool in pools { group.addTask { try await Migrator(pool: pool, migrations: Self.migrations).up() } }
-            return try await group.reduce(into: [Int]()) { $0 += $1 }
+        // All four start while another session holds the migration lock, and contend for it at
+        // once when that session lets go.
+        let applied = try await withPool(.init(connectionString: db.url, maximumConnections: 1)) { holder in
+            try await holder.withConnection { connection in
+                try await connection.query("SELECT pg_advisory_lock($1)", [Migrator.lockKey])
+                return try await withThrowingTaskGroup(of: [Int].self) { group in
+                    for pool in pools { group.addTask { try await Migrator(pool: pool, migrations: Self.migrations).up() } }
+                    var failure: (any Error)?
+                    do {
+                        try await eventually("four migrators waiting for the lock") {
+                            try await TestDatabase.admin(
+                                """
+                                SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+                                WHERE d.datname = $1 AND l.locktype = 'advisory' AND NOT l.granted
+                                """, [db.name]
+                            ).first?.decode(0, as: Int.self) == 4
+                        }
+                    } catch {
+                        failure = error
+                    }
+                    // Released whatever happened: the migrators must not wait for it forever.
+                    try await connection.query("SELECT pg_advisory_unlock($1)", [Migrator.lockKey])
+                    if let failure { throw failure }
+                    return try await group.reduce(into: [Int]()) { $0 += $1 }
+                }
+            }
         }
         #expect(applied.sorted() == [1, 2, 3])
         let rows = try await pools[0].query("SELECT id FROM a ORDER BY id").rows.map { try $0.decode(0, as: Int.self) }

@@ -7,9 +7,18 @@ import TestSupport
     @Test func terminatedBackendsAreReplacedTransparently() async throws {
         let db = try await TestDatabase.create()
         try await withPool(.init(connectionString: db.url, maximumConnections: 4)) { pool in
-            // Open four connections at once so the pool holds four idle backends.
+            // Hold four connections at once, each until all four are held, so the pool opens four.
+            let holding = Watched(0)
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<4 { group.addTask { try await pool.query("SELECT pg_sleep(0.05)") } }
+                for _ in 0..<4 {
+                    group.addTask {
+                        try await pool.withConnection { connection in
+                            try await connection.query("SELECT 1")
+                            holding.update { $0 += 1 }
+                            try await holding.wait { $0 == 4 }
+                        }
+                    }
+                }
                 try await group.waitForAll()
             }
             #expect(await pool.statistics.open == 4)

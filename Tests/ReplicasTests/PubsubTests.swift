@@ -58,13 +58,20 @@ import Testing
         let listened = try await TestDatabase.create()
         let published = try await TestDatabase.create()
         let pool = DatabasePool(.init(connectionString: published.url))
+        let clock = ManualClock()
         let pubsub = Pubsub(
             listener: Listener(.init(connectionString: listened.url)), pool: pool,
-            selfTest: .init(interval: .milliseconds(100), bound: .milliseconds(300))
+            selfTest: .init(interval: .seconds(2), bound: .seconds(5)), clock: clock
         )
         let runner = Task { await pubsub.run() }
         defer { runner.cancel() }
-        try await eventually("deafness detected") { pubsub.selfTest.isBroken }
+        // Each look that finds it not broken yet moves the clock on (the connection's arrival
+        // restarts the judgement, whenever it comes); the exact bound is PubsubSelfTestTests'.
+        try await eventually("deafness detected") {
+            if pubsub.selfTest.isBroken { return true }
+            clock.advance(.seconds(1))
+            return false
+        }
         guard case .broken(let reason) = pubsub.selfTest.health else { Issue.record("not broken"); return }
         #expect(reason.contains("no NOTIFY round trip"))
         await pool.close()
@@ -73,14 +80,21 @@ import Testing
     @Test func selfTestIsHealthyWhenNotificationsFlow() async throws {
         let db = try await TestDatabase.create()
         let pool = DatabasePool(.init(connectionString: db.url))
+        let clock = ManualClock()
+        let interval = Duration.seconds(2)
+        // A bound far beyond what the clock moves here: however slow the machine, an answer counts.
         let pubsub = Pubsub(
             listener: Listener(.init(connectionString: db.url)), pool: pool,
-            selfTest: .init(interval: .milliseconds(100), bound: .milliseconds(500))
+            selfTest: .init(interval: interval, bound: .seconds(3600)), clock: clock
         )
         let runner = Task { await pubsub.run() }
         defer { runner.cancel() }
+        // A probe sent before the LISTEN took effect is lost: each look that finds no round trip
+        // yet moves the clock on, which sends another.
         try await eventually("round trip measured") {
             if case .healthy = pubsub.selfTest.health { return true }
+            try await clock.waitForSleepers()
+            clock.advance(interval)
             return false
         }
         await pool.close()

@@ -35,7 +35,16 @@ public final class RawConnection: @unchecked Sendable {
 
     /// Reads until the server closes the connection (true), or until `timeout` passes with no byte
     /// arriving (false). A reset counts as closed.
-    public func readUntilClosed(timeout: Int = 30) -> (data: String, closed: Bool) {
+    public func readUntilClosed(timeout: Int = 30) async -> (data: String, closed: Bool) {
+        await offThePool { self.blockingReadUntilClosed(timeout: timeout) }
+    }
+
+    /// Reads one response whose body has a Content-Length (the connection stays open).
+    public func readResponse(timeout: Int = 30) async -> RawResponse? {
+        await offThePool { self.blockingReadResponse(timeout: timeout) }
+    }
+
+    private func blockingReadUntilClosed(timeout: Int) -> (data: String, closed: Bool) {
         var received = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -49,8 +58,7 @@ public final class RawConnection: @unchecked Sendable {
         }
     }
 
-    /// Reads one response whose body has a Content-Length (the connection stays open).
-    public func readResponse(timeout: Int = 30) -> RawResponse? {
+    private func blockingReadResponse(timeout: Int) -> RawResponse? {
         var received = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -61,6 +69,15 @@ public final class RawConnection: @unchecked Sendable {
             if n <= 0 { return RawResponse(parsing: received) }
             received += buffer[0..<n]
         }
+    }
+}
+
+/// Runs a blocking call on a thread of its own. A read that waits for a server to time out would
+/// otherwise hold one of the cooperative pool's threads (two on two cores) for that long, and every
+/// other test of the process, in-process servers' request handlers among them, would wait with it.
+private func offThePool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread { continuation.resume(returning: body()) }.start()
     }
 }
 

@@ -1,7 +1,7 @@
 import NIOCore
 import NIOPosix
-import Synchronization
 import Testing
+import TestSupport
 @testable import WebSocket
 
 struct TimedOut: Error {}
@@ -27,11 +27,8 @@ final class TestServer: Sendable {
     let server: WebSocketServer
     let port: Int
     private let runTask: Task<Void, any Error>
-    private let log = StatusLog()
-
-    final class StatusLog: Sendable {
-        let statuses = Mutex<[WebSocketCloseStatus]>([])
-    }
+    /// Close statuses of the server's connections, in the order they ended.
+    private let log = Watched<[WebSocketCloseStatus]>([])
 
     init(
         configuration: WebSocketConfiguration = WebSocketConfiguration(),
@@ -46,7 +43,7 @@ final class TestServer: Sendable {
             try await server.run { connection in
                 try? await handler(connection)
                 let status = await connection.closeStatus
-                log.statuses.withLock { $0.append(status) }
+                log.update { $0.append(status) }
             }
         }
     }
@@ -54,13 +51,7 @@ final class TestServer: Sendable {
     var url: String { "ws://127.0.0.1:\(port)/test" }
 
     func waitForStatuses(_ count: Int) async throws -> [WebSocketCloseStatus] {
-        try await withTimeout {
-            while true {
-                let current = self.log.statuses.withLock { $0 }
-                if current.count >= count { return current }
-                try await Task.sleep(for: .milliseconds(10))
-            }
-        }
+        try await withTimeout { try await self.log.wait { $0.count >= count } }
     }
 
     func stop() async throws {

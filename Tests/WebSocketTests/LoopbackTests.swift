@@ -3,6 +3,7 @@ import NIOHTTP1
 import NIOPosix
 import Synchronization
 import Testing
+import TestSupport
 @testable import WebSocket
 
 @Suite(.serialized) struct LoopbackTests {
@@ -138,25 +139,6 @@ import Testing
         try await server.stop()
     }
 
-    @Test func answeringPeerSurvivesTheKeepalive() async throws {
-        let configuration = WebSocketConfiguration(pingInterval: .milliseconds(40), pingTimeout: .milliseconds(300))
-        let server = try await TestServer(configuration: configuration, handler: TestServer.echo)
-        let reply = try await withTimeout {
-            // The client sends no pings of its own: only its automatic pongs reach the server.
-            let client = try await WebSocketClient.connect(to: server.url)
-            return try await client.run { inbound, outbound in
-                // Twenty ping intervals and more than twice the ping timeout with no application
-                // traffic: only the pongs keep the connection open.
-                try await Task.sleep(for: .milliseconds(800))
-                try await outbound.send(text: "still here")
-                var iterator = inbound.makeAsyncIterator()
-                return try await iterator.next()
-            }
-        }
-        #expect(reply == .text("still here"))
-        try await server.stop()
-    }
-
     @Test func halfClosedPeerIsClosed() async throws {
         let server = try await TestServer(handler: TestServer.echo)
         let raw = try await RawClient.connect(port: server.port)
@@ -219,15 +201,21 @@ import Testing
     }
 
     @Test func slowConsumerMakesTheSenderWait() async throws {
-        let release = Mutex(false)
+        // The consumer reads nothing until the sender is held back (or, were nothing holding it
+        // back, has sent everything), then notes how far ahead of it the sender ever got.
+        let (released, release) = AsyncStream<Void>.makeStream()
+        let sent = Atomic<Int>(0)
+        let lead = Atomic<Int>(0)
         let server = try await TestServer { connection in
             try await connection.run { inbound, _ in
-                // Do not read until released.
-                while !release.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
-                for try await _ in inbound {}
+                for await _ in released {}
+                var received = 0
+                for try await _ in inbound {
+                    received += 1
+                    lead.max(sent.load(ordering: .relaxed) - received, ordering: .relaxed)
+                }
             }
         }
-        let sent = Atomic<Int>(0)
         let client = try await WebSocketClient.connect(to: server.url)
         let sender = Task {
             try await client.run { _, outbound in
@@ -238,13 +226,18 @@ import Testing
                 }
             }
         }
-        try await Task.sleep(for: .milliseconds(700))
+        // Each 1 MiB send is over the budget and waits for its own write: once the socket stops
+        // taking bytes the channel turns unwritable, and that write (and the sender) waits.
+        try await eventually("the sender held back or done", timeout: .seconds(60)) {
+            sent.load(ordering: .relaxed) == 100 || !client.channel.isWritable
+        }
         let stalled = sent.load(ordering: .relaxed)
-        // 100 MiB cannot fit in socket buffers and a few buffered messages.
-        #expect(stalled < 60)
-        release.withLock { $0 = true }
+        release.finish()
         try await withTimeout(.seconds(30)) { try await sender.value }
         #expect(sent.load(ordering: .relaxed) == 100)
+        // 100 MiB cannot fit in socket buffers and a few buffered messages.
+        #expect(stalled < 60)
+        #expect(lead.load(ordering: .relaxed) < 60)
         try await server.stop()
     }
 }

@@ -3,30 +3,53 @@ import Logging
 import Postgres
 import Store
 
-/// Opens the database the options point at, starting the embedded cluster when there is no URL.
+/// The database of a replica, opened from a URL or as the embedded cluster, which it starts.
 /// An unreachable database (restarting, failing over) is waited for, up to the connect timeout,
 /// with one log line per attempt; a URL that cannot work fails at once, with one line naming why.
-struct Database {
-    let store: Store
-    let embedded: EmbeddedPostgres?
-    let connectionString: String
+public struct Database: Sendable {
+    public struct Configuration: Sendable {
+        public enum Source: Sendable, Equatable {
+            /// A PostgreSQL URL or libpq connection string.
+            case url(String)
+            /// The embedded cluster, kept in `dataDirectory` (created on first use).
+            case embedded(dataDirectory: String)
+        }
 
-    static func open(_ options: DatabaseOptions, logger: Logger) async throws -> Database {
+        public var source: Source
+        /// Maximum connections the pool opens.
+        public var poolSize: Int
+        /// At start, how long an unreachable database is waited for.
+        public var connectTimeout: Duration
+
+        public init(source: Source, poolSize: Int = 10, connectTimeout: Duration = .seconds(60)) {
+            self.source = source
+            self.poolSize = poolSize
+            self.connectTimeout = connectTimeout
+        }
+    }
+
+    public let store: Store
+    public let embedded: EmbeddedPostgres?
+    public let connectionString: String
+
+    public static func open(_ configuration: Configuration, logger: Logger) async throws -> Database {
         var embedded: EmbeddedPostgres?
         let connectionString: String
-        if let url = try options.postgresURL {
+        switch configuration.source {
+        case .url(let url):
             connectionString = url
-        } else {
-            let cluster = try EmbeddedPostgres(dataDirectory: options.dataDirectory, logger: logger)
+        case .embedded(let dataDirectory):
+            let cluster = try EmbeddedPostgres(dataDirectory: dataDirectory, logger: logger)
             try cluster.start()
             embedded = cluster
             connectionString = cluster.connectionString
         }
-        let pool = DatabasePool(.init(connectionString: connectionString, maximumConnections: try options.poolSize), logger: logger)
+        let pool = DatabasePool(.init(connectionString: connectionString, maximumConnections: configuration.poolSize), logger: logger)
         do {
-            try await waitForDatabase(pool, timeout: try options.connectTimeout, logger: logger)
+            try await waitForDatabase(pool, timeout: configuration.connectTimeout, logger: logger)
         } catch {
             await pool.close()
+            if let embedded { stop(embedded, logger: logger) }
             throw error
         }
         return Database(store: Store(pool: pool), embedded: embedded, connectionString: connectionString)
@@ -62,17 +85,12 @@ struct Database {
         }
     }
 
-    func close(logger: Logger) async {
+    public func close(logger: Logger) async {
         await store.pool.close()
-        if let embedded {
-            do { try embedded.stop() } catch { logger.error("stopping the embedded PostgreSQL failed: \(error)") }
-        }
+        if let embedded { Self.stop(embedded, logger: logger) }
+    }
+
+    private static func stop(_ embedded: EmbeddedPostgres, logger: Logger) {
+        do { try embedded.stop() } catch { logger.error("stopping the embedded PostgreSQL failed: \(error)") }
     }
 }
-
-/// A failure at start that the user can act on; printed as one line.
-struct StartupError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-

@@ -1,5 +1,8 @@
-/// Durations as written on the command line: `500ms`, `1s`, `1.5s`, `2m`, `1h`, or a sum like `1m30s`.
-func parseDuration(_ text: String) -> Duration? {
+import Foundation
+
+/// Durations as written on the command line: `500ms`, `1s`, `1.5s`, `2m`, `1h`, or a sum like
+/// `1m30s`; nil for anything else. Rounded to the millisecond.
+public func parseDuration(_ text: String) -> Duration? {
     let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
     var rest = Substring(text.trimmingCharacters(in: .whitespaces))
     guard !rest.isEmpty else { return nil }
@@ -17,4 +20,5 @@ func parseDuration(_ text: String) -> Duration? {
     return .milliseconds(Int64((seconds * 1000).rounded()))
 }
 
-let maximumDurationSeconds = 100.0 * 365 * 24 * 3600
+/// The longest duration `parseDuration` accepts: a century.
+public let maximumDurationSeconds = 100.0 * 365 * 24 * 3600

@@ -1,0 +1,71 @@
+import API
+import Replicas
+import Store
+import UnixSignals
+
+extension CoordinatorServer {
+    /// Everything one replica is configured with. The executable fills it from flags and the
+    /// environment (and checks them, naming the flag in its messages); a test fills it in directly.
+    public struct Configuration: Sendable {
+        /// Reported by `/buildinfo` and `/healthz`. The replica's own row carries `replica.version`.
+        public var version: String
+        /// Where the API listens. Port 0 lets the system choose; `onServing` tells which it chose.
+        public var host: String
+        public var port: Int
+        /// The URL users reach this deployment at: links, cookie security and the WebSocket
+        /// origin rule derive from it.
+        public var accessURL: String
+        public var database: Database.Configuration
+        public var replica: ReplicaConfiguration
+        /// How long a job waits for its disconnected daemon to come back before it fails.
+        public var jobOrphanGrace: Duration
+        /// A running job with no update for this long fails.
+        public var jobHangTimeout: Duration
+        public var connectionLimits: ConnectionLimits
+        public var loginPolicy: LoginThrottle.Policy
+        public var proxyTrust: ProxyTrust
+        /// The key external provisioner daemons may authenticate with; nil: session tokens only.
+        public var provisionerPreSharedKey: String?
+        public var jobLogLimits: JobLogLimits
+        /// Backstop: a connection that ignores the quiesce request cannot hold the shutdown forever.
+        public var maximumGracefulShutdownDuration: Duration
+        /// Signals that start a graceful shutdown. A server run in-process, by a test or inside a
+        /// larger service group, takes none and is stopped by its group or by cancellation.
+        public var gracefulShutdownSignals: [UnixSignal]
+
+        /// The defaults are those of `coordinator server`; `accessURL` defaults to `http://host:port`.
+        public init(
+            version: String,
+            host: String = "127.0.0.1",
+            port: Int = 3000,
+            accessURL: String? = nil,
+            database: Database.Configuration,
+            replica: ReplicaConfiguration,
+            jobOrphanGrace: Duration = .seconds(30),
+            jobHangTimeout: Duration = .seconds(300),
+            connectionLimits: ConnectionLimits = ConnectionLimits(),
+            loginPolicy: LoginThrottle.Policy = LoginThrottle.Policy(),
+            proxyTrust: ProxyTrust = ProxyTrust(),
+            provisionerPreSharedKey: String? = nil,
+            jobLogLimits: JobLogLimits = JobLogLimits(),
+            maximumGracefulShutdownDuration: Duration = .seconds(15),
+            gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint]
+        ) {
+            self.version = version
+            self.host = host
+            self.port = port
+            self.accessURL = accessURL ?? "http://\(host):\(port)"
+            self.database = database
+            self.replica = replica
+            self.jobOrphanGrace = jobOrphanGrace
+            self.jobHangTimeout = jobHangTimeout
+            self.connectionLimits = connectionLimits
+            self.loginPolicy = loginPolicy
+            self.proxyTrust = proxyTrust
+            self.provisionerPreSharedKey = provisionerPreSharedKey
+            self.jobLogLimits = jobLogLimits
+            self.maximumGracefulShutdownDuration = maximumGracefulShutdownDuration
+            self.gracefulShutdownSignals = gracefulShutdownSignals
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import API
+import Hummingbird
+import Logging
+import Postgres
+import ProvisionerProtocol
+import Provisioning
+import Pubsub
+import Replicas
+import ServiceLifecycle
+import WebSocket
+
+extension CoordinatorServer {
+    /// Every long-running part of a replica on an open, migrated database, in start order.
+    func makeServiceGroup(database: Database) -> ServiceGroup {
+        let logger = self.logger
+        let listener = Listener(.init(connectionString: database.connectionString), logger: logger)
+        let pubsub = Pubsub(listener: listener, pool: database.store.pool, logger: logger)
+        let membership = ReplicaMembership(
+            configuration: configuration.replica, store: database.store, lockConnectionString: database.connectionString,
+            pubsub: pubsub, logger: logger
+        )
+        let acquirer = JobAcquirer(store: database.store, pubsub: pubsub, logger: logger)
+        let daemonConnections = DaemonConnections(store: database.store, pubsub: pubsub, logger: logger)
+        let reaper = JobReaper(store: database.store, grace: configuration.jobOrphanGrace, hangBound: configuration.jobHangTimeout, logger: logger)
+        let provisioners = ProvisionerServices(
+            acquirer: acquirer, connections: daemonConnections, pubsub: pubsub, replicaID: configuration.replica.id,
+            preSharedKey: configuration.provisionerPreSharedKey,
+            // Holds the largest job a daemon can be handed: see ProvisionerLimits.
+            webSocket: WebSocketConfiguration(maxMessageSize: ProvisionerLimits.maxMessageBytes, pingInterval: .seconds(15), pingTimeout: .seconds(30)),
+            logLimits: configuration.jobLogLimits
+        )
+        // The one place the HTTP layer is built.
+        let server = APIServer(
+            store: database.store, configuration: .init(version: configuration.version, accessURL: configuration.accessURL,
+                connectionLimits: configuration.connectionLimits, loginPolicy: configuration.loginPolicy, proxyTrust: configuration.proxyTrust
+            ),
+            pubsub: pubsub, membership: membership, provisioners: provisioners, logger: logger
+        )
+        let router = server.makeRouter()
+        let (host, port, onServing) = (configuration.host, configuration.port, self.onServing)
+        let app = Application(
+            router: router,
+            server: server.makeServerBuilder(router: router),
+            configuration: .init(address: .hostname(host, port: port), serverName: nil),
+            onServerRunning: { channel in
+                logger.notice("serving", metadata: ["address": "\(channel.localAddress?.description ?? "\(host):\(port)")"])
+                if let address = channel.localAddress { await onServing(address) }
+            },
+            logger: logger
+        )
+        var serviceConfiguration = ServiceGroupConfiguration(
+            // Graceful shutdown runs in reverse order: the replica deregisters first (peers drop it
+            // at once), then HTTP drains, then pubsub stops.
+            services: [
+                .init(service: TaskService { await pubsub.run() }),
+                .init(service: TaskService { await server.authenticator.followRevocations() }),
+                .init(service: TaskService { await acquirer.run() }),
+                .init(service: TaskService { await daemonConnections.run() }),
+                .init(service: TaskService { await reaper.run() }),
+                .init(service: app),
+                .init(service: TaskService { await membership.run() }),
+            ],
+            gracefulShutdownSignals: configuration.gracefulShutdownSignals,
+            logger: logger
+        )
+        // Backstop: a connection that ignores the quiesce request cannot hold the shutdown forever.
+        serviceConfiguration.maximumGracefulShutdownDuration = configuration.maximumGracefulShutdownDuration
+        return ServiceGroup(configuration: serviceConfiguration)
+    }
+}
