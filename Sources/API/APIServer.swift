@@ -77,8 +77,6 @@ public struct APIServer: Sendable {
     public func makeRouter() -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: ErrorMiddleware())
-        // An upgrade with a malformed handshake is refused before anything else runs, whatever the path.
-        router.add(middleware: WebSocketHandshakeGate())
         let guards = RouteGuards(
             authentication: RequireAuthentication(authenticator: authenticator, accessURL: configuration.accessURL),
             features: features

@@ -13,7 +13,7 @@ import WebSocket
 @Suite struct UpgradedConnectionTests {
     @Test func aWebSocketOutlivesTheHeaderAndIdleTimeouts() async throws {
         let router = Router(context: AppRequestContext.self)
-        router.group().add(middleware: WebSocketHandshakeGate()).webSocket("echo") { _, _ in
+        router.webSocket("echo") { _, _ in
             WebSocketAcceptance(configuration: WebSocketConfiguration()) { connection in
                 _ = try? await connection.run { inbound, outbound in
                     for try await message in inbound { try await outbound.send(message) }

@@ -8,6 +8,9 @@ struct RequireAuthentication: RouterMiddleware {
     let accessURL: String
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        // A malformed WebSocket handshake is refused before the token costs a lookup. (Routes
+        // without this middleware get the same check from `webSocket` before their own work.)
+        try context.webSocketUpgrade?.checkHandshake()
         let query = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { a, _ in a })
         // An upgrade authenticated by cookie must come from the access URL's origin: a browser
         // adds the cookie to any page's WebSocket (there is no CORS for WebSockets).

@@ -133,7 +133,7 @@ private struct RouteUpgrader: NIOTypedHTTPServerProtocolUpgrader {
     typealias UpgradeResult = UpgradeChannel.Negotiated
 
     let supportedProtocol = "websocket"
-    /// Checked by `WebSocketServerHandshake` (through `WebSocketHandshakeGate`), which says which
+    /// Checked by `WebSocketServerHandshake` (through `WebSocketUpgradeRequest.checkHandshake`), which says which
     /// header is wrong.
     let requiredUpgradeHeaders: [String] = []
     let router: RouterResponder<AppRequestContext>

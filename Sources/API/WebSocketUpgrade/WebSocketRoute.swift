@@ -54,8 +54,8 @@ extension RouterMethods where Context == AppRequestContext {
     /// path gets `plain`, by default 426 (or, for an upgrade asked on a reused keep-alive
     /// connection, which NIO does not upgrade, a redirect to a fresh one).
     ///
-    /// Register WebSocket routes in a group that starts with `WebSocketHandshakeGate`, so a
-    /// malformed handshake is refused before any authentication or database work.
+    /// A malformed handshake is refused before any authentication or database work: by
+    /// `RequireAuthentication` when the route has it, else here before `accept` runs.
     @discardableResult
     func webSocket(
         _ path: RouterPath,
@@ -78,16 +78,5 @@ enum WebSocketRoutes {
             throw APIError(.temporaryRedirect, "Reconnect to upgrade.", headers: [.location: request.uri.description, .connection: "close"])
         }
         throw APIError(.upgradeRequired, "This endpoint requires a WebSocket upgrade.", headers: [.connection: "close", HTTPField.Name("Sec-WebSocket-Version")!: "13"])
-    }
-}
-
-/// Refuses an upgrade whose handshake is malformed (RFC 6455 §4.2.1), with the status and
-/// headers the handshake names, before anything behind it runs. Plain requests pass.
-struct WebSocketHandshakeGate: RouterMiddleware {
-    typealias Context = AppRequestContext
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        try context.webSocketUpgrade?.checkHandshake()
-        return try await next(request, context)
     }
 }
