@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.21.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
     ],
     targets: [
         // wire
@@ -97,6 +98,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Licensing",
+            dependencies: [
+                "WireFormat",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "ProvisionerDaemon",
             dependencies: [
                 "WebSocket", "ProvisionerProtocol", "WireFormat",
@@ -126,6 +136,7 @@ let package = Package(
             name: "coordinator",
             dependencies: [
                 "API",
+                "Licensing",
                 "Store",
                 "Postgres",
                 "Pubsub",
@@ -209,6 +220,16 @@ let package = Package(
         .testTarget(
             name: "ProvisioningTests",
             dependencies: ["Provisioning", "Store", "ProvisionerProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LicensingTests",
+            dependencies: [
+                "Licensing", "WireFormat",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
