@@ -26,10 +26,10 @@ public struct LicenseVerifier: Sendable {
         let token = try Token(jwt)
 
         // golang-jwt refuses an unknown algorithm before asking for a key, and Coder allows EdDSA only.
-        guard let alg = token.header["alg"] else {
+        guard let name = token.header["alg"]?.string else {
             throw LicenseError(.unsupportedAlgorithm, "signing method (alg) is unspecified.")
         }
-        guard let name = alg.string, Self.goAlgorithms.contains(name) else {
+        guard Self.goAlgorithms.contains(name) else {
             throw LicenseError(.unsupportedAlgorithm, "signing method (alg) is unavailable.")
         }
         guard name == "EdDSA" else {
