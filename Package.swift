@@ -240,7 +240,7 @@ let package = Package(
         .testTarget(
             name: "CoordinatorTests",
             dependencies: [
-                "Postgres", "TestSupport", "WebSocket", "ProvisionerProtocol", "ProvisionerDaemon",
+                "Postgres", "TestSupport", "WebSocket", "ProvisionerProtocol", "ProvisionerDaemon", "Licensing",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

@@ -104,30 +104,32 @@ extension Entitlements {
 
     private mutating func checkReplicas(_ replicaCount: Int) {
         guard replicaCount > 1 else { return }
-        switch self[.highAvailability].entitlement {
-        case .notEntitled where hasLicense:
-            errors.append("You have multiple replicas but your license is not entitled to high availability. You will be unable to connect to workspaces.")
-        case .notEntitled:
-            errors.append("You have multiple replicas but high availability is an Enterprise feature. You will be unable to connect to workspaces.")
-        case .gracePeriod:
-            warnings.append("You have multiple replicas but your license for high availability is expired. Reduce to one replica or workspace connections will stop working.")
-        case .entitled:
-            break
-        }
+        require(
+            .highAvailability,
+            licensed: "You have multiple replicas but your license is not entitled to high availability. You will be unable to connect to workspaces.",
+            unlicensed: "You have multiple replicas but high availability is an Enterprise feature. You will be unable to connect to workspaces.",
+            grace: "You have multiple replicas but your license for high availability is expired. Reduce to one replica or workspace connections will stop working."
+        )
     }
 
     /// v0.17's wording; later versions say "External Auth Providers".
     private mutating func checkGitAuth(_ count: Int) {
         guard count > 1 else { return }
-        switch self[.multipleGitAuth].entitlement {
-        case .notEntitled where hasLicense:
-            errors.append("You have multiple Git authorizations configured but your license is limited at one.")
-        case .notEntitled:
-            errors.append("You have multiple Git authorizations configured but this is an Enterprise feature. Reduce to one.")
-        case .gracePeriod:
-            warnings.append("You have multiple Git authorizations configured but your license is expired. Reduce to one.")
-        case .entitled:
-            break
+        require(
+            .multipleGitAuth,
+            licensed: "You have multiple Git authorizations configured but your license is limited at one.",
+            unlicensed: "You have multiple Git authorizations configured but this is an Enterprise feature. Reduce to one.",
+            grace: "You have multiple Git authorizations configured but your license is expired. Reduce to one."
+        )
+    }
+
+    /// A feature the deployment uses: an error when not entitled (worded by whether there is a
+    /// license at all), a warning in grace.
+    private mutating func require(_ name: FeatureName, licensed: String, unlicensed: String, grace: String) {
+        switch self[name].entitlement {
+        case .notEntitled: errors.append(hasLicense ? licensed : unlicensed)
+        case .gracePeriod: warnings.append(grace)
+        case .entitled: break
         }
     }
 
