@@ -24,6 +24,8 @@ public struct LicenseVerifier: Sendable {
     /// does in current Coder (an administrator uploads next year's license early).
     public func verify(_ jwt: String, now: Date, allowingFutureStart: Bool) throws(LicenseError) -> License {
         let token = try Token(jwt)
+        // golang-jwt decodes the claims into Coder's struct before it looks at the algorithm.
+        let fields = try ClaimFields(token.claims)
 
         // golang-jwt refuses an unknown algorithm before asking for a key, and Coder allows EdDSA only.
         guard let name = token.header["alg"]?.string else {
@@ -42,9 +44,8 @@ public struct LicenseVerifier: Sendable {
             throw LicenseError(.unknownKeyID, "no key with ID \(kid)")
         }
 
-        let fields = try ClaimFields(token.claims)
-        var timeError = timeClaimsError(fields, now: now)
-        if allowingFutureStart, timeError?.kind == .notValidYet { timeError = nil }
+        // Forgiving a future start forgives nothing else the time claims say.
+        let timeError = timeClaimsErrors(fields, now: now).last { !(allowingFutureStart && $0.kind == .notValidYet) }
 
         // The signature is checked last of golang-jwt's steps, and its failure is the message shown.
         let signature: Data
@@ -81,21 +82,22 @@ public struct LicenseVerifier: Sendable {
         "PS256", "PS384", "PS512", "EdDSA", "none",
     ]
 
-    /// golang-jwt v4 `RegisteredClaims.Valid`: each failing check overwrites the message of the
-    /// one before, so `nbf` beats `iat`, which beats `exp`. Bounds are inclusive as there.
-    private func timeClaimsError(_ fields: ClaimFields, now: Date) -> LicenseError? {
-        var error: LicenseError?
+    /// golang-jwt v4 `RegisteredClaims.Valid`, every check that fails in its order: each one
+    /// overwrites the message of the one before, so the last is shown (`nbf` beats `iat`, which
+    /// beats `exp`). Bounds are inclusive as there.
+    private func timeClaimsErrors(_ fields: ClaimFields, now: Date) -> [LicenseError] {
+        var errors: [LicenseError] = []
         if let exp = fields.expires, !(now < exp) {
             let nanoseconds = Int64(((now.timeIntervalSince(exp)) * 1e9).rounded())
-            error = LicenseError(.expired, "token is expired by \(GoDuration.string(nanoseconds: nanoseconds))")
+            errors.append(LicenseError(.expired, "token is expired by \(GoDuration.string(nanoseconds: nanoseconds))"))
         }
         if let iat = fields.issuedAt, now < iat {
-            error = LicenseError(.usedBeforeIssued, "token used before issued")
+            errors.append(LicenseError(.usedBeforeIssued, "token used before issued"))
         }
         if let nbf = fields.notBefore, now < nbf {
-            error = LicenseError(.notValidYet, "token is not valid yet")
+            errors.append(LicenseError(.notValidYet, "token is not valid yet"))
         }
-        return error
+        return errors
     }
 
     private func checkTrial(_ license: License, kid: String) throws(LicenseError) {
