@@ -88,7 +88,9 @@ public struct LicenseVerifier: Sendable {
     private func timeClaimsErrors(_ fields: ClaimFields, now: Date) -> [LicenseError] {
         var errors: [LicenseError] = []
         if let exp = fields.expires, !(now < exp) {
-            let nanoseconds = Int64(((now.timeIntervalSince(exp)) * 1e9).rounded())
+            // Saturating, as Go's time.Sub does: a hostile `exp` of -1e20 must not trap.
+            let delta = (now.timeIntervalSince(exp) * 1e9).rounded()
+            let nanoseconds = delta < 9.2e18 ? Int64(delta) : .max
             errors.append(LicenseError(.expired, "token is expired by \(GoDuration.string(nanoseconds: nanoseconds))"))
         }
         if let iat = fields.issuedAt, now < iat {

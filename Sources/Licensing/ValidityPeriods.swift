@@ -29,8 +29,10 @@ struct ValidityPeriods {
     /// trial), days rounded up, as Coder counts them.
     func expiryWarning(now: Date, trial: Bool) -> String? {
         guard let end = merged.first?.end else { return nil }
-        let days = Int((end.timeIntervalSince(now) / 86_400).rounded(.up))
-        guard days > 0, days < (trial ? 7 : 30) else { return nil }
+        // In days before converting, so that a hostile `license_expires` of 1e300 cannot trap.
+        let remaining = (end.timeIntervalSince(now) / 86_400).rounded(.up)
+        guard remaining > 0, remaining < (trial ? 7 : 30) else { return nil }
+        let days = Int(remaining)
         return "Your license expires in \(days) \(days == 1 ? "day" : "days")."
     }
 }

@@ -32,6 +32,7 @@ let refusals: [RefusalCase] = {
         RefusalCase(name: "signature not base64url", token: "\(parts[0]).\(parts[1]).!!", message: "illegal base64 data at input byte 0"),
         RefusalCase(name: "expired an hour ago", token: sign(claims { $0["exp"] = .int(seconds(now - 3600)) }, [:]), message: "token is expired by 1h0m0s"),
         RefusalCase(name: "expiring this very second", token: sign(claims { $0["exp"] = .int(seconds(now)) }, [:]), message: "token is expired by 0s"),
+        RefusalCase(name: "expired before time began", token: sign(claims { $0["exp"] = .double(-1e20) }, [:]), message: "token is expired by 2562047h47m16.854775807s"),
         RefusalCase(name: "issued in the future", token: sign(claims { $0["iat"] = .int(seconds(now + 60)) }, [:]), message: "token used before issued"),
         RefusalCase(name: "not valid yet", token: sign(claims { $0["nbf"] = .int(seconds(now + 60)) }, [:]), message: "token is not valid yet"),
         RefusalCase(name: "not valid yet beats expired", token: sign(claims { $0["nbf"] = .int(seconds(now + 60)); $0["exp"] = .int(seconds(now - 60)) }, [:]), message: "token is not valid yet"),
