@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.21.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
     ],
     targets: [
         // wire
@@ -97,6 +98,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Licensing",
+            dependencies: [
+                "WireFormat",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "ProvisionerDaemon",
             dependencies: [
                 "WebSocket", "ProvisionerProtocol", "WireFormat",
@@ -141,6 +151,7 @@ let package = Package(
             dependencies: [
                 "API",
                 "CoordinatorServer",
+                "Licensing",
                 "Store",
                 "Postgres",
                 "Replicas",
@@ -224,6 +235,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "LicensingTests",
+            dependencies: [
+                "Licensing", "WireFormat",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ReplicasTests",
             dependencies: ["Replicas", "Pubsub", "Store", "Postgres", "TestSupport"],
             swiftSettings: swiftSettings
@@ -242,7 +263,7 @@ let package = Package(
         .testTarget(
             name: "CoordinatorTests",
             dependencies: [
-                "Postgres", "TestSupport", "WebSocket", "ProvisionerProtocol", "ProvisionerDaemon",
+                "Postgres", "TestSupport", "WebSocket", "ProvisionerProtocol", "ProvisionerDaemon", "Licensing",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

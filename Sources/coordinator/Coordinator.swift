@@ -8,6 +8,6 @@ struct Coordinator: AsyncParsableCommand {
         commandName: "coordinator",
         abstract: "A multi-replica coordinator serving the enterprise part of Coder's API.",
         version: version,
-        subcommands: [ServerCommand.self, MigrateCommand.self, ProvisionerdCommand.self]
+        subcommands: [ServerCommand.self, MigrateCommand.self, ProvisionerdCommand.self, LicenseCommand.self]
     )
 }

@@ -1,0 +1,43 @@
+import Foundation
+
+/// A verified license: its claims verbatim (for `GET /licenses`, numbers as numbers) and the
+/// typed fields the entitlements need, read as Coder's `license.Claims` reads them.
+public struct License: Sendable, Equatable {
+    /// The JWT payload exactly as signed.
+    public let claims: [String: JSONValue]
+    /// The header's `kid`: which key of the ring vouched for it.
+    public let keyID: String
+
+    public let id: String?
+    public let subject: String?
+    public let accountType: String?
+    public let accountID: String?
+    public let issuedAt: Date?
+    public let notBefore: Date?
+    /// `exp`: the end of the grace period, after which the license is refused.
+    public let graceEnds: Date?
+    /// `license_expires`: the end of the paid term and the start of the grace period.
+    public let licenseExpires: Date
+    public let trial: Bool
+    /// Deprecated by Coder in favour of `feature_set`; kept because v0.17 licenses carry it.
+    public let allFeatures: Bool
+    public let featureSet: String
+    public let features: [String: Int64]
+    public let deploymentIDs: [String]
+    public let requireTelemetry: Bool
+    public let version: Int64
+
+    /// `jti` as the license's UUID, when it is one (Coder picks a random UUID otherwise).
+    public var uuid: UUID? { id.flatMap(UUID.init(uuidString:)) }
+
+    /// `feature_set`, with `all_features` standing for `enterprise` when the set is empty.
+    public var effectiveFeatureSet: String {
+        featureSet.isEmpty && allFeatures ? "enterprise" : featureSet
+    }
+
+    public var userLimit: Int64? { features["user_limit"].flatMap { $0 > 0 ? $0 : nil } }
+
+    /// When the license starts counting for expiry warnings: `nbf`, else `iat`, else always.
+    /// Coder requires `nbf` nowadays; v0.17 licenses may lack it.
+    var validFrom: Date { notBefore ?? issuedAt ?? .distantPast }
+}
