@@ -3,6 +3,7 @@ import Postgres
 import Pubsub
 import Store
 import TestSupport
+import Synchronization
 import Testing
 @testable import API
 
@@ -161,15 +162,17 @@ import Testing
     }
 
     @Test func anEntryIsReadAgainOnceItIsOlderThanTheCacheLifetime() async throws {
-        // The authenticator reads the wall clock itself, so this waits for a lifetime of 1 ms to
-        // pass instead of moving a clock; no bound on how long that takes is asserted.
         let fixture = try await Fixture.make()
-        let authenticator = Authenticator(store: fixture.store, pubsub: fixture.pubsub, cacheLifetime: 0.001)
+        let clock = Mutex(Date())
+        let authenticator = Authenticator(store: fixture.store, pubsub: fixture.pubsub, cacheLifetime: 60, now: { clock.withLock { $0 } })
         #expect(await outcome(authenticator, fixture.token) == "ok owner")
         try await fixture.store.deleteAPIKey(id: fixture.keyID)
-        try await eventually("the entry expired") {
-            await outcome(authenticator, fixture.token) == Self.signedOut
-        }
+        // Within the lifetime the entry answers without the database…
+        clock.withLock { $0 += 59 }
+        #expect(await outcome(authenticator, fixture.token) == "ok owner")
+        // …and once it is older, the key is read again and found gone.
+        clock.withLock { $0 += 2 }
+        #expect(await outcome(authenticator, fixture.token) == Self.signedOut)
         await fixture.close()
     }
 }

@@ -34,11 +34,14 @@ public final class Authenticator: Sendable {
     /// Open WebSockets opened with a session token, closed when it stops authenticating.
     public let sockets = AuthenticatedSockets()
     private let logger = Logger(label: "api.authenticator")
+    /// The time the cache and new keys go by; a test moves it instead of waiting.
+    private let now: @Sendable () -> Date
 
-    public init(store: Store, pubsub: Pubsub? = nil, cacheLifetime: TimeInterval = 60) {
+    public init(store: Store, pubsub: Pubsub? = nil, cacheLifetime: TimeInterval = 60, now: @escaping @Sendable () -> Date = Date.init) {
         self.store = store
         self.pubsub = pubsub
         self.cacheLifetime = pubsub == nil ? 0 : cacheLifetime
+        self.now = now
     }
 
     /// Follows revocations from every replica until cancelled.
@@ -134,7 +137,7 @@ public final class Authenticator: Sendable {
 
     func authenticate(token: String) async throws -> Subject {
         guard let (id, secret) = Tokens.split(token) else { throw APIError.signedOut }
-        let now = Date()
+        let now = self.now()
         if let cached = cache.withLock({ $0[id] }), now.timeIntervalSince(cached.cachedAt) < cacheLifetime {
             guard Tokens.matches(secret: secret, stored: cached.key.hashedSecret), cached.key.expiresAt > now else {
                 throw APIError.signedOut
@@ -187,8 +190,8 @@ public final class Authenticator: Sendable {
         let (id, secret, token) = Tokens.generate()
         try await store.insertAPIKey(APIKey(
             id: id, hashedSecret: Tokens.hash(secret: secret), userID: userID, loginType: loginType,
-            lifetimeSeconds: Int64(lifetime), expiresAt: Date().addingTimeInterval(lifetime),
-            createdAt: Date(), lastUsed: Date()
+            lifetimeSeconds: Int64(lifetime), expiresAt: now().addingTimeInterval(lifetime),
+            createdAt: now(), lastUsed: now()
         ))
         return token
     }
