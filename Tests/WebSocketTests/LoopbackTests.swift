@@ -217,6 +217,9 @@ import TestSupport
             }
         }
         let client = try await WebSocketClient.connect(to: server.url)
+        // Writable again only once nothing at all is pending: with NIO's default marks a write the
+        // kernel took all but a few KiB of reads as writable while it (and the sender) still waits.
+        try await client.channel.setOption(ChannelOptions.writeBufferWaterMark, value: .init(low: 1, high: 2))
         let sender = Task {
             try await client.run { _, outbound in
                 let chunk = ByteBuffer(bytes: Array(repeating: 0x5A, count: 1 << 20))
