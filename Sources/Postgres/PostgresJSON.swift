@@ -1,4 +1,5 @@
 import Foundation
+import WireFormat
 
 /// jsonb as its serialized text, for callers that keep JSON as text (a job's input, its result)
 /// or pass it from one statement to the next unread.
@@ -9,8 +10,9 @@ public struct PostgresJSON: PostgresEncodable, PostgresDecodable, Hashable {
     public init(postgresText text: String) { self.text = text }
 }
 
-/// A json or jsonb column or parameter holding a `Value` (tags as `[String: String]`, say),
-/// written with sorted keys so that equal values bind equal text. A column that does not hold a
+/// A json or jsonb column or parameter holding a `Value` (tags as `[String: String]`, say), in
+/// the product's one JSON configuration (`WireJSON`: dictionaries in sorted key order, so equal
+/// values bind equal text). A column that does not hold a
 /// `Value` is a decoding error, never an empty default.
 public struct PostgresJSONValue<Value: Codable & Sendable>: PostgresEncodable, PostgresDecodable {
     public let value: Value
@@ -18,17 +20,15 @@ public struct PostgresJSONValue<Value: Codable & Sendable>: PostgresEncodable, P
 
     /// Encodes now, so that a value JSON cannot hold (a NaN, say) fails here, where it is bound.
     public init(_ value: Value) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         self.value = value
-        self.text = String(decoding: try encoder.encode(value), as: UTF8.self)
+        self.text = try WireJSON.encodeString(value)
     }
 
     public var postgresParameter: PostgresParameter { .text(text) }
 
     public init(postgresText text: String) throws {
         do {
-            self.value = try JSONDecoder().decode(Value.self, from: Data(text.utf8))
+            self.value = try WireJSON.decode(Value.self, from: Data(text.utf8))
         } catch {
             throw decodingError("json \(Value.self)", String(text.prefix(64)))
         }

@@ -139,7 +139,7 @@ extension Lookup where Value == User {
         return Lookup(
             fetch: {
                 let user: User? = if raw == "me" {
-                    try await caller.asyncMap { try await store.user(id: $0) } ?? nil
+                    if let caller { try await store.user(id: caller) } else { nil }
                 } else if let id = UUID(uuidString: raw) {
                     try await store.user(id: id)
                 } else {
@@ -159,12 +159,5 @@ extension AppRequestContext {
     func userParameter(_ store: Store) async throws -> User {
         guard let user = try await Lookup.user(self, in: store).fetch() else { throw APIError.resourceNotFound }
         return user
-    }
-}
-
-extension Optional {
-    fileprivate func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let self else { return nil }
-        return try await transform(self)
     }
 }
