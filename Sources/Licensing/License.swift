@@ -1,4 +1,5 @@
 import Foundation
+import WireFormat
 
 /// A verified license: its claims verbatim (for `GET /licenses`, numbers as numbers) and the
 /// typed fields the entitlements need, read as Coder's `license.Claims` reads them.

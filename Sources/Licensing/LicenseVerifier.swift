@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import JWTKit
+import WireFormat
 
 /// Verifies license JWTs against a key ring, in the order and with the messages of Coder's
 /// `license.ParseClaims` (golang-jwt v4 underneath): structure, `alg`, `kid`, the time claims,

@@ -3,6 +3,7 @@ import Foundation
 import JWTKit
 import Licensing
 import Testing
+import WireFormat
 
 struct RefusalCase: Sendable, CustomTestStringConvertible {
     let name: String

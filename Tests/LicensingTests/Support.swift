@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Licensing
+import WireFormat
 
 /// A fixed clock for every test: 2026-06-01T00:00:00Z.
 let now = Date(timeIntervalSince1970: 1_780_272_000)

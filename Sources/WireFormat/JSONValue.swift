@@ -1,8 +1,8 @@
 import Foundation
 
-/// A JSON value kept as it was read, so that a license's claims are served verbatim by
-/// `GET /licenses` (Coder decodes them into a generic map for the same reason: claims this
-/// version does not know still show). Integers stay integers; other numbers are doubles.
+/// A JSON value kept as it was read: a license's claims served verbatim by `GET /licenses`
+/// (claims this version does not know still show), an audit row's diff. Integers stay
+/// integers; other numbers are doubles.
 public enum JSONValue: Sendable, Equatable, Codable {
     case null
     case bool(Bool)
@@ -62,18 +62,6 @@ public enum JSONValue: Sendable, Equatable, Codable {
         case .int(let value): value
         case .double(let value) where value == value.rounded() && abs(value) < 9.2e18: Int64(value)
         default: nil
-        }
-    }
-
-    /// The kind as Go's encoding/json names it in "cannot unmarshal <kind>" messages.
-    var goKind: String {
-        switch self {
-        case .null: "null"
-        case .bool: "bool"
-        case .int, .double: "number"
-        case .string: "string"
-        case .array: "array"
-        case .object: "object"
         }
     }
 }
