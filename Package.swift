@@ -120,7 +120,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "Store", "Pubsub", "Replicas", "Provisioning", "ProvisionerProtocol", "WebSocket", "WireFormat",
+                "Store", "Pubsub", "Replicas", "Provisioning", "ProvisionerProtocol", "Licensing", "WebSocket", "WireFormat",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -211,7 +211,7 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "Store", "Postgres", "TestSupport", "WebSocket", "WireFormat",
+                "API", "Store", "Postgres", "Licensing", "TestSupport", "WebSocket", "WireFormat",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

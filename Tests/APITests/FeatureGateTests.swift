@@ -1,14 +1,15 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Licensing
 import Testing
 @testable import API
 
 /// The feature gate answers Coder's refusal in the shape of the route's family.
 @Suite struct FeatureGateTests {
     struct Only: FeatureProvider {
-        let enabled: Set<Feature>
-        func isEnabled(_ feature: Feature) async -> Bool { enabled.contains(feature) }
+        let enabled: Set<FeatureName>
+        func isEnabled(_ feature: FeatureName) -> Bool { enabled.contains(feature) }
     }
 
     func router(_ provider: some FeatureProvider) -> Router<AppRequestContext> {
@@ -51,9 +52,9 @@ import Testing
     }
 
     @Test func namesAreHumanizedAsCoderDoes() {
-        #expect(Feature.templateRBAC.displayName == "Template RBAC")
-        #expect(Feature.scim.displayName == "SCIM")
-        #expect(Feature.externalProvisionerDaemons.displayName == "External Provisioner Daemons")
-        #expect(Feature.auditLog.displayName == "Audit Log")
+        #expect(FeatureName.templateRBAC.humanized == "Template RBAC")
+        #expect(FeatureName.scim.humanized == "SCIM")
+        #expect(FeatureName.externalProvisionerDaemons.humanized == "External Provisioner Daemons")
+        #expect(FeatureName.auditLog.humanized == "Audit Log")
     }
 }

@@ -1,4 +1,5 @@
 import Hummingbird
+import Licensing
 
 /// One resource's routes, in one file under `Routes/`, mounted in one place (`APIServer`).
 ///
@@ -25,7 +26,7 @@ struct RouteGuards: Sendable {
 
     /// Refuses when `feature` is not enabled, in the route family's error shape. Add it after
     /// `authentication`: an unauthenticated caller learns nothing about the license.
-    func feature(_ feature: Feature, shape: APIError.Shape = .coder) -> RequireFeature {
+    func feature(_ feature: FeatureName, shape: APIError.Shape = .coder) -> RequireFeature {
         RequireFeature(feature: feature, provider: features, shape: shape)
     }
 }
