@@ -100,7 +100,8 @@ let package = Package(
         .target(
             name: "Licensing",
             dependencies: [
-                "WireFormat",
+                "Store", "Pubsub", "WireFormat",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -137,7 +138,7 @@ let package = Package(
         .target(
             name: "CoordinatorServer",
             dependencies: [
-                "API", "Store", "Postgres", "Pubsub", "Replicas", "Provisioning", "ProvisionerProtocol", "WebSocket",
+                "API", "Store", "Postgres", "Pubsub", "Replicas", "Provisioning", "ProvisionerProtocol", "Licensing", "WebSocket",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -252,7 +253,7 @@ let package = Package(
         .testTarget(
             name: "CoordinatorServerTests",
             dependencies: [
-                "CoordinatorServer", "Replicas", "Postgres", "TestSupport",
+                "CoordinatorServer", "Replicas", "Postgres", "Licensing", "Store", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -35,11 +35,18 @@ public struct APIServer: Sendable {
     let logger: Logger
     public let authenticator: Authenticator
     let loginThrottle: LoginThrottle
-    /// Which licensed features are enabled; everything until licensing says otherwise.
+    let licensing: LicensingServices?
+    /// Which licensed features are enabled: the live entitlements when there is licensing,
+    /// else everything (or what a test passes).
     let features: any FeatureProvider
 
-    public init(store: Store, configuration: Configuration, pubsub: Pubsub? = nil, membership: ReplicaMembership? = nil, provisioners: ProvisionerServices? = nil, features: any FeatureProvider = AllFeaturesEnabled(), logger: Logger = Logger(label: "api")) {
-        self.features = features
+    public init(
+        store: Store, configuration: Configuration, pubsub: Pubsub? = nil, membership: ReplicaMembership? = nil,
+        provisioners: ProvisionerServices? = nil, licensing: LicensingServices? = nil, features: (any FeatureProvider)? = nil,
+        logger: Logger = Logger(label: "api")
+    ) {
+        self.licensing = licensing
+        self.features = features ?? licensing?.entitlements ?? AllFeaturesEnabled()
         self.store = store
         self.configuration = configuration
         self.pubsub = pubsub
@@ -56,7 +63,7 @@ public struct APIServer: Sendable {
             HealthController(store: store, pubsub: pubsub, version: configuration.version, externalURL: configuration.accessURL),
             SessionsController(
                 store: store, authenticator: authenticator, secureCookies: configuration.accessURL.hasPrefix("https://"),
-                loginThrottle: loginThrottle, proxyTrust: configuration.proxyTrust
+                loginThrottle: loginThrottle, proxyTrust: configuration.proxyTrust, licensing: licensing
             ),
             UsersController(store: store, authenticator: authenticator),
             OrganizationsController(store: store),
@@ -67,6 +74,11 @@ public struct APIServer: Sendable {
             WorkspaceBuildsController(store: store, pubsub: pubsub, sockets: authenticator.sockets),
         ]
         if let membership { controllers.append(ReplicasController(membership: membership)) }
+        if let licensing {
+            controllers.append(EntitlementsController(entitlements: licensing.entitlements))
+            controllers.append(LicensesController(store: store, services: licensing))
+            controllers.append(AppearanceController(store: store, services: licensing))
+        }
         if let provisioners {
             controllers.append(ProvisionerDaemonsController(store: store, authenticator: authenticator, services: provisioners, accessURL: configuration.accessURL, logger: logger))
         }
@@ -78,7 +90,7 @@ public struct APIServer: Sendable {
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: ErrorMiddleware())
         let guards = RouteGuards(
-            authentication: RequireAuthentication(authenticator: authenticator, accessURL: configuration.accessURL),
+            authentication: RequireAuthentication(authenticator: authenticator, accessURL: configuration.accessURL, features: features),
             features: features
         )
         for controller in controllers {

@@ -1,4 +1,5 @@
 import API
+import Licensing
 import Replicas
 import Store
 import UnixSignals
@@ -27,6 +28,7 @@ extension CoordinatorServer {
         /// The key external provisioner daemons may authenticate with; nil: session tokens only.
         public var provisionerPreSharedKey: String?
         public var jobLogLimits: JobLogLimits
+        public var licensing: LicenseSettings
         /// Backstop: a connection that ignores the quiesce request cannot hold the shutdown forever.
         public var maximumGracefulShutdownDuration: Duration
         /// Signals that start a graceful shutdown. A server run in-process, by a test or inside a
@@ -48,6 +50,7 @@ extension CoordinatorServer {
             proxyTrust: ProxyTrust = ProxyTrust(),
             provisionerPreSharedKey: String? = nil,
             jobLogLimits: JobLogLimits = JobLogLimits(),
+            licensing: LicenseSettings = LicenseSettings(),
             maximumGracefulShutdownDuration: Duration = .seconds(15),
             gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint]
         ) {
@@ -64,8 +67,51 @@ extension CoordinatorServer {
             self.proxyTrust = proxyTrust
             self.provisionerPreSharedKey = provisionerPreSharedKey
             self.jobLogLimits = jobLogLimits
+            self.licensing = licensing
             self.maximumGracefulShutdownDuration = maximumGracefulShutdownDuration
             self.gracefulShutdownSignals = gracefulShutdownSignals
+        }
+
+        /// Which keys licenses are checked against, and what the deployment switches on.
+        public struct LicenseSettings: Sendable {
+            /// `--license-public-key`; the deployment's own trial key is added at start.
+            public var keyRing: LicenseKeyRing
+            /// Live replicas younger than this do not count for the HA check (Coder's
+            /// `ReplicaErrorGracePeriod`).
+            public var haGrace: Duration
+            /// Audit rows are written (when the license has `audit_log`).
+            public var auditLogging: Bool
+            public var browserOnly: Bool
+            /// A SCIM key is configured.
+            public var scim: Bool
+            /// Template RBAC (groups, template ACLs and quotas) is switched on.
+            public var templateRBAC: Bool
+
+            public init(
+                keyRing: LicenseKeyRing = LicenseKeyRing(), haGrace: Duration = .seconds(60), auditLogging: Bool = true,
+                browserOnly: Bool = false, scim: Bool = false, templateRBAC: Bool = true
+            ) {
+                self.keyRing = keyRing
+                self.haGrace = haGrace
+                self.auditLogging = auditLogging
+                self.browserOnly = browserOnly
+                self.scim = scim
+                self.templateRBAC = templateRBAC
+            }
+
+            /// The enablements of Coder's entitlements algorithm, from this configuration.
+            func enablements(relayAddress: String) -> [FeatureName: Bool] {
+                [
+                    .auditLog: auditLogging,
+                    .browserOnly: browserOnly,
+                    .scim: scim,
+                    .templateRBAC: templateRBAC,
+                    // v0.17: a replica with a relay address is meant to run beside others.
+                    .highAvailability: !relayAddress.isEmpty,
+                    // Coder switches these on always; appearance is on whenever entitled.
+                    .externalProvisionerDaemons: true,
+                ]
+            }
         }
     }
 }

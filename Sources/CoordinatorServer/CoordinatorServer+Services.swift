@@ -11,7 +11,7 @@ import WebSocket
 
 extension CoordinatorServer {
     /// Every long-running part of a replica on an open, migrated database, in start order.
-    func makeServiceGroup(database: Database) -> ServiceGroup {
+    func makeServiceGroup(database: Database, licensing: LicensingServices) -> ServiceGroup {
         let logger = self.logger
         let listener = Listener(.init(connectionString: database.connectionString), logger: logger)
         let pubsub = Pubsub(listener: listener, pool: database.store.pool, logger: logger)
@@ -34,7 +34,7 @@ extension CoordinatorServer {
             store: database.store, configuration: .init(version: configuration.version, accessURL: configuration.accessURL,
                 connectionLimits: configuration.connectionLimits, loginPolicy: configuration.loginPolicy, proxyTrust: configuration.proxyTrust
             ),
-            pubsub: pubsub, membership: membership, provisioners: provisioners, logger: logger
+            pubsub: pubsub, membership: membership, provisioners: provisioners, licensing: licensing, logger: logger
         )
         let router = server.makeRouter()
         let (host, port, onServing) = (configuration.host, configuration.port, self.onServing)
@@ -57,6 +57,13 @@ extension CoordinatorServer {
                 .init(service: TaskService { await acquirer.run() }),
                 .init(service: TaskService { await daemonConnections.run() }),
                 .init(service: TaskService { await reaper.run() }),
+                .init(service: TaskService { await licensing.entitlements.run(pubsub: pubsub) }),
+                .init(service: TaskService {
+                    for await snapshot in membership.changes() {
+                        licensing.entitlements.replicasChanged(startTimes: snapshot.replicas.map(\.startedAt))
+                    }
+                }),
+                .init(service: TaskService { await licensing.appearance.run(pubsub: pubsub) }),
                 .init(service: app),
                 .init(service: TaskService { await membership.run() }),
             ],

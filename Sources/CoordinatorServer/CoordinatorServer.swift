@@ -1,3 +1,4 @@
+import API
 import Logging
 import NIOCore
 import Postgres
@@ -35,8 +36,15 @@ public struct CoordinatorServer: Service {
             await database.close(logger: logger)
             throw StartupError("migrating the database failed: \(oneLine(error))")
         }
+        let licensing: LicensingServices
         do {
-            try await makeServiceGroup(database: database).run()
+            licensing = try await makeLicensing(database: database)
+        } catch {
+            await database.close(logger: logger)
+            throw StartupError("reading the licenses failed: \(oneLine(error))")
+        }
+        do {
+            try await makeServiceGroup(database: database, licensing: licensing).run()
         } catch {
             logger.error("server stopped with an error: \(error)")
             await database.close(logger: logger)

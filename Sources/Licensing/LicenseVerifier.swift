@@ -77,6 +77,12 @@ public struct LicenseVerifier: Sendable {
         return license
     }
 
+    /// The claims of a stored license, read without checking anything (as `GET /licenses`
+    /// shows them: expired licenses and those of unknown keys are listed too).
+    public static func unverifiedClaims(of jwt: String) throws(LicenseError) -> [String: JSONValue] {
+        try Token(jwt).claims
+    }
+
     /// The algorithms golang-jwt v4 registers: others are "unavailable", these "invalid".
     private static let goAlgorithms: Set<String> = [
         "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512",

@@ -315,14 +315,3 @@ public final class ReplicaMembership: Sendable {
         }
     }
 }
-
-
-func waitForCancellation() async {
-    let (stream, continuation) = AsyncStream<Void>.makeStream()
-    await withTaskCancellationHandler {
-        for await _ in stream {}
-    } onCancel: {
-        continuation.finish()
-    }
-}
-

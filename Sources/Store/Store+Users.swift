@@ -6,10 +6,11 @@ extension Store {
         try await pool.one(Users.anyExists) ?? false
     }
 
-    /// Creates the first user as owner, the default organization and its Everyone group, all or
-    /// nothing. Two concurrent calls: one wins, the other gets `.alreadyInitialized`.
-    public func createFirstUser(_ new: NewUser, organizationName: String) async throws -> (user: User, organization: Organization) {
-        try await mappingConflicts(Users.constraintFields, Organizations.constraintFields, Groups.constraintFields) {
+    /// Creates the first user as owner, the default organization and its Everyone group, and
+    /// installs `license` (the deployment's trial) if given, all or nothing. Two concurrent
+    /// calls: one wins, the other gets `.alreadyInitialized`.
+    public func createFirstUser(_ new: NewUser, organizationName: String, license: NewLicense? = nil) async throws -> (user: User, organization: Organization) {
+        try await mappingConflicts(Users.constraintFields, Organizations.constraintFields, Groups.constraintFields, Licenses.constraintFields) {
             try await pool.withTransaction { connection in
                 try connection.execute(Users.firstUserLock)
                 if try connection.one(Users.anyExists) ?? false { throw StoreError.alreadyInitialized }
@@ -19,6 +20,8 @@ extension Store {
                 var user = new
                 user.organizationID = organizationID
                 try Self.insertUser(user, on: connection)
+                if let license { try connection.execute(Licenses.insert(license)) }
+                try connection.execute(Licenses.announce(license == nil ? .users : .add))
                 let created = try connection.one(Users.withID(user.id))!
                 let organization = try connection.one(Organizations.withID(organizationID))!
                 return (created, organization)
@@ -30,6 +33,7 @@ extension Store {
         try await mappingConflicts(Users.constraintFields) {
             try await pool.withTransaction { connection in
                 try Self.insertUser(new, on: connection)
+                try connection.execute(Licenses.announce(.users))
                 return try connection.one(Users.withID(new.id))!
             }
         }
@@ -77,6 +81,8 @@ extension Store {
     public func setUserStatus(id: UUID, _ status: UserStatus) async throws -> User {
         try await pool.withTransaction { connection in
             guard try connection.execute(Users.setStatus(id: id, status)) == 1 else { throw StoreError.notFound }
+            // The active user count moved: every replica's user limit is recounted.
+            try connection.execute(Licenses.announce(.users))
             return try connection.one(Users.withID(id))!
         }
     }

@@ -114,6 +114,9 @@ enum Users {
         PostgresQuery("SELECT count(*) AS total FROM users u \(matching)", matchingBinds(search, status, viewer, afterID), column: "total")
     }
 
+    /// Coder's active user count for the user limit: dormant and suspended users are not counted.
+    static let activeCount = PostgresQuery<Int64>("SELECT count(*) AS active FROM users WHERE status = 'active'", column: "active")
+
     static let anyExists = PostgresQuery<Bool>("SELECT EXISTS (SELECT 1 FROM users) AS present", column: "present")
 
     /// Serializes concurrent first-user requests on every replica, until the transaction ends.

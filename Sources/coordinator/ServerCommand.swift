@@ -2,6 +2,7 @@ import API
 import ArgumentParser
 import CoordinatorServer
 import Foundation
+import Licensing
 import Logging
 import Replicas
 import Store
@@ -74,6 +75,18 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("login-failure-window"), help: "How long a failed login counts against its account and address. (env: COORDINATOR_LOGIN_FAILURE_WINDOW; default: 5m)")
     var failureWindowFlag: String?
 
+    @Option(name: .customLong("license-public-key"), help: "KID=KEY: trust licenses signed with this Ed25519 public key under this key ID; KEY is 32 bytes in base64 or a PEM file. Repeatable. (env: COORDINATOR_LICENSE_PUBLIC_KEYS, comma-separated)")
+    var licensePublicKeyFlags: [String] = []
+
+    @Option(name: .customLong("ha-grace"), help: "Live replicas younger than this do not count for the high-availability check, so a rolling restart raises no error. (env: COORDINATOR_HA_GRACE; default: 1m)")
+    var haGraceFlag: String?
+
+    @Option(name: .customLong("audit-logging"), help: "Write audit rows while the license has audit_log: true or false. (env: CODER_AUDIT_LOGGING; default: true)")
+    var auditLoggingFlag: String?
+
+    @Option(name: .customLong("browser-only"), help: "Allow workspace connections from the browser only: true or false. (env: CODER_BROWSER_ONLY; default: false)")
+    var browserOnlyFlag: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. (env: COORDINATOR_LOG_LEVEL; default: info)")
     var logLevelFlag: String?
 
@@ -109,8 +122,42 @@ struct ServerCommand: AsyncParsableCommand {
             version: Coordinator.version, host: host, port: port, accessURL: Environment.value(accessURLFlag, "CODER_ACCESS_URL"),
             database: try database.configuration, replica: replica, jobOrphanGrace: orphanGrace, jobHangTimeout: hangTimeout,
             connectionLimits: connectionLimits, loginPolicy: loginPolicy, proxyTrust: proxyTrust,
-            provisionerPreSharedKey: preSharedKey, jobLogLimits: try makeLogLimits()
+            provisionerPreSharedKey: preSharedKey, jobLogLimits: try makeLogLimits(), licensing: try makeLicensing()
         )
+    }
+
+    private func makeLicensing() throws -> CoordinatorServer.Configuration.LicenseSettings {
+        let flags = licensePublicKeyFlags.isEmpty
+            ? (Environment.value(nil, "COORDINATOR_LICENSE_PUBLIC_KEYS") ?? "").split(separator: ",").map(String.init)
+            : licensePublicKeyFlags
+        var keyRing = LicenseKeyRing()
+        for flag in flags.map({ $0.trimmingCharacters(in: .whitespaces) }) where !flag.isEmpty {
+            do {
+                try keyRing.add(flag: flag)
+            } catch {
+                throw StartupError("--license-public-key: \(error.message)")
+            }
+        }
+        var haGrace = Duration.seconds(60)
+        if let raw = Environment.value(haGraceFlag, "COORDINATOR_HA_GRACE") {
+            // Zero is allowed: every live replica counts at once.
+            guard let parsed = parseDuration(raw), parsed >= .zero else { throw StartupError("--ha-grace must be a duration like 30s or 1m, not \"\(raw)\"") }
+            haGrace = parsed
+        }
+        return .init(
+            keyRing: keyRing, haGrace: haGrace,
+            auditLogging: try boolean(auditLoggingFlag, "CODER_AUDIT_LOGGING", "--audit-logging", default: true),
+            browserOnly: try boolean(browserOnlyFlag, "CODER_BROWSER_ONLY", "--browser-only", default: false)
+        )
+    }
+
+    private func boolean(_ flag: String?, _ variable: String, _ name: String, default value: Bool) throws -> Bool {
+        guard let raw = Environment.value(flag, variable) else { return value }
+        switch raw.lowercased() {
+        case "true", "1", "yes": return true
+        case "false", "0", "no": return false
+        default: throw StartupError("\(name) must be true or false, not \"\(raw)\"")
+        }
     }
 
     private func duration(_ flag: String?, _ variable: String, _ name: String, default value: Duration) throws -> Duration {

@@ -23,6 +23,8 @@ public enum Resource: Sendable {
     case apiKey(owner: UUID)
     case organization(id: UUID)
     case deploymentConfig
+    /// The deployment's licenses: owners only (others list none).
+    case licenses
     case replicas
     /// External provisioner daemons of an organization (register one, list them).
     case provisionerDaemons(organization: UUID)
@@ -85,7 +87,7 @@ public enum RBAC {
             return templateAdmin || (action == .read && (subject.isMember(of: organization) || auditor))
         case .provisionerDaemons(let organization):
             return templateAdmin || (action == .read && (subject.isMember(of: organization) || auditor))
-        case .deploymentConfig, .replicas:
+        case .deploymentConfig, .replicas, .licenses:
             return false
         }
     }

@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 
 /// Authenticates every request of the routes it guards, or answers 401 in Coder's words.
@@ -6,6 +7,10 @@ struct RequireAuthentication: RouterMiddleware {
     let authenticator: Authenticator
     /// Cookie-authenticated upgrades must come from a page of this origin.
     let accessURL: String
+    /// Whose entitlement warnings owners see on every response.
+    var features: any FeatureProvider = AllFeaturesEnabled()
+
+    static let entitlementsWarningHeader = HTTPField.Name("X-Coder-Entitlements-Warning")!
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         // A malformed WebSocket handshake is refused before the token costs a lookup. (Routes
@@ -24,7 +29,14 @@ struct RequireAuthentication: RouterMiddleware {
             )
         }
         var context = context
-        context.subject = try await authenticator.authenticate(token: token)
-        return try await next(request, context)
+        let subject = try await authenticator.authenticate(token: token)
+        context.subject = subject
+        var response = try await next(request, context)
+        // As Coder: owners (who may read the deployment's configuration) see the warnings.
+        let warnings = features.entitlementWarnings
+        if !warnings.isEmpty, RBAC.can(subject, .read, .deploymentConfig) {
+            for warning in warnings { response.headers.append(HTTPField(name: Self.entitlementsWarningHeader, value: warning)) }
+        }
+        return response
     }
 }

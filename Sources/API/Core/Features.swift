@@ -5,6 +5,12 @@ import Licensing
 /// from memory: it is asked on every gated request.
 public protocol FeatureProvider: Sendable {
     func isEnabled(_ feature: FeatureName) -> Bool
+    /// Shown to owners on every authenticated response (`X-Coder-Entitlements-Warning`).
+    var entitlementWarnings: [String] { get }
+}
+
+extension FeatureProvider {
+    public var entitlementWarnings: [String] { [] }
 }
 
 public struct AllFeaturesEnabled: FeatureProvider {

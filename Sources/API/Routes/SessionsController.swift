@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Licensing
 import Store
 
 /// First-user setup, login and logout (Coder's `/api/v2/users/first`, `/users/login`, `/users/logout`).
@@ -9,18 +10,21 @@ struct SessionsController: ResourceController {
     let secureCookies: Bool
     let loginThrottle: LoginThrottle
     let proxyTrust: ProxyTrust
+    /// Installs the deployment's trial when the first user asks for one.
+    let licensing: LicensingServices?
 
     struct CreateFirstUserRequest: Decodable {
         let email: String
         let username: String
         let password: String
+        let trial: Bool
 
         init(from decoder: any Decoder) throws {
             var fields = try RequestFields(decoder)
             email = fields.email("email")
             username = fields.username("username")
             password = fields.required("password")
-            _ = fields.optional("trial", as: Bool.self)
+            trial = fields.optional("trial", as: Bool.self) ?? false
             try fields.check()
         }
     }
@@ -73,12 +77,30 @@ struct SessionsController: ResourceController {
             email: body.email, username: body.username, hashedPassword: try await Passwords.hashOffloaded(body.password),
             siteRoles: [Role.owner.rawValue], organizationID: nil
         )
+        let trial = try body.trial ? licensing.map { try trialLicense(for: body.email, services: $0) } : nil
         do {
-            let (user, organization) = try await store.createFirstUser(new, organizationName: "coder")
+            let (user, organization) = try await store.createFirstUser(new, organizationName: "coder", license: trial)
+            if trial != nil { try? await licensing?.entitlements.refresh() }
             return Created(CreateFirstUserResponse(user_id: user.id, organization_id: organization.id))
         } catch StoreError.alreadyInitialized {
             throw APIError(.conflict, "The initial user has already been created.")
         }
+    }
+
+    /// The deployment's one trial: every feature for 30 days, no grace, signed by the key the
+    /// deployment made for itself (trusted for such trials only) and bound to this deployment.
+    /// It is installed with the first user, so there is never a second.
+    private func trialLicense(for email: String, services: LicensingServices) throws -> NewLicense {
+        let now = Date()
+        let end = now.addingTimeInterval(LicenseVerifier.maximumTrial)
+        var claims = LicenseClaims(issuedAt: now, licenseExpires: end, graceEnds: end)
+        claims.subject = email
+        claims.accountType = "trial"
+        claims.accountID = services.deploymentID.uuidString.lowercased()
+        claims.trial = true
+        claims.allFeatures = true
+        claims.deploymentIDs = [services.deploymentID.uuidString.lowercased()]
+        return NewLicense(jwt: try services.trialIssuer.issue(claims), expires: end, uuid: claims.id)
     }
 
     @Sendable func login(_ request: Request, _ context: AppRequestContext) async throws -> Response {

@@ -1,0 +1,112 @@
+import Foundation
+import Hummingbird
+import Licensing
+import Store
+import WireFormat
+
+/// `GET/POST /api/v2/licenses` and `DELETE /api/v2/licenses/{id}`, as Coder answers them.
+/// A change is stored and announced in one transaction; this replica recomputes at once, the
+/// others on the announcement.
+struct LicensesController: ResourceController {
+    let store: Store
+    let services: LicensingServices
+
+    struct LicenseJSON: ResponseEncodable {
+        let claims: [String: JSONValue]
+        let id: Int32
+        let uploaded_at: Date
+        let uuid: UUID
+    }
+
+    struct AddLicenseRequest: Decodable {
+        let license: String
+
+        init(from decoder: any Decoder) throws {
+            var fields = try RequestFields(decoder)
+            license = fields.required("license")
+            try fields.check()
+        }
+    }
+
+    func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.add(middleware: guards.authentication)
+        routes.get("licenses", use: list)
+        routes.post("licenses", use: add)
+        routes.delete("licenses/:id", use: delete)
+        return routes
+    }
+
+    /// Everyone may ask; only owners see any. Claims are shown as signed, unverified: an
+    /// expired license, or one of a key this replica does not trust, is listed too.
+    @Sendable func list(_ request: Request, _ context: AppRequestContext) async throws -> [LicenseJSON] {
+        let subject = try context.requireSubject()
+        guard RBAC.can(subject, .read, .licenses) else { return [] }
+        return try await store.licenses().map { stored in
+            do {
+                return LicenseJSON(claims: try LicenseVerifier.unverifiedClaims(of: stored.jwt), id: stored.id, uploaded_at: stored.uploadedAt, uuid: stored.uuid)
+            } catch {
+                throw APIError(.internalServerError, "Internal error parsing licenses.", underlying: error)
+            }
+        }
+    }
+
+    @Sendable func add(_ request: Request, _ context: AppRequestContext) async throws -> Created<LicenseJSON> {
+        try context.authorize(.create, .licenses)
+        let body = try await request.decode(as: AddLicenseRequest.self, context: context)
+        let license = try verifyForUpload(body.license)
+        guard let expires = license.graceEnds else {
+            throw APIError(.badRequest, "Invalid license", detail: "exp claim missing or not parsable")
+        }
+        let stored: StoredLicense
+        do {
+            stored = try await store.addLicense(NewLicense(jwt: body.license, expires: expires, uuid: license.uuid ?? UUID()))
+        } catch StoreError.conflict {
+            throw APIError(.conflict, "License already exists.", detail: "A license with this JWT or ID (\(license.id ?? "")) is installed already.")
+        }
+        try await recompute()
+        return Created(LicenseJSON(claims: license.claims, id: stored.id, uploaded_at: stored.uploadedAt, uuid: stored.uuid))
+    }
+
+    @Sendable func delete(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        guard let id = context.parameters.get("id").flatMap(Int32.init) else {
+            throw APIError(.notFound, "License ID must be an integer")
+        }
+        try context.authorize(.delete, .licenses)
+        do {
+            try await store.deleteLicense(id: id)
+        } catch StoreError.notFound {
+            throw APIError(.notFound, "Unknown license ID")
+        }
+        try await recompute()
+        return Response(status: .ok)
+    }
+
+    /// Coder's checks, and then ours: a license that names deployments must name this one. A
+    /// license whose start is still ahead is accepted (renewals are uploaded early).
+    private func verifyForUpload(_ jwt: String) throws -> License {
+        let license: License
+        do {
+            license = try services.entitlements.verifier.verify(jwt, now: Date(), allowingFutureStart: true)
+        } catch {
+            throw APIError(.badRequest, "Invalid license", detail: error.message)
+        }
+        let deployment = services.deploymentID.uuidString.lowercased()
+        if !license.deploymentIDs.isEmpty, !license.deploymentIDs.contains(where: { $0.lowercased() == deployment }) {
+            throw APIError(
+                .badRequest, "License cannot be used on this deployment!",
+                detail: "The license is for the deployments \(license.deploymentIDs.joined(separator: ", ")); this deployment's ID is \(deployment)."
+            )
+        }
+        return license
+    }
+
+    /// The change is committed; this replica's entitlements follow it before the answer.
+    private func recompute() async throws {
+        do {
+            try await services.entitlements.refresh()
+        } catch {
+            throw APIError(.internalServerError, "Failed to update entitlements", underlying: error)
+        }
+    }
+}
