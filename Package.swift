@@ -214,6 +214,7 @@ let package = Package(
             dependencies: [
                 "API", "Store", "Postgres", "Licensing", "TestSupport", "WebSocket", "WireFormat",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,0 +1,230 @@
+import Foundation
+import HTTPTypes
+import Licensing
+import Store
+import Testing
+import WireFormat
+
+/// `POST/GET/DELETE /licenses` and `GET /entitlements` as Coder answers them.
+@Suite struct LicenseRouteTests {
+    @Test func anOwnerAddsAListsAndDeletesALicense() async throws {
+        try await withLicensedApp { client, store, _ in
+            let owner = try await client.setUpOwner()
+            let jwt = try licenseJWT(userLimit: 50)
+            let added = try await client.request(.post, "/api/v2/licenses", json: ["license": jwt], token: owner.token)
+            #expect(added.status == .created)
+            let id = try #require(added.json["id"] as? Int)
+            let claims = try #require(added.json["claims"] as? [String: Any])
+            #expect(claims["sub"] as? String == "customer@example.com")
+            #expect((claims["features"] as? [String: Any])?["user_limit"] as? Int == 50)
+            #expect(added.json["uuid"] as? String == claims["jti"] as? String)
+            #expect(added.json["uploaded_at"] is String)
+
+            let listed = try await client.request(.get, "/api/v2/licenses", token: owner.token)
+            #expect(listed.status == .ok)
+            #expect(listed.jsonArray.map { $0["id"] as? Int } == [id])
+            // The raw JWT is never returned, in any field.
+            #expect(!String(decoding: listed.body, as: UTF8.self).contains(jwt.split(separator: ".")[2]))
+            #expect(Set(listed.jsonArray[0].keys) == ["claims", "id", "uploaded_at", "uuid"])
+
+            let entitled = try await client.request(.get, "/api/v2/entitlements")
+            #expect(entitled.json["has_license"] as? Bool == true)
+            let features = try #require(entitled.json["features"] as? [String: [String: Any]])
+            #expect(features["user_limit"]?["limit"] as? Int == 50)
+            #expect(features["user_limit"]?["actual"] as? Int == 1)
+            #expect(features["audit_log"]?["entitlement"] as? String == "entitled")
+
+            let deleted = try await client.request(.delete, "/api/v2/licenses/\(id)", token: owner.token)
+            #expect(deleted.status == .ok)
+            #expect(deleted.body.isEmpty)
+            #expect(try await store.licenses().isEmpty)
+            let after = try await client.request(.get, "/api/v2/entitlements")
+            #expect(after.json["has_license"] as? Bool == false)
+        }
+    }
+
+    @Test func aLicenseSignedByPythonIsAcceptedAndItsClaimsShownVerbatim() async throws {
+        try await withLicensedApp { client, _, _ in
+            let owner = try await client.setUpOwner()
+            let added = try await client.request(.post, "/api/v2/licenses", json: ["license": try licensingFixture("python_license.jwt")], token: owner.token)
+            #expect(added.status == .created)
+            #expect(added.json["uuid"] as? String == "0b5a9c1e-3f4d-4e2a-9b8c-7d6e5f4a3b2c")
+            let listed = try await client.request(.get, "/api/v2/licenses", token: owner.token)
+            let claims = try #require(listed.jsonArray.first?["claims"] as? [String: Any])
+            // A claim this version does not know, numbers as JSON numbers.
+            let future = try #require(claims["unknown_future_claim"] as? [String: Any])
+            #expect((future["nested"] as? [Any])?.count == 3)
+            #expect(String(decoding: listed.body, as: UTF8.self).contains("[1,2.5,\"x\"]"))
+            #expect(claims["license_expires"] as? Int == 1_893_456_000)
+        }
+    }
+
+    @Test func badLicensesAreRefusedWithTheReason() async throws {
+        try await withLicensedApp { client, store, _ in
+            let owner = try await client.setUpOwner()
+            let stranger = LicenseIssuer(privateKey: strangerKey, keyID: "test-key")
+            let cases: [(String, String)] = [
+                ("not a jwt", "token contains an invalid number of segments"),
+                (try licenseJWT(issuer: LicenseIssuer(privateKey: licenseKey, keyID: "other-kid")), "no key with ID other-kid"),
+                (try licenseJWT(issuer: stranger), "ed25519: verification error"),
+                (try licenseIssuer.sign(claimsJSON { $0["version"] = .int(2) }), "license must be version 3"),
+                (try licenseIssuer.sign(claimsJSON { $0["license_expires"] = nil }), "license missing license_expires"),
+                (try licenseIssuer.sign(claimsJSON { $0["exp"] = nil }), "exp claim missing or not parsable"),
+                (try licenseIssuer.sign(claimsJSON { _ in }, header: ["alg": .string("HS256")]), "signing method HS256 is invalid"),
+            ]
+            for (jwt, reason) in cases {
+                let response = try await client.request(.post, "/api/v2/licenses", json: ["license": jwt], token: owner.token)
+                #expect(response.status == .badRequest, "\(reason)")
+                #expect(response.message == "Invalid license", "\(reason)")
+                #expect(response.json["detail"] as? String == reason)
+            }
+            let expired = try await client.request(.post, "/api/v2/licenses", json: ["license": try licenseJWT {
+                $0.licenseExpires = Date().addingTimeInterval(-2 * 86_400)
+                $0.graceEnds = Date().addingTimeInterval(-86_400)
+            }], token: owner.token)
+            #expect(expired.status == .badRequest)
+            #expect((expired.json["detail"] as? String)?.hasPrefix("token is expired by 24h0m") == true)
+            #expect(try await store.licenses().isEmpty)
+        }
+    }
+
+    @Test func aLicenseNotValidYetIsAcceptedButGrantsNothingUntilItStarts() async throws {
+        try await withLicensedApp { client, _, _ in
+            let owner = try await client.setUpOwner()
+            let renewal = try licenseJWT { $0.notBefore = Date().addingTimeInterval(30 * 86_400) }
+            let added = try await client.request(.post, "/api/v2/licenses", json: ["license": renewal], token: owner.token)
+            #expect(added.status == .created)
+            let entitlements = try await client.request(.get, "/api/v2/entitlements")
+            #expect(entitlements.json["has_license"] as? Bool == false)
+        }
+    }
+
+    @Test func theSameLicenseTwiceIsAConflict() async throws {
+        try await withLicensedApp { client, store, _ in
+            let owner = try await client.setUpOwner()
+            let jwt = try licenseJWT()
+            #expect(try await client.request(.post, "/api/v2/licenses", json: ["license": jwt], token: owner.token).status == .created)
+            let again = try await client.request(.post, "/api/v2/licenses", json: ["license": jwt], token: owner.token)
+            #expect(again.status == .conflict)
+            #expect(try await store.licenses().count == 1)
+        }
+    }
+
+    @Test func aLicenseForOtherDeploymentsIsRefused() async throws {
+        try await withLicensedApp { client, _, services in
+            let owner = try await client.setUpOwner()
+            let elsewhere = try licenseJWT { $0.deploymentIDs = [UUID().uuidString.lowercased()] }
+            let refused = try await client.request(.post, "/api/v2/licenses", json: ["license": elsewhere], token: owner.token)
+            #expect(refused.status == .badRequest)
+            #expect(refused.message == "License cannot be used on this deployment!")
+            let here = try licenseJWT { $0.deploymentIDs = [services.deploymentID.uuidString.uppercased()] }
+            #expect(try await client.request(.post, "/api/v2/licenses", json: ["license": here], token: owner.token).status == .created)
+        }
+    }
+
+    @Test func onlyOwnersManageLicensesAndOthersListNone() async throws {
+        try await withLicensedApp { client, _, _ in
+            let owner = try await client.setUpOwner()
+            let member = try await client.createMember("member", organizationID: owner.organizationID, token: owner.token)
+            let added = try await client.request(.post, "/api/v2/licenses", json: ["license": try licenseJWT()], token: owner.token)
+            let id = try #require(added.json["id"] as? Int)
+
+            let post = try await client.request(.post, "/api/v2/licenses", json: ["license": try licenseJWT()], token: member.token)
+            #expect(post.status == .forbidden)
+            #expect(post.message == "Forbidden.")
+            let list = try await client.request(.get, "/api/v2/licenses", token: member.token)
+            #expect(list.status == .ok)
+            #expect(String(decoding: list.body, as: UTF8.self) == "[]")
+            #expect(try await client.request(.delete, "/api/v2/licenses/\(id)", token: member.token).status == .forbidden)
+
+            for (method, path) in [(HTTPRequest.Method.get, "/api/v2/licenses"), (.post, "/api/v2/licenses"), (.delete, "/api/v2/licenses/\(id)")] {
+                #expect(try await client.request(method, path, json: ["license": "x"]).status == .unauthorized)
+            }
+            // Anonymous, as in Coder.
+            #expect(try await client.request(.get, "/api/v2/entitlements").status == .ok)
+        }
+    }
+
+    @Test func deleteNamesWhatIsWrongWithTheID() async throws {
+        try await withLicensedApp { client, _, _ in
+            let owner = try await client.setUpOwner()
+            let notANumber = try await client.request(.delete, "/api/v2/licenses/abc", token: owner.token)
+            #expect(notANumber.status == .notFound)
+            #expect(notANumber.message == "License ID must be an integer")
+            let tooBig = try await client.request(.delete, "/api/v2/licenses/99999999999", token: owner.token)
+            #expect(tooBig.message == "License ID must be an integer")
+            let unknown = try await client.request(.delete, "/api/v2/licenses/999", token: owner.token)
+            #expect(unknown.status == .notFound)
+            #expect(unknown.message == "Unknown license ID")
+        }
+    }
+
+    @Test func aBodyWithoutALicenseIsAValidationError() async throws {
+        try await withLicensedApp { client, _, _ in
+            let owner = try await client.setUpOwner()
+            let missing = try await client.request(.post, "/api/v2/licenses", json: [String: String](), token: owner.token)
+            #expect(missing.status == .badRequest)
+            #expect(missing.validationFields == ["license"])
+            let wrongType = try await client.request(.post, "/api/v2/licenses", json: ["license": 3], token: owner.token)
+            #expect(wrongType.message == "Request body must be valid JSON.")
+        }
+    }
+
+    @Test func theFirstUserCanStartTheDeploymentsTrial() async throws {
+        try await withLicensedApp { client, store, _ in
+            let created = try await client.request(.post, "/api/v2/users/first", json: [
+                "email": "owner@example.com", "username": "owner", "password": TestClient.ownerPassword, "trial": true,
+            ])
+            #expect(created.status == .created)
+            let entitlements = try await client.request(.get, "/api/v2/entitlements")
+            #expect(entitlements.json["trial"] as? Bool == true)
+            #expect(entitlements.json["has_license"] as? Bool == true)
+            let features = try #require(entitlements.json["features"] as? [String: [String: Any]])
+            #expect(features["template_rbac"]?["entitlement"] as? String == "entitled")
+            let stored = try await store.licenses()
+            #expect(stored.count == 1)
+            let claims = try LicenseVerifier.unverifiedClaims(of: try #require(stored.first).jwt)
+            #expect(claims["trial"] == .bool(true))
+            #expect(claims["exp"] == claims["license_expires"])
+        }
+    }
+
+    @Test func theTrialKeySignsNothingButShortTrials() async throws {
+        try await withLicensedApp { client, _, services in
+            let owner = try await client.setUpOwner()
+            // Someone holding the deployment's trial key (a leaked database) cannot mint a license.
+            let forged = try licenseJWT(issuer: services.trialIssuer)
+            let refused = try await client.request(.post, "/api/v2/licenses", json: ["license": forged], token: owner.token)
+            #expect(refused.status == .badRequest)
+            #expect(refused.json["detail"] as? String == "key trial signs only trial licenses of at most 30 days")
+        }
+    }
+
+    @Test func ownersSeeTheEntitlementsWarningsOnEveryResponse() async throws {
+        try await withLicensedApp { client, _, _ in
+            let owner = try await client.setUpOwner()
+            let member = try await client.createMember("member", organizationID: owner.organizationID, token: owner.token)
+            // A user limit of 1 with two active users: a warning.
+            let added = try await client.request(.post, "/api/v2/licenses", json: ["license": try licenseJWT(userLimit: 1)], token: owner.token)
+            #expect(added.status == .created)
+            let ownerView = try await client.request(.get, "/api/v2/users/me", token: owner.token)
+            #expect(ownerView.headers[values: entitlementsWarning].contains("Your deployment has 2 active users but is only licensed for 1."))
+            let memberView = try await client.request(.get, "/api/v2/users/me", token: member.token)
+            #expect(memberView.headers[values: entitlementsWarning].isEmpty)
+        }
+    }
+}
+
+let entitlementsWarning = HTTPField.Name("X-Coder-Entitlements-Warning")!
+
+/// Valid v3 claims signed by the test key, changed by `change`.
+func claimsJSON(_ change: (inout [String: JSONValue]) -> Void) -> [String: JSONValue] {
+    let now = Int64(Date().timeIntervalSince1970)
+    var claims: [String: JSONValue] = [
+        "jti": .string(UUID().uuidString.lowercased()), "iat": .int(now - 60), "nbf": .int(now - 60),
+        "license_expires": .int(now + 365 * 86_400), "exp": .int(now + 395 * 86_400), "version": .int(3),
+        "all_features": .bool(true), "features": .object([:]),
+    ]
+    change(&claims)
+    return claims
+}
