@@ -1,0 +1,110 @@
+import Crypto
+import Foundation
+import Licensing
+import TestSupport
+import Testing
+
+/// Licenses, entitlements and appearance on real replicas sharing one database: a change on
+/// one replica is what every other one serves, and the HA check counts only replicas past the
+/// grace. Each test waits for the state it expects; nothing here measures (scripts/bench/entitlements does).
+@Suite(.serialized) struct LicensingClusterTests {
+    static let key = try! Curve25519.Signing.PrivateKey(rawRepresentation: Data(repeating: 3, count: 32))
+    static let issuer = LicenseIssuer(privateKey: key, keyID: "cluster-key")
+    static var keyFlag: [String] { ["--license-public-key", LicenseKeyRing.flagValue(kid: "cluster-key", publicKey: key.publicKey)] }
+
+    static func license(features: [String: Int64] = ["user_limit": 7], allFeatures: Bool = true) throws -> String {
+        let now = Date()
+        var claims = LicenseClaims(issuedAt: now.addingTimeInterval(-60), licenseExpires: now.addingTimeInterval(365 * 86_400), graceEnds: now.addingTimeInterval(395 * 86_400))
+        claims.allFeatures = allFeatures
+        claims.features = features
+        return try issuer.issue(claims)
+    }
+
+    func cluster(_ count: Int, haGrace: String) async throws -> ReplicaCluster {
+        let db = try await TestDatabase.create()
+        let cluster = ReplicaCluster(databaseURL: db.url)
+        for _ in 0..<count { try await cluster.start(extra: Self.keyFlag + ["--ha-grace", haGrace]) }
+        try await cluster.createOwner()
+        return cluster
+    }
+
+    func entitlements(_ member: ReplicaCluster.Member) async throws -> [String: Any] {
+        let response = try await HTTP.request(.GET, "\(member.base)/api/v2/entitlements", timeout: .seconds(5))
+        guard response.status == 200 else { throw TestSetupError("GET /entitlements: \(response.status)") }
+        return response.json
+    }
+
+    func userLimit(_ entitlements: [String: Any]) -> [String: Any]? {
+        (entitlements["features"] as? [String: [String: Any]])?["user_limit"]
+    }
+
+    @Test func twoReplicasAgreeAfterEveryLicenseAndUserChange() async throws {
+        let cluster = try await cluster(2, haGrace: "1h")
+        let (a, b) = (cluster.members[0], cluster.members[1])
+
+        let added = try await HTTP.request(.POST, "\(a.base)/api/v2/licenses", json: ["license": try Self.license()], token: cluster.token)
+        #expect(added.status == 201)
+        let id = try #require(added.json["id"] as? Int)
+        try await eventually("B sees the license") {
+            let seen = try await entitlements(b)
+            return seen["has_license"] as? Bool == true && userLimit(seen)?["limit"] as? Int == 7
+        }
+        let listed = try await HTTP.request(.GET, "\(b.base)/api/v2/licenses", token: cluster.token)
+        #expect(listed.jsonArray.map { $0["id"] as? Int } == [id])
+
+        // A user created on A is counted on B.
+        let organizations = try await HTTP.request(.GET, "\(a.base)/api/v2/users/me/organizations", token: cluster.token)
+        let organizationID = try #require(organizations.jsonArray.first?["id"] as? String)
+        let created = try await HTTP.request(.POST, "\(a.base)/api/v2/users", json: [
+            "email": "second@example.com", "username": "second", "password": "An0ther-Passw0rd!", "organization_id": organizationID,
+        ], token: cluster.token)
+        #expect(created.status == 201)
+        try await eventually("B counts the new user") { userLimit(try await entitlements(b))?["actual"] as? Int == 2 }
+        // Suspended on B: counted out on A.
+        let userID = try #require(created.json["id"] as? String)
+        #expect(try await HTTP.request(.PUT, "\(b.base)/api/v2/users/\(userID)/status/suspend", token: cluster.token).status == 200)
+        try await eventually("A counts the suspension") { userLimit(try await entitlements(a))?["actual"] as? Int == 1 }
+
+        let deleted = try await HTTP.request(.DELETE, "\(a.base)/api/v2/licenses/\(id)", token: cluster.token)
+        #expect(deleted.status == 200)
+        try await eventually("B sees the license gone") { try await entitlements(b)["has_license"] as? Bool == false }
+        // Within the grace, the second replica raised no HA error on either.
+        for member in [a, b] {
+            #expect((try await entitlements(member)["errors"] as? [String]) == [])
+        }
+    }
+
+    @Test func appearanceSetOnOneReplicaIsShownByTheOther() async throws {
+        let cluster = try await cluster(2, haGrace: "1h")
+        let (a, b) = (cluster.members[0], cluster.members[1])
+        #expect(try await HTTP.request(.POST, "\(a.base)/api/v2/licenses", json: ["license": try Self.license()], token: cluster.token).status == 201)
+        try await eventually("B entitled to appearance") {
+            let features = try await entitlements(b)["features"] as? [String: [String: Any]]
+            return features?["appearance"]?["enabled"] as? Bool == true
+        }
+        let put = try await HTTP.request(.PUT, "\(a.base)/api/v2/appearance", json: [
+            "logo_url": "https://example.com/cluster.png",
+            "service_banner": ["enabled": true, "message": "from A", "background_color": "#336699"],
+        ], token: cluster.token)
+        #expect(put.status == 200)
+        try await eventually("B shows A's appearance") {
+            let got = try await HTTP.request(.GET, "\(b.base)/api/v2/appearance", token: cluster.token)
+            return got.json["logo_url"] as? String == "https://example.com/cluster.png"
+                && (got.json["service_banner"] as? [String: Any])?["message"] as? String == "from A"
+        }
+    }
+
+    @Test func theHAErrorAppearsPastTheGraceAndGoesWithTheExtraReplica() async throws {
+        let cluster = try await cluster(2, haGrace: "0s")
+        let (a, b) = (cluster.members[0], cluster.members[1])
+        // A license without high availability.
+        #expect(try await HTTP.request(.POST, "\(a.base)/api/v2/licenses", json: ["license": try Self.license(features: ["audit_log": 1], allFeatures: false)], token: cluster.token).status == 201)
+        let error = "You have multiple replicas but your license is not entitled to high availability. You will be unable to connect to workspaces."
+        for member in [a, b] {
+            try await eventually("HA error on :\(member.port)") { (try await entitlements(member)["errors"] as? [String]) == [error] }
+        }
+        b.process.signal(SIGTERM)
+        #expect(try await b.process.waitForExit() == 0)
+        try await eventually("HA error gone with B", timeout: .seconds(10)) { (try await entitlements(a)["errors"] as? [String]) == [] }
+    }
+}
