@@ -23,12 +23,12 @@ def wait_until(pred, timeout=60):
 
 class Replica:
     """A `coordinator server` process on a free port, its relay address pointing at itself."""
-    def __init__(self, binary, pg_url, logdir, heartbeat=os.environ.get("HEARTBEAT", "1s")):
+    def __init__(self, binary, pg_url, logdir, heartbeat=os.environ.get("HEARTBEAT", "1s"), extra=()):
         self.port = free_port()
         self.log = open(os.path.join(logdir, f"{self.port}.log"), "w")
         self.proc = subprocess.Popen([binary, "server", "--postgres-url", pg_url, "--http-address", f"127.0.0.1:{self.port}",
                                       "--relay-address", f"http://127.0.0.1:{self.port}", "--heartbeat-interval", heartbeat,
-                                      "--log-level", "warning"], stdout=self.log, stderr=self.log)
+                                      "--log-level", "warning", *extra], stdout=self.log, stderr=self.log)
         wait_until(lambda: request(self.port, "GET", "/api/v2/buildinfo")[0] == 200)
         self.id = None
 
