@@ -8,5 +8,6 @@ public enum Schema {
         replicas,
         provisioning,
         hardening,
+        auditLog,
     ]
 }
