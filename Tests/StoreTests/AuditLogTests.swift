@@ -130,8 +130,9 @@ import WireFormat
                 }
             }
             // And a row that cannot be written takes its change down: no change goes unrecorded.
-            var unwritable = Self.entry(type: .user, action: .create)
-            unwritable.ip = "not an address"
+            var badAddress = Self.entry(type: .user, action: .create)
+            badAddress.ip = "not an address"
+            let unwritable = badAddress
             await #expect(throws: PostgresError.self) {
                 try await store.pool.withTransaction { connection in
                     try connection.execute(Users.insert(NewUser(email: "cid@example.com", username: "cid", hashedPassword: "", organizationID: nil)))
