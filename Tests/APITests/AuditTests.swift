@@ -283,6 +283,16 @@ import WireFormat
         }
     }
 
+    @Test func onlyOwnersAndAuditorsReadTheLogAndNobodyWritesIt() {
+        func subject(_ roles: Set<String>) -> Subject {
+            Subject(userID: UUID(), username: "s", siteRoles: roles, organizations: [UUID(): []], apiKeyID: "k")
+        }
+        #expect(RBAC.can(subject(["owner"]), .read, .auditLog))
+        #expect(RBAC.can(subject(["auditor"]), .read, .auditLog))
+        for action in [Action.create, .update, .delete] { #expect(!RBAC.can(subject(["auditor"]), action, .auditLog)) }
+        for roles in [[], ["user-admin"], ["template-admin"]] as [Set<String>] { #expect(!RBAC.can(subject(roles), .read, .auditLog)) }
+    }
+
     @Test func requestIDsBecomeUUIDs() {
         #expect(AuditRecorder.requestUUID("1a2b0000000000000003") == UUID(uuidString: "00000000-0000-1a2b-0000-000000000003")!)
         let hex = "9f86d081884c7d659a2feaa0c55ad015"
