@@ -226,7 +226,7 @@ let package = Package(
         .testTarget(
             name: "StoreTests",
             dependencies: [
-                "Store", "Postgres", "TestSupport",
+                "Store", "Postgres", "TestSupport", "WireFormat",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

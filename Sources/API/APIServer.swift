@@ -72,6 +72,7 @@ public struct APIServer: Sendable {
             TemplatesController(store: store),
             WorkspacesController(store: store),
             WorkspaceBuildsController(store: store, pubsub: pubsub, sockets: authenticator.sockets),
+            AuditController(store: store),
         ]
         if let membership { controllers.append(ReplicasController(membership: membership)) }
         if let licensing {
@@ -83,6 +84,12 @@ public struct APIServer: Sendable {
             controllers.append(ProvisionerDaemonsController(store: store, authenticator: authenticator, services: provisioners, accessURL: configuration.accessURL, logger: logger))
         }
         return controllers
+    }
+
+    /// What mutating handlers build their audit entries with (see `AuditRecorder`): the same
+    /// feature answer as the gates, the same client address as the login throttle.
+    var audit: AuditRecorder {
+        AuditRecorder(features: features, proxyTrust: configuration.proxyTrust)
     }
 
     /// The one route table: HTTP routes and WebSocket routes alike (see `RouterMethods.webSocket`).

@@ -77,6 +77,11 @@ enum Users {
         users("WHERE u.id = $1", [id])
     }
 
+    /// The users among `ids` that exist, in no particular order.
+    static func withIDs(_ ids: [UUID]) -> PostgresQuery<User> {
+        users("WHERE u.id = ANY($1::uuid[])", [ids])
+    }
+
     static func withUsername(_ username: String) -> PostgresQuery<User> {
         users("WHERE lower(u.username) = lower($1)", [username])
     }

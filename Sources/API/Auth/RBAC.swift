@@ -32,6 +32,9 @@ public enum Resource: Sendable {
     case templates(organization: UUID)
     /// A workspace (and its builds and logs), owned by `owner`.
     case workspace(owner: UUID, organization: UUID)
+    /// The deployment's audit log (Coder's `ResourceAuditLog`): owners and auditors read it;
+    /// nobody writes it through the API (rows come from the changes they record).
+    case auditLog
 }
 
 public enum Role: String, CaseIterable, Sendable {
@@ -87,6 +90,8 @@ public enum RBAC {
             return templateAdmin || (action == .read && (subject.isMember(of: organization) || auditor))
         case .provisionerDaemons(let organization):
             return templateAdmin || (action == .read && (subject.isMember(of: organization) || auditor))
+        case .auditLog:
+            return action == .read && auditor
         case .deploymentConfig, .replicas, .licenses:
             return false
         }

@@ -57,3 +57,15 @@ struct OrganizationJSON: ResponseEncodable {
 struct MessageJSON: Codable, ResponseEncodable {
     let message: String
 }
+
+/// An optional field written as `null` when absent (Go's pointer without `omitempty`), where a
+/// synthesized `Encodable` would leave the key out.
+struct JSONNullable<Wrapped: Encodable>: Encodable {
+    let value: Wrapped?
+    init(_ value: Wrapped?) { self.value = value }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if let value { try container.encode(value) } else { try container.encodeNil() }
+    }
+}

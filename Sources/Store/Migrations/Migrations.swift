@@ -9,5 +9,6 @@ public enum Schema {
         provisioning,
         hardening,
         licensing,
+        auditLog,
     ]
 }

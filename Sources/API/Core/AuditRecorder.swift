@@ -1,0 +1,89 @@
+import Crypto
+import Foundation
+import Hummingbird
+import Store
+import WireFormat
+
+/// Builds the audit entry of a mutating request, for the Store function that makes the change
+/// to write in the same transaction. It answers nil while the `audit_log` feature is not
+/// enabled: rows are written only while it is (Coder's enterprise audit backend).
+///
+/// How a mutating handler uses it (the controller holds `audit`, from `APIServer.audit`):
+///
+/// ```swift
+/// let entry = try audit.entry(
+///     request, context, resourceType: .license, resourceID: license.uuid, target: "\(license.id)",
+///     action: .create, new: LicenseJSON(license), status: .created
+/// )
+/// let created = try await store.addLicense(license, audit: entry)   // inserts `entry` in its transaction
+/// return Created(LicenseJSON(created))
+/// ```
+///
+/// and the Store function, inside its `pool.withTransaction { connection in … }`, calls
+/// `try Self.recordAudit(entry, on: connection)` after its own statements. A change that fails
+/// rolls back with its row; so only changes that happened are recorded (unlike Coder, which also
+/// logs refused requests), and `status` is the status the request answers with on success.
+/// A change whose old state is read inside the transaction can build its entry there too, from
+/// `AuditDiff.between` and a copy of this entry with the diff set.
+struct AuditRecorder: Sendable {
+    let features: any FeatureProvider
+    let proxyTrust: ProxyTrust
+
+    /// Longest user agent kept: the header is the client's to fill, the row is ours to store.
+    static let maximumUserAgentLength = 1024
+
+    /// The entry for `request`, or nil while the audit log is off. `old` and `new` are snapshots
+    /// of the resource before and after (nil before a create, after a delete), encoded as the API
+    /// writes them (`WireJSON`), and diffed field by field; `secretFields` show only that they
+    /// changed. `organizationID` is nil for deployment-wide resources.
+    func entry(
+        _ request: Request, _ context: AppRequestContext,
+        resourceType: AuditResourceType, resourceID: UUID, target: String, action: AuditAction,
+        old: (any Encodable)? = nil, new: (any Encodable)? = nil, secretFields: Set<String> = [],
+        organizationID: UUID? = nil, status: HTTPResponse.Status, additionalFields: JSONValue = .object([:])
+    ) throws -> AuditEntry? {
+        guard features.isEnabled(.auditLog) else { return nil }
+        return AuditEntry(
+            userID: context.subject?.userID,
+            organizationID: organizationID,
+            ip: clientAddress(request, context),
+            userAgent: String((request.headers[.userAgent] ?? "").prefix(Self.maximumUserAgentLength)),
+            resourceType: resourceType,
+            resourceID: resourceID,
+            resourceTarget: target,
+            action: action,
+            diff: AuditDiff.between(old: try old.map(Self.snapshot), new: try new.map(Self.snapshot), secretFields: secretFields),
+            statusCode: Int(status.code),
+            additionalFields: additionalFields,
+            requestID: Self.requestUUID(context.id)
+        )
+    }
+
+    /// The proxy-aware client address (as the login throttle sees it), if it is one PostgreSQL's
+    /// `inet` reads: a value it refused would fail the change it records.
+    func clientAddress(_ request: Request, _ context: AppRequestContext) -> String? {
+        guard let address = proxyTrust.clientAddress(peer: context.peerAddress, headers: request.headers),
+              IPNetwork.parseAddress(address) != nil
+        else { return nil }
+        return address
+    }
+
+    /// A value as the API writes it, read back as JSON.
+    static func snapshot(_ value: any Encodable) throws -> JSONValue {
+        try WireJSON.decode(JSONValue.self, from: Data(WireJSON.encode(value)))
+    }
+
+    /// The request id (`X-Request-Id`, Hummingbird's hex id of up to 128 bits) as a UUID: the
+    /// same hex digits, left-padded with zeros, so a row leads back to the request's log lines.
+    /// An id of another shape is hashed (SHA-256), which is as stable.
+    static func requestUUID(_ id: String) -> UUID {
+        var hex = id.lowercased()
+        if hex.isEmpty || hex.count > 32 || !hex.allSatisfy({ $0.isASCII && $0.isHexDigit }) {
+            hex = SHA256.hash(data: Data(id.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
+        }
+        let digits = Array(String(repeating: "0", count: 32 - hex.count) + hex)
+        let groups = [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(digits[$0]) }
+        // 32 hex digits in 8-4-4-4-12 always parse; the fallback keeps this free of a force unwrap.
+        return UUID(uuidString: groups.joined(separator: "-")) ?? UUID()
+    }
+}
