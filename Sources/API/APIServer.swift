@@ -77,8 +77,8 @@ public struct APIServer: Sendable {
         if let membership { controllers.append(ReplicasController(membership: membership)) }
         if let licensing {
             controllers.append(EntitlementsController(entitlements: licensing.entitlements))
-            controllers.append(LicensesController(store: store, services: licensing))
-            controllers.append(AppearanceController(store: store, services: licensing))
+            controllers.append(LicensesController(store: store, services: licensing, audit: audit))
+            controllers.append(AppearanceController(store: store, services: licensing, audit: audit))
         }
         if let provisioners {
             controllers.append(ProvisionerDaemonsController(store: store, authenticator: authenticator, services: provisioners, accessURL: configuration.accessURL, logger: logger))

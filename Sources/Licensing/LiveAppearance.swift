@@ -31,8 +31,11 @@ public final class LiveAppearance: Sendable {
 
     public var current: Appearance { state.withLock { $0.appearance } }
 
-    /// Grows with every read that is kept, so that a reader can cache what it derives.
-    public var generation: UInt64 { state.withLock { $0.generation } }
+    /// With the generation, which grows with every read that is kept, so that a reader can
+    /// cache what it derives.
+    public var currentWithGeneration: (appearance: Appearance, generation: UInt64) {
+        state.withLock { ($0.appearance, $0.generation) }
+    }
 
     /// Reads the stored appearance now.
     @discardableResult

@@ -18,14 +18,18 @@ extension Store {
         }
     }
 
-    /// Stores a verified license and tells every replica, in one transaction. The same JWT (or
-    /// `jti`) twice is `.conflict(field: "license")`.
-    public func addLicense(_ new: NewLicense) async throws -> StoredLicense {
+    /// Stores a verified license, records `audit` (its target becomes the new license's id) and
+    /// tells every replica, in one transaction. The same JWT (or `jti`) twice is
+    /// `.conflict(field: "license")`.
+    public func addLicense(_ new: NewLicense, audit: AuditEntry? = nil) async throws -> StoredLicense {
         try await mappingConflicts(Licenses.constraintFields) {
             try await pool.withTransaction { connection in
                 guard let license = try connection.one(Licenses.insert(new)) else {
                     throw StoreError.notFound
                 }
+                var entry = audit
+                entry?.resourceTarget = String(license.id)
+                try Self.recordAudit(entry, on: connection)
                 try connection.execute(Licenses.announce(.add))
                 return license
             }
@@ -36,12 +40,13 @@ extension Store {
         try await pool.one(Licenses.withID(id))
     }
 
-    /// Deletes the license and tells every replica, in one transaction; `.notFound` if there
-    /// is no such license.
+    /// Deletes the license, records `audit` and tells every replica, in one transaction;
+    /// `.notFound` (and no audit row) if there is no such license.
     @discardableResult
-    public func deleteLicense(id: Int32) async throws -> StoredLicense {
+    public func deleteLicense(id: Int32, audit: AuditEntry? = nil) async throws -> StoredLicense {
         try await pool.withTransaction { connection in
             guard let license = try connection.one(Licenses.delete(id: id)) else { throw StoreError.notFound }
+            try Self.recordAudit(audit, on: connection)
             try connection.execute(Licenses.announce(.delete))
             return license
         }

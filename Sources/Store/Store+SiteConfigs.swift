@@ -39,11 +39,12 @@ extension Store {
         try await pool.one(SiteConfigs.appearance)?.value ?? .unset
     }
 
-    /// Replaces the appearance and tells every replica, in one transaction.
-    public func setAppearance(_ appearance: Appearance) async throws {
+    /// Replaces the appearance, records `audit` and tells every replica, in one transaction.
+    public func setAppearance(_ appearance: Appearance, audit: AuditEntry? = nil) async throws {
         let statement = try SiteConfigs.setAppearance(appearance)
         try await pool.withTransaction { connection in
             try connection.execute(statement)
+            try Self.recordAudit(audit, on: connection)
             try connection.execute(SiteConfigs.announceAppearance)
         }
     }

@@ -84,6 +84,9 @@ import WireFormat
             }], token: owner.token)
             #expect(expired.status == .badRequest)
             #expect((expired.json["detail"] as? String)?.hasPrefix("token is expired by 24h0m") == true)
+            let huge = try await client.request(.post, "/api/v2/licenses", json: ["license": String(repeating: "a", count: 70_000)], token: owner.token)
+            #expect(huge.status == .badRequest)
+            #expect(huge.json["detail"] as? String == "The license is 70000 bytes; at most 65536 are accepted.")
             #expect(try await store.licenses().isEmpty)
         }
     }

@@ -12,6 +12,15 @@ import Store
 struct AppearanceController: ResourceController {
     let store: Store
     let services: LicensingServices
+    let audit: AuditRecorder
+    /// Keyed by the stored value's generation and whether the feature shows it.
+    private let encoded = EncodedBodyCache<[UInt64]>()
+
+    init(store: Store, services: LicensingServices, audit: AuditRecorder) {
+        self.store = store
+        self.services = services
+        self.audit = audit
+    }
 
     struct AppearanceJSON: ResponseEncodable {
         let logo_url: String
@@ -38,7 +47,11 @@ struct AppearanceController: ResourceController {
         let routes = RouteCollection(context: AppRequestContext.self)
         routes.add(middleware: guards.authentication)
         routes.get("appearance") { _, _ in
-            AppearanceJSON(services.entitlements.isEnabled(.appearance) ? services.appearance.current : .unset)
+            let (appearance, generation) = services.appearance.currentWithGeneration
+            let shown = services.entitlements.isEnabled(.appearance)
+            return JSON.bytes(try encoded.body(for: [generation, shown ? 1 : 0]) {
+                try JSON.encode(AppearanceJSON(shown ? appearance : .unset))
+            })
         }
         routes.group("appearance").add(middleware: guards.feature(.appearance)).put(use: update)
         return routes
@@ -50,7 +63,12 @@ struct AppearanceController: ResourceController {
             throw APIError(.forbidden, "Insufficient permissions to update appearance")
         }
         let appearance = try await request.decode(as: AppearanceUpdate.self, context: context).appearance
-        try await store.setAppearance(appearance)
+        // Coder does not audit appearance; we do, as one deployment-wide resource.
+        let entry = try audit.entry(
+            request, context, resourceType: .appearance, resourceID: services.deploymentID, target: "appearance", action: .write,
+            old: services.appearance.current, new: appearance, status: .ok
+        )
+        try await store.setAppearance(appearance, audit: entry)
         // This replica shows the change before it answers; the others on the announcement.
         do {
             try await services.appearance.reload()

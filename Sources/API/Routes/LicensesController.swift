@@ -10,6 +10,17 @@ import WireFormat
 struct LicensesController: ResourceController {
     let store: Store
     let services: LicensingServices
+    let audit: AuditRecorder
+
+    /// What the audit log shows of a license: the JWT only as "changed" (Coder's secret field).
+    struct AuditedLicense: Encodable {
+        let uuid: UUID
+        let exp: Date
+        let jwt: String
+        let uploaded_at: Date?
+
+        static let secretFields: Set<String> = ["jwt"]
+    }
 
     struct LicenseJSON: ResponseEncodable {
         let claims: [String: JSONValue]
@@ -17,6 +28,9 @@ struct LicensesController: ResourceController {
         let uploaded_at: Date
         let uuid: UUID
     }
+
+    /// Longest license accepted: ours are under 1 KiB; a JWT this long is no license.
+    static let maximumLicenseBytes = 64 << 10
 
     struct AddLicenseRequest: Decodable {
         let license: String
@@ -54,13 +68,22 @@ struct LicensesController: ResourceController {
     @Sendable func add(_ request: Request, _ context: AppRequestContext) async throws -> Created<LicenseJSON> {
         try context.authorize(.create, .licenses)
         let body = try await request.decode(as: AddLicenseRequest.self, context: context)
+        guard body.license.utf8.count <= Self.maximumLicenseBytes else {
+            throw APIError(.badRequest, "Invalid license", detail: "The license is \(body.license.utf8.count) bytes; at most \(Self.maximumLicenseBytes) are accepted.")
+        }
         let license = try verifyForUpload(body.license)
         guard let expires = license.graceEnds else {
             throw APIError(.badRequest, "Invalid license", detail: "exp claim missing or not parsable")
         }
+        let new = NewLicense(jwt: body.license, expires: expires, uuid: license.uuid ?? UUID())
+        let entry = try audit.entry(
+            request, context, resourceType: .license, resourceID: new.uuid, target: "", action: .create,
+            new: AuditedLicense(uuid: new.uuid, exp: expires, jwt: new.jwt, uploaded_at: nil),
+            secretFields: AuditedLicense.secretFields, status: .created
+        )
         let stored: StoredLicense
         do {
-            stored = try await store.addLicense(NewLicense(jwt: body.license, expires: expires, uuid: license.uuid ?? UUID()))
+            stored = try await store.addLicense(new, audit: entry)
         } catch StoreError.conflict {
             throw APIError(.conflict, "License already exists.", detail: "A license with this JWT or ID (\(license.id ?? "")) is installed already.")
         }
@@ -74,7 +97,13 @@ struct LicensesController: ResourceController {
         }
         try context.authorize(.delete, .licenses)
         do {
-            try await store.deleteLicense(id: id)
+            guard let license = try await store.license(id: id) else { throw StoreError.notFound }
+            let entry = try audit.entry(
+                request, context, resourceType: .license, resourceID: license.uuid, target: String(id), action: .delete,
+                old: AuditedLicense(uuid: license.uuid, exp: license.expires, jwt: license.jwt, uploaded_at: license.uploadedAt),
+                secretFields: AuditedLicense.secretFields, status: .ok
+            )
+            try await store.deleteLicense(id: id, audit: entry)
         } catch StoreError.notFound {
             throw APIError(.notFound, "Unknown license ID")
         }

@@ -2,7 +2,6 @@ import Foundation
 import Hummingbird
 import Replicas
 import Store
-import Synchronization
 
 /// `GET /api/v2/replicas` (owners only) served from the membership snapshot. The JSON is encoded
 /// once per snapshot generation, not per request: dashboards poll this endpoint hard.
@@ -34,7 +33,7 @@ final class ReplicasController: ResourceController {
     }
 
     let membership: ReplicaMembership
-    private let encoded = Mutex<(generation: UInt64, body: ByteBuffer)?>(nil)
+    private let encoded = EncodedBodyCache<UInt64>()
 
     init(membership: ReplicaMembership) {
         self.membership = membership
@@ -52,11 +51,6 @@ final class ReplicasController: ResourceController {
 
     private func body() throws -> ByteBuffer {
         let snapshot = membership.snapshot
-        if let cached = encoded.withLock({ $0 }), cached.generation == snapshot.generation { return cached.body }
-        let body = try JSON.encode(snapshot.replicas.map(ReplicaJSON.init))
-        encoded.withLock { current in
-            if (current?.generation ?? 0) <= snapshot.generation { current = (snapshot.generation, body) }
-        }
-        return body
+        return try encoded.body(for: snapshot.generation) { try JSON.encode(snapshot.replicas.map(ReplicaJSON.init)) }
     }
 }
