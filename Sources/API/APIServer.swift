@@ -69,8 +69,10 @@ public struct APIServer: Sendable {
             OrganizationsController(store: store),
             FilesController(store: store),
             TemplateVersionsController(store: store),
-            TemplatesController(store: store),
-            WorkspacesController(store: store),
+            TemplatesController(store: store, access: templateAccess),
+            WorkspacesController(store: store, access: templateAccess),
+            GroupsController(store: store, audit: audit),
+            TemplateACLController(store: store, access: templateAccess, audit: audit),
             WorkspaceBuildsController(store: store, pubsub: pubsub, sockets: authenticator.sockets),
             AuditController(store: store),
         ]
@@ -88,6 +90,8 @@ public struct APIServer: Sendable {
 
     /// What mutating handlers build their audit entries with (see `AuditRecorder`): the same
     /// feature answer as the gates, the same client address as the login throttle.
+    var templateAccess: TemplateAccessChecker { TemplateAccessChecker(store: store, features: features) }
+
     var audit: AuditRecorder {
         AuditRecorder(features: features, proxyTrust: configuration.proxyTrust)
     }

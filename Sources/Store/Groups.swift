@@ -1,12 +1,206 @@
 import Foundation
 import Postgres
 
-/// The `groups` table's statements.
+/// A group of an organization. The organization's Everyone group shares its id and has every
+/// member of the organization, implicitly: it has no rows in `group_members`.
+public struct Group: Sendable, Equatable, Encodable {
+    public var id: UUID
+    public var name: String
+    public var displayName: String
+    public var organizationID: UUID
+    public var avatarURL: String
+    public var quotaAllowance: Int32
+    public var source: String
+
+    public var isEveryone: Bool { id == organizationID }
+
+    public static let everyoneName = "Everyone"
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, source
+        case displayName = "display_name"
+        case organizationID = "organization_id"
+        case avatarURL = "avatar_url"
+        case quotaAllowance = "quota_allowance"
+    }
+}
+
+/// A group with its members, in username order.
+public struct GroupWithMembers: Sendable, Equatable {
+    public var group: Group
+    public var members: [User]
+
+    public init(group: Group, members: [User]) {
+        self.group = group
+        self.members = members
+    }
+}
+
+public struct NewGroup: Sendable {
+    public var name: String
+    public var displayName: String
+    public var organizationID: UUID
+    public var avatarURL: String
+    public var quotaAllowance: Int32
+
+    public init(name: String, displayName: String = "", organizationID: UUID, avatarURL: String = "", quotaAllowance: Int32 = 0) {
+        self.name = name
+        self.displayName = displayName
+        self.organizationID = organizationID
+        self.avatarURL = avatarURL
+        self.quotaAllowance = quotaAllowance
+    }
+}
+
+/// A `PATCH /groups/{group}`: nil leaves a field as it is.
+public struct GroupChange: Sendable {
+    public var name: String?
+    public var displayName: String?
+    public var avatarURL: String?
+    public var quotaAllowance: Int32?
+    public var addUsers: [UUID]
+    public var removeUsers: [UUID]
+
+    public init(name: String? = nil, displayName: String? = nil, avatarURL: String? = nil, quotaAllowance: Int32? = nil, addUsers: [UUID] = [], removeUsers: [UUID] = []) {
+        self.name = name
+        self.displayName = displayName
+        self.avatarURL = avatarURL
+        self.quotaAllowance = quotaAllowance
+        self.addUsers = addUsers
+        self.removeUsers = removeUsers
+    }
+}
+
+/// Which groups a list shows: of one organization (or of those a viewer may read), with a member.
+public struct GroupFilter: Sendable {
+    public var organizationID: UUID?
+    /// Nil: every organization.
+    public var organizationIDs: [UUID]?
+    public var hasMember: UUID?
+    public var ids: [UUID]?
+
+    public init(organizationID: UUID? = nil, organizationIDs: [UUID]? = nil, hasMember: UUID? = nil, ids: [UUID]? = nil) {
+        self.organizationID = organizationID
+        self.organizationIDs = organizationIDs
+        self.hasMember = hasMember
+        self.ids = ids
+    }
+}
+
+/// The `groups` and `group_members` tables' statements.
 enum Groups {
-    static let constraintFields = ["groups_name_organization_id_key": "name"]
+    static let constraintFields = ["groups_name_organization_id_key": "name", "group_members_pkey": "add_users"]
+
+    private static let columns = "g.id, g.name, g.display_name, g.organization_id, g.avatar_url, g.quota_allowance, g.source"
+
+    static func group(_ row: PostgresRow) throws -> Group {
+        Group(
+            id: try row.decode("id"), name: try row.decode("name"), displayName: try row.decode("display_name"),
+            organizationID: try row.decode("organization_id"), avatarURL: try row.decode("avatar_url"),
+            quotaAllowance: try row.decode("quota_allowance"), source: try row.decode("source")
+        )
+    }
 
     /// Every organization's Everyone group, which shares the organization's id (as in Coder).
     static func insertEveryone(organizationID: UUID) -> PostgresQuery<Void> {
         PostgresQuery("INSERT INTO groups (id, name, organization_id) VALUES ($1, 'Everyone', $1)", [organizationID])
+    }
+
+    static func insert(_ new: NewGroup) -> PostgresQuery<Group> {
+        PostgresQuery(
+            """
+            INSERT INTO groups AS g (id, name, display_name, organization_id, avatar_url, quota_allowance)
+            VALUES ($1, $2, $3, $4, $5, $6) RETURNING \(columns)
+            """,
+            [UUID(), new.name, new.displayName, new.organizationID, new.avatarURL, new.quotaAllowance], decode: group
+        )
+    }
+
+    static func withID(_ id: UUID, forUpdate: Bool = false) -> PostgresQuery<Group> {
+        PostgresQuery("SELECT \(columns) FROM groups g WHERE g.id = $1\(forUpdate ? " FOR UPDATE" : "")", [id], decode: group)
+    }
+
+    static func withName(_ name: String, organizationID: UUID) -> PostgresQuery<Group> {
+        PostgresQuery("SELECT \(columns) FROM groups g WHERE g.organization_id = $1 AND g.name = $2", [organizationID, name], decode: group)
+    }
+
+    /// By organization, Everyone first, then by name. A member of an organization is a member
+    /// of its Everyone group.
+    static func list(_ filter: GroupFilter) -> PostgresQuery<Group> {
+        PostgresQuery(
+            """
+            SELECT \(columns) FROM groups g
+            WHERE ($1::uuid IS NULL OR g.organization_id = $1)
+              AND ($2::uuid[] IS NULL OR g.organization_id = ANY($2::uuid[]))
+              AND ($3::uuid IS NULL
+                   OR EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = g.id AND gm.user_id = $3)
+                   OR (g.id = g.organization_id AND EXISTS (
+                       SELECT 1 FROM organization_members om WHERE om.organization_id = g.organization_id AND om.user_id = $3)))
+              AND ($4::uuid[] IS NULL OR g.id = ANY($4::uuid[]))
+            ORDER BY g.organization_id, g.id <> g.organization_id, g.name
+            """,
+            [filter.organizationID, filter.organizationIDs, filter.hasMember, filter.ids], decode: group
+        )
+    }
+
+    /// The members of every group in `ids`, in one statement: stored members, and for an
+    /// Everyone group the organization's members. Each reports the group's organization as its
+    /// only one (Coder's shortcut, which spares a lookup per member).
+    static func members(ofGroups ids: [UUID]) -> PostgresQuery<(groupID: UUID, user: User)> {
+        PostgresQuery(
+            """
+            SELECT gm.group_id, \(Users.columnsButOrganizations), ARRAY[g.organization_id::text] AS organization_ids
+            FROM group_members gm JOIN groups g ON g.id = gm.group_id JOIN users u ON u.id = gm.user_id
+            WHERE gm.group_id = ANY($1::uuid[])
+            UNION ALL
+            SELECT om.organization_id AS group_id, \(Users.columnsButOrganizations), ARRAY[om.organization_id::text] AS organization_ids
+            FROM organization_members om JOIN users u ON u.id = om.user_id
+            WHERE om.organization_id = ANY($1::uuid[])
+            ORDER BY group_id, username
+            """,
+            [ids]
+        ) { row in (try row.decode("group_id"), try Users.user(row)) }
+    }
+
+    /// Which of `userIDs` are members of the organization.
+    static func organizationMembers(_ organizationID: UUID, among userIDs: [UUID]) -> PostgresQuery<UUID> {
+        PostgresQuery(
+            "SELECT user_id FROM organization_members WHERE organization_id = $1 AND user_id = ANY($2::uuid[])",
+            [organizationID, userIDs], column: "user_id"
+        )
+    }
+
+    static func update(_ id: UUID, name: String, displayName: String, avatarURL: String, quotaAllowance: Int32) -> PostgresQuery<Void> {
+        PostgresQuery(
+            "UPDATE groups SET name = $2, display_name = $3, avatar_url = $4, quota_allowance = $5 WHERE id = $1",
+            [id, name, displayName, avatarURL, quotaAllowance]
+        )
+    }
+
+    static func addMember(_ userID: UUID, to groupID: UUID) -> PostgresQuery<Void> {
+        PostgresQuery("INSERT INTO group_members (user_id, group_id) VALUES ($1, $2)", [userID, groupID])
+    }
+
+    /// From this group only (v0.17 matched the user alone and removed them from every group).
+    static func removeMember(_ userID: UUID, from groupID: UUID) -> PostgresQuery<Void> {
+        PostgresQuery("DELETE FROM group_members WHERE user_id = $1 AND group_id = $2", [userID, groupID])
+    }
+
+    static func delete(_ id: UUID) -> PostgresQuery<Void> {
+        PostgresQuery("DELETE FROM groups WHERE id = $1", [id])
+    }
+
+    /// The groups `userID` belongs to in the organization, its Everyone included when they are a
+    /// member of it: what the template ACLs are checked against.
+    static func memberships(userID: UUID, organizationID: UUID) -> PostgresQuery<UUID> {
+        PostgresQuery(
+            """
+            SELECT gm.group_id FROM group_members gm JOIN groups g ON g.id = gm.group_id
+            WHERE gm.user_id = $1 AND g.organization_id = $2
+            UNION ALL
+            SELECT organization_id FROM organization_members WHERE user_id = $1 AND organization_id = $2
+            """,
+            [userID, organizationID], column: "group_id"
+        )
     }
 }

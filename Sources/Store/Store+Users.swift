@@ -50,6 +50,11 @@ extension Store {
         try await pool.one(Users.withID(id))
     }
 
+    /// The users of `ids` that exist, in no particular order.
+    public func users(ids: [UUID]) async throws -> [User] {
+        ids.isEmpty ? [] : try await pool.all(Users.withIDs(ids))
+    }
+
     public func user(username: String) async throws -> User? {
         try await pool.one(Users.withUsername(username))
     }

@@ -45,13 +45,19 @@ public struct NewUser: Sendable {
 enum Users {
     static let constraintFields = ["users_email_key": "email", "users_username_key": "username"]
 
-    private static let columns = """
+    /// Every column of `user(_:)` but `organization_ids`, for a statement that says which
+    /// organizations to report itself (a group's members report the group's).
+    static let columnsButOrganizations = """
         u.id, u.email, u.username, u.hashed_password, u.avatar_url, u.status, u.rbac_roles, u.login_type,
-        u.created_at, u.updated_at, u.last_seen_at,
+        u.created_at, u.updated_at, u.last_seen_at
+        """
+
+    private static let columns = """
+        \(columnsButOrganizations),
         ARRAY(SELECT m.organization_id::text FROM organization_members m WHERE m.user_id = u.id ORDER BY m.created_at, m.organization_id) AS organization_ids
         """
 
-    private static func user(_ row: PostgresRow) throws -> User {
+    static func user(_ row: PostgresRow) throws -> User {
         User(
             id: try row.decode("id"),
             email: try row.decode("email"),

@@ -5,19 +5,11 @@ import Testing
 /// `GET/PUT /appearance`: the seed's shape plus announcement banners and support links, owners
 /// only, validated whole, and behind the `appearance` feature.
 @Suite struct AppearanceRouteTests {
-    /// An owner on a deployment licensed for every feature.
-    static func licensedOwner(_ client: TestClient) async throws -> (token: String, userID: UUID, organizationID: UUID) {
-        let owner = try await client.setUpOwner()
-        let added = try await client.request(.post, "/api/v2/licenses", json: ["license": try licenseJWT()], token: owner.token)
-        #expect(added.status == .created)
-        return owner
-    }
-
     static var banner: [String: Any] { ["enabled": true, "message": "Maintenance at 18:00", "background_color": "#00ff7f"] }
 
     @Test func anOwnerSetsTheAppearanceAndEveryoneSeesIt() async throws {
         try await withLicensedApp { client, store, _ in
-            let owner = try await Self.licensedOwner(client)
+            let owner = try await licensedOwner(client)
             let member = try await client.createMember("member", organizationID: owner.organizationID, token: owner.token)
             let put = try await client.request(.put, "/api/v2/appearance", json: [
                 "logo_url": "https://example.com/logo.png", "service_banner": Self.banner,
@@ -41,7 +33,7 @@ import Testing
 
     @Test func announcementBannersWinAndServiceBannerMirrorsTheFirst() async throws {
         try await withLicensedApp { client, _, _ in
-            let owner = try await Self.licensedOwner(client)
+            let owner = try await licensedOwner(client)
             let second: [String: Any] = ["enabled": false, "message": "later", "background_color": "#123456"]
             let put = try await client.request(.put, "/api/v2/appearance", json: [
                 "service_banner": ["enabled": true, "message": "ignored", "background_color": "#000000"],
@@ -58,7 +50,7 @@ import Testing
 
     @Test func badValuesAreRefusedAndNothingIsStored() async throws {
         try await withLicensedApp { client, store, _ in
-            let owner = try await Self.licensedOwner(client)
+            let owner = try await licensedOwner(client)
             func put(_ body: [String: Any]) async throws -> TestResponse {
                 try await client.request(.put, "/api/v2/appearance", json: body, token: owner.token)
             }
@@ -88,7 +80,7 @@ import Testing
 
     @Test func onlyOwnersMayUpdate() async throws {
         try await withLicensedApp { client, store, _ in
-            let owner = try await Self.licensedOwner(client)
+            let owner = try await licensedOwner(client)
             let member = try await client.createMember("member", organizationID: owner.organizationID, token: owner.token)
             let refused = try await client.request(.put, "/api/v2/appearance", json: ["logo_url": ""], token: member.token)
             #expect(refused.status == .forbidden)

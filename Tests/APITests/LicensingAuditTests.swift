@@ -7,13 +7,6 @@ import Testing
 /// happens has its row, one that fails has none, and none is written while `audit_log` is off.
 /// (As in Coder, the first license is not audited: before it, the audit log is not licensed.)
 @Suite struct LicensingAuditTests {
-    /// An owner of a deployment licensed for every feature, the audit log included.
-    func licensedOwner(_ client: TestClient) async throws -> (token: String, userID: UUID, organizationID: UUID) {
-        let owner = try await client.setUpOwner()
-        #expect(try await client.request(.post, "/api/v2/licenses", json: ["license": try licenseJWT()], token: owner.token).status == .created)
-        return owner
-    }
-
     func logs(_ client: TestClient, _ token: String) async throws -> [[String: Any]] {
         let response = try await client.request(.get, "/api/v2/audit", token: token)
         #expect(response.status == .ok)

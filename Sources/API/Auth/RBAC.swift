@@ -30,6 +30,10 @@ public enum Resource: Sendable {
     case provisionerDaemons(organization: UUID)
     /// Templates, their versions and import jobs in an organization.
     case templates(organization: UUID)
+    /// One template, under its ACL: `update` is changing it or its ACL.
+    case template(organization: UUID, access: TemplateAccess)
+    /// The groups of an organization.
+    case groups(organization: UUID)
     /// A workspace (and its builds and logs), owned by `owner`.
     case workspace(owner: UUID, organization: UUID)
     /// The deployment's audit log (Coder's `ResourceAuditLog`): owners and auditors read it;
@@ -90,6 +94,19 @@ public enum RBAC {
             return templateAdmin || (action == .read && (subject.isMember(of: organization) || auditor))
         case .provisionerDaemons(let organization):
             return templateAdmin || (action == .read && (subject.isMember(of: organization) || auditor))
+        case .template(let organization, let access):
+            if templateAdmin { return true }
+            switch access {
+            case .unrestricted: return action == .read && (subject.isMember(of: organization) || auditor)
+            case .role(let role):
+                if auditor && action == .read { return true }
+                guard subject.isMember(of: organization), let role else { return false }
+                return action == .read || role == .admin
+            }
+        case .groups(let organization):
+            // Members read their organization's groups (template ACLs name them); user admins
+            // manage them.
+            return userAdmin || (action == .read && (subject.isMember(of: organization) || templateAdmin || auditor))
         case .auditLog:
             return action == .read && auditor
         case .deploymentConfig, .replicas, .licenses:

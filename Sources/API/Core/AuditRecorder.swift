@@ -87,3 +87,19 @@ struct AuditRecorder: Sendable {
         return UUID(uuidString: groups.joined(separator: "-")) ?? UUID()
     }
 }
+
+extension AuditRecorder {
+    /// `entry` for a change whose snapshots exist only inside the Store's transaction (the
+    /// group as re-read there, its new id): the Store calls the closure there.
+    typealias Deferred = @Sendable (
+        _ type: AuditResourceType, _ id: UUID, _ target: String, _ action: AuditAction,
+        _ old: (any Encodable)?, _ new: (any Encodable)?, _ organizationID: UUID?, _ status: HTTPResponse.Status
+    ) throws -> AuditEntry?
+
+    func deferred(_ request: Request, _ context: AppRequestContext) -> Deferred {
+        { type, id, target, action, old, new, organizationID, status in
+            try entry(request, context, resourceType: type, resourceID: id, target: target, action: action,
+                      old: old, new: new, organizationID: organizationID, status: status)
+        }
+    }
+}

@@ -5,12 +5,15 @@ import Store
 /// Templates of an organization: created from a version whose import succeeded.
 struct TemplatesController: ResourceController {
     let store: Store
+    let access: TemplateAccessChecker
 
     struct CreateTemplateRequest: Decodable {
         let name: String
         let displayName: String
         let description: String
         let versionID: UUID
+        /// Coder's: the new template's ACL does not give its organization's Everyone `use`.
+        let disableEveryoneGroupAccess: Bool
 
         init(from decoder: any Decoder) throws {
             var fields = try RequestFields(decoder)
@@ -18,6 +21,7 @@ struct TemplatesController: ResourceController {
             displayName = fields.optional("display_name") ?? ""
             description = fields.optional("description") ?? ""
             versionID = fields.required("template_version_id")
+            disableEveryoneGroupAccess = fields.optional("disable_everyone_group_access") ?? false
             try fields.check()
         }
     }
@@ -55,10 +59,12 @@ struct TemplatesController: ResourceController {
         routes.get("organizations/:organization/templates") { _, context in
             let organization = try await context.organizationParameter(store)
             try context.authorize(.read, .templates(organization: organization.id))
-            return try await store.templates(organizationID: organization.id).map(TemplateJSON.init)
+            let templates = try await store.templates(organizationID: organization.id)
+            return try await access.visible(templates, to: try context.requireSubject(), organizationID: organization.id).map(TemplateJSON.init)
         }
         routes.get("templates/:template") { _, context in
-            TemplateJSON(try await context.load(.template(try context.uuidParameter("template"), in: store), for: .read))
+            let id = try context.uuidParameter("template")
+            return TemplateJSON(try await context.load(.template(id, in: store, checker: access, context: context), for: .read).template)
         }
         return routes
     }
@@ -77,17 +83,12 @@ struct TemplatesController: ResourceController {
         do {
             let template = try await store.createTemplate(
                 organizationID: organization.id, name: body.name, displayName: body.displayName, description: body.description,
-                versionID: version.id, provisioner: job.provisioner, createdBy: subject.userID
+                versionID: version.id, provisioner: job.provisioner, createdBy: subject.userID,
+                everyoneAccess: !body.disableEveryoneGroupAccess
             )
             return Created(TemplateJSON(template))
         } catch StoreError.conflict {
             throw APIError(.conflict, "Template with name \"\(body.name)\" already exists.", validations: [.init(field: "name", detail: "This value is already in use and should be unique.")])
         }
-    }
-}
-
-extension Lookup where Value == Template {
-    static func template(_ id: UUID, in store: Store) -> Lookup {
-        Lookup(fetch: { try await store.template(id: id) }, resource: { .templates(organization: $0.organizationID) })
     }
 }

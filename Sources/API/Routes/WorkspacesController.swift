@@ -6,6 +6,7 @@ import Store
 /// Workspaces and starting their builds: what turns into workspace-build jobs.
 struct WorkspacesController: ResourceController {
     let store: Store
+    let access: TemplateAccessChecker
 
     struct CreateWorkspaceRequest: Decodable {
         let name: String
@@ -46,9 +47,14 @@ struct WorkspacesController: ResourceController {
         let owner = try await context.userParameter(store)
         try context.authorize(.create, .workspace(owner: owner.id, organization: organization.id))
         let body = try await request.decode(as: CreateWorkspaceRequest.self, context: context)
-        guard let template = try await store.template(id: body.templateID), template.organizationID == organization.id else {
+        // A template the caller may not use (its ACL) is as missing as one that does not exist.
+        let lookup = try Lookup.template(body.templateID, in: store, checker: access, context: context)
+        guard let found = try await lookup.fetch(), found.template.organizationID == organization.id,
+              RBAC.can(subject, .read, lookup.resource(found))
+        else {
             throw APIError(.notFound, "Template with ID \"\(body.templateID)\" not found.")
         }
+        let template = found.template
         let (version, versionJob) = try await activeVersion(of: template)
         let job = NewProvisionerJob(
             organizationID: organization.id, initiatorID: subject.userID, provisioner: template.provisioner,
@@ -68,9 +74,15 @@ struct WorkspacesController: ResourceController {
         let subject = try context.requireSubject()
         let workspace = try await context.load(.workspace(try context.uuidParameter("workspace"), in: store), for: .update)
         let body = try await request.decode(as: CreateBuildRequest.self, context: context)
-        guard let template = try await store.template(id: workspace.templateID) else {
+        guard let found = try await Lookup.template(workspace.templateID, in: store, checker: access, context: context).fetch() else {
             throw APIError.internalError("the workspace's template is missing")
         }
+        // Starting or stopping needs the template: a member whose access was taken away cannot
+        // build again, but may still delete what they own.
+        guard body.transition == "delete" || RBAC.can(subject, .read, .template(organization: found.template.organizationID, access: found.access)) else {
+            throw APIError(.forbidden, "You may no longer use this workspace's template.")
+        }
+        let template = found.template
         let (version, versionJob) = try await activeVersion(of: template)
         let job = NewProvisionerJob(
             organizationID: workspace.organizationID, initiatorID: subject.userID, provisioner: template.provisioner,

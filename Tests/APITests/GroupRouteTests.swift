@@ -1,0 +1,194 @@
+import Foundation
+import HTTPTypes
+import Store
+import Testing
+
+/// An owner of a deployment licensed for every feature (template_rbac included).
+func licensedOwner(_ client: TestClient) async throws -> (token: String, userID: UUID, organizationID: UUID) {
+    let owner = try await client.setUpOwner()
+    let added = try await client.request(.post, "/api/v2/licenses", json: ["license": try licenseJWT()], token: owner.token)
+    #expect(added.status == .created)
+    return owner
+}
+
+/// The groups routes: Coder's rules and messages, the seed's shapes, Everyone's rules, and the
+/// v0.17 bugs fixed (removal from one group only; the organization's name in the message).
+@Suite struct GroupRouteTests {
+    @Test func anOwnerCreatesListsPatchesAndDeletesAGroup() async throws {
+        try await withLicensedApp { client, _, _ in
+            let owner = try await licensedOwner(client)
+            let org = owner.organizationID.uuidString.lowercased()
+            let alice = try await client.createMember("alice", organizationID: owner.organizationID, token: owner.token)
+            let created = try await client.request(.post, "/api/v2/organizations/\(org)/groups", json: ["name": "devs", "quota_allowance": 5], token: owner.token)
+            #expect(created.status == .created)
+            let id = try #require(created.json["id"] as? String)
+            #expect(created.json["members"] as? [Any] != nil)
+            #expect(created.json["quota_allowance"] as? Int == 5)
+            #expect(created.json["organization_id"] as? String == org)
+
+            let patched = try await client.request(.patch, "/api/v2/groups/\(id)", json: ["add_users": [alice.id.uuidString], "display_name": "Developers"], token: owner.token)
+            #expect(patched.status == .ok)
+            let members = try #require(patched.json["members"] as? [[String: Any]])
+            #expect(members.map { $0["username"] as? String } == ["alice"])
+            // The seed's full user objects.
+            for field in ["avatar_url", "created_at", "email", "id", "last_seen_at", "organization_ids", "roles", "status", "username"] {
+                #expect(members[0][field] != nil, "member lacks \(field)")
+            }
+            #expect(patched.json["display_name"] as? String == "Developers")
+
+            let listed = try await client.request(.get, "/api/v2/organizations/\(org)/groups", token: owner.token)
+            #expect(listed.jsonArray.map { $0["name"] as? String } == ["Everyone", "devs"])
+            // Everyone lists every member of the organization.
+            #expect((listed.jsonArray[0]["members"] as? [[String: Any]])?.compactMap { $0["username"] as? String } == ["alice", "owner"])
+
+            let byName = try await client.request(.get, "/api/v2/organizations/\(org)/groups/devs", token: owner.token)
+            #expect(byName.json["id"] as? String == id)
+            // `{group}` is an id or, the seed's "Group name", a name in the default organization.
+            #expect(try await client.request(.get, "/api/v2/groups/devs", token: owner.token).json["id"] as? String == id)
+            #expect(try await client.request(.get, "/api/v2/groups?has_member=alice", token: owner.token).jsonArray.map { $0["name"] as? String } == ["Everyone", "devs"])
+
+            let deleted = try await client.request(.delete, "/api/v2/groups/\(id)", token: owner.token)
+            #expect(deleted.status == .ok)
+            #expect(deleted.json["name"] as? String == "devs")
+            #expect(try await client.request(.get, "/api/v2/groups/\(id)", token: owner.token).status == .notFound)
+        }
+    }
+
+    @Test func removingAUserRemovesThemFromThatGroupOnly() async throws {
+        try await withLicensedApp { client, _, _ in
+            let owner = try await licensedOwner(client)
+            let org = owner.organizationID.uuidString.lowercased()
+            let alice = try await client.createMember("alice", organizationID: owner.organizationID, token: owner.token)
+            var ids: [String] = []
+            for name in ["one", "two"] {
+                let group = try await client.request(.post, "/api/v2/organizations/\(org)/groups", json: ["name": name], token: owner.token)
+                let id = try #require(group.json["id"] as? String)
+                #expect(try await client.request(.patch, "/api/v2/groups/\(id)", json: ["add_users": [alice.id.uuidString]], token: owner.token).status == .ok)
+                ids.append(id)
+            }
+            #expect(try await client.request(.patch, "/api/v2/groups/\(ids[0])", json: ["remove_users": [alice.id.uuidString]], token: owner.token).status == .ok)
+            let two = try await client.request(.get, "/api/v2/groups/\(ids[1])", token: owner.token)
+            #expect((two.json["members"] as? [[String: Any]])?.map { $0["username"] as? String } == ["alice"])
+        }
+    }
+
+    @Test func patchRefusesWhatCoderRefuses() async throws {
+        try await withLicensedApp { client, store, _ in
+            let owner = try await licensedOwner(client)
+            let org = owner.organizationID.uuidString.lowercased()
+            let alice = try await client.createMember("alice", organizationID: owner.organizationID, token: owner.token)
+            let outsider = try await store.createUser(NewUser(email: "out@example.com", username: "outsider", hashedPassword: "", organizationID: nil))
+            let group = try await client.request(.post, "/api/v2/organizations/\(org)/groups", json: ["name": "devs"], token: owner.token)
+            let id = try #require(group.json["id"] as? String)
+            _ = try await client.request(.post, "/api/v2/organizations/\(org)/groups", json: ["name": "ops"], token: owner.token)
+            func patch(_ body: [String: Any], _ group: String = id) async throws -> TestResponse {
+                try await client.request(.patch, "/api/v2/groups/\(group)", json: body, token: owner.token)
+            }
+            let notUUID = try await patch(["add_users": ["bob"]])
+            #expect(notUUID.status == .badRequest)
+            #expect(notUUID.message == "ID \"bob\" must be a valid user UUID.")
+            let notMember = try await patch(["add_users": [outsider.id.uuidString]])
+            #expect(notMember.status == .badRequest)
+            #expect(notMember.message == "User must be a member of organization \"coder\"")
+            let twice = try await patch(["add_users": [alice.id.uuidString, alice.id.uuidString]])
+            #expect(twice.message == "Cannot add the same user to a group twice!")
+            #expect(try await patch(["add_users": [alice.id.uuidString]]).status == .ok)
+            #expect(try await patch(["add_users": [alice.id.uuidString]]).message == "Cannot add the same user to a group twice!")
+            let removeAbsent = try await patch(["remove_users": [owner.userID.uuidString]])
+            #expect(removeAbsent.message == "Failed to add or remove non-existent group member")
+            let taken = try await patch(["name": "ops"])
+            #expect(taken.status == .conflict)
+            #expect(taken.message == "A group named \"ops\" already exists.")
+            #expect(try await patch(["name": "Everyone"]).message == "\"Everyone\" is a reserved group name!")
+            // A failed patch changes nothing: the group still has alice alone and its name.
+            let now = try await client.request(.get, "/api/v2/groups/\(id)", token: owner.token)
+            #expect(now.json["name"] as? String == "devs")
+            #expect((now.json["members"] as? [[String: Any]])?.count == 1)
+        }
+    }
+
+    @Test func everyoneKeepsItsNameAndMembersButTakesAnAllowance() async throws {
+        try await withLicensedApp { client, _, _ in
+            let owner = try await licensedOwner(client)
+            let everyone = owner.organizationID.uuidString.lowercased()
+            let rename = try await client.request(.patch, "/api/v2/groups/\(everyone)", json: ["name": "All"], token: owner.token)
+            #expect(rename.message == "Cannot rename the \"Everyone\" group!")
+            let display = try await client.request(.patch, "/api/v2/groups/\(everyone)", json: ["display_name": "All"], token: owner.token)
+            #expect(display.message == "Cannot update the Display Name for the \"Everyone\" group!")
+            let members = try await client.request(.patch, "/api/v2/groups/\(everyone)", json: ["add_users": [owner.userID.uuidString]], token: owner.token)
+            #expect(members.status == .forbidden)
+            #expect(members.message == "Cannot add or remove users from the \"Everyone\" group!")
+            let deleted = try await client.request(.delete, "/api/v2/groups/\(everyone)", token: owner.token)
+            #expect(deleted.status == .badRequest)
+            #expect(deleted.message == "\"Everyone\" is a reserved group and cannot be deleted!")
+            let allowance = try await client.request(.patch, "/api/v2/groups/\(everyone)", json: ["quota_allowance": 10, "avatar_url": "https://example.com/a.png"], token: owner.token)
+            #expect(allowance.status == .ok)
+            #expect(allowance.json["quota_allowance"] as? Int == 10)
+            let reserved = try await client.request(.post, "/api/v2/organizations/\(everyone)/groups", json: ["name": "Everyone"], token: owner.token)
+            #expect(reserved.status == .badRequest)
+            #expect(reserved.validationFields == ["name"])
+        }
+    }
+
+    @Test func createValidatesAndConflicts() async throws {
+        try await withLicensedApp { client, _, _ in
+            let owner = try await licensedOwner(client)
+            let org = owner.organizationID.uuidString.lowercased()
+            #expect(try await client.request(.post, "/api/v2/organizations/\(org)/groups", json: ["name": "devs"], token: owner.token).status == .created)
+            let again = try await client.request(.post, "/api/v2/organizations/\(org)/groups", json: ["name": "devs"], token: owner.token)
+            #expect(again.status == .conflict)
+            #expect(again.message == "A group named \"devs\" already exists.")
+            for bad in ["", "a b", "-x", "new", String(repeating: "a", count: 256)] {
+                let refused = try await client.request(.post, "/api/v2/organizations/\(org)/groups", json: ["name": bad], token: owner.token)
+                #expect(refused.status == .badRequest, "\(bad)")
+            }
+            #expect(try await client.request(.post, "/api/v2/organizations/\(org)/groups", json: ["quota_allowance": 1], token: owner.token).validationFields == ["name"])
+        }
+    }
+
+    @Test func membersReadTheirOrganizationsGroupsAndChangeNothing() async throws {
+        try await withLicensedApp { client, _, _ in
+            let owner = try await licensedOwner(client)
+            let org = owner.organizationID.uuidString.lowercased()
+            let member = try await client.createMember("member", organizationID: owner.organizationID, token: owner.token)
+            let group = try await client.request(.post, "/api/v2/organizations/\(org)/groups", json: ["name": "devs"], token: owner.token)
+            let id = try #require(group.json["id"] as? String)
+            #expect(try await client.request(.get, "/api/v2/organizations/\(org)/groups", token: member.token).jsonArray.count == 2)
+            #expect(try await client.request(.post, "/api/v2/organizations/\(org)/groups", json: ["name": "mine"], token: member.token).status == .forbidden)
+            #expect(try await client.request(.patch, "/api/v2/groups/\(id)", json: ["name": "x"], token: member.token).status == .forbidden)
+            #expect(try await client.request(.delete, "/api/v2/groups/\(id)", token: member.token).status == .forbidden)
+            #expect(try await client.request(.get, "/api/v2/groups/\(id)").status == .unauthorized)
+            // Another organization's groups do not exist for them.
+            #expect(try await client.request(.get, "/api/v2/organizations/\(UUID().uuidString)/groups", token: member.token).status == .notFound)
+        }
+    }
+
+    @Test func withoutTemplateRBACEveryGroupRouteIsRefused() async throws {
+        try await withLicensedApp { client, _, _ in
+            let owner = try await client.setUpOwner()  // no license
+            let org = owner.organizationID.uuidString.lowercased()
+            for (method, path) in [("GET", "/api/v2/organizations/\(org)/groups"), ("POST", "/api/v2/organizations/\(org)/groups"), ("GET", "/api/v2/groups"), ("GET", "/api/v2/groups/\(org)"), ("PATCH", "/api/v2/groups/\(org)"), ("DELETE", "/api/v2/groups/\(org)"), ("GET", "/api/v2/organizations/\(org)/groups/Everyone")] {
+                let response = try await client.request(.init(method)!, path, json: ["name": "x"], token: owner.token)
+                #expect(response.status == .forbidden, "\(method) \(path)")
+                #expect(response.message == "Template RBAC is an Enterprise feature. Contact sales!")
+            }
+        }
+    }
+
+    @Test func groupChangesAreAudited() async throws {
+        try await withLicensedApp { client, _, _ in
+            let owner = try await licensedOwner(client)
+            let org = owner.organizationID.uuidString.lowercased()
+            let group = try await client.request(.post, "/api/v2/organizations/\(org)/groups", json: ["name": "devs"], token: owner.token)
+            let id = try #require(group.json["id"] as? String)
+            _ = try await client.request(.patch, "/api/v2/groups/\(id)", json: ["name": "developers"], token: owner.token)
+            _ = try await client.request(.patch, "/api/v2/groups/\(id)", json: ["name": "Everyone"], token: owner.token)  // refused: no row
+            _ = try await client.request(.delete, "/api/v2/groups/\(id)", token: owner.token)
+            let rows = try await client.request(.get, "/api/v2/audit?q=resource_type:group", token: owner.token).json["audit_logs"] as? [[String: Any]] ?? []
+            #expect(rows.map { $0["action"] as? String } == ["delete", "write", "create"])
+            let rename = try #require((rows[1]["diff"] as? [String: [String: Any]])?["name"])
+            #expect(rename["old"] as? String == "devs")
+            #expect(rename["new"] as? String == "developers")
+        }
+    }
+}
