@@ -1,0 +1,136 @@
+import Foundation
+import Store
+import Testing
+
+/// Template ACLs: the routes, and their enforcement on list, read and build while
+/// `template_rbac` is enabled.
+@Suite struct TemplateACLTests {
+    struct Fixture {
+        let owner: (token: String, userID: UUID, organizationID: UUID)
+        let member: (token: String, id: UUID)
+        let open: Template
+        let hidden: Template
+    }
+
+    /// An owner, a member, a template Everyone may use and one nobody but admins may.
+    static func fixture(_ client: TestClient, _ store: Store, licensed: Bool = true) async throws -> Fixture {
+        let owner = licensed ? try await licensedOwner(client) : try await client.setUpOwner()
+        let member = try await client.createMember("member", organizationID: owner.organizationID, token: owner.token)
+        let fileID = try await store.insertFile(hash: "h", createdBy: owner.userID, mimetype: "application/x-tar", data: [1])
+        let version = try await store.createTemplateVersion(name: "v1", templateID: nil, job: NewProvisionerJob(
+            organizationID: owner.organizationID, initiatorID: owner.userID, provisioner: "echo", type: .templateVersionImport,
+            fileID: fileID, input: "{}", tags: ["scope": "organization", "owner": ""]
+        ))
+        func template(_ name: String, everyone: Bool) async throws -> Template {
+            try await store.createTemplate(
+                organizationID: owner.organizationID, name: name, displayName: "", description: "", versionID: version.id,
+                provisioner: "echo", createdBy: owner.userID, everyoneAccess: everyone
+            )
+        }
+        return Fixture(owner: owner, member: member, open: try await template("open", everyone: true), hidden: try await template("hidden", everyone: false))
+    }
+
+    func names(_ client: TestClient, _ fixture: Fixture, _ token: String) async throws -> [String] {
+        try await client.request(.get, "/api/v2/organizations/\(fixture.owner.organizationID)/templates", token: token).jsonArray.compactMap { $0["name"] as? String }
+    }
+
+    @Test func aMemberSeesOnlyTemplatesTheirACLEntriesGrant() async throws {
+        try await withLicensedApp { client, store, _ in
+            let f = try await Self.fixture(client, store)
+            #expect(try await names(client, f, f.member.token) == ["open"])
+            #expect(try await names(client, f, f.owner.token) == ["hidden", "open"])
+            // Hidden is missing, not forbidden.
+            #expect(try await client.request(.get, "/api/v2/templates/\(f.hidden.id)", token: f.member.token).status == .notFound)
+            let build = try await client.request(.post, "/api/v2/organizations/\(f.owner.organizationID)/members/me/workspaces", json: [
+                "template_id": f.hidden.id.uuidString, "name": "ws",
+            ], token: f.member.token)
+            #expect(build.status == .notFound)
+            #expect(build.message == "Template with ID \"\(f.hidden.id.uuidString)\" not found.")
+
+            // Through a group.
+            let group = try await client.request(.post, "/api/v2/organizations/\(f.owner.organizationID)/groups", json: ["name": "devs"], token: f.owner.token)
+            let groupID = try #require(group.json["id"] as? String)
+            #expect(try await client.request(.patch, "/api/v2/groups/\(groupID)", json: ["add_users": [f.member.id.uuidString]], token: f.owner.token).status == .ok)
+            let granted = try await client.request(.patch, "/api/v2/templates/\(f.hidden.id)/acl", json: ["group_perms": [groupID: "use"]], token: f.owner.token)
+            #expect(granted.status == .ok)
+            #expect(granted.message == "Successfully updated template ACL list.")
+            #expect(try await names(client, f, f.member.token) == ["hidden", "open"])
+            let allowed = try await client.request(.post, "/api/v2/organizations/\(f.owner.organizationID)/members/me/workspaces", json: [
+                "template_id": f.hidden.id.uuidString, "name": "ws",
+            ], token: f.member.token)
+            #expect(allowed.status == .created)
+            // Taken away again: the member cannot start a build, but may delete the workspace.
+            #expect(try await client.request(.patch, "/api/v2/templates/\(f.hidden.id)/acl", json: ["group_perms": [groupID: ""]], token: f.owner.token).status == .ok)
+            let workspaceID = try #require(allowed.json["id"] as? String)
+            // (The first build is still active; the refusal comes before that check.)
+            let start = try await client.request(.post, "/api/v2/workspaces/\(workspaceID)/builds", json: ["transition": "start"], token: f.member.token)
+            #expect(start.status == .forbidden)
+            let delete = try await client.request(.post, "/api/v2/workspaces/\(workspaceID)/builds", json: ["transition": "delete"], token: f.member.token)
+            #expect(delete.status != .forbidden)
+        }
+    }
+
+    @Test func theACLIsReadInTheSeedsShapeAndChangedByItsAdmins() async throws {
+        try await withLicensedApp { client, store, _ in
+            let f = try await Self.fixture(client, store)
+            #expect(try await client.request(.patch, "/api/v2/templates/\(f.open.id)/acl", json: ["user_perms": [f.member.id.uuidString: "admin"]], token: f.owner.token).status == .ok)
+            let users = try await client.request(.get, "/api/v2/templates/\(f.open.id)/acl", token: f.member.token)
+            #expect(users.status == .ok)
+            #expect(users.jsonArray.map { $0["username"] as? String } == ["member"])
+            #expect(users.jsonArray.first?["role"] as? String == "admin")
+            #expect(users.jsonArray.first?["roles"] != nil)
+            let groups = try await client.request(.get, "/api/v2/templates/\(f.open.id)/acl/groups", token: f.member.token)
+            #expect(groups.jsonArray.map { $0["name"] as? String } == ["Everyone"])
+            #expect(groups.jsonArray.first?["role"] as? String == "use")
+
+            // An ACL admin changes the ACL; a user with `use` only may not; one without access
+            // does not see the template at all.
+            #expect(try await client.request(.patch, "/api/v2/templates/\(f.open.id)/acl", json: ["group_perms": [f.owner.organizationID.uuidString: ""]], token: f.member.token).status == .ok)
+            let other = try await client.createMember("other", organizationID: f.owner.organizationID, token: f.owner.token)
+            #expect(try await client.request(.patch, "/api/v2/templates/\(f.open.id)/acl", json: ["user_perms": [other.id.uuidString: "admin"]], token: other.token).status == .notFound)
+            #expect(try await client.request(.patch, "/api/v2/templates/\(f.open.id)/acl", json: ["user_perms": [other.id.uuidString: "use"]], token: f.member.token).status == .ok)
+            #expect(try await client.request(.patch, "/api/v2/templates/\(f.open.id)/acl", json: ["user_perms": [other.id.uuidString: "admin"]], token: other.token).status == .forbidden)
+        }
+    }
+
+    @Test func everyProblemIsReportedAtOnceAndNothingChanges() async throws {
+        try await withLicensedApp { client, store, _ in
+            let f = try await Self.fixture(client, store)
+            let unknown = UUID()
+            let refused = try await client.request(.patch, "/api/v2/templates/\(f.open.id)/acl", json: [
+                "user_perms": [f.member.id.uuidString: "boss", "not-a-uuid": "use", unknown.uuidString: "use"],
+                "group_perms": [UUID().uuidString: "admin"],
+            ], token: f.owner.token)
+            #expect(refused.status == .badRequest)
+            #expect(refused.message == "Invalid request to update template metadata!")
+            let details = (refused.json["validations"] as? [[String: Any]] ?? []).compactMap { $0["detail"] as? String }
+            #expect(details.contains("role \"boss\" is not a valid Template role"))
+            #expect(details.contains("ID not-a-uuidmust be a valid UUID."))
+            #expect(details.contains { $0.hasPrefix("Failed to find resource with ID \"\(unknown.uuidString.lowercased())\"") })
+            #expect(refused.validationFields.sorted() == ["group_perms", "user_perms", "user_perms", "user_perms"])
+            #expect(try await store.template(id: f.open.id)?.userACL.isEmpty == true)
+        }
+    }
+
+    @Test func withoutTemplateRBACEveryMemberUsesEveryTemplateAndTheACLRoutesAreGated() async throws {
+        try await withLicensedApp { client, store, _ in
+            let f = try await Self.fixture(client, store, licensed: false)
+            #expect(try await names(client, f, f.member.token) == ["hidden", "open"])
+            #expect(try await client.request(.get, "/api/v2/templates/\(f.hidden.id)", token: f.member.token).status == .ok)
+            let gated = try await client.request(.get, "/api/v2/templates/\(f.open.id)/acl", token: f.owner.token)
+            #expect(gated.status == .forbidden)
+            #expect(gated.message == "Template RBAC is an Enterprise feature. Contact sales!")
+        }
+    }
+
+    @Test func aclChangesAreAudited() async throws {
+        try await withLicensedApp { client, store, _ in
+            let f = try await Self.fixture(client, store)
+            #expect(try await client.request(.patch, "/api/v2/templates/\(f.open.id)/acl", json: ["user_perms": [f.member.id.uuidString: "use"]], token: f.owner.token).status == .ok)
+            let rows = try await client.request(.get, "/api/v2/audit?q=resource_type:template", token: f.owner.token).json["audit_logs"] as? [[String: Any]] ?? []
+            #expect(rows.count == 1)
+            #expect(rows.first?["resource_id"] as? String == f.open.id.uuidString.lowercased())
+            #expect((rows.first?["diff"] as? [String: Any])?["user_acl"] != nil)
+        }
+    }
+}
