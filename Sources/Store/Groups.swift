@@ -25,6 +25,23 @@ public struct Group: Sendable, Equatable, Encodable {
     }
 }
 
+/// A group and the ids of its members, in username order.
+public struct GroupListing: Sendable, Equatable {
+    public var group: Group
+    public var memberIDs: [UUID]
+}
+
+/// Groups with their members' ids, and each member once: a list of many groups that share
+/// members (100 groups of the same 1,000 users) reads and encodes each user once.
+public struct GroupDirectory: Sendable, Equatable {
+    public var groups: [GroupListing]
+    public var users: [UUID: User]
+
+    public var withMembers: [GroupWithMembers] {
+        groups.map { GroupWithMembers(group: $0.group, members: $0.memberIDs.compactMap { users[$0] }) }
+    }
+}
+
 /// A group with its members, in username order.
 public struct GroupWithMembers: Sendable, Equatable {
     public var group: Group
@@ -124,12 +141,19 @@ enum Groups {
         PostgresQuery("SELECT \(columns) FROM groups g WHERE g.organization_id = $1 AND g.name = $2", [organizationID, name], decode: group)
     }
 
-    /// By organization, Everyone first, then by name. A member of an organization is a member
-    /// of its Everyone group.
-    static func list(_ filter: GroupFilter) -> PostgresQuery<Group> {
+    /// By organization, Everyone first, then by name, each with its members' ids (Everyone's
+    /// are the organization's members): one statement for any number of groups.
+    static func list(_ filter: GroupFilter) -> PostgresQuery<GroupListing> {
         PostgresQuery(
             """
-            SELECT \(columns) FROM groups g
+            SELECT \(columns), CASE WHEN g.id = g.organization_id THEN
+                    ARRAY(SELECT om.user_id::text FROM organization_members om JOIN users u ON u.id = om.user_id
+                          WHERE om.organization_id = g.organization_id ORDER BY u.username)
+                ELSE
+                    ARRAY(SELECT gm.user_id::text FROM group_members gm JOIN users u ON u.id = gm.user_id
+                          WHERE gm.group_id = g.id ORDER BY u.username)
+                END AS member_ids
+            FROM groups g
             WHERE ($1::uuid IS NULL OR g.organization_id = $1)
               AND ($2::uuid[] IS NULL OR g.organization_id = ANY($2::uuid[]))
               AND ($3::uuid IS NULL
@@ -139,21 +163,20 @@ enum Groups {
               AND ($4::uuid[] IS NULL OR g.id = ANY($4::uuid[]))
             ORDER BY g.organization_id, g.id <> g.organization_id, g.name
             """,
-            [filter.organizationID, filter.organizationIDs, filter.hasMember, filter.ids], decode: group
-        )
+            [filter.organizationID, filter.organizationIDs, filter.hasMember, filter.ids]
+        ) { row in GroupListing(group: try group(row), memberIDs: try row.decode("member_ids")) }
     }
 
     /// The members of every group in `ids`, in one statement: stored members, and for an
-    /// Everyone group the organization's members. Each reports the group's organization as its
-    /// only one (Coder's shortcut, which spares a lookup per member).
+    /// Everyone group the organization's members.
     static func members(ofGroups ids: [UUID]) -> PostgresQuery<(groupID: UUID, user: User)> {
         PostgresQuery(
             """
-            SELECT gm.group_id, \(Users.columnsButOrganizations), ARRAY[g.organization_id::text] AS organization_ids
-            FROM group_members gm JOIN groups g ON g.id = gm.group_id JOIN users u ON u.id = gm.user_id
+            SELECT gm.group_id, \(Users.columns)
+            FROM group_members gm JOIN users u ON u.id = gm.user_id
             WHERE gm.group_id = ANY($1::uuid[])
             UNION ALL
-            SELECT om.organization_id AS group_id, \(Users.columnsButOrganizations), ARRAY[om.organization_id::text] AS organization_ids
+            SELECT om.organization_id AS group_id, \(Users.columns)
             FROM organization_members om JOIN users u ON u.id = om.user_id
             WHERE om.organization_id = ANY($1::uuid[])
             ORDER BY group_id, username

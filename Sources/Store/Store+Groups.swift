@@ -27,11 +27,14 @@ extension Store {
         try await pool.one(Groups.withName(name, organizationID: organizationID))
     }
 
-    /// The groups `filter` selects, each with its members, in two statements whatever their number.
-    public func groups(_ filter: GroupFilter) async throws -> [GroupWithMembers] {
+    /// The groups `filter` selects with their members' ids, and every member once: two
+    /// statements whatever the number of groups and members.
+    public func groups(_ filter: GroupFilter) async throws -> GroupDirectory {
         try await pool.withTransaction(isolation: .repeatableRead) { connection in
             let groups = try connection.all(Groups.list(filter))
-            return try Self.withMembers(groups, on: connection)
+            let ids = Array(Set(groups.flatMap(\.memberIDs)))
+            let users = ids.isEmpty ? [] : try connection.all(Users.withIDs(ids))
+            return GroupDirectory(groups: groups, users: Dictionary(users.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }))
         }
     }
 

@@ -45,15 +45,10 @@ public struct NewUser: Sendable {
 enum Users {
     static let constraintFields = ["users_email_key": "email", "users_username_key": "username"]
 
-    /// Every column of `user(_:)` but `organization_ids`, for a statement that says which
-    /// organizations to report itself (a group's members report the group's).
-    static let columnsButOrganizations = """
+    /// Every column `user(_:)` decodes, from `users u`.
+    static let columns = """
         u.id, u.email, u.username, u.hashed_password, u.avatar_url, u.status, u.rbac_roles, u.login_type,
-        u.created_at, u.updated_at, u.last_seen_at
-        """
-
-    private static let columns = """
-        \(columnsButOrganizations),
+        u.created_at, u.updated_at, u.last_seen_at,
         ARRAY(SELECT m.organization_id::text FROM organization_members m WHERE m.user_id = u.id ORDER BY m.created_at, m.organization_id) AS organization_ids
         """
 

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Store
+import WireFormat
 
 /// Groups of an organization (Coder's `/groups…`), behind the `template_rbac` feature, in the
 /// seed's shape. Everyone (id = organization id) holds every member of its organization, is
@@ -31,6 +32,51 @@ struct GroupsController: ResourceController {
             members = value.members.map(UserJSON.init)
             total_member_count = value.members.count
         }
+    }
+
+    /// A group's fields but its members, for lists that splice in each member's JSON.
+    struct GroupHeadJSON: Encodable {
+        let id: UUID
+        let name: String
+        let display_name: String
+        let organization_id: UUID
+        let avatar_url: String
+        let quota_allowance: Int32
+        let source: String
+        let total_member_count: Int
+    }
+
+    /// A list of groups in the seed's shape, each member encoded once however many groups
+    /// hold them (100 groups of the same 1,000 users encode 1,000 users, not 100,000).
+    static func listResponse(_ directory: GroupDirectory) throws -> Response {
+        var users: [UUID: [UInt8]] = [:]
+        var out: [UInt8] = [UInt8(ascii: "[")]
+        for (index, listing) in directory.groups.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            let group = listing.group
+            let members = listing.memberIDs.filter { directory.users[$0] != nil }
+            var head = try WireJSON.encode(GroupHeadJSON(
+                id: group.id, name: group.name, display_name: group.displayName, organization_id: group.organizationID,
+                avatar_url: group.avatarURL, quota_allowance: group.quotaAllowance, source: group.source,
+                total_member_count: members.count
+            ))
+            head.removeLast()  // the closing brace: the members follow
+            out += head
+            out += Array(#","members":["#.utf8)
+            for (position, id) in members.enumerated() {
+                if position > 0 { out.append(UInt8(ascii: ",")) }
+                if let encoded = users[id] {
+                    out += encoded
+                } else if let user = directory.users[id] {
+                    let encoded = try WireJSON.encode(UserJSON(user))
+                    users[id] = encoded
+                    out += encoded
+                }
+            }
+            out += Array("]}".utf8)
+        }
+        out.append(UInt8(ascii: "]"))
+        return JSON.bytes(ByteBuffer(bytes: out))
     }
 
     /// What the audit log shows of a group: its fields and member ids.
@@ -102,7 +148,7 @@ struct GroupsController: ResourceController {
         routes.get("organizations/:organization/groups") { _, context in
             let organization = try await context.organizationParameter(store)
             try context.authorize(.read, .groups(organization: organization.id))
-            return try await store.groups(GroupFilter(organizationID: organization.id)).map(GroupJSON.init)
+            return try Self.listResponse(try await store.groups(GroupFilter(organizationID: organization.id)))
         }
         routes.get("organizations/:organization/groups/:groupName") { _, context in
             let organization = try await context.organizationParameter(store)
@@ -146,7 +192,7 @@ struct GroupsController: ResourceController {
 
     /// `GET /groups?organization=&has_member=`: each filter optional; without `organization`,
     /// every group the caller may read.
-    @Sendable func list(_ request: Request, _ context: AppRequestContext) async throws -> [GroupJSON] {
+    @Sendable func list(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let subject = try context.requireSubject()
         var filter = GroupFilter()
         var validations: [APIError.Validation] = []
@@ -167,7 +213,7 @@ struct GroupsController: ResourceController {
         if filter.organizationID == nil, !RBAC.can(subject, .read, .groups(organization: UUID())) {
             filter.organizationIDs = Array(subject.organizations.keys)
         }
-        return try await store.groups(filter).map(GroupJSON.init)
+        return try Self.listResponse(try await store.groups(filter))
     }
 
     @Sendable func patch(_ request: Request, _ context: AppRequestContext) async throws -> GroupJSON {

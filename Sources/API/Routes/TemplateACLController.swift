@@ -70,7 +70,7 @@ struct TemplateACLController: ResourceController {
         }
         routes.get("templates/:template/acl/groups") { _, context in
             let template = try await load(context, for: .read)
-            let groups = try await store.groups(GroupFilter(organizationID: template.organizationID, ids: Array(template.groupACL.keys)))
+            let groups = try await store.groups(GroupFilter(organizationID: template.organizationID, ids: Array(template.groupACL.keys))).withMembers
             return groups.compactMap { group in
                 template.groupACL[group.group.id].map { TemplateGroupJSON(group: GroupsController.GroupJSON(group), role: $0) }
             }
