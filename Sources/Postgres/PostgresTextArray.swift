@@ -16,33 +16,36 @@ enum PostgresTextArray {
     }
 
     static func parse(_ text: String) -> [String]? {
-        let chars = Array(text.unicodeScalars)
-        guard chars.first == "{", chars.last == "}" else { return nil }
+        // Over the UTF-8 bytes: the delimiters are ASCII, and an unquoted element (a uuid, a
+        // timestamp: most arrays) becomes a String in one step, not scalar by scalar.
+        let bytes = Array(text.utf8)
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\"), comma = UInt8(ascii: ",")
+        guard bytes.first == UInt8(ascii: "{"), bytes.last == UInt8(ascii: "}") else { return nil }
         var values: [String] = []
         var index = 1
-        let end = chars.count - 1
+        let end = bytes.count - 1
         if index == end { return [] }
         while index < end {
-            var value = String.UnicodeScalarView()
-            if chars[index] == "\"" {
+            if bytes[index] == quote {
                 index += 1
-                while index < end, chars[index] != "\"" {
-                    if chars[index] == "\\" { index += 1; guard index < end else { return nil } }
-                    value.append(chars[index])
+                var value: [UInt8] = []
+                while index < end, bytes[index] != quote {
+                    if bytes[index] == backslash { index += 1; guard index < end else { return nil } }
+                    value.append(bytes[index])
                     index += 1
                 }
                 guard index < end else { return nil }
                 index += 1 // closing quote
+                values.append(String(decoding: value, as: UTF8.self))
             } else {
-                while index < end, chars[index] != "," {
-                    value.append(chars[index])
-                    index += 1
-                }
-                if String(value) == "NULL" { return nil }
+                let start = index
+                while index < end, bytes[index] != comma { index += 1 }
+                let value = String(decoding: bytes[start..<index], as: UTF8.self)
+                if value == "NULL" { return nil }
+                values.append(value)
             }
-            values.append(String(value))
             if index < end {
-                guard chars[index] == "," else { return nil }
+                guard bytes[index] == comma else { return nil }
                 index += 1
             }
         }

@@ -31,10 +31,16 @@ extension Store {
     /// statements whatever the number of groups and members.
     public func groups(_ filter: GroupFilter) async throws -> GroupDirectory {
         try await pool.withTransaction(isolation: .repeatableRead) { connection in
-            let groups = try connection.all(Groups.list(filter))
+            var groups = try connection.all(Groups.list(filter))
             let ids = Array(Set(groups.flatMap(\.memberIDs)))
             let users = ids.isEmpty ? [] : try connection.all(Users.withIDs(ids))
-            return GroupDirectory(groups: groups, users: Dictionary(users.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }))
+            let byID = Dictionary(users.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            // Username order, then id, as the single-group statement orders them.
+            let rank = Dictionary(uniqueKeysWithValues: users.sorted { ($0.username, $0.id.uuidString) < ($1.username, $1.id.uuidString) }.enumerated().map { ($1.id, $0) })
+            for index in groups.indices {
+                groups[index].memberIDs = groups[index].memberIDs.filter { rank[$0] != nil }.sorted { (rank[$0] ?? 0) < (rank[$1] ?? 0) }
+            }
+            return GroupDirectory(groups: groups, users: byID)
         }
     }
 
