@@ -119,7 +119,9 @@ import TestSupport
 
     @Test func concurrentFirstStartsOnATableWithoutChecksumsTakeTurns() async throws {
         let db = try await TestDatabase.create()
-        let pools = (0..<4).map { _ in DatabasePool(.init(connectionString: db.url, maximumConnections: 1)) }
+        // Two connections each: `status` must not queue behind its own pool's `up`, which may wait
+        // a while for the lock under load (a 10 s pool wait once ran out here on a busy machine).
+        let pools = (0..<4).map { _ in DatabasePool(.init(connectionString: db.url, maximumConnections: 2)) }
         try await Self.applyAsBeforeChecksums(Self.migrations[0...0], pools[0])
         let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
             for pool in pools {
