@@ -73,6 +73,7 @@ public struct APIServer: Sendable {
             WorkspacesController(store: store),
             WorkspaceBuildsController(store: store, pubsub: pubsub, sockets: authenticator.sockets),
             AuditController(store: store),
+            WorkspaceQuotaController(store: store, features: features),
         ]
         if let membership { controllers.append(ReplicasController(membership: membership)) }
         if let licensing {

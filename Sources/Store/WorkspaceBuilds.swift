@@ -85,11 +85,15 @@ enum WorkspaceBuilds {
 
     /// Sums the build's resource costs (in the database, in 64 bits) and keeps its state:
     /// without a new one, the last good one is carried forward from the builds before.
+    /// The cost is the larger of that sum and what the build committed to its quota: a stop keeps
+    /// what it committed for persistent resources (it reports none), a failed build what it
+    /// committed before failing (as in Coder), and a daemon that reports more than it committed
+    /// is counted at what it reported, so later commits see the real consumption.
     static func recordOutcome(jobID: UUID, state: [UInt8]?) -> PostgresQuery<Void> {
         PostgresQuery(
             """
             UPDATE workspace_builds b SET updated_at = now(),
-                daily_cost = (SELECT COALESCE(sum(r.daily_cost), 0) FROM workspace_resources r WHERE r.job_id = b.job_id),
+                daily_cost = GREATEST(b.daily_cost, (SELECT COALESCE(sum(r.daily_cost), 0) FROM workspace_resources r WHERE r.job_id = b.job_id)),
                 state = COALESCE($2, b.state, (
                     SELECT p.state FROM workspace_builds p
                     WHERE p.workspace_id = b.workspace_id AND p.build_number < b.build_number AND p.state IS NOT NULL

@@ -21,8 +21,13 @@ public struct ProvisionerServices: Sendable {
     public let preSharedKey: String?
     public let webSocket: WebSocketConfiguration
     public let logLimits: JobLogLimits
+    /// Whether workspace quotas are enforced now; the composition root answers from the licensing.
+    public let quotaEnforced: @Sendable () -> Bool
 
-    public init(acquirer: JobAcquirer, connections: DaemonConnections, pubsub: Pubsub, replicaID: UUID, preSharedKey: String?, webSocket: WebSocketConfiguration, logLimits: JobLogLimits = JobLogLimits()) {
+    public init(
+        acquirer: JobAcquirer, connections: DaemonConnections, pubsub: Pubsub, replicaID: UUID, preSharedKey: String?, webSocket: WebSocketConfiguration,
+        logLimits: JobLogLimits = JobLogLimits(), quotaEnforced: @escaping @Sendable () -> Bool = { false }
+    ) {
         self.acquirer = acquirer
         self.connections = connections
         self.pubsub = pubsub
@@ -30,6 +35,7 @@ public struct ProvisionerServices: Sendable {
         self.preSharedKey = preSharedKey
         self.webSocket = webSocket
         self.logLimits = logLimits
+        self.quotaEnforced = quotaEnforced
     }
 }
 
@@ -190,7 +196,8 @@ struct ProvisionerDaemonsController: ResourceController {
         }
         let session = DaemonSession(
             identity: DaemonIdentity(id: record.id, connectionID: connectionID, instanceID: instanceID, name: name, organizationID: organization.id, provisioners: provisioners, tags: tags),
-            replicaID: services.replicaID, store: store, acquirer: services.acquirer, logLimits: services.logLimits, logger: logger
+            replicaID: services.replicaID, store: store, acquirer: services.acquirer, logLimits: services.logLimits,
+            quotaEnforced: services.quotaEnforced, logger: logger
         )
         let logger = self.logger
         let tokenSubject = subject

@@ -10,5 +10,6 @@ public enum Schema {
         hardening,
         licensing,
         auditLog,
+        quota,
     ]
 }
