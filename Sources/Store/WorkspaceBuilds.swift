@@ -28,12 +28,20 @@ enum WorkspaceBuilds {
         )
     }
 
-    /// The workspace's next build, run by `job`.
+    /// The workspace's next build, run by `job`. It starts at the cost of the build before it:
+    /// until it commits its own quota, the workspace's resources are the ones that build left,
+    /// so a build that is running, or failed before committing, or was refused by the quota,
+    /// still counts what the workspace costs (with 0, a refused rebuild would free its
+    /// workspace's share for another workspace while the old resources live on).
     static func insert(workspaceID: UUID, versionID: UUID, transition: String, job: NewProvisionerJob) -> PostgresQuery<WorkspaceBuild> {
         PostgresQuery(
             """
-            INSERT INTO workspace_builds (id, workspace_id, template_version_id, build_number, transition, initiator_id, job_id)
-            VALUES ($1, $2, $3, COALESCE((SELECT max(build_number) FROM workspace_builds WHERE workspace_id = $2), 0) + 1, $4, $5, $6)
+            INSERT INTO workspace_builds (id, workspace_id, template_version_id, build_number, transition, initiator_id, job_id, daily_cost)
+            SELECT $1, $2, $3, COALESCE(p.build_number, 0) + 1, $4, $5, $6, COALESCE(p.daily_cost, 0)
+            FROM (SELECT 1) one
+            LEFT JOIN LATERAL (
+                SELECT build_number, daily_cost FROM workspace_builds WHERE workspace_id = $2 ORDER BY build_number DESC LIMIT 1
+            ) p ON true
             RETURNING \(columns)
             """,
             [UUID(), workspaceID, versionID, transition, job.initiatorID, job.id],
