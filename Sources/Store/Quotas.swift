@@ -7,6 +7,12 @@ public struct QuotaAllowance: Sendable, Equatable {
     public var groupID: UUID
     public var groupName: String
     public var quotaAllowance: Int64
+
+    public init(groupID: UUID, groupName: String, quotaAllowance: Int64) {
+        self.groupID = groupID
+        self.groupName = groupName
+        self.quotaAllowance = quotaAllowance
+    }
 }
 
 /// A user's quota in one organization: what their groups allow, and what their workspaces cost.
