@@ -52,6 +52,7 @@ enum Quotas {
     /// member of, and the organization's Everyone group (its id is the organization's, its
     /// membership implicit: every organization member) when they are a member of the
     /// organization. Only this organization's Everyone group: v0.17 added every organization's.
+    /// Everyone first, then by name (bytewise, whatever the database's collation).
     static func allowances(userID: UUID, organizationID: UUID) -> PostgresQuery<QuotaAllowance> {
         PostgresQuery(
             """
@@ -60,7 +61,7 @@ enum Quotas {
                 (g.id = g.organization_id AND EXISTS (
                     SELECT 1 FROM organization_members m WHERE m.organization_id = $2 AND m.user_id = $1))
                 OR EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = g.id AND gm.user_id = $1))
-            ORDER BY g.name, g.id
+            ORDER BY g.id = g.organization_id DESC, g.name COLLATE "C", g.id
             """,
             [userID, organizationID]
         ) { row in

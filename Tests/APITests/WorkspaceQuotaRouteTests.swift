@@ -65,9 +65,9 @@ import Testing
                 #expect(response.json["budget"] as? Int == 13)
                 #expect(response.json["credits_consumed"] as? Int == 9)
                 let allowances = response.json["allowances"] as? [[String: Any]] ?? []
-                #expect(allowances.map { $0["group_name"] as? String } == ["devs", "Everyone"])
-                #expect(allowances.map { $0["group_id"] as? String } == [devs.uuidString.lowercased(), owner.organizationID.uuidString.lowercased()])
-                #expect(allowances.map { $0["quota_allowance"] as? Int } == [10, 3])
+                #expect(allowances.map { $0["group_name"] as? String } == ["Everyone", "devs"])
+                #expect(allowances.map { $0["group_id"] as? String } == [owner.organizationID.uuidString.lowercased(), devs.uuidString.lowercased()])
+                #expect(allowances.map { $0["quota_allowance"] as? Int } == [3, 10])
             }
         }
     }

@@ -110,8 +110,8 @@ import Testing
 
             let quota = try await store.quota(userID: ann.id, organizationID: f.organization.id)
             #expect(quota.allowances == [
-                QuotaAllowance(groupID: devs, groupName: "devs", quotaAllowance: 10),
                 QuotaAllowance(groupID: f.organization.id, groupName: "Everyone", quotaAllowance: 5),
+                QuotaAllowance(groupID: devs, groupName: "devs", quotaAllowance: 10),
             ])
             #expect(quota.budget == 15)
             #expect(quota.creditsConsumed == 0)
