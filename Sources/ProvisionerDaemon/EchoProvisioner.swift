@@ -6,7 +6,7 @@ import WireFormat
 ///
 /// ```json
 /// {"resources": [{"name": "dev", "type": "docker_container", "daily_cost": 5}],
-///  "logs": ["pulling image", "starting"], "plan_ms": 50, "apply_ms": 100, "fail": null}
+///  "stop_daily_cost": 1, "logs": ["pulling image", "starting"], "plan_ms": 50, "apply_ms": 100, "fail": null}
 /// ```
 ///
 /// An import reports the resources; a build plans, commits quota (a start for the resources'
