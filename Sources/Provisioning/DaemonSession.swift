@@ -24,9 +24,7 @@ public final class DaemonSession: Sendable {
     private let store: Store
     private let acquirer: JobAcquirer
     private let logLimits: JobLogLimits
-    /// Whether workspace quotas are enforced now (template RBAC licensed and on), asked at each
-    /// commit: the licensing side decides, without this layer depending on it.
-    private let quotaEnforced: @Sendable () -> Bool
+    private let quotaCommits: QuotaCommits
     private let logger: Logger
     private let core: Mutex<DaemonSessionCore>
     private let acquires = Mutex<[Int64: Task<Void, Never>]>([:])
@@ -34,13 +32,13 @@ public final class DaemonSession: Sendable {
 
     public init(
         identity: DaemonIdentity, replicaID: UUID, store: Store, acquirer: JobAcquirer, logLimits: JobLogLimits = JobLogLimits(),
-        quotaEnforced: @escaping @Sendable () -> Bool = { false }, logger: Logger
+        quotaCommits: QuotaCommits = QuotaCommits(enforced: { false }), logger: Logger
     ) {
         self.identity = identity
         self.store = store
         self.acquirer = acquirer
         self.logLimits = logLimits
-        self.quotaEnforced = quotaEnforced
+        self.quotaCommits = quotaCommits
         self.logger = logger
         self.core = Mutex(DaemonSessionCore(daemonID: identity.id, replicaID: replicaID))
     }
@@ -123,7 +121,7 @@ public final class DaemonSession: Sendable {
             case .commitQuota(let id, let lease, let dailyCost):
                 var decision: QuotaDecision?
                 do {
-                    decision = try await store.commitQuota(lease, connectionID: identity.connectionID, dailyCost: dailyCost, enforce: quotaEnforced())
+                    decision = try await quotaCommits.commit(lease, connectionID: identity.connectionID, dailyCost: dailyCost, in: store)
                 } catch LeaseError.stale {
                     decision = nil
                 } catch {

@@ -21,8 +21,9 @@ public struct ProvisionerServices: Sendable {
     public let preSharedKey: String?
     public let webSocket: WebSocketConfiguration
     public let logLimits: JobLogLimits
-    /// Whether workspace quotas are enforced now; the composition root answers from the licensing.
-    public let quotaEnforced: @Sendable () -> Bool
+    /// The replica's quota commits; whether quotas are enforced, the composition root answers
+    /// from the licensing (`quotaEnforced`).
+    public let quotaCommits: QuotaCommits
 
     public init(
         acquirer: JobAcquirer, connections: DaemonConnections, pubsub: Pubsub, replicaID: UUID, preSharedKey: String?, webSocket: WebSocketConfiguration,
@@ -35,7 +36,7 @@ public struct ProvisionerServices: Sendable {
         self.preSharedKey = preSharedKey
         self.webSocket = webSocket
         self.logLimits = logLimits
-        self.quotaEnforced = quotaEnforced
+        self.quotaCommits = QuotaCommits(enforced: quotaEnforced)
     }
 }
 
@@ -197,7 +198,7 @@ struct ProvisionerDaemonsController: ResourceController {
         let session = DaemonSession(
             identity: DaemonIdentity(id: record.id, connectionID: connectionID, instanceID: instanceID, name: name, organizationID: organization.id, provisioners: provisioners, tags: tags),
             replicaID: services.replicaID, store: store, acquirer: services.acquirer, logLimits: services.logLimits,
-            quotaEnforced: services.quotaEnforced, logger: logger
+            quotaCommits: services.quotaCommits, logger: logger
         )
         let logger = self.logger
         let tokenSubject = subject
