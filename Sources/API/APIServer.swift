@@ -75,6 +75,7 @@ public struct APIServer: Sendable {
             TemplateACLController(store: store, access: templateAccess, audit: audit),
             WorkspaceBuildsController(store: store, pubsub: pubsub, sockets: authenticator.sockets),
             AuditController(store: store),
+            WorkspaceQuotaController(store: store, features: features),
         ]
         if let membership { controllers.append(ReplicasController(membership: membership)) }
         if let licensing {

@@ -1,5 +1,6 @@
 import API
 import Hummingbird
+import Licensing
 import Logging
 import Postgres
 import ProvisionerProtocol
@@ -27,7 +28,9 @@ extension CoordinatorServer {
             preSharedKey: configuration.provisionerPreSharedKey,
             // Holds the largest job a daemon can be handed: see ProvisionerLimits.
             webSocket: WebSocketConfiguration(maxMessageSize: ProvisionerLimits.maxMessageBytes, pingInterval: .seconds(15), pingTimeout: .seconds(30)),
-            logLimits: configuration.jobLogLimits
+            logLimits: configuration.jobLogLimits,
+            // Quotas are part of template RBAC: enforced while it is licensed and switched on.
+            quotaEnforced: { [entitlements = licensing.entitlements] in entitlements.isEnabled(.templateRBAC) }
         )
         // The one place the HTTP layer is built.
         let server = APIServer(

@@ -6,11 +6,12 @@ import WireFormat
 ///
 /// ```json
 /// {"resources": [{"name": "dev", "type": "docker_container", "daily_cost": 5}],
-///  "logs": ["pulling image", "starting"], "plan_ms": 50, "apply_ms": 100, "fail": null}
+///  "stop_daily_cost": 1, "logs": ["pulling image", "starting"], "plan_ms": 50, "apply_ms": 100, "fail": null}
 /// ```
 ///
-/// An import reports the resources; a build plans, commits quota for their cost, applies and
-/// completes with the resources and a state naming the transition.
+/// An import reports the resources; a build plans, commits quota (a start for the resources'
+/// cost, a stop for `stop_daily_cost`, a delete never), applies and completes with the
+/// resources and a state naming the transition.
 public struct EchoProvisioner: Provisioner {
     public let name = "echo"
 
@@ -20,6 +21,8 @@ public struct EchoProvisioner: Provisioner {
         var plan_ms: Int?
         var apply_ms: Int?
         var fail: String?
+        /// What a stopped workspace keeps costing a day (its persistent resources, a disk say).
+        var stop_daily_cost: Int64?
     }
 
     public init() {}
@@ -58,8 +61,16 @@ public struct EchoProvisioner: Provisioner {
                 cost = sum
             }
         }
-        guard try await progress.commitQuota(dailyCost: cost) else {
-            throw ProvisionerFailure("insufficient quota")
+        if transition == "stop" {
+            cost = manifest.stop_daily_cost ?? 0
+            guard cost >= 0 else { throw ProvisionerFailure("the manifest's daily costs are out of range") }
+        }
+        // Start and stop builds commit their cost (a stop what its persistent resources cost, as
+        // in Coder); delete builds never do.
+        if transition != "delete" {
+            guard try await progress.commitQuota(dailyCost: cost) else {
+                throw ProvisionerFailure("insufficient quota")
+            }
         }
         for line in manifest.logs ?? [] {
             if try await progress.log([LogLine(stage: "Applying", output: line)]) { throw CancellationError() }

@@ -297,8 +297,22 @@ private struct LinkProgress: ProvisionerProgress {
 
     func commitQuota(dailyCost: Int64) async throws -> Bool {
         guard let reply = await send({ .commitQuota(id: $0, lease: lease, dailyCost: dailyCost) }) else { throw CancellationError() }
-        if case .quota(_, let ok, _, _) = reply { return ok }
-        return false
+        switch reply {
+        case .quota(_, let ok, let consumed, let budget):
+            // Coder's lines, so that a user sees in the build log why a build was refused.
+            var lines = [
+                LogLine(stage: "Commit quota", output: "Build cost — \(dailyCost)"),
+                LogLine(stage: "Commit quota", output: "Budget — \(budget)"),
+                LogLine(stage: "Commit quota", output: "Credits consumed — \(consumed)"),
+            ]
+            if !ok { lines.append(LogLine(level: "warn", stage: "Commit quota", output: "This build would exceed your quota. Failing.")) }
+            _ = try await log(lines)
+            return ok
+        case .error(_, _, let message):
+            throw ProvisionerFailure("commit quota: \(message)")
+        default:
+            throw ProvisionerFailure("commit quota: unexpected answer from the coordinator")
+        }
     }
 }
 

@@ -24,16 +24,21 @@ public final class DaemonSession: Sendable {
     private let store: Store
     private let acquirer: JobAcquirer
     private let logLimits: JobLogLimits
+    private let quotaCommits: QuotaCommits
     private let logger: Logger
     private let core: Mutex<DaemonSessionCore>
     private let acquires = Mutex<[Int64: Task<Void, Never>]>([:])
     private let sender = Mutex<Send?>(nil)
 
-    public init(identity: DaemonIdentity, replicaID: UUID, store: Store, acquirer: JobAcquirer, logLimits: JobLogLimits = JobLogLimits(), logger: Logger) {
+    public init(
+        identity: DaemonIdentity, replicaID: UUID, store: Store, acquirer: JobAcquirer, logLimits: JobLogLimits = JobLogLimits(),
+        quotaCommits: QuotaCommits = QuotaCommits(enforced: { false }), logger: Logger
+    ) {
         self.identity = identity
         self.store = store
         self.acquirer = acquirer
         self.logLimits = logLimits
+        self.quotaCommits = quotaCommits
         self.logger = logger
         self.core = Mutex(DaemonSessionCore(daemonID: identity.id, replicaID: replicaID))
     }
@@ -113,6 +118,23 @@ public final class DaemonSession: Sendable {
                     canceled = nil
                 }
                 try await perform(core.withLock { $0.updated(requestID: id, lease, canceled: canceled) }, send: send)
+            case .commitQuota(let id, let lease, let dailyCost):
+                var decision: QuotaDecision?
+                do {
+                    decision = try await quotaCommits.commit(lease, connectionID: identity.connectionID, dailyCost: dailyCost, in: store)
+                } catch LeaseError.stale {
+                    decision = nil
+                } catch {
+                    logger.warning("a quota commit failed", metadata: ["job": "\(lease.jobID)", "error": "\(error)"])
+                    try await perform(core.withLock { $0.quotaFailed(requestID: id) }, send: send)
+                    continue
+                }
+                if let decision, !decision.ok {
+                    logger.info("build refused: over its owner's workspace quota", metadata: [
+                        "job": "\(lease.jobID)", "daily_cost": "\(dailyCost)", "credits_consumed": "\(decision.creditsConsumed)", "budget": "\(decision.budget)",
+                    ])
+                }
+                try await perform(core.withLock { $0.quotaCommitted(requestID: id, lease, decision) }, send: send)
             case .finish(let id, let lease, let outcome, let resources, let state, let reply):
                 var applied = true
                 do {

@@ -27,6 +27,8 @@ public struct DaemonSessionCore: Sendable {
         case resume(requestID: Int64, JobLease)
         /// Store the lines under the lease (report with `updated`).
         case update(requestID: Int64, JobLease, [JobLogLine])
+        /// Decide the build's quota at `dailyCost` under the lease (report with `quotaCommitted`).
+        case commitQuota(requestID: Int64, JobLease, dailyCost: Int64)
         /// End the job under the lease (report with `finished`); on success, send `reply`.
         case finish(requestID: Int64, JobLease, JobOutcome, resources: [JobResource], state: [UInt8]?, reply: CoordinatorMessage)
         /// The connection is over: fail every job it holds with `error` (resuming them would only
@@ -99,9 +101,8 @@ public struct DaemonSessionCore: Sendable {
             guard let jobLease = held(lease) else { return [.send(Self.stale(id, lease))] }
             return [.update(requestID: id, jobLease, logs.map { JobLogLine(createdAt: $0.createdAt, level: $0.level, stage: $0.stage, output: $0.output) })]
         case .commitQuota(let id, let lease, let dailyCost):
-            guard held(lease) != nil else { return [.send(Self.stale(id, lease))] }
-            // Quota enforcement arrives with the quota issue; until then every build is allowed.
-            return [.send(.quota(id: id, ok: true, creditsConsumed: dailyCost, budget: 0))]
+            guard let jobLease = held(lease) else { return [.send(Self.stale(id, lease))] }
+            return [.commitQuota(requestID: id, jobLease, dailyCost: dailyCost)]
         case .complete(let id, let lease, let result):
             guard let jobLease = held(lease) else { return [.send(Self.stale(id, lease))] }
             switch JobReport.validate(result) {
@@ -185,6 +186,21 @@ public struct DaemonSessionCore: Sendable {
             return [.send(Self.stale(requestID, lease))]
         }
         return [.send(.updated(id: requestID, canceled: canceled))]
+    }
+
+    /// The quota was decided, or the lease was stale (nil).
+    public mutating func quotaCommitted(requestID: Int64, _ lease: JobLease, _ decision: QuotaDecision?) -> [Action] {
+        guard let decision else {
+            leases.remove(lease)
+            return [.send(Self.stale(requestID, lease))]
+        }
+        return [.send(.quota(id: requestID, ok: decision.ok, creditsConsumed: decision.creditsConsumed, budget: decision.budget))]
+    }
+
+    /// The quota could not be decided (the database failed, or the lock was not had within its
+    /// timeout): the daemon fails the build with the reason, and the connection goes on.
+    public func quotaFailed(requestID: Int64) -> [Action] {
+        [.send(.error(id: requestID, code: .internalError, message: "the workspace quota could not be decided; try the build again"))]
     }
 
     /// The job was ended (`applied`), or the lease was stale.

@@ -28,12 +28,20 @@ enum WorkspaceBuilds {
         )
     }
 
-    /// The workspace's next build, run by `job`.
+    /// The workspace's next build, run by `job`. It starts at the cost of the build before it:
+    /// until it commits its own quota, the workspace's resources are the ones that build left,
+    /// so a build that is running, or failed before committing, or was refused by the quota,
+    /// still counts what the workspace costs (with 0, a refused rebuild would free its
+    /// workspace's share for another workspace while the old resources live on).
     static func insert(workspaceID: UUID, versionID: UUID, transition: String, job: NewProvisionerJob) -> PostgresQuery<WorkspaceBuild> {
         PostgresQuery(
             """
-            INSERT INTO workspace_builds (id, workspace_id, template_version_id, build_number, transition, initiator_id, job_id)
-            VALUES ($1, $2, $3, COALESCE((SELECT max(build_number) FROM workspace_builds WHERE workspace_id = $2), 0) + 1, $4, $5, $6)
+            INSERT INTO workspace_builds (id, workspace_id, template_version_id, build_number, transition, initiator_id, job_id, daily_cost)
+            SELECT $1, $2, $3, COALESCE(p.build_number, 0) + 1, $4, $5, $6, COALESCE(p.daily_cost, 0)
+            FROM (SELECT 1) one
+            LEFT JOIN LATERAL (
+                SELECT build_number, daily_cost FROM workspace_builds WHERE workspace_id = $2 ORDER BY build_number DESC LIMIT 1
+            ) p ON true
             RETURNING \(columns)
             """,
             [UUID(), workspaceID, versionID, transition, job.initiatorID, job.id],
@@ -85,11 +93,15 @@ enum WorkspaceBuilds {
 
     /// Sums the build's resource costs (in the database, in 64 bits) and keeps its state:
     /// without a new one, the last good one is carried forward from the builds before.
+    /// The cost is the larger of that sum and what the build committed to its quota: a stop keeps
+    /// what it committed for persistent resources (it reports none), a failed build what it
+    /// committed before failing (as in Coder), and a daemon that reports more than it committed
+    /// is counted at what it reported, so later commits see the real consumption.
     static func recordOutcome(jobID: UUID, state: [UInt8]?) -> PostgresQuery<Void> {
         PostgresQuery(
             """
             UPDATE workspace_builds b SET updated_at = now(),
-                daily_cost = (SELECT COALESCE(sum(r.daily_cost), 0) FROM workspace_resources r WHERE r.job_id = b.job_id),
+                daily_cost = GREATEST(b.daily_cost, (SELECT COALESCE(sum(r.daily_cost), 0) FROM workspace_resources r WHERE r.job_id = b.job_id)),
                 state = COALESCE($2, b.state, (
                     SELECT p.state FROM workspace_builds p
                     WHERE p.workspace_id = b.workspace_id AND p.build_number < b.build_number AND p.state IS NOT NULL

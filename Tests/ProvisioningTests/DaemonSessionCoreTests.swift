@@ -139,11 +139,43 @@ import Testing
         #expect(core.leases.isEmpty)
     }
 
-    @Test func quotaIsCommittedFor64BitCosts() {
+    @Test func aQuotaCommitIsDecidedByTheStoreFor64BitCosts() {
         let l = lease()
         var core = holding(l)
         let cost = Int64(Int32.max) * 3
-        #expect(core.receive(text(.commitQuota(id: 2, lease: l, dailyCost: cost))) == [.send(.quota(id: 2, ok: true, creditsConsumed: cost, budget: 0))])
+        #expect(core.receive(text(.commitQuota(id: 2, lease: l, dailyCost: cost))) == [.commitQuota(requestID: 2, jobLease(l), dailyCost: cost)])
+        // Whatever the decision, it is answered as decided, and the lease is still held.
+        let allowed = QuotaDecision(ok: true, creditsConsumed: cost, budget: -1)
+        #expect(core.quotaCommitted(requestID: 2, jobLease(l), allowed) == [.send(.quota(id: 2, ok: true, creditsConsumed: cost, budget: -1))])
+        let refused = QuotaDecision(ok: false, creditsConsumed: 10, budget: 12)
+        #expect(core.quotaCommitted(requestID: 3, jobLease(l), refused) == [.send(.quota(id: 3, ok: false, creditsConsumed: 10, budget: 12))])
+        #expect(core.leases == [jobLease(l)])
+    }
+
+    @Test func aQuotaCommitThatCannotBeDecidedIsAnErrorNotAClose() {
+        let l = lease()
+        var core = holding(l)
+        _ = core.receive(text(.commitQuota(id: 2, lease: l, dailyCost: 1)))
+        #expect(core.quotaFailed(requestID: 2) == [.send(.error(id: 2, code: .internalError, message: "the workspace quota could not be decided; try the build again"))])
+        #expect(core.leases == [jobLease(l)])
+        #expect(!core.isEnded)
+    }
+
+    @Test func aQuotaCommitUnderALeaseGoneStaleInTheStoreIsStale() {
+        let l = lease()
+        var core = holding(l)
+        _ = core.receive(text(.commitQuota(id: 2, lease: l, dailyCost: 1)))
+        #expect(isStale(core.quotaCommitted(requestID: 2, jobLease(l), nil), id: 2))
+        #expect(core.leases.isEmpty)
+        // Then the connection no longer holds it: a further commit is refused without the Store.
+        #expect(isStale(core.receive(text(.commitQuota(id: 3, lease: l, dailyCost: 1))), id: 3))
+    }
+
+    @Test func anEndedCoreCommitsNothing() {
+        let l = lease()
+        var core = holding(l)
+        _ = core.end(.closed)
+        #expect(core.receive(text(.commitQuota(id: 2, lease: l, dailyCost: 1))) == [])
     }
 
     @Test func aValidCompleteFinishesTheJob() {

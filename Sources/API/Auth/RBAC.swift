@@ -39,6 +39,8 @@ public enum Resource: Sendable {
     /// The deployment's audit log (Coder's `ResourceAuditLog`): owners and auditors read it;
     /// nobody writes it through the API (rows come from the changes they record).
     case auditLog
+    /// A user's workspace quota (budget, allowances, consumption): that user, user admins, owners.
+    case workspaceQuota(user: UUID)
 }
 
 public enum Role: String, CaseIterable, Sendable {
@@ -109,6 +111,8 @@ public enum RBAC {
             return userAdmin || (action == .read && (subject.isMember(of: organization) || templateAdmin || auditor))
         case .auditLog:
             return action == .read && auditor
+        case .workspaceQuota(let user):
+            return action == .read && (user == subject.userID || userAdmin)
         case .deploymentConfig, .replicas, .licenses:
             return false
         }

@@ -21,8 +21,14 @@ public struct ProvisionerServices: Sendable {
     public let preSharedKey: String?
     public let webSocket: WebSocketConfiguration
     public let logLimits: JobLogLimits
+    /// The replica's quota commits; whether quotas are enforced, the composition root answers
+    /// from the licensing (`quotaEnforced`).
+    public let quotaCommits: QuotaCommits
 
-    public init(acquirer: JobAcquirer, connections: DaemonConnections, pubsub: Pubsub, replicaID: UUID, preSharedKey: String?, webSocket: WebSocketConfiguration, logLimits: JobLogLimits = JobLogLimits()) {
+    public init(
+        acquirer: JobAcquirer, connections: DaemonConnections, pubsub: Pubsub, replicaID: UUID, preSharedKey: String?, webSocket: WebSocketConfiguration,
+        logLimits: JobLogLimits = JobLogLimits(), quotaEnforced: @escaping @Sendable () -> Bool = { false }
+    ) {
         self.acquirer = acquirer
         self.connections = connections
         self.pubsub = pubsub
@@ -30,6 +36,7 @@ public struct ProvisionerServices: Sendable {
         self.preSharedKey = preSharedKey
         self.webSocket = webSocket
         self.logLimits = logLimits
+        self.quotaCommits = QuotaCommits(enforced: quotaEnforced)
     }
 }
 
@@ -190,7 +197,8 @@ struct ProvisionerDaemonsController: ResourceController {
         }
         let session = DaemonSession(
             identity: DaemonIdentity(id: record.id, connectionID: connectionID, instanceID: instanceID, name: name, organizationID: organization.id, provisioners: provisioners, tags: tags),
-            replicaID: services.replicaID, store: store, acquirer: services.acquirer, logLimits: services.logLimits, logger: logger
+            replicaID: services.replicaID, store: store, acquirer: services.acquirer, logLimits: services.logLimits,
+            quotaCommits: services.quotaCommits, logger: logger
         )
         let logger = self.logger
         let tokenSubject = subject

@@ -11,5 +11,6 @@ public enum Schema {
         licensing,
         auditLog,
         templateACL,
+        quota,
     ]
 }
