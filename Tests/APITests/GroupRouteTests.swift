@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Store
 import Testing
+@testable import API
 
 /// An owner of a deployment licensed for every feature (template_rbac included).
 func licensedOwner(_ client: TestClient) async throws -> (token: String, userID: UUID, organizationID: UUID) {
@@ -160,6 +161,30 @@ func licensedOwner(_ client: TestClient) async throws -> (token: String, userID:
             #expect(try await client.request(.get, "/api/v2/groups/\(id)").status == .unauthorized)
             // Another organization's groups do not exist for them.
             #expect(try await client.request(.get, "/api/v2/organizations/\(UUID().uuidString)/groups", token: member.token).status == .notFound)
+        }
+    }
+
+    @Test func userAdminsManageGroupsTemplateAdminsReadThem() async throws {
+        try await withLicensedApp { client, store, _ in
+            let owner = try await licensedOwner(client)
+            let org = owner.organizationID.uuidString.lowercased()
+            func login(_ name: String, _ role: String) async throws -> String {
+                _ = try await store.createUser(NewUser(
+                    email: "\(name)@example.com", username: name, hashedPassword: try Passwords.hash("An0ther-Passw0rd!"),
+                    siteRoles: [role], organizationID: owner.organizationID
+                ))
+                return try await client.login("\(name)@example.com", "An0ther-Passw0rd!")
+            }
+            let userAdmin = try await login("useradmin", "user-admin")
+            let templateAdmin = try await login("templateadmin", "template-admin")
+            let created = try await client.request(.post, "/api/v2/organizations/\(org)/groups", json: ["name": "devs"], token: userAdmin)
+            #expect(created.status == .created)
+            let id = try #require(created.json["id"] as? String)
+            #expect(try await client.request(.patch, "/api/v2/groups/\(id)", json: ["quota_allowance": 3], token: userAdmin).status == .ok)
+            #expect(try await client.request(.get, "/api/v2/groups/\(id)", token: templateAdmin).status == .ok)
+            #expect(try await client.request(.post, "/api/v2/organizations/\(org)/groups", json: ["name": "mine"], token: templateAdmin).status == .forbidden)
+            #expect(try await client.request(.delete, "/api/v2/groups/\(id)", token: templateAdmin).status == .forbidden)
+            #expect(try await client.request(.delete, "/api/v2/groups/\(id)", token: userAdmin).status == .ok)
         }
     }
 
