@@ -15,10 +15,14 @@ public struct APIServer: Sendable {
         public var connectionLimits: ConnectionLimits
         public var loginPolicy: LoginThrottle.Policy
         public var proxyTrust: ProxyTrust
+        /// The key IdPs present to `/scim/v2` (`--scim-auth-header`); nil: SCIM is off.
+        public var scimKey: String?
         public init(
             version: String, accessURL: String, connectionLimits: ConnectionLimits = ConnectionLimits(),
-            loginPolicy: LoginThrottle.Policy = LoginThrottle.Policy(), proxyTrust: ProxyTrust = ProxyTrust()
+            loginPolicy: LoginThrottle.Policy = LoginThrottle.Policy(), proxyTrust: ProxyTrust = ProxyTrust(),
+            scimKey: String? = nil
         ) {
+            self.scimKey = scimKey
             self.version = version
             self.accessURL = accessURL
             self.connectionLimits = connectionLimits
@@ -77,6 +81,9 @@ public struct APIServer: Sendable {
             AuditController(store: store),
             WorkspaceQuotaController(store: store, features: features),
         ]
+        for path in SCIMController.mountPaths {
+            controllers.append(SCIMController(mountPath: path, authentication: SCIMAuthentication(key: configuration.scimKey, authenticator: authenticator)))
+        }
         if let membership { controllers.append(ReplicasController(membership: membership)) }
         if let licensing {
             controllers.append(EntitlementsController(entitlements: licensing.entitlements))

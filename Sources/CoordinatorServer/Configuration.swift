@@ -29,6 +29,8 @@ extension CoordinatorServer {
         public var provisionerPreSharedKey: String?
         public var jobLogLimits: JobLogLimits
         public var licensing: LicenseSettings
+        /// The key IdPs present to SCIM (`--scim-auth-header`); nil: SCIM is off.
+        public var scimKey: String?
         /// Backstop: a connection that ignores the quiesce request cannot hold the shutdown forever.
         public var maximumGracefulShutdownDuration: Duration
         /// Signals that start a graceful shutdown. A server run in-process, by a test or inside a
@@ -51,6 +53,7 @@ extension CoordinatorServer {
             provisionerPreSharedKey: String? = nil,
             jobLogLimits: JobLogLimits = JobLogLimits(),
             licensing: LicenseSettings = LicenseSettings(),
+            scimKey: String? = nil,
             maximumGracefulShutdownDuration: Duration = .seconds(15),
             gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint]
         ) {
@@ -68,6 +71,7 @@ extension CoordinatorServer {
             self.provisionerPreSharedKey = provisionerPreSharedKey
             self.jobLogLimits = jobLogLimits
             self.licensing = licensing
+            self.scimKey = scimKey
             self.maximumGracefulShutdownDuration = maximumGracefulShutdownDuration
             self.gracefulShutdownSignals = gracefulShutdownSignals
         }
@@ -82,29 +86,26 @@ extension CoordinatorServer {
             /// Audit rows are written (when the license has `audit_log`).
             public var auditLogging: Bool
             public var browserOnly: Bool
-            /// A SCIM key is configured.
-            public var scim: Bool
             /// Template RBAC (groups, template ACLs and quotas) is switched on.
             public var templateRBAC: Bool
 
             public init(
                 keyRing: LicenseKeyRing = LicenseKeyRing(), haGrace: Duration = .seconds(60), auditLogging: Bool = true,
-                browserOnly: Bool = false, scim: Bool = false, templateRBAC: Bool = true
+                browserOnly: Bool = false, templateRBAC: Bool = true
             ) {
                 self.keyRing = keyRing
                 self.haGrace = haGrace
                 self.auditLogging = auditLogging
                 self.browserOnly = browserOnly
-                self.scim = scim
                 self.templateRBAC = templateRBAC
             }
 
             /// The enablements of Coder's entitlements algorithm, from this configuration.
-            func enablements(relayAddress: String) -> [FeatureName: Bool] {
+            func enablements(relayAddress: String, scimConfigured: Bool) -> [FeatureName: Bool] {
                 [
                     .auditLog: auditLogging,
                     .browserOnly: browserOnly,
-                    .scim: scim,
+                    .scim: scimConfigured,
                     .templateRBAC: templateRBAC,
                     // v0.17: a replica with a relay address is meant to run beside others.
                     .highAvailability: !relayAddress.isEmpty,

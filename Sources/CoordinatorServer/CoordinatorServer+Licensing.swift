@@ -18,7 +18,7 @@ extension CoordinatorServer {
 
         let entitlements = LiveEntitlements(
             configuration: .init(
-                enablements: configuration.licensing.enablements(relayAddress: configuration.replica.relayAddress),
+                enablements: configuration.licensing.enablements(relayAddress: configuration.replica.relayAddress, scimConfigured: configuration.scimKey != nil),
                 haGrace: TimeInterval(seconds: configuration.licensing.haGrace)
             ),
             verifier: LicenseVerifier(keyRing: keyRing), store: store, logger: logger

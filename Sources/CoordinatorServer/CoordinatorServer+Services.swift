@@ -35,7 +35,8 @@ extension CoordinatorServer {
         // The one place the HTTP layer is built.
         let server = APIServer(
             store: database.store, configuration: .init(version: configuration.version, accessURL: configuration.accessURL,
-                connectionLimits: configuration.connectionLimits, loginPolicy: configuration.loginPolicy, proxyTrust: configuration.proxyTrust
+                connectionLimits: configuration.connectionLimits, loginPolicy: configuration.loginPolicy, proxyTrust: configuration.proxyTrust,
+                scimKey: configuration.scimKey
             ),
             pubsub: pubsub, membership: membership, provisioners: provisioners, licensing: licensing, logger: logger
         )

@@ -87,6 +87,12 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("browser-only"), help: "Allow workspace connections from the browser only: true or false. (env: CODER_BROWSER_ONLY; default: false)")
     var browserOnlyFlag: String?
 
+    @Option(name: .customLong("scim-auth-header"), help: "The key IdPs present to /scim/v2 (Authorization: Bearer <key>); without it SCIM is off. (env: CODER_SCIM_AUTH_HEADER)")
+    var scimKeyFlag: String?
+
+    @Option(name: .customLong("scim-auth-header-file"), help: "A file holding the SCIM key, instead of --scim-auth-header. (env: COORDINATOR_SCIM_AUTH_HEADER_FILE)")
+    var scimKeyFileFlag: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. (env: COORDINATOR_LOG_LEVEL; default: info)")
     var logLevelFlag: String?
 
@@ -122,7 +128,10 @@ struct ServerCommand: AsyncParsableCommand {
             version: Coordinator.version, host: host, port: port, accessURL: Environment.value(accessURLFlag, "CODER_ACCESS_URL"),
             database: try database.configuration, replica: replica, jobOrphanGrace: orphanGrace, jobHangTimeout: hangTimeout,
             connectionLimits: connectionLimits, loginPolicy: loginPolicy, proxyTrust: proxyTrust,
-            provisionerPreSharedKey: preSharedKey, jobLogLimits: try makeLogLimits(), licensing: try makeLicensing()
+            provisionerPreSharedKey: preSharedKey, jobLogLimits: try makeLogLimits(), licensing: try makeLicensing(),
+            scimKey: try Environment.secret(
+                scimKeyFlag, ["CODER_SCIM_AUTH_HEADER"], file: scimKeyFileFlag, ["COORDINATOR_SCIM_AUTH_HEADER_FILE"], option: "scim-auth-header"
+            )
         )
     }
 

@@ -39,6 +39,7 @@ func licensingFixture(_ name: String) throws -> String {
 /// the Python fixture's key are trusted, with the deployment's own trial key.
 func withLicensedApp(
     enablements: [FeatureName: Bool] = [.auditLog: true, .templateRBAC: true, .externalProvisionerDaemons: true],
+    scimKey: String? = nil,
     _ body: @escaping @Sendable (TestClient, Store, LicensingServices) async throws -> Void
 ) async throws {
     let (_, store) = try await migratedStore()
@@ -49,6 +50,8 @@ func withLicensedApp(
         ring.add(kid: "test-key", publicKey: licenseKey.publicKey)
         try ring.add(flag: try licensingFixture("python_public_key.txt"))
         ring.add(kid: "trial", publicKey: trialKey.publicKey, trialOnly: true)
+        var enablements = enablements
+        if scimKey != nil { enablements[.scim] = true }
         let entitlements = LiveEntitlements(configuration: .init(enablements: enablements), verifier: LicenseVerifier(keyRing: ring), store: store)
         try await entitlements.refresh()
         let appearance = LiveAppearance(store: store)
@@ -57,7 +60,7 @@ func withLicensedApp(
             entitlements: entitlements, appearance: appearance, deploymentID: identity.id,
             trialIssuer: LicenseIssuer(privateKey: trialKey, keyID: "trial")
         )
-        let router = APIServer(store: store, configuration: .init(version: "test", accessURL: "http://localhost"), licensing: services).makeRouter()
+        let router = APIServer(store: store, configuration: .init(version: "test", accessURL: "http://localhost", scimKey: scimKey), licensing: services).makeRouter()
         try await Application(router: router, logger: testLogger).test(.router) { client in
             try await body(TestClient(client: client), store, services)
         }

@@ -110,7 +110,7 @@ struct ProvisionerDaemonsController: ResourceController {
             guard let configured = services.preSharedKey, !configured.isEmpty else {
                 throw APIError(.badRequest, "External provisioner daemons not enabled")
             }
-            guard Self.constantTimeEqual(presentedPSK, configured) else {
+            guard Tokens.constantTimeEqual(presentedPSK, configured) else {
                 throw APIError(.unauthorized, "provisioner daemon auth token invalid")
             }
         } else if let token = try Authenticator.webSocketToken(
@@ -232,11 +232,6 @@ struct ProvisionerDaemonsController: ResourceController {
             await session.end(status.code == .messageTooBig ? .messageTooBig(limit: messageLimit) : .closed)
             logger.info("provisioner daemon disconnected", metadata: ["daemon": "\(name)", "connection": "\(connectionID)", "close": "\(status)"])
         }
-    }
-
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        // Compare digests, so neither the content nor the length leaks through timing.
-        SHA256.hash(data: Array(a.utf8)) == Data(SHA256.hash(data: Array(b.utf8)))
     }
 }
 
