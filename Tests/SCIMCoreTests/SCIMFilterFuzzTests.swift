@@ -15,19 +15,30 @@ import Testing
         "true", "false", "null", "\"x\"", "\"\"", "\\u00e9", "\\ud83d", "\\ude00", "\\\"", "1.5", "-2e3", "é", "😀", "\t", "\n", "\u{0}",
     ]
 
+    static let shapes: [[String]] = [
+        ["a", "name.familyName", "emails", "(a", "not (a", "emails[type", "urn:x:y", "(", "not"],
+        ["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr", "EQ", "Pr"],
+        ["\"x\"", "1", "-2.5e3", "true", "null", "\"\\u00e9\"", "\"x\")", "\"x\"]", ")", "]", ""],
+        ["and", "or", "AND", "Or", ")", "]"],
+    ]
+
     @Test func randomStrings() {
         var rng = SeededGenerator(seed: 0x5C1_F117)
         var parsed = 0
         for _ in 0..<3000 {
-            let count = Int.random(in: 0...24, using: &rng)
-            var text = ""
-            for _ in 0..<count {
-                text += Self.fragments.randomElement(using: &rng) ?? ""
-            }
+            // Mostly the shape of a filter (attribute, operator, value, conjunction, …) with a
+            // random fragment a fifth of the time, so runs get past the first token.
+            let count = Int.random(in: 0...12, using: &rng)
+            let separator = Int.random(in: 0..<4, using: &rng) == 0 ? "" : " "
+            let text = (0..<count).map { index in
+                let shaped = Self.shapes[index % Self.shapes.count]
+                let pool = Int.random(in: 0..<5, using: &rng) == 0 ? Self.fragments : shaped
+                return pool.randomElement(using: &rng) ?? ""
+            }.joined(separator: separator)
             if check(text) { parsed += 1 }
         }
         // Not a correctness claim, only that the generator reaches the interesting part.
-        #expect(parsed > 50)
+        #expect(parsed > 25)
     }
 
     @Test func randomBytes() {
@@ -133,7 +144,7 @@ import Testing
     }
 
     private func randomPath(using rng: inout SeededGenerator) -> SCIMAttributePath {
-        let names = ["userName", "name", "emails", "Type", "value", "$ref", "a-b_c1", "and", "or", "notes", "PR"]
+        let names = ["userName", "name", "emails", "Type", "value", "$ref", "a-b_c1", "andy", "orders", "notes", "PR"]
         let schemas = [nil, nil, nil, "urn:ietf:params:scim:schemas:core:2.0:User", "urn:x-y.z:Ext_1"]
         return SCIMAttributePath(
             schema: schemas.randomElement(using: &rng) ?? nil,
