@@ -87,8 +87,10 @@ struct SCIMFilterScanner {
         case UInt8(ascii: "t"): simple = 0x09
         case UInt8(ascii: "u"): simple = nil
         default:
+            // Only an ASCII byte is a whole character worth echoing.
+            let shown = byte < 0x80 ? " '\\\(Unicode.Scalar(byte))'" : ""
             throw SCIMFilterError(
-                message: "invalid escape '\\\(Unicode.Scalar(byte))' in a string: expected one of \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX",
+                message: "invalid escape\(shown) in a string: expected one of \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX",
                 offset: start)
         }
         if let simple {
