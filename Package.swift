@@ -59,6 +59,11 @@ let package = Package(
             name: "WireFormat",
             swiftSettings: swiftSettings
         ),
+        // The SCIM filter and PATCH path grammar, sans I/O: no dependencies, so it is testable alone.
+        .target(
+            name: "SCIMCore",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "ProvisionerProtocol",
             dependencies: ["WireFormat"],
@@ -221,6 +226,11 @@ let package = Package(
         .testTarget(
             name: "WireFormatTests",
             dependencies: ["WireFormat"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SCIMCoreTests",
+            dependencies: ["SCIMCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
