@@ -20,11 +20,7 @@ func thisProcessListens(on port: Int) -> Bool {
 private func listeningSocketInodes(port: Int) -> Set<String> {
     var inodes = Set<String>()
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        // Read to the end: a /proc file reports size 0, and with many sockets open (a full test
-        // run) the table is longer than one read.
-        guard let handle = FileHandle(forReadingAtPath: table), let data = try? handle.readToEnd() else { continue }
-        try? handle.close()
-        let text = String(decoding: data, as: UTF8.self)
+        guard let text = readToEnd(table) else { continue }
         for line in text.split(separator: "\n").dropFirst() {
             let fields = line.split(separator: " ")
             guard fields.count > 9, fields[3] == "0A", let local = fields[1].split(separator: ":").last, Int(local, radix: 16) == port else { continue }
@@ -32,4 +28,24 @@ private func listeningSocketInodes(port: Int) -> Set<String> {
         }
     }
     return inodes
+}
+
+/// The whole of a file read with one descriptor this function opens and closes itself, exactly
+/// once: a /proc file reports size 0, so reads go on until end of file (with many sockets open the
+/// table is longer than one read). Plain `open`/`read`/`close` rather than `FileHandle`, whose
+/// explicit close and close-on-dealloc left it unclear who closes what: a descriptor closed twice
+/// in this process closes whatever another test opened with that number in between.
+private func readToEnd(_ path: String) -> String? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if count < 0 && errno == EINTR { continue }
+        guard count >= 0 else { return nil }
+        if count == 0 { return String(decoding: bytes, as: UTF8.self) }
+        bytes += buffer[0..<count]
+    }
 }

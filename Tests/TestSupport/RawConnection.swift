@@ -17,7 +17,10 @@ public final class RawConnection: @unchecked Sendable {
         }
         guard connected == 0 else {
             let reason = String(cString: strerror(errno))
-            Glibc.close(fd)
+            // Through close(), which forgets the number: a class whose initializer throws after
+            // every property is set still runs deinit, and a second close of this number would
+            // close whatever the process opened with it in between (a libpq socket, in one CI run).
+            close()
             throw TestSetupError("cannot connect to 127.0.0.1:\(port): \(reason)")
         }
     }
