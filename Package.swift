@@ -72,7 +72,7 @@ let package = Package(
         // store
         .target(
             name: "Store",
-            dependencies: ["Postgres", "ProvisionerProtocol", "WireFormat"],
+            dependencies: ["Postgres", "ProvisionerProtocol", "WireFormat", "SCIMCore"],
             swiftSettings: swiftSettings
         ),
         // coordination

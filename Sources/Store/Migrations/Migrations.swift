@@ -12,5 +12,6 @@ public enum Schema {
         auditLog,
         templateACL,
         quota,
+        scim,
     ]
 }

@@ -1,0 +1,113 @@
+import Foundation
+import Postgres
+import SCIMCore
+import WireFormat
+
+extension Store {
+    /// The audit row of a SCIM change, made inside its transaction from the user before and after.
+    public typealias SCIMUserAudit = @Sendable (_ action: AuditAction, _ old: SCIMUser?, _ new: SCIMUser?) throws -> AuditEntry?
+
+    /// The default organization's id: the organization SCIM provisions into.
+    public func defaultOrganizationID() async throws -> UUID? {
+        try await pool.one(Organizations.theDefault)?.id
+    }
+
+    public func scimUser(id: UUID, organizationID: UUID) async throws -> SCIMUser? {
+        try await pool.one(SCIMUsers.withID(id, organizationID: organizationID))
+    }
+
+    /// One page of the users SCIM sees that match, and how many match in all. The filter and
+    /// the sort run in SQL (`SCIMQueryError` when they name what Users do not have).
+    public func scimUsers(_ request: SCIMListRequest, organizationID: UUID) async throws -> (users: [SCIMUser], total: Int) {
+        let queries = try SCIMUsers.list(request, organizationID: organizationID)
+        return try await pool.withTransaction { connection in
+            let total = try connection.one(queries.total) ?? 0
+            let users = request.count > 0 ? try connection.all(queries.page) : []
+            return (users, total)
+        }
+    }
+
+    /// Creates a user for an IdP, or links the one it names: a user SCIM has not linked yet (or
+    /// deprovisioned) with the same userName, email or username is linked, given what the IdP
+    /// sent and reactivated if `active` is true, and `created` is false. A user already linked
+    /// is a conflict on `userName`. `usernames` gives the product usernames to try for a new
+    /// user, in order (the normalized userName, then with suffixes).
+    public func scimCreateUser(
+        _ write: SCIMUserWrite, organizationID: UUID, usernames: [String], audit: SCIMUserAudit
+    ) async throws -> (user: SCIMUser, created: Bool) {
+        try await mappingConflicts(SCIMUsers.constraintFields) {
+            try await pool.withTransaction { connection in
+                if let existing = try connection.one(SCIMUsers.match(userName: write.userName, email: write.email)) {
+                    guard !existing.user.isLinked || existing.deprovisioned else { throw StoreError.conflict(field: "userName") }
+                    let status = Self.status(after: write.active, from: existing.user.user.status)
+                    try connection.execute(try SCIMUsers.write(id: existing.user.user.id, write, status: status))
+                    if !existing.user.user.organizationIDs.contains(organizationID) {
+                        try connection.execute(OrganizationMembers.insert(userID: existing.user.user.id, organizationID: organizationID))
+                    }
+                    if status != existing.user.user.status { try connection.execute(Licenses.announce(.users)) }
+                    let linked = try connection.one(SCIMUsers.withID(existing.user.user.id, organizationID: organizationID))!
+                    try Self.recordAudit(try audit(.write, existing.user, linked), on: connection)
+                    return (linked, false)
+                }
+                guard let email = write.email else { throw SCIMWriteError.emailRequired }
+                guard let username = try usernames.first(where: { try !(connection.one(SCIMUsers.usernameTaken($0)) ?? true) }) else {
+                    throw StoreError.conflict(field: "username")
+                }
+                let id = UUID()
+                try connection.execute(Users.insert(NewUser(id: id, email: email, username: username, hashedPassword: "", loginType: "oidc", organizationID: organizationID)))
+                try connection.execute(OrganizationMembers.insert(userID: id, organizationID: organizationID))
+                try connection.execute(try SCIMUsers.write(id: id, write, status: write.active == false ? .suspended : .active))
+                try connection.execute(Licenses.announce(.users))
+                let created = try connection.one(SCIMUsers.withID(id, organizationID: organizationID))!
+                try Self.recordAudit(try audit(.create, nil, created), on: connection)
+                return (created, true)
+            }
+        }
+    }
+
+    /// Replaces what SCIM holds of a user with `change(current)` (a PUT, or a PATCH applied to the
+    /// current resource), under a row lock so that concurrent changes apply one after the other.
+    /// `ifVersion`: the `If-Match` version, `SCIMWriteError.versionMismatch` when it is stale.
+    /// nil when SCIM does not see the user.
+    public func scimReplaceUser(
+        id: UUID, organizationID: UUID, ifVersion: Int64?, audit: SCIMUserAudit,
+        change: @Sendable (SCIMUser) throws -> SCIMUserWrite
+    ) async throws -> SCIMUser? {
+        try await mappingConflicts(SCIMUsers.constraintFields) {
+            try await pool.withTransaction { connection in
+                guard let current = try connection.one(SCIMUsers.withID(id, organizationID: organizationID, forUpdate: true)) else { return nil }
+                if let ifVersion, ifVersion != current.version { throw SCIMWriteError.versionMismatch }
+                let write = try change(current)
+                let status = Self.status(after: write.active, from: current.user.status)
+                try connection.execute(try SCIMUsers.write(id: id, write, status: status))
+                if status != current.user.status { try connection.execute(Licenses.announce(.users)) }
+                let replaced = try connection.one(SCIMUsers.withID(id, organizationID: organizationID))!
+                try Self.recordAudit(try audit(.write, current, replaced), on: connection)
+                return replaced
+            }
+        }
+    }
+
+    /// A SCIM DELETE: the user is suspended and hidden from SCIM, never deleted (its workspaces,
+    /// audit rows and ownership stay). False when SCIM does not see the user.
+    public func scimDeprovisionUser(id: UUID, organizationID: UUID, ifVersion: Int64?, audit: SCIMUserAudit) async throws -> Bool {
+        try await pool.withTransaction { connection in
+            guard let current = try connection.one(SCIMUsers.withID(id, organizationID: organizationID, forUpdate: true)) else { return false }
+            if let ifVersion, ifVersion != current.version { throw SCIMWriteError.versionMismatch }
+            try connection.execute(SCIMUsers.deprovision(id))
+            if current.user.status != .suspended { try connection.execute(Licenses.announce(.users)) }
+            try Self.recordAudit(try audit(.delete, current, nil), on: connection)
+            return true
+        }
+    }
+
+    /// Coder's mapping of SCIM `active`: false suspends; true keeps an active or dormant user as
+    /// it is and moves a suspended one to dormant (active again at its next login); absent keeps.
+    static func status(after active: Bool?, from status: UserStatus) -> UserStatus {
+        switch active {
+        case nil: status
+        case false?: .suspended
+        case true?: status == .suspended ? .dormant : status
+        }
+    }
+}
