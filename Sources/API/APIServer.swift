@@ -82,7 +82,10 @@ public struct APIServer: Sendable {
             WorkspaceQuotaController(store: store, features: features),
         ]
         for path in SCIMController.mountPaths {
-            controllers.append(SCIMController(mountPath: path, authentication: SCIMAuthentication(key: configuration.scimKey, authenticator: authenticator)))
+            let authentication = SCIMAuthentication(key: configuration.scimKey, authenticator: authenticator)
+            let base = Self.trimmingSlash(configuration.accessURL) + "/" + path
+            controllers.append(SCIMController(mountPath: path, base: base, authentication: authentication))
+            controllers.append(SCIMUsersController(mountPath: path, base: base, authentication: authentication, store: store, audit: audit))
         }
         if let membership { controllers.append(ReplicasController(membership: membership)) }
         if let licensing {
@@ -94,6 +97,10 @@ public struct APIServer: Sendable {
             controllers.append(ProvisionerDaemonsController(store: store, authenticator: authenticator, services: provisioners, accessURL: configuration.accessURL, logger: logger))
         }
         return controllers
+    }
+
+    private static func trimmingSlash(_ url: String) -> String {
+        url.hasSuffix("/") ? String(url.dropLast()) : url
     }
 
     /// What mutating handlers build their audit entries with (see `AuditRecorder`): the same

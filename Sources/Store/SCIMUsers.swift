@@ -125,7 +125,7 @@ enum SCIMUsers {
             "addresses": jsonElements("(u.scim_attributes->'addresses')", ["formatted", "streetAddress", "locality", "region", "postalCode", "country", "type"], primary: true),
             "entitlements": jsonElements("(u.scim_attributes->'entitlements')", ["value", "type", "display"], primary: true),
             "roles": SCIMElements(
-                from: "unnest(array_append(u.rbac_roles, 'member')) AS e(value)", correlation: "true",
+                from: "unnest(u.rbac_roles) AS e(value)", correlation: "true",
                 subAttributes: ["value": SCIMColumn(expression: "e.value", kind: .string(caseExact: false)),
                                 "display": SCIMColumn(expression: "e.value", kind: .string(caseExact: false))]
             ),

@@ -24,7 +24,11 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch {
             var logger = context.logger
             logger[metadataKey: "path"] = "\(request.uri.path)"
-            response = Self.response(for: Self.apiError(for: error), requestID: context.id, logger: logger)
+            var apiError = Self.apiError(for: error)
+            // Under a SCIM base path every error is a SCIM error, the router's own 404s and 405s
+            // included (IdPs and RFC 7644 clients read no other shape).
+            if SCIMController.owns(request.uri.path) { apiError.shape = .scim }
+            response = Self.response(for: apiError, requestID: context.id, logger: logger)
         }
         response.headers[Self.requestIDHeader] = context.id
         return response
@@ -36,6 +40,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         switch error {
         case let error as APIError:
             return error
+        case let error as SCIMError:
+            return error.apiError
         case StoreError.notFound:
             return .resourceNotFound
         case let error as HTTPError where error.status == .notFound:

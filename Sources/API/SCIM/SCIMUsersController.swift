@@ -1,0 +1,171 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import SCIMCore
+import Store
+import WireFormat
+
+/// SCIM Users (RFC 7644 §3): the product's users of the default organization. `id` is the
+/// user's UUID; a user created here is an `oidc` user without a password; DELETE suspends and
+/// hides, never deletes. Filters, sorting and paging run in SQL (`Store.scimUsers`).
+struct SCIMUsersController: ResourceController {
+    let mountPath: String
+    let base: String
+    let authentication: SCIMAuthentication
+    let store: Store
+    let audit: AuditRecorder
+
+    func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
+        let routes = SCIMController.guarded(authentication, guards)
+        routes.get("Users", use: list)
+        routes.post("Users/.search", use: search)
+        routes.post("Users", use: create)
+        routes.get("Users/:id", use: get)
+        routes.put("Users/:id", use: replace)
+        routes.patch("Users/:id", use: patch)
+        routes.delete("Users/:id", use: delete)
+        routes.post("Users/:id") { _, _ -> Response in throw SCIMError.methodNotAllowed }
+        return routes
+    }
+
+    @Sendable func list(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        try await respond(to: SCIMListQuery(query: request.uri.queryParameters))
+    }
+
+    @Sendable func search(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        try await respond(to: SCIMListQuery(body: try await SCIMController.body(request)))
+    }
+
+    private func respond(to query: SCIMListQuery) async throws -> Response {
+        let organizationID = try await defaultOrganization()
+        let found: (users: [SCIMUser], total: Int)
+        do {
+            found = try await store.scimUsers(query.request, organizationID: organizationID)
+        } catch let error as SCIMQueryError {
+            throw SCIMError.invalidFilter(error.message)
+        }
+        let resources = found.users.map { query.project(SCIMUserResource.json($0, base: base)) }
+        return try SCIMController.document(SCIMListResponse(total: found.total, startIndex: query.request.startIndex, resources: resources))
+    }
+
+    @Sendable func get(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let user = try await load(context)
+        let tag = SCIMUserResource.etag(user.version)
+        if let noneMatch = request.headers[.ifNoneMatch], SCIMController.tags(noneMatch).contains(where: { $0 == "*" || SCIMUserResource.version(fromETag: $0) == user.version }) {
+            return Response(status: .notModified, headers: [.eTag: tag])
+        }
+        let query = try SCIMListQuery(projectionOnly: request.uri.queryParameters)
+        return try resource(query.project(SCIMUserResource.json(user, base: base)), version: user.version)
+    }
+
+    @Sendable func create(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let body = try await SCIMController.body(request)
+        guard case .object(let object) = body else { throw SCIMError.invalidSyntax("The resource must be a JSON object.") }
+        let write = try SCIMUserResource.write(object)
+        let organizationID = try await defaultOrganization()
+        let result = try await mapped {
+            try await store.scimCreateUser(write, organizationID: organizationID, usernames: SCIMUserResource.usernameCandidates(for: write), audit: auditor(request, context))
+        }
+        var response = try resource(SCIMUserResource.json(result.user, base: base), version: result.user.version, status: result.created ? .created : .ok)
+        response.headers[.location] = "\(base)/Users/\(result.user.user.id.uuidString.lowercased())"
+        return response
+    }
+
+    @Sendable func replace(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let id = try Self.id(context)
+        let body = try await SCIMController.body(request)
+        guard case .object(let object) = body else { throw SCIMError.invalidSyntax("The resource must be a JSON object.") }
+        let write = try SCIMUserResource.write(object)
+        return try await change(id, request, context) { _ in write }
+    }
+
+    @Sendable func patch(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let id = try Self.id(context)
+        let patch = try SCIMPatch(body: try await SCIMController.body(request))
+        return try await change(id, request, context) { current in
+            let patched = try patch.apply(to: SCIMUserResource.writable(current), document: SCIMUserResource.document)
+            return try SCIMUserResource.write(patched)
+        }
+    }
+
+    @Sendable func delete(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let id = try Self.id(context)
+        let organizationID = try await defaultOrganization()
+        let found = try await mapped {
+            try await store.scimDeprovisionUser(id: id, organizationID: organizationID, ifVersion: try SCIMController.ifMatch(request), audit: auditor(request, context))
+        }
+        guard found else { throw Self.notFound(id) }
+        return Response(status: .noContent)
+    }
+
+    private func change(_ id: UUID, _ request: Request, _ context: AppRequestContext, _ change: @escaping @Sendable (SCIMUser) throws -> SCIMUserWrite) async throws -> Response {
+        let organizationID = try await defaultOrganization()
+        let ifVersion = try SCIMController.ifMatch(request)
+        let changed = try await mapped {
+            try await store.scimReplaceUser(id: id, organizationID: organizationID, ifVersion: ifVersion, audit: auditor(request, context), change: change)
+        }
+        guard let changed else { throw Self.notFound(id) }
+        return try resource(SCIMUserResource.json(changed, base: base), version: changed.version)
+    }
+
+    private func load(_ context: AppRequestContext) async throws -> SCIMUser {
+        let id = try Self.id(context)
+        guard let user = try await store.scimUser(id: id, organizationID: try await defaultOrganization()) else { throw Self.notFound(id) }
+        return user
+    }
+
+    /// A non-UUID id names no user: 404, as for an unknown one.
+    static func id(_ context: AppRequestContext) throws -> UUID {
+        let raw = context.parameters.get("id") ?? ""
+        guard let id = UUID(uuidString: raw) else { throw SCIMError.notFound("No User has the id \"\(raw.prefix(64))\".") }
+        return id
+    }
+
+    static func notFound(_ id: UUID) -> SCIMError {
+        SCIMError.notFound("No User has the id \"\(id.uuidString.lowercased())\".")
+    }
+
+    private func defaultOrganization() async throws -> UUID {
+        guard let id = try await store.defaultOrganizationID() else {
+            throw SCIMError(status: .serviceUnavailable, detail: "The deployment has no default organization yet: create the first user.")
+        }
+        return id
+    }
+
+    private func resource(_ json: JSONValue, version: Int64, status: HTTPResponse.Status = .ok) throws -> Response {
+        var response = try SCIMController.document(json, status: status)
+        response.headers[.eTag] = SCIMUserResource.etag(version)
+        return response
+    }
+
+    /// Store errors in SCIM's words.
+    private func mapped<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch StoreError.conflict(let field) {
+            switch field {
+            case "email": throw SCIMError.uniqueness("Another user has that email address.")
+            case "username": throw SCIMError.uniqueness("No free username could be made from that userName.")
+            default: throw SCIMError.uniqueness("Another SCIM user has that userName.")
+            }
+        } catch SCIMWriteError.versionMismatch {
+            throw SCIMError.preconditionFailed
+        } catch SCIMWriteError.emailRequired {
+            throw SCIMError.invalidValue("A new user needs an email: send \"emails\" (the primary one is used) or an email address as \"userName\".")
+        }
+    }
+
+    /// The audit row of a SCIM change: no acting user, Coder's automatic actor fields.
+    private func auditor(_ request: Request, _ context: AppRequestContext) -> Store.SCIMUserAudit {
+        let audit = self.audit
+        return { action, old, new in
+            guard let subject = new ?? old else { return nil }
+            let status: HTTPResponse.Status = action == .create ? .created : action == .delete ? .noContent : .ok
+            return try audit.entry(
+                request, context, resourceType: .user, resourceID: subject.user.id, target: subject.user.username, action: action,
+                old: old.map(SCIMController.auditSnapshot), new: new.map(SCIMController.auditSnapshot),
+                organizationID: subject.user.organizationIDs.first, status: status, additionalFields: SCIMController.automaticActor
+            )
+        }
+    }
+}
