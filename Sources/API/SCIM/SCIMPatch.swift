@@ -28,7 +28,9 @@ struct SCIMPatch: Sendable {
     init(body: JSONValue) throws(SCIMError) {
         guard case .object(let object) = body else { throw SCIMError.invalidSyntax("The PATCH body must be a JSON object.") }
         guard let operationsKey = SCIMDocument.key("Operations", in: object) else {
-            steps = [Step(operation: .replace, path: nil, value: body)]
+            // A resource, as a PUT takes it: its read-only attributes are ignored (RFC 7644 §3.3).
+            let readOnly: Set<String> = ["schemas", "id", "meta", "groups", "roles"]
+            steps = [Step(operation: .replace, path: nil, value: .object(object.filter { !readOnly.contains($0.key.lowercased()) }))]
             return
         }
         guard case .array(let operations)? = object[operationsKey] else { throw SCIMError.invalidSyntax("\"Operations\" must be a list.") }
