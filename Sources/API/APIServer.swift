@@ -86,6 +86,7 @@ public struct APIServer: Sendable {
             let base = Self.trimmingSlash(configuration.accessURL) + "/" + path
             controllers.append(SCIMController(mountPath: path, base: base, authentication: authentication))
             controllers.append(SCIMUsersController(mountPath: path, base: base, authentication: authentication, store: store, audit: audit))
+            controllers.append(SCIMGroupsController(mountPath: path, base: base, authentication: authentication, store: store, audit: audit))
         }
         if let membership { controllers.append(ReplicasController(membership: membership)) }
         if let licensing {

@@ -195,7 +195,7 @@ enum Groups {
 
     static func update(_ id: UUID, name: String, displayName: String, avatarURL: String, quotaAllowance: Int32) -> PostgresQuery<Void> {
         PostgresQuery(
-            "UPDATE groups SET name = $2, display_name = $3, avatar_url = $4, quota_allowance = $5 WHERE id = $1",
+            "UPDATE groups SET name = $2, display_name = $3, avatar_url = $4, quota_allowance = $5, updated_at = greatest(clock_timestamp(), updated_at + interval '1 microsecond') WHERE id = $1",
             [id, name, displayName, avatarURL, quotaAllowance]
         )
     }

@@ -88,7 +88,52 @@ struct SCIMController: ResourceController {
         guard let header = request.headers[.ifMatch] else { return nil }
         let tags = tags(header)
         if tags.contains("*") { return nil }
-        return tags.lazy.compactMap(SCIMUserResource.version(fromETag:)).first ?? Int64.min
+        return tags.lazy.compactMap(version(fromETag:)).first ?? Int64.min
+    }
+
+    static func defaultOrganization(_ store: Store) async throws -> UUID {
+        guard let id = try await store.defaultOrganizationID() else {
+            throw SCIMError(status: .serviceUnavailable, detail: "The deployment has no default organization yet: create the first user.")
+        }
+        return id
+    }
+
+    static func resource(_ json: JSONValue, version: Int64, status: HTTPResponse.Status = .ok) throws -> Response {
+        var response = try SCIMController.document(json, status: status)
+        response.headers[.eTag] = etag(version)
+        return response
+    }
+
+    /// Store errors in SCIM's words.
+    static func mapped<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch StoreError.conflict(let field) {
+            switch field {
+            case "email": throw SCIMError.uniqueness("Another user has that email address.")
+            case "username": throw SCIMError.uniqueness("No free username could be made from that userName.")
+            case "name": throw SCIMError.uniqueness("Another group has that displayName.")
+            default: throw SCIMError.uniqueness("Another SCIM user has that userName.")
+            }
+        } catch SCIMWriteError.versionMismatch {
+            throw SCIMError.preconditionFailed
+        } catch let error as SCIMUnknownMembers {
+            throw SCIMError.invalidValue("No user has the id \"\(error.ids[0].uuidString.lowercased())\" in the organization" + (error.ids.count > 1 ? " (nor \(error.ids.count - 1) more)." : "."))
+        } catch SCIMWriteError.emailRequired {
+            throw SCIMError.invalidValue("A new user needs an email: send \"emails\" (the primary one is used) or an email address as \"userName\".")
+        }
+    }
+
+    /// `meta.version` and the `ETag` header: a weak tag of a resource's version.
+    static func etag(_ version: Int64) -> String { "W/\"\(version)\"" }
+
+    /// The version an `If-Match`/`If-None-Match` value names, or nil for `*` or a tag of no
+    /// version of ours (which then matches nothing).
+    static func version(fromETag tag: String) -> Int64? {
+        var text = tag.trimmingCharacters(in: .whitespaces)
+        if text.hasPrefix("W/") { text.removeFirst(2) }
+        guard text.count >= 2, text.hasPrefix("\""), text.hasSuffix("\"") else { return Int64(text) }
+        return Int64(text.dropFirst().dropLast())
     }
 
     /// Coder's audit fields for changes SCIM makes.

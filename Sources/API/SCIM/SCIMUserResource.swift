@@ -6,18 +6,6 @@ import WireFormat
 enum SCIMUserResource {
     static let document = SCIMDocument(core: .user, extensions: [.enterpriseUser])
 
-    /// `meta.version` and the `ETag` header: a weak tag of the user's version.
-    static func etag(_ version: Int64) -> String { "W/\"\(version)\"" }
-
-    /// The version an `If-Match`/`If-None-Match` value names, or nil for `*` or a tag of no
-    /// version of ours (which then matches nothing).
-    static func version(fromETag tag: String) -> Int64? {
-        var text = tag.trimmingCharacters(in: .whitespaces)
-        if text.hasPrefix("W/") { text.removeFirst(2) }
-        guard text.count >= 2, text.hasPrefix("\""), text.hasSuffix("\"") else { return Int64(text) }
-        return Int64(text.dropFirst().dropLast())
-    }
-
     /// The writable attributes as stored (what `SCIMDocument.writable` accepted), with
     /// `externalId`: the part of a resource a PATCH works on.
     static func writable(_ user: SCIMUser) -> [String: JSONValue] {
@@ -46,7 +34,7 @@ enum SCIMUserResource {
             "created": .string(RFC3339.string(from: user.user.createdAt)),
             "lastModified": .string(RFC3339.string(from: user.user.updatedAt)),
             "location": .string("\(base)/Users/\(user.user.id.uuidString.lowercased())"),
-            "version": .string(etag(user.version)),
+            "version": .string(SCIMController.etag(user.version)),
         ])
         // The site roles, as codersdk.User lists them ("member" is implied, not listed).
         let roles = user.user.siteRoles.sorted().map { name -> JSONValue in

@@ -37,7 +37,7 @@ struct SCIMUsersController: ResourceController {
     }
 
     private func respond(to query: SCIMListQuery) async throws -> Response {
-        let organizationID = try await defaultOrganization()
+        let organizationID = try await SCIMController.defaultOrganization(store)
         let found: (users: [SCIMUser], total: Int)
         do {
             found = try await store.scimUsers(query.request, organizationID: organizationID)
@@ -50,23 +50,23 @@ struct SCIMUsersController: ResourceController {
 
     @Sendable func get(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let user = try await load(context)
-        let tag = SCIMUserResource.etag(user.version)
-        if let noneMatch = request.headers[.ifNoneMatch], SCIMController.tags(noneMatch).contains(where: { $0 == "*" || SCIMUserResource.version(fromETag: $0) == user.version }) {
+        let tag = SCIMController.etag(user.version)
+        if let noneMatch = request.headers[.ifNoneMatch], SCIMController.tags(noneMatch).contains(where: { $0 == "*" || SCIMController.version(fromETag: $0) == user.version }) {
             return Response(status: .notModified, headers: [.eTag: tag])
         }
         let query = try SCIMListQuery(projectionOnly: request.uri.queryParameters)
-        return try resource(query.project(SCIMUserResource.json(user, base: base)), version: user.version)
+        return try SCIMController.resource(query.project(SCIMUserResource.json(user, base: base)), version: user.version)
     }
 
     @Sendable func create(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let body = try await SCIMController.body(request)
         guard case .object(let object) = body else { throw SCIMError.invalidSyntax("The resource must be a JSON object.") }
         let write = try SCIMUserResource.write(object)
-        let organizationID = try await defaultOrganization()
-        let result = try await mapped {
+        let organizationID = try await SCIMController.defaultOrganization(store)
+        let result = try await SCIMController.mapped {
             try await store.scimCreateUser(write, organizationID: organizationID, usernames: SCIMUserResource.usernameCandidates(for: write), audit: auditor(request, context))
         }
-        var response = try resource(SCIMUserResource.json(result.user, base: base), version: result.user.version, status: result.created ? .created : .ok)
+        var response = try SCIMController.resource(SCIMUserResource.json(result.user, base: base), version: result.user.version, status: result.created ? .created : .ok)
         response.headers[.location] = "\(base)/Users/\(result.user.user.id.uuidString.lowercased())"
         return response
     }
@@ -90,8 +90,8 @@ struct SCIMUsersController: ResourceController {
 
     @Sendable func delete(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let id = try Self.id(context)
-        let organizationID = try await defaultOrganization()
-        let found = try await mapped {
+        let organizationID = try await SCIMController.defaultOrganization(store)
+        let found = try await SCIMController.mapped {
             try await store.scimDeprovisionUser(id: id, organizationID: organizationID, ifVersion: try SCIMController.ifMatch(request), audit: auditor(request, context))
         }
         guard found else { throw Self.notFound(id) }
@@ -99,18 +99,18 @@ struct SCIMUsersController: ResourceController {
     }
 
     private func change(_ id: UUID, _ request: Request, _ context: AppRequestContext, _ change: @escaping @Sendable (SCIMUser) throws -> SCIMUserWrite) async throws -> Response {
-        let organizationID = try await defaultOrganization()
+        let organizationID = try await SCIMController.defaultOrganization(store)
         let ifVersion = try SCIMController.ifMatch(request)
-        let changed = try await mapped {
+        let changed = try await SCIMController.mapped {
             try await store.scimReplaceUser(id: id, organizationID: organizationID, ifVersion: ifVersion, audit: auditor(request, context), change: change)
         }
         guard let changed else { throw Self.notFound(id) }
-        return try resource(SCIMUserResource.json(changed, base: base), version: changed.version)
+        return try SCIMController.resource(SCIMUserResource.json(changed, base: base), version: changed.version)
     }
 
     private func load(_ context: AppRequestContext) async throws -> SCIMUser {
         let id = try Self.id(context)
-        guard let user = try await store.scimUser(id: id, organizationID: try await defaultOrganization()) else { throw Self.notFound(id) }
+        guard let user = try await store.scimUser(id: id, organizationID: try await SCIMController.defaultOrganization(store)) else { throw Self.notFound(id) }
         return user
     }
 
@@ -123,36 +123,6 @@ struct SCIMUsersController: ResourceController {
 
     static func notFound(_ id: UUID) -> SCIMError {
         SCIMError.notFound("No User has the id \"\(id.uuidString.lowercased())\".")
-    }
-
-    private func defaultOrganization() async throws -> UUID {
-        guard let id = try await store.defaultOrganizationID() else {
-            throw SCIMError(status: .serviceUnavailable, detail: "The deployment has no default organization yet: create the first user.")
-        }
-        return id
-    }
-
-    private func resource(_ json: JSONValue, version: Int64, status: HTTPResponse.Status = .ok) throws -> Response {
-        var response = try SCIMController.document(json, status: status)
-        response.headers[.eTag] = SCIMUserResource.etag(version)
-        return response
-    }
-
-    /// Store errors in SCIM's words.
-    private func mapped<T>(_ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch StoreError.conflict(let field) {
-            switch field {
-            case "email": throw SCIMError.uniqueness("Another user has that email address.")
-            case "username": throw SCIMError.uniqueness("No free username could be made from that userName.")
-            default: throw SCIMError.uniqueness("Another SCIM user has that userName.")
-            }
-        } catch SCIMWriteError.versionMismatch {
-            throw SCIMError.preconditionFailed
-        } catch SCIMWriteError.emailRequired {
-            throw SCIMError.invalidValue("A new user needs an email: send \"emails\" (the primary one is used) or an email address as \"userName\".")
-        }
     }
 
     /// The audit row of a SCIM change: no acting user, Coder's automatic actor fields.

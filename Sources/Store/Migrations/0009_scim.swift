@@ -26,5 +26,24 @@ extension Schema {
             ADD COLUMN scim_external_id text;
         CREATE INDEX groups_scim_external_id ON groups (organization_id, scim_external_id) WHERE scim_external_id IS NOT NULL;
         CREATE INDEX groups_lower_name ON groups (organization_id, lower(name));
+
+        -- A membership change is a change of its group: its updated_at (and SCIM version) moves,
+        -- once per statement, however many members the statement adds or removes.
+        CREATE FUNCTION groups_touch_added() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            UPDATE groups SET updated_at = greatest(clock_timestamp(), updated_at + interval '1 microsecond')
+            WHERE id IN (SELECT DISTINCT group_id FROM added);
+            RETURN NULL;
+        END $$;
+        CREATE FUNCTION groups_touch_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            UPDATE groups SET updated_at = greatest(clock_timestamp(), updated_at + interval '1 microsecond')
+            WHERE id IN (SELECT DISTINCT group_id FROM removed);
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER group_members_added AFTER INSERT ON group_members
+            REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION groups_touch_added();
+        CREATE TRIGGER group_members_removed AFTER DELETE ON group_members
+            REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION groups_touch_removed();
         """)
 }

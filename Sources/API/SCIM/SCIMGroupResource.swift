@@ -1,0 +1,65 @@
+import Foundation
+import Store
+import WireFormat
+
+/// A group as a SCIM Group resource, and a client's Group body as a `SCIMGroupWrite`.
+enum SCIMGroupResource {
+    static let document = SCIMDocument(core: .group, extensions: [])
+
+    /// The part a PATCH works on: `displayName`, `externalId`, `members` (by `value`).
+    static func writable(_ group: SCIMGroup) -> [String: JSONValue] {
+        var out: [String: JSONValue] = ["displayName": .string(group.group.name)]
+        if let externalID = group.externalID { out["externalId"] = .string(externalID) }
+        if let members = group.members, !members.isEmpty {
+            out["members"] = .array(members.map { .object(["value": .string($0.value.uuidString.lowercased())]) })
+        }
+        return out
+    }
+
+    static func json(_ group: SCIMGroup, base: String) -> JSONValue {
+        var out = writable(group)
+        let id = group.group.id.uuidString.lowercased()
+        out["schemas"] = .array([.string(SCIMSchema.groupURN)])
+        out["id"] = .string(id)
+        if let members = group.members, !members.isEmpty {
+            out["members"] = .array(members.map { member in
+                let value = member.value.uuidString.lowercased()
+                return .object(["value": .string(value), "display": .string(member.display), "type": "User", "$ref": .string("\(base)/Users/\(value)")])
+            })
+        }
+        out["meta"] = .object([
+            "resourceType": "Group",
+            "created": .string(RFC3339.string(from: group.createdAt)),
+            "lastModified": .string(RFC3339.string(from: group.updatedAt)),
+            "location": .string("\(base)/Groups/\(id)"),
+            "version": .string(SCIMController.etag(group.version)),
+        ])
+        return .object(out)
+    }
+
+    /// Longest group name taken (the product's names are free text, bounded here).
+    static let maximumNameLength = 255
+
+    static func write(_ body: [String: JSONValue]) throws(SCIMError) -> SCIMGroupWrite {
+        let canonical = try document.writable(.object(body))
+        guard case .string(let name)? = canonical["displayName"] else { throw SCIMError.invalidValue("\"displayName\" is required.") }
+        let displayName = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !displayName.isEmpty, displayName.count <= maximumNameLength else {
+            throw SCIMError.invalidValue("\"displayName\" must have 1 to \(maximumNameLength) characters.")
+        }
+        var memberIDs: [UUID] = []
+        for member in canonical["members"]?.arrayValue ?? [] {
+            guard let value = member.objectValue?["value"]?.string, let id = UUID(uuidString: value) else {
+                throw SCIMError.invalidValue("Each member needs the \"value\" of a User's id.")
+            }
+            if !memberIDs.contains(id) { memberIDs.append(id) }
+        }
+        guard memberIDs.count <= SCIMGroupResource.maximumMembers else {
+            throw SCIMError.tooMany("A group takes at most \(maximumMembers) members over SCIM.")
+        }
+        return SCIMGroupWrite(displayName: displayName, externalID: canonical["externalId"]?.string, memberIDs: memberIDs)
+    }
+
+    /// Most members of one group written over SCIM (the product's own cap on a PATCH).
+    static let maximumMembers = 10_000
+}

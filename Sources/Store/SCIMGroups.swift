@@ -1,0 +1,134 @@
+import Foundation
+import Postgres
+import SCIMCore
+import WireFormat
+
+/// A group of the default organization as SCIM sees it (RFC 7643 §4.2): `displayName` is the
+/// group's name; Everyone is never one (its members are implicit).
+public struct SCIMGroup: Sendable, Equatable {
+    public struct Member: Sendable, Equatable, Codable {
+        public var value: UUID
+        public var display: String
+    }
+
+    public var group: Group
+    public var externalID: String?
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var version: Int64
+    /// nil when the list was asked without members (`excludedAttributes=members`, as Entra asks).
+    public var members: [Member]?
+}
+
+/// What an IdP asks a group to be.
+public struct SCIMGroupWrite: Sendable, Equatable {
+    public var displayName: String
+    public var externalID: String?
+    public var memberIDs: [UUID]
+
+    public init(displayName: String, externalID: String?, memberIDs: [UUID]) {
+        self.displayName = displayName
+        self.externalID = externalID
+        self.memberIDs = memberIDs
+    }
+}
+
+/// Members a group write names that are no users of the organization.
+public struct SCIMUnknownMembers: Error, Sendable, Equatable {
+    public var ids: [UUID]
+}
+
+/// The SCIM statements over `groups g`.
+enum SCIMGroups {
+    static let groupSchema = "urn:ietf:params:scim:schemas:core:2.0:Group"
+
+    static func columns(members: Bool) -> String {
+        let memberList = members
+            ? """
+              coalesce((SELECT jsonb_agg(jsonb_build_object('value', u.id, 'display', coalesce(u.scim_user_name, u.username)) ORDER BY lower(u.username))
+                  FROM group_members gm JOIN users u ON u.id = gm.user_id WHERE gm.group_id = g.id), '[]'::jsonb)
+              """
+            : "NULL::jsonb"
+        return """
+            g.id, g.name, g.display_name, g.organization_id, g.avatar_url, g.quota_allowance, g.source,
+            g.scim_external_id, g.created_at, g.updated_at, (extract(epoch FROM g.updated_at) * 1000000)::bigint AS scim_version,
+            \(memberList) AS scim_members
+            """
+    }
+
+    static func scimGroup(_ row: PostgresRow) throws -> SCIMGroup {
+        SCIMGroup(
+            group: try Groups.group(row), externalID: try row.decode("scim_external_id"),
+            createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"), version: try row.decode("scim_version"),
+            members: try row.decode("scim_members", as: PostgresJSONValue<[SCIMGroup.Member]>?.self)?.value
+        )
+    }
+
+    /// The default organization's groups but Everyone, on `$1`.
+    static let visible = "g.organization_id = $1 AND g.id <> g.organization_id"
+
+    static let resource = SCIMResourceColumns(
+        columns: [
+            "id": SCIMColumn(expression: "g.id", kind: .uuid),
+            "displayname": SCIMColumn(expression: "g.name", kind: .string(caseExact: false)),
+            "externalid": SCIMColumn(expression: "g.scim_external_id", kind: .string(caseExact: true)),
+            "meta.created": SCIMColumn(expression: "g.created_at", kind: .dateTime),
+            "meta.lastmodified": SCIMColumn(expression: "g.updated_at", kind: .dateTime),
+        ],
+        elements: [
+            "members": SCIMElements(
+                from: "group_members e", correlation: "e.group_id = g.id",
+                subAttributes: ["value": SCIMColumn(expression: "e.user_id::text", kind: .string(caseExact: false))]
+            ),
+        ],
+        schemas: [groupSchema]
+    )
+
+    static func withID(_ id: UUID, organizationID: UUID, forUpdate: Bool = false) -> PostgresQuery<SCIMGroup> {
+        PostgresQuery("SELECT \(columns(members: true)) FROM groups g WHERE g.id = $2 AND \(visible)\(forUpdate ? " FOR UPDATE OF g" : "")", [organizationID, id], decode: scimGroup)
+    }
+
+    static func list(_ request: SCIMListRequest, organizationID: UUID, members: Bool) throws(SCIMQueryError) -> (page: PostgresQuery<SCIMGroup>, total: PostgresQuery<Int>) {
+        var builder = SCIMFilterSQL(resource: resource, binds: [organizationID])
+        let filter = try request.filter.map { filter throws(SCIMQueryError) in try builder.condition(filter) } ?? "true"
+        let order = try request.sortBy.map { path throws(SCIMQueryError) in
+            try SCIMFilterSQL.orderBy(path, descending: request.descending, in: resource, primary: [:]) + ", "
+        } ?? ""
+        let condition = "WHERE \(visible) AND \(filter)"
+        let page = PostgresQuery(
+            "SELECT \(columns(members: members)) FROM groups g \(condition) ORDER BY \(order)g.created_at, g.id LIMIT \(max(0, request.count)) OFFSET \(max(0, request.startIndex - 1))",
+            builder.binds, decode: scimGroup
+        )
+        return (page, PostgresQuery<Int>("SELECT count(*) AS total FROM groups g \(condition)", builder.binds, column: "total"))
+    }
+
+    static func insert(id: UUID, _ write: SCIMGroupWrite, organizationID: UUID) -> PostgresQuery<Void> {
+        PostgresQuery(
+            "INSERT INTO groups (id, name, organization_id, scim_external_id) VALUES ($1, $2, $3, $4)",
+            [id, write.displayName, organizationID, write.externalID]
+        )
+    }
+
+    static func update(id: UUID, _ write: SCIMGroupWrite) -> PostgresQuery<Void> {
+        PostgresQuery(
+            """
+            UPDATE groups SET name = $2, scim_external_id = $3,
+                updated_at = greatest(clock_timestamp(), updated_at + interval '1 microsecond')
+            WHERE id = $1
+            """,
+            [id, write.displayName, write.externalID]
+        )
+    }
+
+    /// The members become exactly `memberIDs`: two statements whatever the size of the change.
+    static func removeMembers(groupID: UUID, keeping memberIDs: [UUID]) -> PostgresQuery<Void> {
+        PostgresQuery("DELETE FROM group_members WHERE group_id = $1 AND NOT (user_id = ANY($2::uuid[]))", [groupID, memberIDs])
+    }
+
+    static func addMembers(groupID: UUID, _ memberIDs: [UUID]) -> PostgresQuery<Void> {
+        PostgresQuery(
+            "INSERT INTO group_members (user_id, group_id) SELECT DISTINCT unnest($2::uuid[]), $1 ON CONFLICT DO NOTHING",
+            [groupID, memberIDs]
+        )
+    }
+}

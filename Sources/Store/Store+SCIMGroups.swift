@@ -1,0 +1,78 @@
+import Foundation
+import Postgres
+import SCIMCore
+
+extension Store {
+    /// The audit row of a SCIM group change, made inside its transaction.
+    public typealias SCIMGroupAudit = @Sendable (_ action: AuditAction, _ old: SCIMGroup?, _ new: SCIMGroup?) throws -> AuditEntry?
+
+    public func scimGroup(id: UUID, organizationID: UUID) async throws -> SCIMGroup? {
+        try await pool.one(SCIMGroups.withID(id, organizationID: organizationID))
+    }
+
+    /// One page of the default organization's groups (Everyone not among them) and how many
+    /// match in all; `members: false` leaves members unread (Entra's `excludedAttributes=members`).
+    public func scimGroups(_ request: SCIMListRequest, organizationID: UUID, members: Bool) async throws -> (groups: [SCIMGroup], total: Int) {
+        let queries = try SCIMGroups.list(request, organizationID: organizationID, members: members)
+        return try await pool.withTransaction { connection in
+            let total = try connection.one(queries.total) ?? 0
+            return (request.count > 0 ? try connection.all(queries.page) : [], total)
+        }
+    }
+
+    public func scimCreateGroup(_ write: SCIMGroupWrite, organizationID: UUID, audit: SCIMGroupAudit) async throws -> SCIMGroup {
+        try await mappingConflicts(Groups.constraintFields) {
+            try await pool.withTransaction { connection in
+                try Self.checkMembers(write.memberIDs, organizationID: organizationID, on: connection)
+                let id = UUID()
+                try connection.execute(SCIMGroups.insert(id: id, write, organizationID: organizationID))
+                if !write.memberIDs.isEmpty { try connection.execute(SCIMGroups.addMembers(groupID: id, write.memberIDs)) }
+                let created = try connection.one(SCIMGroups.withID(id, organizationID: organizationID))!
+                try Self.recordAudit(try audit(.create, nil, created), on: connection)
+                return created
+            }
+        }
+    }
+
+    /// Replaces a group with `change(current)` under a row lock (PUT, or a PATCH applied to the
+    /// current group); nil when SCIM does not see the group.
+    public func scimReplaceGroup(
+        id: UUID, organizationID: UUID, ifVersion: Int64?, audit: SCIMGroupAudit,
+        change: @Sendable (SCIMGroup) throws -> SCIMGroupWrite
+    ) async throws -> SCIMGroup? {
+        try await mappingConflicts(Groups.constraintFields) {
+            try await pool.withTransaction { connection in
+                guard let current = try connection.one(SCIMGroups.withID(id, organizationID: organizationID, forUpdate: true)) else { return nil }
+                if let ifVersion, ifVersion != current.version { throw SCIMWriteError.versionMismatch }
+                let write = try change(current)
+                let before = Set(current.members?.map(\.value) ?? [])
+                let after = Set(write.memberIDs)
+                try Self.checkMembers(Array(after.subtracting(before)), organizationID: organizationID, on: connection)
+                try connection.execute(SCIMGroups.update(id: id, write))
+                if !before.subtracting(after).isEmpty { try connection.execute(SCIMGroups.removeMembers(groupID: id, keeping: Array(after))) }
+                let added = Array(after.subtracting(before))
+                if !added.isEmpty { try connection.execute(SCIMGroups.addMembers(groupID: id, added)) }
+                let replaced = try connection.one(SCIMGroups.withID(id, organizationID: organizationID))!
+                try Self.recordAudit(try audit(.write, current, replaced), on: connection)
+                return replaced
+            }
+        }
+    }
+
+    public func scimDeleteGroup(id: UUID, organizationID: UUID, ifVersion: Int64?, audit: SCIMGroupAudit) async throws -> Bool {
+        try await pool.withTransaction { connection in
+            guard let current = try connection.one(SCIMGroups.withID(id, organizationID: organizationID, forUpdate: true)) else { return false }
+            if let ifVersion, ifVersion != current.version { throw SCIMWriteError.versionMismatch }
+            try connection.execute(Groups.delete(id))
+            try Self.recordAudit(try audit(.delete, current, nil), on: connection)
+            return true
+        }
+    }
+
+    private static func checkMembers(_ ids: [UUID], organizationID: UUID, on connection: isolated DatabaseConnection) throws {
+        guard !ids.isEmpty else { return }
+        let known = Set(try connection.all(Groups.organizationMembers(organizationID, among: ids)))
+        let unknown = ids.filter { !known.contains($0) }
+        if !unknown.isEmpty { throw SCIMUnknownMembers(ids: unknown) }
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import HTTPTypes
+import Licensing
+import Store
+import Testing
+
+/// SCIM Groups: Okta's group push and Entra's matching and filtered member removal, mapped onto
+/// the product's groups of the default organization, Everyone never exposed.
+@Suite struct SCIMGroupTests {
+    @Test func oktasGroupPushAndEntrasFilteredRemoveChangeTheProductsGroup() async throws {
+        try await withLicensedApp(scimKey: SCIMClient.key) { client, _, _ in
+            let owner = try await licensedOwner(client)
+            let scim = SCIMClient(client: client)
+            var ids: [String] = []
+            for name in ["ann", "ben", "cat"] {
+                ids.append(try #require(try await scim.create("\(name)@example.com").json["id"] as? String))
+            }
+            // Okta's listing: Everyone is not a SCIM group.
+            let empty = try await scim(.get, "/Groups?count=100&startIndex=1")
+            #expect(empty.status == .ok && empty.json["totalResults"] as? Int == 0)
+            let created = try await scim(.post, "/Groups", [
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Engineering", "externalId": "grp-1",
+                "members": [["value": ids[0]], ["value": ids[1]]],
+            ])
+            #expect(created.status == .created)
+            let groupID = try #require(created.json["id"] as? String)
+            #expect(created.headers[.location] == "http://localhost/scim/v2/Groups/\(groupID)")
+            #expect((created.json["members"] as? [[String: Any]])?.compactMap { $0["display"] as? String }.sorted() == ["ann@example.com", "ben@example.com"])
+            // Entra's match, members left out.
+            let matched = try await scim(.get, "/Groups?excludedAttributes=members&" + filterQuery(#"displayName eq "engineering""#))
+            #expect(matched.resources.count == 1 && matched.resources.first?["members"] == nil)
+            #expect(try await scim(.get, "/Groups?" + filterQuery(#"externalId eq "grp-1""#)).resources.count == 1)
+            #expect(try await scim(.get, "/Groups?" + filterQuery(#"members.value eq "\#(ids[1])""#)).resources.count == 1)
+            // Add one, then Entra's filtered remove of one member only.
+            let added = try await scim(.patch, "/Groups/\(groupID)", ["Operations": [["op": "Add", "path": "members", "value": [["value": ids[2]]]]]])
+            #expect((added.json["members"] as? [[String: Any]])?.count == 3)
+            let removed = try await scim(.patch, "/Groups/\(groupID)", ["Operations": [["op": "Remove", "path": "members[value eq \"\(ids[0])\"]"]]])
+            #expect(removed.status == .ok)
+            #expect(Set((removed.json["members"] as? [[String: Any]])?.compactMap { $0["value"] as? String } ?? []) == [ids[1], ids[2]])
+            // Okta's remove with the members as the value.
+            let okta = try await scim(.patch, "/Groups/\(groupID)", ["Operations": [["op": "remove", "path": "members", "value": [["value": ids[1]]]]]])
+            #expect((okta.json["members"] as? [[String: Any]])?.compactMap { $0["value"] as? String } == [ids[2]])
+            // The product's groups show it at once.
+            let product = try await client.request(.get, "/api/v2/groups/\(groupID)", token: owner.token)
+            #expect(product.status == .ok)
+            #expect((product.json["members"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [ids[2]])
+            // Rename with PUT; unknown members and duplicate names are refused.
+            let put = try await scim(.put, "/Groups/\(groupID)", ["displayName": "Platform", "members": [["value": ids[0]]]])
+            #expect(put.status == .ok && put.json["displayName"] as? String == "Platform")
+            let unknown = try await scim(.patch, "/Groups/\(groupID)", ["Operations": [["op": "add", "path": "members", "value": [["value": UUID().uuidString]]]]])
+            #expect(unknown.status == .badRequest && unknown.scimType == "invalidValue")
+            #expect(try await scim(.post, "/Groups", ["displayName": "Platform"]).scimType == "uniqueness")
+            #expect(try await scim(.post, "/Groups", ["displayName": "Everyone"]).scimType == "uniqueness")
+            // Everyone cannot be reached by id either.
+            #expect(try await scim(.get, "/Groups/\(owner.organizationID.uuidString)").status == .notFound)
+            #expect(try await scim(.delete, "/Groups/\(owner.organizationID.uuidString)").status == .notFound)
+            // DELETE removes the product's group.
+            #expect(try await scim(.delete, "/Groups/\(groupID)").status == .noContent)
+            #expect(try await client.request(.get, "/api/v2/groups/\(groupID)", token: owner.token).status == .notFound)
+            let audit = try await client.request(.get, "/api/v2/audit?q=resource_type%3Agroup", token: owner.token)
+            let rows = (audit.json["audit_logs"] as? [[String: Any]] ?? []).filter { ($0["additional_fields"] as? [String: Any])?["automatic_subsystem"] as? String == "scim" }
+            #expect(rows.count == 6)
+        }
+    }
+
+    @Test func groupsNeedTemplateRBACToo() async throws {
+        try await withLicensedApp(scimKey: SCIMClient.key) { client, _, _ in
+            let owner = try await client.setUpOwner()
+            let license = try licenseJWT(allFeatures: false, features: ["scim": 1])
+            #expect(try await client.request(.post, "/api/v2/licenses", json: ["license": license], token: owner.token).status == .created)
+            let scim = SCIMClient(client: client)
+            #expect(try await scim(.get, "/Users").status == .ok)
+            let groups = try await scim(.get, "/Groups")
+            #expect(groups.status == .forbidden && groups.isSCIMError)
+        }
+    }
+}
