@@ -127,7 +127,7 @@ enum SCIMGroups {
 
     static func addMembers(groupID: UUID, _ memberIDs: [UUID]) -> PostgresQuery<Void> {
         PostgresQuery(
-            "INSERT INTO group_members (user_id, group_id) SELECT DISTINCT unnest($2::uuid[]), $1 ON CONFLICT DO NOTHING",
+            "INSERT INTO group_members (user_id, group_id) SELECT DISTINCT unnest($2::uuid[]), $1::uuid ON CONFLICT DO NOTHING",
             [groupID, memberIDs]
         )
     }
