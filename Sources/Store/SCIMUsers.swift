@@ -58,8 +58,6 @@ public struct SCIMListRequest: Sendable {
 public enum SCIMWriteError: Error, Sendable, Equatable {
     /// `If-Match` named a version that is no longer current.
     case versionMismatch
-    /// A new user needs an email (the product's users all have one) and the IdP sent none.
-    case emailRequired
 }
 
 /// The SCIM statements over `users u`.

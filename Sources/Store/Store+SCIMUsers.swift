@@ -49,11 +49,13 @@ extension Store {
                     try Self.recordAudit(try audit(.write, existing.user, linked), on: connection)
                     return (linked, false)
                 }
-                guard let email = write.email else { throw SCIMWriteError.emailRequired }
                 guard let username = try usernames.first(where: { try !(connection.one(SCIMUsers.usernameTaken($0)) ?? true) }) else {
                     throw StoreError.conflict(field: "username")
                 }
                 let id = UUID()
+                // The product's users all have an email; one the IdP did not send is a
+                // non-deliverable placeholder (RFC 2606's .invalid), unique by the user's id.
+                let email = write.email ?? "\(id.uuidString.lowercased())@\(Self.placeholderEmailDomain)"
                 try connection.execute(Users.insert(NewUser(id: id, email: email, username: username, hashedPassword: "", loginType: "oidc", organizationID: organizationID)))
                 try connection.execute(OrganizationMembers.insert(userID: id, organizationID: organizationID))
                 try connection.execute(try SCIMUsers.write(id: id, write, status: write.active == false ? .suspended : .active))
@@ -100,6 +102,9 @@ extension Store {
             return true
         }
     }
+
+    /// The domain of the email a SCIM user gets when its IdP sends none.
+    public static let placeholderEmailDomain = "scim.invalid"
 
     /// Coder's mapping of SCIM `active`: false suspends; true keeps an active or dormant user as
     /// it is and moves a suspended one to dormant (active again at its next login); absent keeps.

@@ -119,8 +119,6 @@ struct SCIMController: ResourceController {
             throw SCIMError.preconditionFailed
         } catch let error as SCIMUnknownMembers {
             throw SCIMError.invalidValue("No user has the id \"\(error.ids[0].uuidString.lowercased())\" in the organization" + (error.ids.count > 1 ? " (nor \(error.ids.count - 1) more)." : "."))
-        } catch SCIMWriteError.emailRequired {
-            throw SCIMError.invalidValue("A new user needs an email: send \"emails\" (the primary one is used) or an email address as \"userName\".")
         }
     }
 

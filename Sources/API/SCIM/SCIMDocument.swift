@@ -33,7 +33,7 @@ struct SCIMDocument: Sendable {
                 if value == .null { continue }
                 guard case .object(let inner) = value else { throw SCIMError.invalidValue("\"\(key)\" must be an object of \(schema.name) attributes.") }
                 var fields: [String: JSONValue] = [:]
-                for (name, element) in inner {
+                for (name, element) in inner where name.lowercased() != "schemas" {
                     guard let attribute = schema.attribute(name) else { throw SCIMError.invalidValue("\"\(name)\" is not an attribute of \(schema.id).") }
                     if attribute.mutability == .readOnly { continue }
                     if let value = try canonical(element, attribute, path: "\(schema.name).\(attribute.name)") { fields[attribute.name] = value }

@@ -24,7 +24,8 @@ enum SCIMGroupResource {
         if let members = group.members, !members.isEmpty {
             out["members"] = .array(members.map { member in
                 let value = member.value.uuidString.lowercased()
-                return .object(["value": .string(value), "display": .string(member.display), "type": "User", "$ref": .string("\(base)/Users/\(value)")])
+                // No `display`: clients compare the members they wrote with those returned.
+                return .object(["value": .string(value), "type": "User", "$ref": .string("\(base)/Users/\(value)")])
             })
         }
         out["meta"] = .object([

@@ -67,7 +67,7 @@ struct SCIMPatch: Sendable {
                 guard case .object(let object)? = step.value else { throw SCIMError.invalidValue("A PATCH without \"path\" needs an object \"value\".") }
                 for (key, value) in object {
                     if let schema = document.schema(urn: key), schema.id != document.core.id, case .object(let inner) = value {
-                        for (name, element) in inner {
+                        for (name, element) in inner where name.lowercased() != "schemas" {
                             try apply(step.operation, path: .attribute(SCIMAttributePath(schema: schema.id, name: name)), value: element, to: &resource, document: document)
                         }
                         continue
@@ -102,6 +102,20 @@ struct SCIMPatch: Sendable {
     }
 
     private func apply(_ operation: Operation, path: SCIMPath, value: JSONValue?, to resource: inout [String: JSONValue], document: SCIMDocument) throws(SCIMError) {
+        if case .attribute(let attributePath) = path, let urn = attributePath.schema, attributePath.subAttribute == nil,
+           let schema = document.schema(urn: "\(urn):\(attributePath.name)"), schema.id != document.core.id {
+            // The whole extension as the path (`urn:…:enterprise:2.0:User`): its object.
+            switch operation {
+            case .remove:
+                resource[schema.id] = nil
+            case .add, .replace:
+                guard case .object(let inner)? = value else { throw SCIMError.invalidValue("\"\(schema.id)\" takes an object.") }
+                for (name, element) in inner where name.lowercased() != "schemas" {
+                    try apply(operation, path: .attribute(SCIMAttributePath(schema: schema.id, name: name)), value: element, to: &resource, document: document)
+                }
+            }
+            return
+        }
         switch path {
         case .attribute(let attributePath):
             let (container, attribute) = try target(attributePath, document)

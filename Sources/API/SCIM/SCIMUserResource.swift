@@ -20,10 +20,12 @@ enum SCIMUserResource {
         return out
     }
 
-    /// The resource as returned: RFC 7643's User, plus the keys the seed gives a PATCH answer
-    /// (codersdk.User's `avatar_url, created_at, email, last_seen_at, organization_ids, status,
-    /// username`), and `roles` items carrying both `value`/`display` and Coder's `name`/`display_name`.
-    static func json(_ user: SCIMUser, base: String) -> JSONValue {
+    /// The resource as returned: RFC 7643's User, with `productKeys` (the seed's base
+    /// path) `roles` items carrying Coder's `name`/`display_name` beside `value`/`display`, and the keys the seed gives a PATCH answer, codersdk.User's `avatar_url,
+    /// created_at, email, last_seen_at, organization_ids, status, username`. Coder's base path
+    /// leaves them out: strict SCIM clients (scim2-tester's models among them) refuse a User
+    /// with keys its schemas do not name.
+    static func json(_ user: SCIMUser, base: String, productKeys: Bool) -> JSONValue {
         var out = writable(user)
         var schemas: [JSONValue] = [.string(SCIMSchema.userURN)]
         if out[SCIMSchema.enterpriseUserURN] != nil { schemas.append(.string(SCIMSchema.enterpriseUserURN)) }
@@ -39,9 +41,15 @@ enum SCIMUserResource {
         // The site roles, as codersdk.User lists them ("member" is implied, not listed).
         let roles = user.user.siteRoles.sorted().map { name -> JSONValue in
             let display = Role(rawValue: name)?.displayName ?? name
-            return .object(["value": .string(name), "display": .string(display), "name": .string(name), "display_name": .string(display)])
+            var role: [String: JSONValue] = ["value": .string(name), "display": .string(display)]
+            if productKeys {
+                role["name"] = .string(name)
+                role["display_name"] = .string(display)
+            }
+            return .object(role)
         }
         if !roles.isEmpty { out["roles"] = .array(roles) }
+        guard productKeys else { return .object(out) }
         out["avatar_url"] = .string(user.user.avatarURL)
         out["created_at"] = .string(RFC3339.string(from: user.user.createdAt))
         out["email"] = .string(user.user.email)

@@ -15,6 +15,10 @@ struct SCIMUsersController: ResourceController {
     let store: Store
     let audit: AuditRecorder
 
+    /// Whether Users carry codersdk.User's keys too: at the seed's base path, whose PATCH the
+    /// seed documents as answering a codersdk.User.
+    var productKeys: Bool { mountPath.hasPrefix("api/") }
+
     func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
         let routes = SCIMController.guarded(authentication, guards)
         routes.get("Users", use: list)
@@ -44,7 +48,7 @@ struct SCIMUsersController: ResourceController {
         } catch let error as SCIMQueryError {
             throw SCIMError.invalidFilter(error.message)
         }
-        let resources = found.users.map { query.project(SCIMUserResource.json($0, base: base)) }
+        let resources = found.users.map { query.project(SCIMUserResource.json($0, base: base, productKeys: productKeys)) }
         return try SCIMController.document(SCIMListResponse(total: found.total, startIndex: query.request.startIndex, resources: resources))
     }
 
@@ -55,7 +59,7 @@ struct SCIMUsersController: ResourceController {
             return Response(status: .notModified, headers: [.eTag: tag])
         }
         let query = try SCIMListQuery(projectionOnly: request.uri.queryParameters)
-        return try SCIMController.resource(query.project(SCIMUserResource.json(user, base: base)), version: user.version)
+        return try SCIMController.resource(query.project(SCIMUserResource.json(user, base: base, productKeys: productKeys)), version: user.version)
     }
 
     @Sendable func create(_ request: Request, _ context: AppRequestContext) async throws -> Response {
@@ -66,7 +70,7 @@ struct SCIMUsersController: ResourceController {
         let result = try await SCIMController.mapped {
             try await store.scimCreateUser(write, organizationID: organizationID, usernames: SCIMUserResource.usernameCandidates(for: write), audit: auditor(request, context))
         }
-        var response = try SCIMController.resource(SCIMUserResource.json(result.user, base: base), version: result.user.version, status: result.created ? .created : .ok)
+        var response = try SCIMController.resource(SCIMUserResource.json(result.user, base: base, productKeys: productKeys), version: result.user.version, status: result.created ? .created : .ok)
         response.headers[.location] = "\(base)/Users/\(result.user.user.id.uuidString.lowercased())"
         return response
     }
@@ -84,7 +88,10 @@ struct SCIMUsersController: ResourceController {
         let patch = try SCIMPatch(body: try await SCIMController.body(request))
         return try await change(id, request, context) { current in
             let patched = try patch.apply(to: SCIMUserResource.writable(current), document: SCIMUserResource.document)
-            return try SCIMUserResource.write(patched)
+            var write = try SCIMUserResource.write(patched)
+            // A product user is always active or not: `remove active` suspends, as Coder does.
+            if patched["active"] == nil { write.active = false }
+            return write
         }
     }
 
@@ -105,7 +112,7 @@ struct SCIMUsersController: ResourceController {
             try await store.scimReplaceUser(id: id, organizationID: organizationID, ifVersion: ifVersion, audit: auditor(request, context), change: change)
         }
         guard let changed else { throw Self.notFound(id) }
-        return try SCIMController.resource(SCIMUserResource.json(changed, base: base), version: changed.version)
+        return try SCIMController.resource(SCIMUserResource.json(changed, base: base, productKeys: productKeys), version: changed.version)
     }
 
     private func load(_ context: AppRequestContext) async throws -> SCIMUser {
