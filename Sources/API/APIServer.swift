@@ -84,7 +84,8 @@ public struct APIServer: Sendable {
         for path in SCIMController.mountPaths {
             let authentication = SCIMAuthentication(key: configuration.scimKey, authenticator: authenticator)
             let base = Self.trimmingSlash(configuration.accessURL) + "/" + path
-            controllers.append(SCIMController(mountPath: path, base: base, authentication: authentication))
+            let features = self.features
+            controllers.append(SCIMController(mountPath: path, base: base, authentication: authentication, store: store, groupsEnabled: { features.isEnabled(.templateRBAC) }))
             controllers.append(SCIMUsersController(mountPath: path, base: base, authentication: authentication, store: store, audit: audit))
             controllers.append(SCIMGroupsController(mountPath: path, base: base, authentication: authentication, store: store, audit: audit))
         }

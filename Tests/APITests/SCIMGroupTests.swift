@@ -26,6 +26,11 @@ import Testing
             let groupID = try #require(created.json["id"] as? String)
             #expect(created.headers[.location] == "http://localhost/scim/v2/Groups/\(groupID)")
             #expect(Set((created.json["members"] as? [[String: Any]])?.compactMap { $0["$ref"] as? String } ?? []) == Set(ids.prefix(2).map { "http://localhost/scim/v2/Users/\($0)" }))
+            // A search at the root spans Users and Groups; a filter on what only Groups have finds the group.
+            let root = try await scim(.post, "/.search", ["filter": #"displayName eq "Engineering""#])
+            #expect(root.json["totalResults"] as? Int == 1 && root.resources.first?["id"] as? String == groupID)
+            #expect(try await scim(.post, "/.search", ["filter": #"userName sw "ann""#]).json["totalResults"] as? Int == 1)
+            #expect(try await scim(.post, "/.search", ["filter": #"nosuch eq "x""#]).scimType == "invalidFilter")
             // Entra's match, members left out.
             let matched = try await scim(.get, "/Groups?excludedAttributes=members&" + filterQuery(#"displayName eq "engineering""#))
             #expect(matched.resources.count == 1 && matched.resources.first?["members"] == nil)

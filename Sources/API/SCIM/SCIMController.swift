@@ -13,6 +13,9 @@ struct SCIMController: ResourceController {
     let mountPath: String
     let base: String
     let authentication: SCIMAuthentication
+    let store: Store
+    /// Whether Groups are served (`template_rbac`), for the root search.
+    let groupsEnabled: @Sendable () -> Bool
 
     static let mountPaths = ["scim/v2", "api/v2/scim/v2"]
     static let contentType = "application/scim+json"
@@ -42,10 +45,38 @@ struct SCIMController: ResourceController {
                 routes.on(RouterPath(path), method: method) { _, _ -> Response in throw SCIMError.methodNotAllowed }
             }
         }
-        routes.post(".search") { request, _ -> Response in
-            throw SCIMError.invalidValue("Search one resource type: POST /Users/.search or /Groups/.search.")
-        }
+        routes.post(".search") { request, _ in try await rootSearch(SCIMListQuery(body: try await Self.body(request))) }
         return routes
+    }
+
+    /// RFC 7644 §3.4.3 at the root: Users, then Groups (while `template_rbac` allows them), as one
+    /// list. A filter naming what one type lacks leaves that type out, as RFC 7644 says of
+    /// attributes a resource does not have; it is `invalidFilter` only when it fits neither.
+    private func rootSearch(_ query: SCIMListQuery) async throws -> Response {
+        let organizationID = try await Self.defaultOrganization(store)
+        var wanted = query.request
+        wanted.startIndex = 1
+        wanted.count = min(SCIMLimits.maximumResults, query.request.startIndex - 1 + query.request.count)
+        var resources: [JSONValue] = []
+        var total = 0
+        var fitted = false
+        do {
+            let users = try await store.scimUsers(wanted, organizationID: organizationID)
+            fitted = true
+            total += users.total
+            resources += users.users.map { query.project(SCIMUserResource.json($0, base: base, productKeys: mountPath.hasPrefix("api/"))) }
+        } catch is SCIMQueryError {}
+        if groupsEnabled() {
+            do {
+                let groups = try await store.scimGroups(wanted, organizationID: organizationID, members: true)
+                fitted = true
+                total += groups.total
+                resources += groups.groups.map { query.project(SCIMGroupResource.json($0, base: base)) }
+            } catch is SCIMQueryError {}
+        }
+        guard fitted else { throw SCIMError.invalidFilter("The filter names attributes neither Users nor Groups have.") }
+        let page = Array(resources.dropFirst(query.request.startIndex - 1).prefix(query.request.count))
+        return try Self.document(SCIMListResponse(total: total, startIndex: query.request.startIndex, resources: page))
     }
 
     /// A route collection behind SCIM's authentication and the `scim` feature gate.
