@@ -86,8 +86,10 @@ public struct APIServer: Sendable {
             let base = Self.trimmingSlash(configuration.accessURL) + "/" + path
             let features = self.features
             controllers.append(SCIMController(mountPath: path, base: base, authentication: authentication, store: store, groupsEnabled: { features.isEnabled(.templateRBAC) }))
-            controllers.append(SCIMUsersController(mountPath: path, base: base, authentication: authentication, store: store, audit: audit))
-            controllers.append(SCIMGroupsController(mountPath: path, base: base, authentication: authentication, store: store, audit: audit))
+            let users = SCIMUsersController(mountPath: path, base: base, authentication: authentication, store: store, audit: audit)
+            let groups = SCIMGroupsController(mountPath: path, base: base, authentication: authentication, store: store, audit: audit)
+            controllers += [users, groups]
+            controllers.append(SCIMBulkController(mountPath: path, authentication: authentication, users: users, groups: groups, groupsEnabled: { features.isEnabled(.templateRBAC) }))
         }
         if let membership { controllers.append(ReplicasController(membership: membership)) }
         if let licensing {

@@ -1,8 +1,9 @@
 import Foundation
 
 /// RFC 7644 §4's discovery documents. They describe what this server does, no more and no less:
-/// PATCH, filters (up to `SCIMLimits.maximumResults` per page), sorting and ETags; no bulk
-/// operations and no password changes (users sign in through the IdP).
+/// PATCH, bulk (`SCIMBulkController.maxOperations`, the body limit), filters (up to
+/// `SCIMLimits.maximumResults` per page), sorting and ETags; no password changes (users sign in
+/// through the IdP).
 struct SCIMDiscovery: Sendable {
     let base: String
 
@@ -37,7 +38,7 @@ struct SCIMDiscovery: Sendable {
         let schemas = ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"]
         let documentationUri = "https://github.com/coder/coder"
         let patch = Supported(supported: true)
-        let bulk = Limits(supported: false, maxOperations: 0, maxPayloadSize: 0)
+        let bulk = Limits(supported: true, maxOperations: SCIMBulkController.maxOperations, maxPayloadSize: maximumJSONBodySize)
         let filter = FilterSupport(supported: true, maxResults: SCIMLimits.maximumResults)
         let changePassword = Supported(supported: false)
         let sort = Supported(supported: true)

@@ -62,52 +62,76 @@ struct SCIMGroupsController: ResourceController {
     }
 
     @Sendable func create(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        guard case .object(let object) = try await SCIMController.body(request) else { throw SCIMError.invalidSyntax("The resource must be a JSON object.") }
+        try await create(body: SCIMController.body(request), request, context).response()
+    }
+
+    @Sendable func replace(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        try await replace(id: Self.id(context), body: SCIMController.body(request), ifVersion: SCIMController.ifMatch(request), request, context).response()
+    }
+
+    @Sendable func patch(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        try await patch(id: Self.id(context), body: SCIMController.body(request), ifVersion: SCIMController.ifMatch(request), request, context).response()
+    }
+
+    @Sendable func delete(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        try await delete(id: Self.id(context), ifVersion: SCIMController.ifMatch(request), request, context).response()
+    }
+}
+
+/// The writes, apart from HTTP: the routes above and `/Bulk` operations run them.
+extension SCIMGroupsController: SCIMWritableResource {
+    static let endpoint = "Groups"
+
+    func create(body: JSONValue, _ request: Request, _ context: AppRequestContext) async throws -> SCIMWriteOutcome {
+        guard case .object(let object) = body else { throw SCIMError.invalidSyntax("The resource must be a JSON object.") }
         let write = try SCIMGroupResource.write(object)
         let organizationID = try await SCIMController.defaultOrganization(store)
         let group = try await SCIMController.mapped {
             try await store.scimCreateGroup(write, organizationID: organizationID, audit: auditor(request, context))
         }
-        var response = try SCIMController.resource(SCIMGroupResource.json(group, base: base), version: group.version, status: .created)
-        response.headers[.location] = "\(base)/Groups/\(group.group.id.uuidString.lowercased())"
-        return response
+        return outcome(group, status: .created, location: true)
     }
 
-    @Sendable func replace(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let id = try Self.id(context)
-        guard case .object(let object) = try await SCIMController.body(request) else { throw SCIMError.invalidSyntax("The resource must be a JSON object.") }
+    func replace(id: UUID, body: JSONValue, ifVersion: Int64?, _ request: Request, _ context: AppRequestContext) async throws -> SCIMWriteOutcome {
+        guard case .object(let object) = body else { throw SCIMError.invalidSyntax("The resource must be a JSON object.") }
         let write = try SCIMGroupResource.write(object)
-        return try await change(id, request, context) { _ in write }
+        return try await change(id, ifVersion, request, context) { _ in write }
     }
 
-    @Sendable func patch(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let id = try Self.id(context)
-        let patch = try SCIMPatch(body: try await SCIMController.body(request))
-        return try await change(id, request, context) { current in
+    func patch(id: UUID, body: JSONValue, ifVersion: Int64?, _ request: Request, _ context: AppRequestContext) async throws -> SCIMWriteOutcome {
+        let patch = try SCIMPatch(body: body)
+        return try await change(id, ifVersion, request, context) { current in
             try SCIMGroupResource.write(try patch.apply(to: SCIMGroupResource.writable(current), document: SCIMGroupResource.document))
         }
     }
 
-    @Sendable func delete(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let id = try Self.id(context)
+    func delete(id: UUID, ifVersion: Int64?, _ request: Request, _ context: AppRequestContext) async throws -> SCIMWriteOutcome {
         let organizationID = try await SCIMController.defaultOrganization(store)
         let found = try await SCIMController.mapped {
-            try await store.scimDeleteGroup(id: id, organizationID: organizationID, ifVersion: try SCIMController.ifMatch(request), audit: auditor(request, context))
+            try await store.scimDeleteGroup(id: id, organizationID: organizationID, ifVersion: ifVersion, audit: auditor(request, context))
         }
         guard found else { throw Self.notFound(id) }
-        return Response(status: .noContent)
+        return SCIMWriteOutcome(status: .noContent)
     }
 
-    private func change(_ id: UUID, _ request: Request, _ context: AppRequestContext, _ change: @escaping @Sendable (SCIMGroup) throws -> SCIMGroupWrite) async throws -> Response {
+    private func change(_ id: UUID, _ ifVersion: Int64?, _ request: Request, _ context: AppRequestContext, _ change: @escaping @Sendable (SCIMGroup) throws -> SCIMGroupWrite) async throws -> SCIMWriteOutcome {
         let organizationID = try await SCIMController.defaultOrganization(store)
-        let ifVersion = try SCIMController.ifMatch(request)
         let changed = try await SCIMController.mapped {
             try await store.scimReplaceGroup(id: id, organizationID: organizationID, ifVersion: ifVersion, audit: auditor(request, context), change: change)
         }
         guard let changed else { throw Self.notFound(id) }
-        return try SCIMController.resource(SCIMGroupResource.json(changed, base: base), version: changed.version)
+        return outcome(changed, status: .ok, location: false)
     }
 
+    private func outcome(_ group: SCIMGroup, status: HTTPResponse.Status, location: Bool) -> SCIMWriteOutcome {
+        SCIMWriteOutcome(
+            status: status, resource: SCIMGroupResource.json(group, base: base), version: group.version,
+            location: "\(base)/Groups/\(group.group.id.uuidString.lowercased())", locationHeader: location
+        )
+    }
+}
+
+extension SCIMGroupsController {
     static func id(_ context: AppRequestContext) throws -> UUID {
         let raw = context.parameters.get("id") ?? ""
         guard let id = UUID(uuidString: raw) else { throw SCIMError.notFound("No Group has the id \"\(raw.prefix(64))\".") }

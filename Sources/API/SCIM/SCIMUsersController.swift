@@ -63,30 +63,45 @@ struct SCIMUsersController: ResourceController {
     }
 
     @Sendable func create(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let body = try await SCIMController.body(request)
+        try await create(body: SCIMController.body(request), request, context).response()
+    }
+
+    @Sendable func replace(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        try await replace(id: Self.id(context), body: SCIMController.body(request), ifVersion: SCIMController.ifMatch(request), request, context).response()
+    }
+
+    @Sendable func patch(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        try await patch(id: Self.id(context), body: SCIMController.body(request), ifVersion: SCIMController.ifMatch(request), request, context).response()
+    }
+
+    @Sendable func delete(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        try await delete(id: Self.id(context), ifVersion: SCIMController.ifMatch(request), request, context).response()
+    }
+}
+
+/// The writes, apart from HTTP: the routes above and `/Bulk` operations run them.
+extension SCIMUsersController: SCIMWritableResource {
+    static let endpoint = "Users"
+
+    func create(body: JSONValue, _ request: Request, _ context: AppRequestContext) async throws -> SCIMWriteOutcome {
         guard case .object(let object) = body else { throw SCIMError.invalidSyntax("The resource must be a JSON object.") }
         let write = try SCIMUserResource.write(object)
         let organizationID = try await SCIMController.defaultOrganization(store)
         let result = try await SCIMController.mapped {
             try await store.scimCreateUser(write, organizationID: organizationID, usernames: SCIMUserResource.usernameCandidates(for: write), audit: auditor(request, context))
         }
-        var response = try SCIMController.resource(SCIMUserResource.json(result.user, base: base, productKeys: productKeys), version: result.user.version, status: result.created ? .created : .ok)
-        response.headers[.location] = "\(base)/Users/\(result.user.user.id.uuidString.lowercased())"
-        return response
+        return outcome(result.user, status: result.created ? .created : .ok, location: true)
     }
 
-    @Sendable func replace(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let id = try Self.id(context)
-        let body = try await SCIMController.body(request)
+    func replace(id: UUID, body: JSONValue, ifVersion: Int64?, _ request: Request, _ context: AppRequestContext) async throws -> SCIMWriteOutcome {
         guard case .object(let object) = body else { throw SCIMError.invalidSyntax("The resource must be a JSON object.") }
         let write = try SCIMUserResource.write(object)
-        return try await change(id, request, context) { _ in write }
+        return try await change(id, ifVersion, request, context) { _ in write }
     }
 
-    @Sendable func patch(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let id = try Self.id(context)
-        let patch = try SCIMPatch(body: try await SCIMController.body(request))
-        return try await change(id, request, context) { current in
+    func patch(id: UUID, body: JSONValue, ifVersion: Int64?, _ request: Request, _ context: AppRequestContext) async throws -> SCIMWriteOutcome {
+        let patch = try SCIMPatch(body: body)
+        return try await change(id, ifVersion, request, context) { current in
             let patched = try patch.apply(to: SCIMUserResource.writable(current), document: SCIMUserResource.document)
             var write = try SCIMUserResource.write(patched)
             // A product user is always active or not: `remove active` suspends, as Coder does.
@@ -95,26 +110,33 @@ struct SCIMUsersController: ResourceController {
         }
     }
 
-    @Sendable func delete(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let id = try Self.id(context)
+    func delete(id: UUID, ifVersion: Int64?, _ request: Request, _ context: AppRequestContext) async throws -> SCIMWriteOutcome {
         let organizationID = try await SCIMController.defaultOrganization(store)
         let found = try await SCIMController.mapped {
-            try await store.scimDeprovisionUser(id: id, organizationID: organizationID, ifVersion: try SCIMController.ifMatch(request), audit: auditor(request, context))
+            try await store.scimDeprovisionUser(id: id, organizationID: organizationID, ifVersion: ifVersion, audit: auditor(request, context))
         }
         guard found else { throw Self.notFound(id) }
-        return Response(status: .noContent)
+        return SCIMWriteOutcome(status: .noContent)
     }
 
-    private func change(_ id: UUID, _ request: Request, _ context: AppRequestContext, _ change: @escaping @Sendable (SCIMUser) throws -> SCIMUserWrite) async throws -> Response {
+    private func change(_ id: UUID, _ ifVersion: Int64?, _ request: Request, _ context: AppRequestContext, _ change: @escaping @Sendable (SCIMUser) throws -> SCIMUserWrite) async throws -> SCIMWriteOutcome {
         let organizationID = try await SCIMController.defaultOrganization(store)
-        let ifVersion = try SCIMController.ifMatch(request)
         let changed = try await SCIMController.mapped {
             try await store.scimReplaceUser(id: id, organizationID: organizationID, ifVersion: ifVersion, audit: auditor(request, context), change: change)
         }
         guard let changed else { throw Self.notFound(id) }
-        return try SCIMController.resource(SCIMUserResource.json(changed, base: base, productKeys: productKeys), version: changed.version)
+        return outcome(changed, status: .ok, location: false)
     }
 
+    private func outcome(_ user: SCIMUser, status: HTTPResponse.Status, location: Bool) -> SCIMWriteOutcome {
+        SCIMWriteOutcome(
+            status: status, resource: SCIMUserResource.json(user, base: base, productKeys: productKeys), version: user.version,
+            location: "\(base)/Users/\(user.user.id.uuidString.lowercased())", locationHeader: location
+        )
+    }
+}
+
+extension SCIMUsersController {
     private func load(_ context: AppRequestContext) async throws -> SCIMUser {
         let id = try Self.id(context)
         guard let user = try await store.scimUser(id: id, organizationID: try await SCIMController.defaultOrganization(store)) else { throw Self.notFound(id) }
