@@ -6,18 +6,13 @@ import WireFormat
 /// A group of the default organization as SCIM sees it (RFC 7643 §4.2): `displayName` is the
 /// group's name; Everyone is never one (its members are implicit).
 public struct SCIMGroup: Sendable, Equatable {
-    public struct Member: Sendable, Equatable, Codable {
-        public var value: UUID
-        public var display: String
-    }
-
     public var group: Group
     public var externalID: String?
     public var createdAt: Date
     public var updatedAt: Date
     public var version: Int64
     /// nil when the list was asked without members (`excludedAttributes=members`, as Entra asks).
-    public var members: [Member]?
+    public var memberIDs: [UUID]?
 }
 
 /// What an IdP asks a group to be.
@@ -44,11 +39,8 @@ enum SCIMGroups {
 
     static func columns(members: Bool) -> String {
         let memberList = members
-            ? """
-              coalesce((SELECT jsonb_agg(jsonb_build_object('value', u.id, 'display', coalesce(u.scim_user_name, u.username)) ORDER BY lower(u.username))
-                  FROM group_members gm JOIN users u ON u.id = gm.user_id WHERE gm.group_id = g.id), '[]'::jsonb)
-              """
-            : "NULL::jsonb"
+            ? "ARRAY(SELECT gm.user_id::text FROM group_members gm WHERE gm.group_id = g.id ORDER BY gm.user_id)"
+            : "NULL::text[]"
         return """
             g.id, g.name, g.display_name, g.organization_id, g.avatar_url, g.quota_allowance, g.source,
             g.scim_external_id, g.created_at, g.updated_at, (extract(epoch FROM g.updated_at) * 1000000)::bigint AS scim_version,
@@ -60,7 +52,7 @@ enum SCIMGroups {
         SCIMGroup(
             group: try Groups.group(row), externalID: try row.decode("scim_external_id"),
             createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"), version: try row.decode("scim_version"),
-            members: try row.decode("scim_members", as: PostgresJSONValue<[SCIMGroup.Member]>?.self)?.value
+            memberIDs: try row.decode("scim_members", as: [UUID]?.self)
         )
     }
 

@@ -45,7 +45,7 @@ extension Store {
                 guard let current = try connection.one(SCIMGroups.withID(id, organizationID: organizationID, forUpdate: true)) else { return nil }
                 if let ifVersion, ifVersion != current.version { throw SCIMWriteError.versionMismatch }
                 let write = try change(current)
-                let before = Set(current.members?.map(\.value) ?? [])
+                let before = Set(current.memberIDs ?? [])
                 let after = Set(write.memberIDs)
                 try Self.checkMembers(Array(after.subtracting(before)), organizationID: organizationID, on: connection)
                 try connection.execute(SCIMGroups.update(id: id, write))

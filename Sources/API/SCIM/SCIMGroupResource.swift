@@ -10,8 +10,8 @@ enum SCIMGroupResource {
     static func writable(_ group: SCIMGroup) -> [String: JSONValue] {
         var out: [String: JSONValue] = ["displayName": .string(group.group.name)]
         if let externalID = group.externalID { out["externalId"] = .string(externalID) }
-        if let members = group.members, !members.isEmpty {
-            out["members"] = .array(members.map { .object(["value": .string($0.value.uuidString.lowercased())]) })
+        if let members = group.memberIDs, !members.isEmpty {
+            out["members"] = .array(members.map { .object(["value": .string($0.uuidString.lowercased())]) })
         }
         return out
     }
@@ -21,9 +21,9 @@ enum SCIMGroupResource {
         let id = group.group.id.uuidString.lowercased()
         out["schemas"] = .array([.string(SCIMSchema.groupURN)])
         out["id"] = .string(id)
-        if let members = group.members, !members.isEmpty {
+        if let members = group.memberIDs, !members.isEmpty {
             out["members"] = .array(members.map { member in
-                let value = member.value.uuidString.lowercased()
+                let value = member.uuidString.lowercased()
                 // No `display`: clients compare the members they wrote with those returned.
                 return .object(["value": .string(value), "type": "User", "$ref": .string("\(base)/Users/\(value)")])
             })
