@@ -81,13 +81,14 @@ public struct APIServer: Sendable {
             AuditController(store: store),
             WorkspaceQuotaController(store: store, features: features),
         ]
+        let scimOrganization = SCIMOrganization(store: store)
         for path in SCIMController.mountPaths {
             let authentication = SCIMAuthentication(key: configuration.scimKey, authenticator: authenticator)
             let base = Self.trimmingSlash(configuration.accessURL) + "/" + path
             let features = self.features
-            controllers.append(SCIMController(mountPath: path, base: base, authentication: authentication, store: store, groupsEnabled: { features.isEnabled(.templateRBAC) }))
-            let users = SCIMUsersController(mountPath: path, base: base, authentication: authentication, store: store, audit: audit)
-            let groups = SCIMGroupsController(mountPath: path, base: base, authentication: authentication, store: store, audit: audit)
+            controllers.append(SCIMController(mountPath: path, base: base, authentication: authentication, store: store, organization: scimOrganization, groupsEnabled: { features.isEnabled(.templateRBAC) }))
+            let users = SCIMUsersController(mountPath: path, base: base, authentication: authentication, store: store, organization: scimOrganization, audit: audit, authenticator: authenticator)
+            let groups = SCIMGroupsController(mountPath: path, base: base, authentication: authentication, store: store, organization: scimOrganization, audit: audit)
             controllers += [users, groups]
             controllers.append(SCIMBulkController(mountPath: path, authentication: authentication, users: users, groups: groups, groupsEnabled: { features.isEnabled(.templateRBAC) }))
         }

@@ -61,8 +61,10 @@ struct SCIMResourceColumns: Sendable {
 }
 
 /// Turns a parsed SCIM filter into a SQL condition with bound parameters. Every value is a
-/// parameter (never spliced into the text); every comparison is wrapped so that a missing
-/// attribute compares false, which keeps `not (…)` meaning "does not match".
+/// parameter (never spliced into the text). Comparisons stay bare (`lower(col) = lower($2)`), so
+/// that the planner matches them to expression indexes; a missing attribute compares NULL, which
+/// a WHERE treats as false, and `not (…)` reads NULL as false before negating, so that it still
+/// means "does not match".
 struct SCIMFilterSQL {
     let resource: SCIMResourceColumns
     /// The statement's parameters so far; the filter's are appended, numbered after them.
@@ -75,7 +77,7 @@ struct SCIMFilterSQL {
         case .or(let lhs, let rhs):
             return "(\(try condition(lhs)) OR \(try condition(rhs)))"
         case .not(let inner):
-            return "(NOT \(try condition(inner)))"
+            return "(NOT coalesce(\(try condition(inner)), false))"
         case .present(let path):
             if let elements = try elements(for: path) {
                 guard let sub = path.subAttribute else { return "EXISTS (SELECT 1 FROM \(elements.from) WHERE \(elements.correlation))" }
@@ -105,7 +107,7 @@ struct SCIMFilterSQL {
         case .or(let lhs, let rhs):
             return "(\(try elementCondition(lhs, elements)) OR \(try elementCondition(rhs, elements)))"
         case .not(let inner):
-            return "(NOT \(try elementCondition(inner, elements)))"
+            return "(NOT coalesce(\(try elementCondition(inner, elements)), false))"
         case .present(let path):
             return present(try subColumn(elements, path.name, path))
         case .compare(let path, let op, let value):
@@ -171,7 +173,7 @@ struct SCIMFilterSQL {
             default: sql = ordered(column.expression, op, "\(bind(date))::timestamptz", collate: false)
             }
         }
-        return "coalesce(\(sql), false)"
+        return "(\(sql))"
     }
 
     private func ordered(_ lhs: String, _ op: SCIMOperator, _ rhs: String, collate: Bool) -> String {

@@ -14,10 +14,9 @@ extension Store {
     /// match in all; `members: false` leaves members unread (Entra's `excludedAttributes=members`).
     public func scimGroups(_ request: SCIMListRequest, organizationID: UUID, members: Bool) async throws -> (groups: [SCIMGroup], total: Int) {
         let queries = try SCIMGroups.list(request, organizationID: organizationID, members: members)
-        return try await pool.withTransaction { connection in
-            let total = try connection.one(queries.total) ?? 0
-            return (request.count > 0 ? try connection.all(queries.page) : [], total)
-        }
+        async let total = pool.one(queries.total)
+        let groups = request.count > 0 ? try await pool.all(queries.page) : []
+        return (groups, try await total ?? 0)
     }
 
     public func scimCreateGroup(_ write: SCIMGroupWrite, organizationID: UUID, audit: SCIMGroupAudit) async throws -> SCIMGroup {

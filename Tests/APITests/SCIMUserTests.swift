@@ -177,6 +177,12 @@ func filterQuery(_ filter: String) -> String {
             #expect(linked.json["username"] as? String == "bob")
             #expect(try await store.user(id: bob.id)?.status == .dormant)
             #expect(try await scim(.get, "/Users").json["totalResults"] as? Int == 2)
+            // Deactivation by the IdP ends the user's sessions at once, as a suspension by an admin does.
+            #expect(try await client.request(.put, "/api/v2/users/\(bob.id.uuidString)/status/activate", token: owner.token).status == .ok)
+            let session = try await client.login("bob@example.com", "An0ther-Passw0rd!")
+            #expect(try await client.request(.get, "/api/v2/users/me", token: session).status == .ok)
+            #expect(try await scim(.patch, "/Users/\(bob.id.uuidString)", ["Operations": [["op": "replace", "path": "active", "value": false]]]).status == .ok)
+            #expect(try await client.request(.get, "/api/v2/users/me", token: session).status == .unauthorized)
             // A second IdP user with the same userName is refused.
             let duplicate = try await scim.create("bob.builder@example.com", email: "other@example.com")
             #expect(duplicate.status == .conflict && duplicate.scimType == "uniqueness")

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HTTPTypes
 import Hummingbird
 import Licensing
@@ -14,6 +15,7 @@ struct SCIMController: ResourceController {
     let base: String
     let authentication: SCIMAuthentication
     let store: Store
+    let organization: SCIMOrganization
     /// Whether Groups are served (`template_rbac`), for the root search.
     let groupsEnabled: @Sendable () -> Bool
 
@@ -53,7 +55,7 @@ struct SCIMController: ResourceController {
     /// list. A filter naming what one type lacks leaves that type out, as RFC 7644 says of
     /// attributes a resource does not have; it is `invalidFilter` only when it fits neither.
     private func rootSearch(_ query: SCIMListQuery) async throws -> Response {
-        let organizationID = try await Self.defaultOrganization(store)
+        let organizationID = try await organization.id()
         var wanted = query.request
         wanted.startIndex = 1
         wanted.count = min(SCIMLimits.maximumResults, query.request.startIndex - 1 + query.request.count)
@@ -120,13 +122,6 @@ struct SCIMController: ResourceController {
         let tags = tags(header)
         if tags.contains("*") { return nil }
         return tags.lazy.compactMap(version(fromETag:)).first ?? Int64.min
-    }
-
-    static func defaultOrganization(_ store: Store) async throws -> UUID {
-        guard let id = try await store.defaultOrganizationID() else {
-            throw SCIMError(status: .serviceUnavailable, detail: "The deployment has no default organization yet: create the first user.")
-        }
-        return id
     }
 
     static func resource(_ json: JSONValue, version: Int64, status: HTTPResponse.Status = .ok) throws -> Response {
@@ -219,5 +214,23 @@ struct SCIMAuthentication: RouterMiddleware {
         var error = APIError(status, detail)
         error.shape = .scim
         return error
+    }
+}
+
+/// The default organization's id, which SCIM provisions into: read once, then kept (it is
+/// created with the first user and never deleted), so that a SCIM request costs no query for it.
+final class SCIMOrganization: Sendable {
+    let store: Store
+    private let cached = Mutex<UUID?>(nil)
+
+    init(store: Store) { self.store = store }
+
+    func id() async throws -> UUID {
+        if let id = cached.withLock({ $0 }) { return id }
+        guard let id = try await store.defaultOrganizationID() else {
+            throw SCIMError(status: .serviceUnavailable, detail: "The deployment has no default organization yet: create the first user.")
+        }
+        cached.withLock { $0 = id }
+        return id
     }
 }

@@ -13,6 +13,7 @@ struct SCIMGroupsController: ResourceController {
     let base: String
     let authentication: SCIMAuthentication
     let store: Store
+    let organization: SCIMOrganization
     let audit: AuditRecorder
 
     func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
@@ -38,7 +39,7 @@ struct SCIMGroupsController: ResourceController {
     }
 
     private func respond(to query: SCIMListQuery) async throws -> Response {
-        let organizationID = try await SCIMController.defaultOrganization(store)
+        let organizationID = try await organization.id()
         let withMembers = !query.excludedAttributes.contains { $0.name.caseInsensitiveCompare("members") == .orderedSame && $0.subAttribute == nil }
             && (query.attributes.isEmpty || query.attributes.contains { $0.name.caseInsensitiveCompare("members") == .orderedSame })
         let found: (groups: [SCIMGroup], total: Int)
@@ -53,7 +54,7 @@ struct SCIMGroupsController: ResourceController {
 
     @Sendable func get(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let id = try Self.id(context)
-        guard let group = try await store.scimGroup(id: id, organizationID: try await SCIMController.defaultOrganization(store)) else { throw Self.notFound(id) }
+        guard let group = try await store.scimGroup(id: id, organizationID: try await organization.id()) else { throw Self.notFound(id) }
         if let noneMatch = request.headers[.ifNoneMatch], SCIMController.tags(noneMatch).contains(where: { $0 == "*" || SCIMController.version(fromETag: $0) == group.version }) {
             return Response(status: .notModified, headers: [.eTag: SCIMController.etag(group.version)])
         }
@@ -85,7 +86,7 @@ extension SCIMGroupsController: SCIMWritableResource {
     func create(body: JSONValue, _ request: Request, _ context: AppRequestContext) async throws -> SCIMWriteOutcome {
         guard case .object(let object) = body else { throw SCIMError.invalidSyntax("The resource must be a JSON object.") }
         let write = try SCIMGroupResource.write(object)
-        let organizationID = try await SCIMController.defaultOrganization(store)
+        let organizationID = try await organization.id()
         let group = try await SCIMController.mapped {
             try await store.scimCreateGroup(write, organizationID: organizationID, audit: auditor(request, context))
         }
@@ -106,7 +107,7 @@ extension SCIMGroupsController: SCIMWritableResource {
     }
 
     func delete(id: UUID, ifVersion: Int64?, _ request: Request, _ context: AppRequestContext) async throws -> SCIMWriteOutcome {
-        let organizationID = try await SCIMController.defaultOrganization(store)
+        let organizationID = try await organization.id()
         let found = try await SCIMController.mapped {
             try await store.scimDeleteGroup(id: id, organizationID: organizationID, ifVersion: ifVersion, audit: auditor(request, context))
         }
@@ -115,7 +116,7 @@ extension SCIMGroupsController: SCIMWritableResource {
     }
 
     private func change(_ id: UUID, _ ifVersion: Int64?, _ request: Request, _ context: AppRequestContext, _ change: @escaping @Sendable (SCIMGroup) throws -> SCIMGroupWrite) async throws -> SCIMWriteOutcome {
-        let organizationID = try await SCIMController.defaultOrganization(store)
+        let organizationID = try await organization.id()
         let changed = try await SCIMController.mapped {
             try await store.scimReplaceGroup(id: id, organizationID: organizationID, ifVersion: ifVersion, audit: auditor(request, context), change: change)
         }

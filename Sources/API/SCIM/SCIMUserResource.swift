@@ -6,13 +6,19 @@ import WireFormat
 enum SCIMUserResource {
     static let document = SCIMDocument(core: .user, extensions: [.enterpriseUser])
 
+    /// Kept with the attributes after `remove active`: the user is suspended and SCIM shows
+    /// `active` unassigned until an IdP sets it again. No SCIM attribute name starts with `$`
+    /// but `$ref`, and a client's body can never carry it (unknown attributes are refused).
+    static let activeUnassigned = "$activeUnassigned"
+
     /// The writable attributes as stored (what `SCIMDocument.writable` accepted), with
     /// `externalId`: the part of a resource a PATCH works on.
     static func writable(_ user: SCIMUser) -> [String: JSONValue] {
         var out = user.attributes
         out["userName"] = .string(user.userName)
         if let externalID = user.externalID { out["externalId"] = .string(externalID) }
-        out["active"] = .bool(user.user.status != .suspended)
+        let unassigned = out.removeValue(forKey: activeUnassigned) == .bool(true)
+        if !(unassigned && user.user.status == .suspended) { out["active"] = .bool(user.user.status != .suspended) }
         if out["emails"] == nil, !user.isLinked {
             // Before SCIM links a user, its one email is the product's.
             out["emails"] = .array([.object(["value": .string(user.user.email), "primary": .bool(true)])])

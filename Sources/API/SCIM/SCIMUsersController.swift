@@ -13,7 +13,11 @@ struct SCIMUsersController: ResourceController {
     let base: String
     let authentication: SCIMAuthentication
     let store: Store
+    let organization: SCIMOrganization
     let audit: AuditRecorder
+    /// Told of every suspension, so that the user's sessions and sockets end at once on every
+    /// replica, as when an admin suspends them.
+    let authenticator: Authenticator
 
     /// Whether Users carry codersdk.User's keys too: at the seed's base path, whose PATCH the
     /// seed documents as answering a codersdk.User.
@@ -41,7 +45,7 @@ struct SCIMUsersController: ResourceController {
     }
 
     private func respond(to query: SCIMListQuery) async throws -> Response {
-        let organizationID = try await SCIMController.defaultOrganization(store)
+        let organizationID = try await organization.id()
         let found: (users: [SCIMUser], total: Int)
         do {
             found = try await store.scimUsers(query.request, organizationID: organizationID)
@@ -86,7 +90,7 @@ extension SCIMUsersController: SCIMWritableResource {
     func create(body: JSONValue, _ request: Request, _ context: AppRequestContext) async throws -> SCIMWriteOutcome {
         guard case .object(let object) = body else { throw SCIMError.invalidSyntax("The resource must be a JSON object.") }
         let write = try SCIMUserResource.write(object)
-        let organizationID = try await SCIMController.defaultOrganization(store)
+        let organizationID = try await organization.id()
         let result = try await SCIMController.mapped {
             try await store.scimCreateUser(write, organizationID: organizationID, usernames: SCIMUserResource.usernameCandidates(for: write), audit: auditor(request, context))
         }
@@ -104,27 +108,33 @@ extension SCIMUsersController: SCIMWritableResource {
         return try await change(id, ifVersion, request, context) { current in
             let patched = try patch.apply(to: SCIMUserResource.writable(current), document: SCIMUserResource.document)
             var write = try SCIMUserResource.write(patched)
-            // A product user is always active or not: `remove active` suspends, as Coder does.
-            if patched["active"] == nil { write.active = false }
+            if patched["active"] == nil {
+                // `remove active` suspends, as Coder does (a product user is active or not),
+                // and SCIM shows `active` unassigned, as RFC 7644 says a removed attribute is.
+                write.active = false
+                write.attributes[SCIMUserResource.activeUnassigned] = true
+            }
             return write
         }
     }
 
     func delete(id: UUID, ifVersion: Int64?, _ request: Request, _ context: AppRequestContext) async throws -> SCIMWriteOutcome {
-        let organizationID = try await SCIMController.defaultOrganization(store)
+        let organizationID = try await organization.id()
         let found = try await SCIMController.mapped {
             try await store.scimDeprovisionUser(id: id, organizationID: organizationID, ifVersion: ifVersion, audit: auditor(request, context))
         }
         guard found else { throw Self.notFound(id) }
+        await authenticator.userStatusChanged(id)
         return SCIMWriteOutcome(status: .noContent)
     }
 
     private func change(_ id: UUID, _ ifVersion: Int64?, _ request: Request, _ context: AppRequestContext, _ change: @escaping @Sendable (SCIMUser) throws -> SCIMUserWrite) async throws -> SCIMWriteOutcome {
-        let organizationID = try await SCIMController.defaultOrganization(store)
+        let organizationID = try await organization.id()
         let changed = try await SCIMController.mapped {
             try await store.scimReplaceUser(id: id, organizationID: organizationID, ifVersion: ifVersion, audit: auditor(request, context), change: change)
         }
         guard let changed else { throw Self.notFound(id) }
+        if changed.user.status == .suspended { await authenticator.userStatusChanged(id) }
         return outcome(changed, status: .ok, location: false)
     }
 
@@ -139,7 +149,7 @@ extension SCIMUsersController: SCIMWritableResource {
 extension SCIMUsersController {
     private func load(_ context: AppRequestContext) async throws -> SCIMUser {
         let id = try Self.id(context)
-        guard let user = try await store.scimUser(id: id, organizationID: try await SCIMController.defaultOrganization(store)) else { throw Self.notFound(id) }
+        guard let user = try await store.scimUser(id: id, organizationID: try await organization.id()) else { throw Self.notFound(id) }
         return user
     }
 

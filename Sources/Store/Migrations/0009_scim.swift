@@ -19,6 +19,8 @@ extension Schema {
         CREATE UNIQUE INDEX users_scim_user_name_key ON users (lower(scim_user_name)) WHERE scim_user_name IS NOT NULL;
         CREATE INDEX users_scim_user_name_or_username ON users (lower(coalesce(scim_user_name, username)));
         CREATE INDEX users_scim_external_id ON users (scim_external_id) WHERE scim_external_id IS NOT NULL;
+        -- SCIM pages (and the product's user list) run in creation order.
+        CREATE INDEX users_created_order ON users (created_at, id);
 
         ALTER TABLE groups
             ADD COLUMN created_at timestamptz NOT NULL DEFAULT now(),
