@@ -87,8 +87,13 @@ enum SCIMGroups {
             try SCIMFilterSQL.orderBy(path, descending: request.descending, in: resource, primary: [:]) + ", "
         } ?? ""
         let condition = "WHERE \(visible) AND \(filter)"
+        // Ids first, then columns (members) for the page only, as for Users.
         let page = PostgresQuery(
-            "SELECT \(columns(members: members)) FROM groups g \(condition) ORDER BY \(order)g.created_at, g.id LIMIT \(max(0, request.count)) OFFSET \(max(0, request.startIndex - 1))",
+            """
+            SELECT \(columns(members: members)) FROM groups g WHERE g.id IN (
+                SELECT g.id FROM groups g \(condition) ORDER BY \(order)g.created_at, g.id LIMIT \(max(0, request.count)) OFFSET \(max(0, request.startIndex - 1))
+            ) ORDER BY \(order)g.created_at, g.id
+            """,
             builder.binds, decode: scimGroup
         )
         return (page, PostgresQuery<Int>("SELECT count(*) AS total FROM groups g \(condition)", builder.binds, column: "total"))

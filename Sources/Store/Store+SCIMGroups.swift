@@ -13,10 +13,7 @@ extension Store {
     /// One page of the default organization's groups (Everyone not among them) and how many
     /// match in all; `members: false` leaves members unread (Entra's `excludedAttributes=members`).
     public func scimGroups(_ request: SCIMListRequest, organizationID: UUID, members: Bool) async throws -> (groups: [SCIMGroup], total: Int) {
-        let queries = try SCIMGroups.list(request, organizationID: organizationID, members: members)
-        async let total = pool.one(queries.total)
-        let groups = request.count > 0 ? try await pool.all(queries.page) : []
-        return (groups, try await total ?? 0)
+        try await scimPage(try SCIMGroups.list(request, organizationID: organizationID, members: members), request)
     }
 
     public func scimCreateGroup(_ write: SCIMGroupWrite, organizationID: UUID, audit: SCIMGroupAudit) async throws -> SCIMGroup {

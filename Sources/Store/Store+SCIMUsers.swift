@@ -19,13 +19,25 @@ extension Store {
     /// One page of the users SCIM sees that match, and how many match in all. The filter and
     /// the sort run in SQL (`SCIMQueryError` when they name what Users do not have).
     public func scimUsers(_ request: SCIMListRequest, organizationID: UUID) async throws -> (users: [SCIMUser], total: Int) {
-        let queries = try SCIMUsers.list(request, organizationID: organizationID)
-        // The count and the page on two connections at once: one round trip of latency, not
-        // four (a transaction's). They may disagree by a concurrent write, which RFC 7644's
-        // totalResults tolerates (Coder's is approximate too).
+        try await scimPage(try SCIMUsers.list(request, organizationID: organizationID), request)
+    }
+
+    /// A page and `totalResults`. A filtered list (an IdP's lookup by userName or externalId:
+    /// a row or none) runs the page alone when it is short, since then the total is what it
+    /// shows; otherwise the count and the page run on two connections at once (one round trip
+    /// of latency, not a transaction's four). They may disagree by a concurrent write, which
+    /// RFC 7644's totalResults tolerates (Coder's is approximate too).
+    func scimPage<Row: Sendable>(_ queries: (page: PostgresQuery<Row>, total: PostgresQuery<Int>), _ request: SCIMListRequest) async throws -> ([Row], Int) {
+        if request.filter != nil, request.count > 0 {
+            let rows = try await pool.all(queries.page)
+            if rows.count < request.count, !rows.isEmpty || request.startIndex == 1 {
+                return (rows, request.startIndex - 1 + rows.count)
+            }
+            return (rows, try await pool.one(queries.total) ?? 0)
+        }
         async let total = pool.one(queries.total)
-        let users = request.count > 0 ? try await pool.all(queries.page) : []
-        return (users, try await total ?? 0)
+        let rows = request.count > 0 ? try await pool.all(queries.page) : []
+        return (rows, try await total ?? 0)
     }
 
     /// Creates a user for an IdP, or links the one it names: a user SCIM has not linked yet (or

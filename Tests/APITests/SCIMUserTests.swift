@@ -230,6 +230,11 @@ func filterQuery(_ filter: String) -> String {
             #expect(page.json["totalResults"] as? Int == 5)
             #expect(page.json["startIndex"] as? Int == 2 && page.json["itemsPerPage"] as? Int == 2)
             #expect(page.resources.compactMap { $0["userName"] as? String } == ["dan@example.com", "cat@example.com"])
+            // A short last page of a filtered list: the total is still every match.
+            let tail = try await scim(.get, "/Users?startIndex=5&count=10&" + filterQuery(#"userName ew "example.com""#))
+            #expect(tail.json["totalResults"] as? Int == 5 && tail.resources.count == 1)
+            let beyond = try await scim(.get, "/Users?startIndex=9&count=10&" + filterQuery(#"userName ew "example.com""#))
+            #expect(beyond.json["totalResults"] as? Int == 5 && beyond.resources.isEmpty)
             let countOnly = try await scim(.get, "/Users?count=0")
             #expect(countOnly.json["totalResults"] as? Int == 6 && countOnly.resources.isEmpty)
             // Projection.
