@@ -163,6 +163,7 @@ let package = Package(
                 "Replicas",
                 "ProvisionerProtocol",
                 "ProvisionerDaemon",
+                "WireFormat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -96,10 +96,23 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. (env: COORDINATOR_LOG_LEVEL; default: info)")
     var logLevelFlag: String?
 
+    @Option(name: .customLong("log-format"), help: "human (one line of text per event) or json (one JSON object per line, with the replica's and the request's ids). (env: COORDINATOR_LOG_FORMAT; default: human)")
+    var logFormatFlag: String?
+
     func run() async throws {
         do {
+            let configuration = try makeConfiguration()
+            switch Environment.value(logFormatFlag, "COORDINATOR_LOG_FORMAT") ?? "human" {
+            case "human":
+                break
+            case "json":
+                let replicaID = configuration.replica.id
+                LoggingSystem.bootstrap { label in JSONLogHandler(label: label, replicaID: replicaID) }
+            case let other:
+                throw StartupError("--log-format must be human or json, not \"\(other)\"")
+            }
             let logger = try makeLogger()
-            try await CoordinatorServer(configuration: try makeConfiguration(), logger: logger).run()
+            try await CoordinatorServer(configuration: configuration, logger: logger).run()
         } catch let error as StartupError {
             FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
             throw ExitCode.failure

@@ -31,6 +31,11 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             response = Self.response(for: apiError, requestID: context.id, logger: logger)
         }
         response.headers[Self.requestIDHeader] = context.id
+        // One line per request at debug level (the logger carries the request id), the route
+        // pattern rather than the raw path, so that no token or name in a path reaches the log.
+        context.logger.debug("request", metadata: [
+            "method": "\(request.method)", "route": "\(context.endpointPath ?? "unmatched")", "status": "\(response.status.code)",
+        ])
         return response
     }
 
