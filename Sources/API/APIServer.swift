@@ -85,11 +85,11 @@ public struct APIServer: Sendable {
         for path in SCIMController.mountPaths {
             let authentication = SCIMAuthentication(key: configuration.scimKey, authenticator: authenticator)
             let base = Self.trimmingSlash(configuration.accessURL) + "/" + path
-            let features = self.features
-            controllers.append(SCIMController(mountPath: path, base: base, authentication: authentication, store: store, organization: scimOrganization, groupsEnabled: { features.isEnabled(.templateRBAC) }))
             let users = SCIMUsersController(mountPath: path, base: base, authentication: authentication, store: store, organization: scimOrganization, audit: audit, authenticator: authenticator)
             let groups = SCIMGroupsController(mountPath: path, base: base, authentication: authentication, store: store, organization: scimOrganization, audit: audit)
+            let features = self.features
             controllers += [users, groups]
+            controllers.append(SCIMController(mountPath: path, base: base, authentication: authentication, users: users, groups: groups, groupsEnabled: { features.isEnabled(.templateRBAC) }))
             controllers.append(SCIMBulkController(mountPath: path, authentication: authentication, users: users, groups: groups, groupsEnabled: { features.isEnabled(.templateRBAC) }))
         }
         if let membership { controllers.append(ReplicasController(membership: membership)) }

@@ -5,8 +5,9 @@ import WireFormat
 /// `--log-format json`: one JSON object per line on standard error, for log shippers: `time`
 /// (RFC 3339, microseconds), `level`, `message`, `logger` (the label), `replica_id`,
 /// `request_id` when the line belongs to a request (Hummingbird's `hb.request.id`), and every
-/// other metadata value as a string. A line is written with one `write`, so lines of concurrent
-/// tasks never interleave.
+/// other metadata value as a string. A line is handed to the file in one piece, so lines of
+/// concurrent tasks do not interleave on a pipe as long as each is shorter than its atomic
+/// write size (4 KiB on Linux).
 struct JSONLogHandler: LogHandler {
     let label: String
     let replicaID: UUID?

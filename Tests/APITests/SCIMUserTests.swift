@@ -332,4 +332,30 @@ func filterQuery(_ filter: String) -> String {
             #expect(try await scim(.get, "/Users/\(id)").status == .ok)
         }
     }
+
+    @Test func everyBoundIsRefusedWithASCIMErrorAndNothingStored() async throws {
+        try await withLicensedApp(scimKey: SCIMClient.key) { client, _, _ in
+            _ = try await licensedOwner(client)
+            let scim = SCIMClient(client: client)
+            let long = try await scim.create("long@example.com", extra: ["title": String(repeating: "t", count: 2049)])
+            #expect(long.status == .badRequest && long.scimType == "invalidValue")
+            let many = (0...100).map { ["value": "p\($0)@example.com"] }
+            #expect(try await scim.create("many@example.com", extra: ["emails": many]).scimType == "invalidValue")
+            #expect(try await scim(.get, "/Users?" + filterQuery(#"userName sw "long" or userName sw "many""#)).json["totalResults"] as? Int == 0)
+            let id = try #require(try await scim.create("ok@example.com").json["id"] as? String)
+            let operations = Array(repeating: ["op": "replace", "path": "title", "value": "x"], count: 1001)
+            let tooMany = try await scim(.patch, "/Users/\(id)", ["Operations": operations])
+            #expect(tooMany.status == .badRequest && tooMany.scimType == "tooMany")
+            let names = (0...100).map { "a\($0)" }.joined(separator: ",")
+            #expect(try await scim(.get, "/Users?attributes=\(names)").scimType == "tooMany")
+            #expect(try await scim(.get, "/Users?count=5000").status == .ok)
+            let huge = try await client.request(.post, "/scim/v2/Users", rawBody: "\"" + String(repeating: "x", count: 1 << 20) + "\"", headers: [.authorization: "Bearer \(SCIMClient.key)"])
+            #expect(huge.status == .contentTooLarge && huge.isSCIMError)
+            // Groups: the name's length and the member count.
+            #expect(try await scim(.post, "/Groups", ["displayName": String(repeating: "g", count: 256)]).scimType == "invalidValue")
+            let members = (0...10_000).map { _ in ["value": UUID().uuidString] }
+            #expect(try await scim(.post, "/Groups", ["displayName": "Big", "members": members]).scimType == "tooMany")
+            #expect(try await scim(.get, "/Groups").json["totalResults"] as? Int == 0)
+        }
+    }
 }

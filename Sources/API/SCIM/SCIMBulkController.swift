@@ -23,15 +23,6 @@ struct SCIMWriteOutcome: Sendable {
     }
 }
 
-/// A resource type whose writes `/Bulk` can run.
-protocol SCIMWritableResource: Sendable {
-    static var endpoint: String { get }
-    func create(body: JSONValue, _ request: Request, _ context: AppRequestContext) async throws -> SCIMWriteOutcome
-    func replace(id: UUID, body: JSONValue, ifVersion: Int64?, _ request: Request, _ context: AppRequestContext) async throws -> SCIMWriteOutcome
-    func patch(id: UUID, body: JSONValue, ifVersion: Int64?, _ request: Request, _ context: AppRequestContext) async throws -> SCIMWriteOutcome
-    func delete(id: UUID, ifVersion: Int64?, _ request: Request, _ context: AppRequestContext) async throws -> SCIMWriteOutcome
-}
-
 /// RFC 7644 §3.7 Bulk: up to `maxOperations` writes on Users and Groups in one request, each
 /// run as its own request would be (its own transaction and audit row), in order, with
 /// `bulkId:` references to resources the same request creates resolved wherever they appear (a
@@ -116,7 +107,7 @@ struct SCIMBulkController: ResourceController {
             let ifVersion = operation.version.map { SCIMController.version(fromETag: $0) ?? Int64.min }
             let segments = operation.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
             guard (1...2).contains(segments.count) else { throw SCIMError.invalidPath("\"path\" is /Users, /Groups, or one of their resources.") }
-            let resource: any SCIMWritableResource
+            let resource: any SCIMResourceType
             switch segments[0].lowercased() {
             case "users": resource = users
             case "groups":
@@ -132,7 +123,7 @@ struct SCIMBulkController: ResourceController {
                 if let bulkID = operation.bulkID, case .object(let object)? = outcome.resource, let id = object["id"]?.string { created[bulkID] = id }
             } else {
                 let raw = segments[1].hasPrefix("bulkId:") ? resolved[String(segments[1].dropFirst("bulkId:".count))] ?? segments[1] : segments[1]
-                guard let id = UUID(uuidString: raw) else { throw SCIMError.notFound("No \(type(of: resource).endpoint.dropLast()) has the id \"\(raw.prefix(64))\".") }
+                guard let id = UUID(uuidString: raw) else { throw SCIMError.notFound("No \(type(of: resource).resourceName) has the id \"\(raw.prefix(64))\".") }
                 switch operation.method {
                 case .put:
                     guard let data else { throw SCIMError.invalidSyntax("PUT needs \"data\".") }

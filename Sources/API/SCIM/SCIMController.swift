@@ -14,8 +14,8 @@ struct SCIMController: ResourceController {
     let mountPath: String
     let base: String
     let authentication: SCIMAuthentication
-    let store: Store
-    let organization: SCIMOrganization
+    let users: SCIMUsersController
+    let groups: SCIMGroupsController
     /// Whether Groups are served (`template_rbac`), for the root search.
     let groupsEnabled: @Sendable () -> Bool
 
@@ -55,26 +55,22 @@ struct SCIMController: ResourceController {
     /// list. A filter naming what one type lacks leaves that type out, as RFC 7644 says of
     /// attributes a resource does not have; it is `invalidFilter` only when it fits neither.
     private func rootSearch(_ query: SCIMListQuery) async throws -> Response {
-        let organizationID = try await organization.id()
-        var wanted = query.request
-        wanted.startIndex = 1
-        wanted.count = min(SCIMLimits.maximumResults, query.request.startIndex - 1 + query.request.count)
+        var wanted = query
+        wanted.request.startIndex = 1
+        wanted.request.count = min(SCIMLimits.maximumResults, query.request.startIndex - 1 + query.request.count)
+        let types: [any SCIMResourceType] = groupsEnabled() ? [users, groups] : [users]
         var resources: [JSONValue] = []
         var total = 0
         var fitted = false
-        do {
-            let users = try await store.scimUsers(wanted, organizationID: organizationID)
-            fitted = true
-            total += users.total
-            resources += users.users.map { query.project(SCIMUserResource.json($0, base: base, productKeys: mountPath.hasPrefix("api/"))) }
-        } catch is SCIMQueryError {}
-        if groupsEnabled() {
+        for type in types {
             do {
-                let groups = try await store.scimGroups(wanted, organizationID: organizationID, members: true)
+                let page = try await type.list(wanted)
                 fitted = true
-                total += groups.total
-                resources += groups.groups.map { query.project(SCIMGroupResource.json($0, base: base)) }
-            } catch is SCIMQueryError {}
+                total += page.total
+                resources += page.resources
+            } catch let error as SCIMError where error.scimType == "invalidFilter" {
+                continue
+            }
         }
         guard fitted else { throw SCIMError.invalidFilter("The filter names attributes neither Users nor Groups have.") }
         let page = Array(resources.dropFirst(query.request.startIndex - 1).prefix(query.request.count))

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import SCIMCore
 import Store
 import WireFormat
 
@@ -19,69 +20,29 @@ struct SCIMGroupsController: ResourceController {
     func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
         let routes = SCIMController.guarded(authentication, guards)
         routes.add(middleware: guards.feature(.templateRBAC, shape: .scim))
-        routes.get("Groups", use: list)
-        routes.post("Groups/.search", use: search)
-        routes.post("Groups", use: create)
-        routes.get("Groups/:id", use: get)
-        routes.put("Groups/:id", use: replace)
-        routes.patch("Groups/:id", use: patch)
-        routes.delete("Groups/:id", use: delete)
-        routes.post("Groups/:id") { _, _ -> Response in throw SCIMError.methodNotAllowed }
+        addRoutes(to: routes)
         return routes
-    }
-
-    @Sendable func list(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        try await respond(to: SCIMListQuery(query: request.uri.queryParameters))
-    }
-
-    @Sendable func search(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        try await respond(to: SCIMListQuery(body: try await SCIMController.body(request)))
-    }
-
-    private func respond(to query: SCIMListQuery) async throws -> Response {
-        let organizationID = try await organization.id()
-        let withMembers = !query.excludedAttributes.contains { $0.name.caseInsensitiveCompare("members") == .orderedSame && $0.subAttribute == nil }
-            && (query.attributes.isEmpty || query.attributes.contains { $0.name.caseInsensitiveCompare("members") == .orderedSame })
-        let found: (groups: [SCIMGroup], total: Int)
-        do {
-            found = try await store.scimGroups(query.request, organizationID: organizationID, members: withMembers)
-        } catch let error as SCIMQueryError {
-            throw SCIMError.invalidFilter(error.message)
-        }
-        let resources = found.groups.map { query.project(SCIMGroupResource.json($0, base: base)) }
-        return try SCIMController.document(SCIMListResponse(total: found.total, startIndex: query.request.startIndex, resources: resources))
-    }
-
-    @Sendable func get(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let id = try Self.id(context)
-        guard let group = try await store.scimGroup(id: id, organizationID: try await organization.id()) else { throw Self.notFound(id) }
-        if let noneMatch = request.headers[.ifNoneMatch], SCIMController.tags(noneMatch).contains(where: { $0 == "*" || SCIMController.version(fromETag: $0) == group.version }) {
-            return Response(status: .notModified, headers: [.eTag: SCIMController.etag(group.version)])
-        }
-        let query = try SCIMListQuery(projectionOnly: request.uri.queryParameters)
-        return try SCIMController.resource(query.project(SCIMGroupResource.json(group, base: base)), version: group.version)
-    }
-
-    @Sendable func create(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        try await create(body: SCIMController.body(request), request, context).response()
-    }
-
-    @Sendable func replace(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        try await replace(id: Self.id(context), body: SCIMController.body(request), ifVersion: SCIMController.ifMatch(request), request, context).response()
-    }
-
-    @Sendable func patch(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        try await patch(id: Self.id(context), body: SCIMController.body(request), ifVersion: SCIMController.ifMatch(request), request, context).response()
-    }
-
-    @Sendable func delete(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        try await delete(id: Self.id(context), ifVersion: SCIMController.ifMatch(request), request, context).response()
     }
 }
 
-/// The writes, apart from HTTP: the routes above and `/Bulk` operations run them.
-extension SCIMGroupsController: SCIMWritableResource {
+extension SCIMGroupsController: SCIMResourceType {
     static let endpoint = "Groups"
+    static let resourceName = "Group"
+
+    /// Members are read only when the answer shows them (Entra lists with `excludedAttributes=members`).
+    func list(_ query: SCIMListQuery) async throws -> SCIMPage {
+        let organizationID = try await organization.id()
+        let members = { (path: SCIMAttributePath) in path.name.caseInsensitiveCompare("members") == .orderedSame }
+        let withMembers = !query.excludedAttributes.contains { members($0) && $0.subAttribute == nil }
+            && (query.attributes.isEmpty || query.attributes.contains(where: members))
+        let found = try await Self.filtering { try await store.scimGroups(query.request, organizationID: organizationID, members: withMembers) }
+        return SCIMPage(resources: found.groups.map { query.project(SCIMGroupResource.json($0, base: base)) }, total: found.total)
+    }
+
+    func read(id: UUID) async throws -> (resource: JSONValue, version: Int64)? {
+        guard let group = try await store.scimGroup(id: id, organizationID: try await organization.id()) else { return nil }
+        return (SCIMGroupResource.json(group, base: base), group.version)
+    }
 
     func create(body: JSONValue, _ request: Request, _ context: AppRequestContext) async throws -> SCIMWriteOutcome {
         guard case .object(let object) = body else { throw SCIMError.invalidSyntax("The resource must be a JSON object.") }
@@ -133,25 +94,14 @@ extension SCIMGroupsController: SCIMWritableResource {
 }
 
 extension SCIMGroupsController {
-    static func id(_ context: AppRequestContext) throws -> UUID {
-        let raw = context.parameters.get("id") ?? ""
-        guard let id = UUID(uuidString: raw) else { throw SCIMError.notFound("No Group has the id \"\(raw.prefix(64))\".") }
-        return id
-    }
-
-    static func notFound(_ id: UUID) -> SCIMError {
-        SCIMError.notFound("No Group has the id \"\(id.uuidString.lowercased())\".")
-    }
-
     private func auditor(_ request: Request, _ context: AppRequestContext) -> Store.SCIMGroupAudit {
         let audit = self.audit
         return { action, old, new in
             guard let subject = new ?? old else { return nil }
-            let status: HTTPResponse.Status = action == .create ? .created : action == .delete ? .noContent : .ok
             return try audit.entry(
                 request, context, resourceType: .group, resourceID: subject.group.id, target: subject.group.name, action: action,
                 old: old.map { JSONValue.object(SCIMGroupResource.writable($0)) }, new: new.map { JSONValue.object(SCIMGroupResource.writable($0)) },
-                organizationID: subject.group.organizationID, status: status, additionalFields: SCIMController.automaticActor
+                organizationID: subject.group.organizationID, status: Self.auditStatus(action), additionalFields: SCIMController.automaticActor
             )
         }
     }

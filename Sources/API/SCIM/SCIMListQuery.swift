@@ -23,9 +23,15 @@ struct SCIMListQuery: Sendable {
         try self.init(fields: { name in SCIMDocument.key(name, in: object).flatMap { object[$0] } })
     }
 
-    /// Only `attributes`/`excludedAttributes` (a GET of one resource).
+    /// Only `attributes`/`excludedAttributes` (a GET of one resource): the list parameters are
+    /// not read there.
     init(projectionOnly query: Parameters) throws(SCIMError) {
-        try self.init(query: query)
+        func field(_ name: String) -> JSONValue? {
+            query.first { $0.key.caseInsensitiveCompare(name) == .orderedSame }.map { .string(String($0.value)) }
+        }
+        request = SCIMListRequest(filter: nil, sortBy: nil, descending: false, startIndex: 1, count: 1)
+        attributes = try Self.paths(field("attributes"), field: "attributes")
+        excludedAttributes = try Self.paths(field("excludedAttributes"), field: "excludedAttributes")
     }
 
     private init(fields: (String) -> JSONValue?) throws(SCIMError) {

@@ -25,67 +25,25 @@ struct SCIMUsersController: ResourceController {
 
     func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
         let routes = SCIMController.guarded(authentication, guards)
-        routes.get("Users", use: list)
-        routes.post("Users/.search", use: search)
-        routes.post("Users", use: create)
-        routes.get("Users/:id", use: get)
-        routes.put("Users/:id", use: replace)
-        routes.patch("Users/:id", use: patch)
-        routes.delete("Users/:id", use: delete)
-        routes.post("Users/:id") { _, _ -> Response in throw SCIMError.methodNotAllowed }
+        addRoutes(to: routes)
         return routes
-    }
-
-    @Sendable func list(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        try await respond(to: SCIMListQuery(query: request.uri.queryParameters))
-    }
-
-    @Sendable func search(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        try await respond(to: SCIMListQuery(body: try await SCIMController.body(request)))
-    }
-
-    private func respond(to query: SCIMListQuery) async throws -> Response {
-        let organizationID = try await organization.id()
-        let found: (users: [SCIMUser], total: Int)
-        do {
-            found = try await store.scimUsers(query.request, organizationID: organizationID)
-        } catch let error as SCIMQueryError {
-            throw SCIMError.invalidFilter(error.message)
-        }
-        let resources = found.users.map { query.project(SCIMUserResource.json($0, base: base, productKeys: productKeys)) }
-        return try SCIMController.document(SCIMListResponse(total: found.total, startIndex: query.request.startIndex, resources: resources))
-    }
-
-    @Sendable func get(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let user = try await load(context)
-        let tag = SCIMController.etag(user.version)
-        if let noneMatch = request.headers[.ifNoneMatch], SCIMController.tags(noneMatch).contains(where: { $0 == "*" || SCIMController.version(fromETag: $0) == user.version }) {
-            return Response(status: .notModified, headers: [.eTag: tag])
-        }
-        let query = try SCIMListQuery(projectionOnly: request.uri.queryParameters)
-        return try SCIMController.resource(query.project(SCIMUserResource.json(user, base: base, productKeys: productKeys)), version: user.version)
-    }
-
-    @Sendable func create(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        try await create(body: SCIMController.body(request), request, context).response()
-    }
-
-    @Sendable func replace(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        try await replace(id: Self.id(context), body: SCIMController.body(request), ifVersion: SCIMController.ifMatch(request), request, context).response()
-    }
-
-    @Sendable func patch(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        try await patch(id: Self.id(context), body: SCIMController.body(request), ifVersion: SCIMController.ifMatch(request), request, context).response()
-    }
-
-    @Sendable func delete(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        try await delete(id: Self.id(context), ifVersion: SCIMController.ifMatch(request), request, context).response()
     }
 }
 
-/// The writes, apart from HTTP: the routes above and `/Bulk` operations run them.
-extension SCIMUsersController: SCIMWritableResource {
+extension SCIMUsersController: SCIMResourceType {
     static let endpoint = "Users"
+    static let resourceName = "User"
+
+    func list(_ query: SCIMListQuery) async throws -> SCIMPage {
+        let organizationID = try await organization.id()
+        let found = try await Self.filtering { try await store.scimUsers(query.request, organizationID: organizationID) }
+        return SCIMPage(resources: found.users.map { query.project(SCIMUserResource.json($0, base: base, productKeys: productKeys)) }, total: found.total)
+    }
+
+    func read(id: UUID) async throws -> (resource: JSONValue, version: Int64)? {
+        guard let user = try await store.scimUser(id: id, organizationID: try await organization.id()) else { return nil }
+        return (SCIMUserResource.json(user, base: base, productKeys: productKeys), user.version)
+    }
 
     func create(body: JSONValue, _ request: Request, _ context: AppRequestContext) async throws -> SCIMWriteOutcome {
         guard case .object(let object) = body else { throw SCIMError.invalidSyntax("The resource must be a JSON object.") }
@@ -147,33 +105,15 @@ extension SCIMUsersController: SCIMWritableResource {
 }
 
 extension SCIMUsersController {
-    private func load(_ context: AppRequestContext) async throws -> SCIMUser {
-        let id = try Self.id(context)
-        guard let user = try await store.scimUser(id: id, organizationID: try await organization.id()) else { throw Self.notFound(id) }
-        return user
-    }
-
-    /// A non-UUID id names no user: 404, as for an unknown one.
-    static func id(_ context: AppRequestContext) throws -> UUID {
-        let raw = context.parameters.get("id") ?? ""
-        guard let id = UUID(uuidString: raw) else { throw SCIMError.notFound("No User has the id \"\(raw.prefix(64))\".") }
-        return id
-    }
-
-    static func notFound(_ id: UUID) -> SCIMError {
-        SCIMError.notFound("No User has the id \"\(id.uuidString.lowercased())\".")
-    }
-
     /// The audit row of a SCIM change: no acting user, Coder's automatic actor fields.
     private func auditor(_ request: Request, _ context: AppRequestContext) -> Store.SCIMUserAudit {
         let audit = self.audit
         return { action, old, new in
             guard let subject = new ?? old else { return nil }
-            let status: HTTPResponse.Status = action == .create ? .created : action == .delete ? .noContent : .ok
             return try audit.entry(
                 request, context, resourceType: .user, resourceID: subject.user.id, target: subject.user.username, action: action,
                 old: old.map(SCIMController.auditSnapshot), new: new.map(SCIMController.auditSnapshot),
-                organizationID: subject.user.organizationIDs.first, status: status, additionalFields: SCIMController.automaticActor
+                organizationID: subject.user.organizationIDs.first, status: Self.auditStatus(action), additionalFields: SCIMController.automaticActor
             )
         }
     }
