@@ -65,7 +65,7 @@ extension Entitlements {
         }
         result.selectUserLimit(userLimits, activeUserCount: activeUserCount)
 
-        if let warning = terms.expiryWarning(now: now, trial: result.trial) {
+        if let warning = terms.expiryWarning(now: now) {
             result.warnings.append(warning)
         }
         result.checkReplicas(replicaCount)

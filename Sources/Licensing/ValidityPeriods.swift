@@ -4,20 +4,22 @@ import Foundation
 /// contiguous periods, so that a license renewed without a gap warns of no expiry
 /// (coder/coder#19498: one warning per license nagged even when a successor was loaded).
 struct ValidityPeriods {
-    private var parts: [(start: Date, end: Date)] = []
+    typealias Period = (start: Date, end: Date, trial: Bool)
+    private var parts: [Period] = []
 
     mutating func add(_ license: License) {
         let start = license.validFrom, end = license.licenseExpires
         guard start <= end else { return }
-        parts.append((start, end))
+        parts.append((start, end, license.trial))
     }
 
-    /// Overlapping or touching periods merged, in order of start.
-    var merged: [(start: Date, end: Date)] {
-        var out: [(start: Date, end: Date)] = []
+    /// Overlapping or touching periods merged, in order of start; a merged period is a trial's
+    /// when the license that ends it is a trial.
+    var merged: [Period] {
+        var out: [Period] = []
         for part in parts.sorted(by: { $0.start < $1.start }) {
             if let last = out.last, part.start <= last.end {
-                out[out.count - 1].end = max(last.end, part.end)
+                if part.end > last.end { out[out.count - 1] = (last.start, part.end, part.trial) }
             } else {
                 out.append(part)
             }
@@ -25,10 +27,12 @@ struct ValidityPeriods {
         return out
     }
 
-    /// `Your license expires in N day(s).` when the first period ends within 30 days (7 for a
-    /// trial), days rounded up, as Coder counts them.
-    func expiryWarning(now: Date, trial: Bool) -> String? {
-        guard let end = merged.first?.end else { return nil }
+    /// `Your license expires in N day(s).` when the period that holds `now` ends within 30 days
+    /// (7 when a trial ends it), days rounded up, as Coder counts them. A license in its grace
+    /// period or one that starts later is not the one running out.
+    func expiryWarning(now: Date) -> String? {
+        guard let current = merged.first(where: { $0.start <= now && now <= $0.end }) else { return nil }
+        let (end, trial) = (current.end, current.trial)
         // In days before converting, so that a hostile `license_expires` of 1e300 cannot trap.
         let remaining = (end.timeIntervalSince(now) / 86_400).rounded(.up)
         guard remaining > 0, remaining < (trial ? 7 : 30) else { return nil }

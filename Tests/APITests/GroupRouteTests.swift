@@ -99,7 +99,8 @@ func licensedOwner(_ client: TestClient) async throws -> (token: String, userID:
             #expect(removeAbsent.message == "Failed to add or remove non-existent group member")
             let taken = try await patch(["name": "ops"])
             #expect(taken.status == .conflict)
-            #expect(taken.message == "A group named \"ops\" already exists.")
+            // Coder's PATCH words the conflict differently from its POST.
+            #expect(taken.message == "A group with name \"ops\" already exists.")
             #expect(try await patch(["name": "Everyone"]).message == "\"Everyone\" is a reserved group name!")
             // A failed patch changes nothing: the group still has alice alone and its name.
             let now = try await client.request(.get, "/api/v2/groups/\(id)", token: owner.token)
@@ -214,6 +215,86 @@ func licensedOwner(_ client: TestClient) async throws -> (token: String, userID:
             let rename = try #require((rows[1]["diff"] as? [String: [String: Any]])?["name"])
             #expect(rename["old"] as? String == "devs")
             #expect(rename["new"] as? String == "developers")
+        }
+    }
+    /// Coder's SDK sends `"name": ""` on every PATCH that does not rename (no omitempty).
+    @Test func anEmptyNameInAPatchIsNoRename() async throws {
+        try await withLicensedApp { client, _, _ in
+            let owner = try await licensedOwner(client)
+            let org = owner.organizationID.uuidString.lowercased()
+            let alice = try await client.createMember("alice", organizationID: owner.organizationID, token: owner.token)
+            let group = try await client.request(.post, "/api/v2/organizations/\(org)/groups", json: ["name": "devs"], token: owner.token)
+            let id = try #require(group.json["id"] as? String)
+            let added = try await client.request(.patch, "/api/v2/groups/\(id)", json: ["name": "", "display_name": "", "add_users": [alice.id.uuidString], "remove_users": [String]()], token: owner.token)
+            #expect(added.status == .ok)
+            #expect(added.json["name"] as? String == "devs")
+            #expect((added.json["members"] as? [[String: Any]])?.map { $0["username"] as? String } == ["alice"])
+            let everyone = try await client.request(.patch, "/api/v2/groups/\(org)", json: ["name": "", "display_name": "", "quota_allowance": 4, "add_users": [String](), "remove_users": [String]()], token: owner.token)
+            #expect(everyone.status == .ok)
+            #expect(everyone.json["name"] as? String == "Everyone")
+            #expect(everyone.json["quota_allowance"] as? Int == 4)
+        }
+    }
+
+    @Test func createAnswersTheSeedsShapeWithTheAdditions() async throws {
+        try await withLicensedApp { client, _, _ in
+            let owner = try await licensedOwner(client)
+            let org = owner.organizationID.uuidString.lowercased()
+            let created = try await client.request(.post, "/api/v2/organizations/\(org)/groups", json: [
+                "name": "devs", "display_name": "Developers", "avatar_url": "https://example.com/d.png", "quota_allowance": 7,
+            ], token: owner.token)
+            #expect(created.status == .created)
+            #expect(created.json["name"] as? String == "devs")
+            #expect(created.json["display_name"] as? String == "Developers")
+            #expect(created.json["avatar_url"] as? String == "https://example.com/d.png")
+            #expect(created.json["quota_allowance"] as? Int == 7)
+            #expect(created.json["organization_id"] as? String == org)
+            #expect(created.json["source"] as? String == "user")
+            #expect(created.json["total_member_count"] as? Int == 0)
+            #expect((created.json["members"] as? [Any])?.isEmpty == true)
+            let everyone = try await client.request(.get, "/api/v2/groups/\(org)", token: owner.token)
+            #expect(everyone.json["total_member_count"] as? Int == 1)
+            let deleted = try await client.request(.delete, "/api/v2/groups/\(try #require(created.json["id"] as? String))", token: owner.token)
+            #expect(deleted.json["display_name"] as? String == "Developers")
+            #expect(deleted.json["quota_allowance"] as? Int == 7)
+            #expect(deleted.json["organization_id"] as? String == org)
+        }
+    }
+
+    @Test func groupListsFilterByOrganizationAndMember() async throws {
+        try await withLicensedApp { client, store, _ in
+            let owner = try await licensedOwner(client)
+            let org = owner.organizationID.uuidString.lowercased()
+            let other = UUID()
+            try await store.pool.query("INSERT INTO organizations (id, name) VALUES ($1, 'other')", [other])
+            let alice = try await client.createMember("alice", organizationID: owner.organizationID, token: owner.token)
+            let devs = try await client.request(.post, "/api/v2/organizations/\(org)/groups", json: ["name": "devs"], token: owner.token)
+            _ = try await client.request(.patch, "/api/v2/groups/\(try #require(devs.json["id"] as? String))", json: ["add_users": [alice.id.uuidString]], token: owner.token)
+            let ops = try await client.request(.post, "/api/v2/organizations/\(other.uuidString.lowercased())/groups", json: ["name": "ops"], token: owner.token)
+            #expect(ops.status == .created)
+            func names(_ query: String, _ token: String) async throws -> [String?] {
+                try await client.request(.get, "/api/v2/groups\(query)", token: token).jsonArray.map { $0["name"] as? String }
+            }
+            // An owner reads every organization's groups; each filter narrows them.
+            #expect(Set(try await names("", owner.token)) == ["Everyone", "devs", "ops"])
+            #expect(try await names("?organization=\(org)", owner.token) == ["Everyone", "devs"])
+            #expect(try await names("?organization=other", owner.token) == ["Everyone", "ops"])
+            #expect(try await names("?has_member=\(alice.id.uuidString.lowercased())", owner.token) == ["Everyone", "devs"])
+            #expect(try await names("?organization=other&has_member=alice", owner.token) == [])
+            // A member reads their own organization's groups only, with or without the filter.
+            #expect(try await names("", alice.token) == ["Everyone", "devs"])
+            let hidden = try await client.request(.get, "/api/v2/groups?organization=other", token: alice.token)
+            #expect(hidden.status == .badRequest)
+            #expect(hidden.message == "Query parameters have invalid values.")
+            #expect(hidden.validationFields == ["organization"])
+            let unknown = try await client.request(.get, "/api/v2/groups?organization=nowhere&has_member=nobody", token: owner.token)
+            #expect(unknown.status == .badRequest)
+            #expect(unknown.validationFields == ["organization", "has_member"])
+            // Another organization's real group is not there for a member.
+            let opsID = try #require(ops.json["id"] as? String)
+            #expect(try await client.request(.get, "/api/v2/groups/\(opsID)", token: alice.token).status == .notFound)
+            #expect(try await client.request(.patch, "/api/v2/groups/\(opsID)", json: ["quota_allowance": 1], token: alice.token).status == .notFound)
+            #expect(try await client.request(.delete, "/api/v2/groups/\(opsID)", token: alice.token).status == .notFound)
         }
     }
 }

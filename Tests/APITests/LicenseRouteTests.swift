@@ -200,6 +200,20 @@ import WireFormat
             let refused = try await client.request(.post, "/api/v2/licenses", json: ["license": forged], token: owner.token)
             #expect(refused.status == .badRequest)
             #expect(refused.json["detail"] as? String == "key trial signs only trial licenses of at most 30 days")
+            // Nor a second trial, though the key's own rules would let it through: the one
+            // trial comes with the first user.
+            let secondTrial = try licenseJWT(issuer: services.trialIssuer) { claims in
+                let now = Date()
+                claims.trial = true
+                claims.issuedAt = now
+                claims.licenseExpires = now.addingTimeInterval(29 * 86_400)
+                claims.graceEnds = now.addingTimeInterval(29 * 86_400)
+            }
+            let again = try await client.request(.post, "/api/v2/licenses", json: ["license": secondTrial], token: owner.token)
+            #expect(again.status == .badRequest)
+            #expect(again.message == "Invalid license")
+            #expect((again.json["detail"] as? String)?.hasPrefix("A trial license comes only with the first user") == true)
+            #expect(try await client.request(.get, "/api/v2/licenses", token: owner.token).jsonArray.isEmpty)
         }
     }
 
@@ -214,6 +228,17 @@ import WireFormat
             #expect(ownerView.headers[values: entitlementsWarning].contains("Your deployment has 2 active users but is only licensed for 1."))
             let memberView = try await client.request(.get, "/api/v2/users/me", token: member.token)
             #expect(memberView.headers[values: entitlementsWarning].isEmpty)
+            // Error responses carry them too, as Coder's (set before the handler runs).
+            let missing = try await client.request(.get, "/api/v2/users/nobody", token: owner.token)
+            #expect(missing.status == .badRequest || missing.status == .notFound)
+            #expect(missing.headers[values: entitlementsWarning].contains("Your deployment has 2 active users but is only licensed for 1."))
+            let refused = try await client.request(.delete, "/api/v2/licenses/x", token: owner.token)
+            #expect(refused.status == .notFound)
+            #expect(refused.headers[values: entitlementsWarning].count == ownerView.headers[values: entitlementsWarning].count)
+            let memberRefused = try await client.request(.delete, "/api/v2/licenses/1", token: member.token)
+            #expect(memberRefused.status == .forbidden)
+            #expect(memberRefused.message == "Forbidden.")
+            #expect(memberRefused.headers[values: entitlementsWarning].isEmpty)
         }
     }
 }

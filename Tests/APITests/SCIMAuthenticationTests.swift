@@ -69,6 +69,19 @@ import Testing
             #expect(response.status == .forbidden)
             #expect(isSCIMError(response, 403))
             #expect(response.json["detail"] as? String == "SCIM is an Enterprise feature. Contact sales!")
+            // Every SCIM route, at both base paths, for reads and writes alike.
+            let id = UUID().uuidString
+            for base in ["/scim/v2", "/api/v2/scim/v2"] {
+                for (method, path) in [
+                    (HTTPRequest.Method.get, "/Users"), (.post, "/Users"), (.get, "/Users/\(id)"), (.put, "/Users/\(id)"), (.patch, "/Users/\(id)"),
+                    (.delete, "/Users/\(id)"), (.post, "/Users/.search"), (.get, "/Groups"), (.post, "/Groups"), (.patch, "/Groups/\(id)"),
+                    (.post, "/Bulk"), (.post, "/.search"), (.get, "/Schemas"), (.get, "/ResourceTypes"),
+                ] {
+                    let refused = try await client.request(method, base + path, json: ["schemas": [String]()], headers: [.authorization: "Bearer \(Self.key)"])
+                    #expect(refused.status == .forbidden, "\(method) \(base)\(path)")
+                    #expect(isSCIMError(refused, 403), "\(method) \(base)\(path)")
+                }
+            }
         }
     }
 }

@@ -1,6 +1,8 @@
 import Foundation
+import HTTPTypes
 import Store
 import Testing
+@testable import API
 
 /// Template ACLs: the routes, and their enforcement on list, read and build while
 /// `template_rbac` is enabled.
@@ -70,6 +72,84 @@ import Testing
         }
     }
 
+    /// A template's versions are the template's: hidden with it, pushed by its ACL admins.
+    @Test func aHiddenTemplatesVersionsAreHiddenAndItsACLAdminsPushVersions() async throws {
+        try await withLicensedApp { client, store, _ in
+            let f = try await Self.fixture(client, store)
+            let org = f.owner.organizationID.uuidString.lowercased()
+            let fileID = try await store.insertFile(hash: "h2", createdBy: f.member.id, mimetype: "application/x-tar", data: [2])
+            let version = try await store.createTemplateVersion(name: "v2", templateID: f.hidden.id, job: NewProvisionerJob(
+                organizationID: f.owner.organizationID, initiatorID: f.owner.userID, provisioner: "echo", type: .templateVersionImport,
+                fileID: fileID, input: "{}", tags: ["scope": "organization", "owner": ""]
+            ))
+            #expect(try await client.request(.get, "/api/v2/templateversions/\(version.id)", token: f.member.token).status == .notFound)
+            #expect(try await client.request(.patch, "/api/v2/templateversions/\(version.id)/cancel", token: f.member.token).status == .notFound)
+            #expect(try await client.request(.get, "/api/v2/templateversions/\(version.id)", token: f.owner.token).status == .ok)
+            let push: [String: Any] = ["template_id": f.hidden.id.uuidString, "file_id": fileID.uuidString, "provisioner": "echo", "storage_method": "file"]
+            let hidden = try await client.request(.post, "/api/v2/organizations/\(org)/templateversions", json: push, token: f.member.token)
+            #expect(hidden.status == .notFound)
+            #expect(hidden.message == "Template with ID \"\(f.hidden.id.uuidString)\" not found.")
+            // `use` (Everyone's, on the open template) reads versions but pushes none.
+            var useOnly = push
+            useOnly["template_id"] = f.open.id.uuidString
+            #expect(try await client.request(.post, "/api/v2/organizations/\(org)/templateversions", json: useOnly, token: f.member.token).status == .forbidden)
+
+            #expect(try await client.request(.patch, "/api/v2/templates/\(f.hidden.id)/acl", json: ["user_perms": [f.member.id.uuidString: "admin"]], token: f.owner.token).status == .ok)
+            #expect(try await client.request(.get, "/api/v2/templateversions/\(version.id)", token: f.member.token).status == .ok)
+            let pushed = try await client.request(.post, "/api/v2/organizations/\(org)/templateversions", json: push, token: f.member.token)
+            #expect(pushed.status == .created)
+            #expect(pushed.json["template_id"] as? String == f.hidden.id.uuidString.lowercased())
+            // Without a template, a version is still a template admin's to create.
+            var bare = push
+            bare["template_id"] = nil
+            #expect(try await client.request(.post, "/api/v2/organizations/\(org)/templateversions", json: bare, token: f.member.token).status == .forbidden)
+        }
+    }
+
+    /// `disable_everyone_group_access` over HTTP, and a template admin (not an owner) who sees
+    /// every template and changes their ACLs.
+    @Test func aTemplateCreatedWithoutEveryoneIsATemplateAdminsToShare() async throws {
+        try await withLicensedApp { client, store, _ in
+            let f = try await Self.fixture(client, store)
+            let org = f.owner.organizationID.uuidString.lowercased()
+            _ = try await store.createUser(NewUser(
+                email: "ta@example.com", username: "templateadmin", hashedPassword: try Passwords.hash("An0ther-Passw0rd!"),
+                siteRoles: ["template-admin"], organizationID: f.owner.organizationID
+            ))
+            let templateAdmin = try await client.login("ta@example.com", "An0ther-Passw0rd!")
+            let fileID = try await store.insertFile(hash: "h3", createdBy: f.owner.userID, mimetype: "application/x-tar", data: [3])
+            let version = try await store.createTemplateVersion(name: "v3", templateID: nil, job: NewProvisionerJob(
+                organizationID: f.owner.organizationID, initiatorID: f.owner.userID, provisioner: "echo", type: .templateVersionImport,
+                fileID: fileID, input: "{}", tags: ["scope": "organization", "owner": ""]
+            ))
+            try await store.pool.query("UPDATE provisioner_jobs SET started_at = now(), completed_at = now() WHERE id = $1", [version.jobID])
+            let created = try await client.request(.post, "/api/v2/organizations/\(org)/templates", json: [
+                "name": "private", "template_version_id": version.id.uuidString, "disable_everyone_group_access": true,
+            ], token: templateAdmin)
+            #expect(created.status == .created)
+            let id = try #require(created.json["id"] as? String)
+            #expect(try await names(client, f, f.member.token) == ["open"])
+            #expect(try await names(client, f, templateAdmin) == ["hidden", "open", "private"])
+            #expect(try await client.request(.get, "/api/v2/templates/\(id)/acl/groups", token: templateAdmin).jsonArray.isEmpty)
+            let shared = try await client.request(.patch, "/api/v2/templates/\(id)/acl", json: ["user_perms": [f.member.id.uuidString: "use"]], token: templateAdmin)
+            #expect(shared.status == .ok)
+            #expect(try await names(client, f, f.member.token) == ["open", "private"])
+            // The member's `use` does not let them change the ACL.
+            let refused = try await client.request(.patch, "/api/v2/templates/\(id)/acl", json: ["user_perms": [f.member.id.uuidString: "admin"]], token: f.member.token)
+            #expect(refused.status == .forbidden)
+            // Without the flag, Everyone gets `use`.
+            let defaulted = try await client.request(.post, "/api/v2/organizations/\(org)/templates", json: [
+                "name": "shared", "template_version_id": version.id.uuidString,
+            ], token: templateAdmin)
+            #expect(defaulted.status == .created)
+            let groups = try await client.request(.get, "/api/v2/templates/\(try #require(defaulted.json["id"] as? String))/acl/groups", token: templateAdmin)
+            #expect(groups.jsonArray.map { $0["name"] as? String } == ["Everyone"])
+            #expect(groups.jsonArray.map { $0["role"] as? String } == ["use"])
+            #expect(try await client.request(.get, "/api/v2/templates/\(id)/acl", token: f.member.token).status == .ok)
+            #expect(try await client.request(.get, "/api/v2/templates/\(f.hidden.id)/acl", token: f.member.token).status == .notFound)
+        }
+    }
+
     @Test func theACLIsReadInTheSeedsShapeAndChangedByItsAdmins() async throws {
         try await withLicensedApp { client, store, _ in
             let f = try await Self.fixture(client, store)
@@ -120,6 +200,12 @@ import Testing
             let gated = try await client.request(.get, "/api/v2/templates/\(f.open.id)/acl", token: f.owner.token)
             #expect(gated.status == .forbidden)
             #expect(gated.message == "Template RBAC is an Enterprise feature. Contact sales!")
+            for (method, path) in [(HTTPRequest.Method.patch, "/api/v2/templates/\(f.open.id)/acl"), (.get, "/api/v2/templates/\(f.open.id)/acl/groups")] {
+                let refused = try await client.request(method, path, json: ["user_perms": [f.member.id.uuidString: "admin"]], token: f.owner.token)
+                #expect(refused.status == .forbidden, "\(method) \(path)")
+                #expect(refused.message == "Template RBAC is an Enterprise feature. Contact sales!")
+            }
+            #expect(try await store.template(id: f.open.id)?.userACL.isEmpty == true)
         }
     }
 

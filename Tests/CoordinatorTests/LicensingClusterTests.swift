@@ -64,6 +64,9 @@ import Testing
         let userID = try #require(created.json["id"] as? String)
         #expect(try await HTTP.request(.PUT, "\(b.base)/api/v2/users/\(userID)/status/suspend", token: cluster.token).status == 200)
         try await eventually("A counts the suspension") { userLimit(try await entitlements(a))?["actual"] as? Int == 1 }
+        // Activated again on A: counted again on B.
+        #expect(try await HTTP.request(.PUT, "\(a.base)/api/v2/users/\(userID)/status/activate", token: cluster.token).status == 200)
+        try await eventually("B counts the activation") { userLimit(try await entitlements(b))?["actual"] as? Int == 2 }
 
         let deleted = try await HTTP.request(.DELETE, "\(a.base)/api/v2/licenses/\(id)", token: cluster.token)
         #expect(deleted.status == 200)
@@ -106,5 +109,44 @@ import Testing
         b.process.signal(SIGTERM)
         #expect(try await b.process.waitForExit() == 0)
         try await eventually("HA error gone with B", timeout: .seconds(10)) { (try await entitlements(a)["errors"] as? [String]) == [] }
+    }
+
+    /// The key ring from the environment (comma-separated `KID=KEY`), and the HA grace at its
+    /// default (1m): a second replica that just started raises no error.
+    @Test func keysFromTheEnvironmentAndTheDefaultHAGrace() async throws {
+        let db = try await TestDatabase.create()
+        let cluster = ReplicaCluster(databaseURL: db.url)
+        let other = try Curve25519.Signing.PrivateKey(rawRepresentation: Data(repeating: 4, count: 32))
+        let keys = [LicenseKeyRing.flagValue(kid: "cluster-key", publicKey: Self.key.publicKey), LicenseKeyRing.flagValue(kid: "other-key", publicKey: other.publicKey)]
+        for _ in 0..<2 { try await cluster.start(environment: ["COORDINATOR_LICENSE_PUBLIC_KEYS": keys.joined(separator: " , ")]) }
+        try await cluster.createOwner()
+        let (a, b) = (cluster.members[0], cluster.members[1])
+        var claims = LicenseClaims(issuedAt: Date().addingTimeInterval(-60), licenseExpires: Date().addingTimeInterval(86_400), graceEnds: Date().addingTimeInterval(2 * 86_400))
+        claims.features = ["audit_log": 1]
+        let signedByOther = try LicenseIssuer(privateKey: other, keyID: "other-key").issue(claims)
+        #expect(try await HTTP.request(.POST, "\(a.base)/api/v2/licenses", json: ["license": try Self.license(allFeatures: false)], token: cluster.token).status == 201)
+        #expect(try await HTTP.request(.POST, "\(b.base)/api/v2/licenses", json: ["license": signedByOther], token: cluster.token).status == 201)
+        // Both replicas see both: two live replicas, without high_availability, under the grace.
+        try await eventually("both replicas list both") {
+            for member in [a, b] where try await cluster.replicaIDs(at: member).count != 2 { return false }
+            for member in [a, b] where (try await HTTP.request(.GET, "\(member.base)/api/v2/licenses", token: cluster.token)).jsonArray.count != 2 { return false }
+            return true
+        }
+        for member in [a, b] {
+            let seen = try await entitlements(member)
+            #expect(seen["errors"] as? [String] == [], "the default grace of 1m counts no second replica yet")
+            #expect((seen["features"] as? [String: [String: Any]])?["audit_log"]?["entitlement"] as? String == "entitled")
+        }
+    }
+
+    @Test func aBadLicenseKeyStopsTheServerNamingTheFlag() async throws {
+        let db = try await TestDatabase.create()
+        let port = try freePort()
+        let server = try CoordinatorProcess(
+            ["server", "--postgres-url", db.url, "--http-address", "127.0.0.1:\(port)"],
+            environment: ["COORDINATOR_LICENSE_PUBLIC_KEYS": "k1=not-a-key"]
+        )
+        #expect(try await server.waitForExit() != 0)
+        #expect(server.log.contains("--license-public-key:"), "\(server.log)")
     }
 }

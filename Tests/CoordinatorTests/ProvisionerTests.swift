@@ -51,6 +51,11 @@ import WebSocket
     @Test func aDaemonOnOneReplicaRunsAJobPostedThroughAnother() async throws {
         let setup = try await setUp(replicas: 2)
         let (a, b) = (setup.cluster.members[0], setup.cluster.members[1])
+        // No license is installed: external provisioner daemons are not entitled, and they are
+        // never gated (as in Coder, they are part of the open core).
+        let entitlements = try await HTTP.request(.GET, "\(a.base)/api/v2/entitlements")
+        #expect(entitlements.json["has_license"] as? Bool == false)
+        #expect((entitlements.json["features"] as? [String: [String: Any]])?["external_provisioner_daemons"]?["entitlement"] as? String == "not_entitled")
         let daemon = try daemon([a], name: "d-a")
         defer { daemon.signal(SIGKILL) }
         let versionID = try await postImport(setup, through: b, manifest: ["resources": [["name": "dev", "type": "vm", "daily_cost": 3]]])

@@ -22,13 +22,13 @@ final class ReplicaCluster: @unchecked Sendable {
 
     /// Starts a replica and waits until it answers. `relayPort` defaults to its own HTTP port.
     @discardableResult
-    func start(relayPort: Int? = nil, extra: [String] = []) async throws -> Member {
+    func start(relayPort: Int? = nil, extra: [String] = [], environment: [String: String] = [:]) async throws -> Member {
         let port = try freePort()
         let process = try CoordinatorProcess([
             "server", "--postgres-url", databaseURL, "--http-address", "127.0.0.1:\(port)",
             "--relay-address", "http://127.0.0.1:\(relayPort ?? port)", "--heartbeat-interval", "500ms",
             "--log-level", "notice",
-        ] + extra)
+        ] + extra, environment: environment)
         let member = Member(process: process, port: port)
         try await eventually("replica on \(port) up", timeout: .seconds(60)) {
             try await HTTP.request(.GET, "\(member.base)/api/v2/buildinfo").status == 200

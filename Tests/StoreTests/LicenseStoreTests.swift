@@ -28,6 +28,9 @@ import Testing
                 #expect(await events.next() == .notification(channel: Store.licensesChannel, payload: "users"))
                 _ = try await store.setUserStatus(id: user.id, .suspended)
                 #expect(await events.next() == .notification(channel: Store.licensesChannel, payload: "users"))
+                // Activation counts again.
+                _ = try await store.setUserStatus(id: user.id, .active)
+                #expect(await events.next() == .notification(channel: Store.licensesChannel, payload: "users"))
                 try await store.setAppearance(Appearance(logoURL: "https://example.com/x.png"))
                 #expect(await events.next() == .notification(channel: Store.appearanceChannel, payload: ""))
 

@@ -31,12 +31,25 @@ struct RequireAuthentication: RouterMiddleware {
         var context = context
         let subject = try await authenticator.authenticate(token: token)
         context.subject = subject
-        var response = try await next(request, context)
-        // As Coder: owners (who may read the deployment's configuration) see the warnings.
-        let warnings = features.entitlementWarnings
-        if !warnings.isEmpty, RBAC.can(subject, .read, .deploymentConfig) {
-            for warning in warnings { response.headers.append(HTTPField(name: Self.entitlementsWarningHeader, value: warning)) }
+        // As Coder: owners (who may read the deployment's configuration) see the warnings, on
+        // error responses too (Coder sets them before the handler runs).
+        var warnings = HTTPFields()
+        if RBAC.can(subject, .read, .deploymentConfig) {
+            for warning in features.entitlementWarnings { warnings.append(HTTPField(name: Self.entitlementsWarningHeader, value: warning)) }
         }
-        return response
+        guard !warnings.isEmpty else { return try await next(request, context) }
+        do {
+            var response = try await next(request, context)
+            response.headers.append(contentsOf: warnings)
+            return response
+        } catch {
+            throw ErrorWithHeaders(underlying: error, headers: warnings)
+        }
     }
+}
+
+/// An error whose response, written by `ErrorMiddleware`, carries `headers` as well.
+struct ErrorWithHeaders: Error {
+    let underlying: any Error
+    let headers: HTTPFields
 }

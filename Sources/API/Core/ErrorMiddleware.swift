@@ -24,11 +24,13 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch {
             var logger = context.logger
             logger[metadataKey: "path"] = "\(request.uri.path)"
-            var apiError = Self.apiError(for: error)
+            let annotated = error as? ErrorWithHeaders
+            var apiError = Self.apiError(for: annotated?.underlying ?? error)
             // Under a SCIM base path every error is a SCIM error, the router's own 404s and 405s
             // included (IdPs and RFC 7644 clients read no other shape).
             if SCIMController.owns(request.uri.path) { apiError.shape = .scim }
             response = Self.response(for: apiError, requestID: context.id, logger: logger)
+            if let annotated { response.headers.append(contentsOf: annotated.headers) }
         }
         response.headers[Self.requestIDHeader] = context.id
         // One line per request at debug level (the logger carries the request id), the route

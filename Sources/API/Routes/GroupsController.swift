@@ -219,7 +219,8 @@ struct GroupsController: ResourceController {
     @Sendable func patch(_ request: Request, _ context: AppRequestContext) async throws -> GroupJSON {
         let group = try await context.load(try group(context), for: .update)
         let body = try await request.decode(as: PatchGroupRequest.self, context: context)
-        let rename = body.name.flatMap { $0 == group.name ? nil : $0 }
+        // Coder's clients send `"name": ""` when they do not rename (the SDK's field has no omitempty).
+        let rename = body.name.flatMap { $0.isEmpty || $0 == group.name ? nil : $0 }
         if group.isEveryone {
             if rename != nil { throw APIError(.badRequest, "Cannot rename the \"Everyone\" group!") }
             if let displayName = body.displayName, !displayName.isEmpty {
@@ -258,7 +259,8 @@ struct GroupsController: ResourceController {
         } catch GroupChangeError.notMember {
             throw APIError(.badRequest, "Failed to add or remove non-existent group member")
         } catch StoreError.conflict(let field) where field == "name" {
-            throw Self.nameTaken(rename ?? group.name)
+            // Coder's PATCH words it differently from its POST.
+            throw APIError(.conflict, "A group with name \"\(rename ?? group.name)\" already exists.", validations: [.init(field: "name", detail: "Group names must be unique")])
         } catch StoreError.conflict {
             throw APIError(.badRequest, "Cannot add the same user to a group twice!")
         } catch StoreError.notFound {

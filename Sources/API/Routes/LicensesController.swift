@@ -120,6 +120,14 @@ struct LicensesController: ResourceController {
         } catch {
             throw APIError(.badRequest, "Invalid license", detail: error.message)
         }
+        // The deployment's trial key signs one license, installed with the first user. Anyone
+        // holding that key (a database backup has it) could mint more; none is taken here.
+        if services.entitlements.verifier.keyRing[license.keyID]?.trialOnly == true {
+            throw APIError(
+                .badRequest, "Invalid license",
+                detail: "A trial license comes only with the first user (POST /api/v2/users/first with \"trial\": true), one per deployment."
+            )
+        }
         let deployment = services.deploymentID.uuidString.lowercased()
         if !license.deploymentIDs.isEmpty, !license.deploymentIDs.contains(where: { $0.lowercased() == deployment }) {
             throw APIError(

@@ -7,6 +7,8 @@ import Store
 /// Template versions: importing an uploaded archive (an import job), reading and canceling it.
 struct TemplateVersionsController: ResourceController {
     let store: Store
+    /// A version of a template is that template's: hidden with it, and changed by its ACL admins.
+    let access: TemplateAccessChecker
 
     struct CreateVersionRequest: Decodable {
         let name: String?
@@ -49,7 +51,7 @@ struct TemplateVersionsController: ResourceController {
         routes.add(middleware: guards.authentication)
         routes.post("organizations/:organization/templateversions", use: createVersion)
         routes.get("templateversions/:templateversion") { _, context in
-            try await versionJSON(try await context.load(.templateVersion(try context.uuidParameter("templateversion"), in: store), for: .read))
+            try await versionJSON(try await context.load(.templateVersion(try context.uuidParameter("templateversion"), in: store, checker: access, context: context), for: .read).version)
         }
         routes.patch("templateversions/:templateversion/cancel", use: cancelVersion)
         return routes
@@ -58,15 +60,21 @@ struct TemplateVersionsController: ResourceController {
     @Sendable func createVersion(_ request: Request, _ context: AppRequestContext) async throws -> Created<VersionJSON> {
         let subject = try context.requireSubject()
         let organization = try await context.organizationParameter(store)
-        try context.authorize(.create, .templates(organization: organization.id))
         let body = try await request.decode(as: CreateVersionRequest.self, context: context)
-        guard let file = try await store.fileData(id: body.fileID), file.createdBy == subject.userID || subject.siteRoles.contains(Role.owner.rawValue) else {
-            throw APIError(.notFound, "File not found.")
-        }
         if let templateID = body.templateID {
-            guard let template = try await store.template(id: templateID), template.organizationID == organization.id else {
+            // A new version of an existing template: its ACL admins may push one too.
+            let lookup = try Lookup<AccessibleTemplate>.template(templateID, in: store, checker: access, context: context)
+            guard let template = try await lookup.fetch(), template.template.organizationID == organization.id,
+                  RBAC.can(subject, .read, lookup.resource(template))
+            else {
                 throw APIError(.notFound, "Template with ID \"\(templateID)\" not found.")
             }
+            try context.authorize(.update, lookup.resource(template))
+        } else {
+            try context.authorize(.create, .templates(organization: organization.id))
+        }
+        guard let file = try await store.fileData(id: body.fileID), file.createdBy == subject.userID || subject.siteRoles.contains(Role.owner.rawValue) else {
+            throw APIError(.notFound, "File not found.")
         }
         let job = NewProvisionerJob(
             organizationID: organization.id, initiatorID: subject.userID, provisioner: body.provisioner, type: .templateVersionImport,
@@ -78,7 +86,7 @@ struct TemplateVersionsController: ResourceController {
     }
 
     @Sendable func cancelVersion(_ request: Request, _ context: AppRequestContext) async throws -> MessageJSON {
-        let version = try await context.load(.templateVersion(try context.uuidParameter("templateversion"), in: store), for: .update)
+        let version = try await context.load(.templateVersion(try context.uuidParameter("templateversion"), in: store, checker: access, context: context), for: .update).version
         return try await JobCancellation.cancel(jobID: version.jobID, in: store)
     }
 
@@ -92,9 +100,27 @@ struct TemplateVersionsController: ResourceController {
     }
 }
 
-extension Lookup where Value == TemplateVersion {
-    static func templateVersion(_ id: UUID, in store: Store) -> Lookup {
-        Lookup(fetch: { try await store.templateVersion(id: id) }, resource: { .templates(organization: $0.organizationID) })
+/// A template version and what the caller may do with its template (nil: it has none yet).
+struct AccessibleTemplateVersion: Sendable {
+    let version: TemplateVersion
+    let access: TemplateAccess?
+}
+
+extension Lookup where Value == AccessibleTemplateVersion {
+    static func templateVersion(_ id: UUID, in store: Store, checker: TemplateAccessChecker, context: AppRequestContext) throws -> Lookup {
+        let subject = try context.requireSubject()
+        return Lookup(
+            fetch: {
+                guard let version = try await store.templateVersion(id: id) else { return nil }
+                guard let templateID = version.templateID, let template = try await store.template(id: templateID) else {
+                    return AccessibleTemplateVersion(version: version, access: nil)
+                }
+                return AccessibleTemplateVersion(version: version, access: try await checker.access(subject, to: template))
+            },
+            resource: { found in
+                found.access.map { .template(organization: found.version.organizationID, access: $0) } ?? .templates(organization: found.version.organizationID)
+            }
+        )
     }
 }
 
