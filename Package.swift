@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.21.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
     ],
     targets: [
         // wire
@@ -64,6 +65,12 @@ let package = Package(
             name: "SCIMCore",
             swiftSettings: swiftSettings
         ),
+        // The replica's Prometheus metrics: one registry per replica, nothing global.
+        .target(
+            name: "Telemetry",
+            dependencies: [.product(name: "Prometheus", package: "swift-prometheus")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "ProvisionerProtocol",
             dependencies: ["WireFormat"],
@@ -79,7 +86,7 @@ let package = Package(
         .target(
             name: "Pubsub",
             dependencies: [
-                "Postgres",
+                "Postgres", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -87,7 +94,7 @@ let package = Package(
         .target(
             name: "Replicas",
             dependencies: [
-                "Store", "Pubsub", "Postgres",
+                "Store", "Pubsub", "Postgres", "Telemetry",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -96,7 +103,7 @@ let package = Package(
         .target(
             name: "Provisioning",
             dependencies: [
-                "Store", "Pubsub", "ProvisionerProtocol", "WireFormat",
+                "Store", "Pubsub", "ProvisionerProtocol", "WireFormat", "Telemetry",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -126,10 +133,11 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "Store", "Pubsub", "Replicas", "Provisioning", "ProvisionerProtocol", "Licensing", "WebSocket", "WireFormat",
+                "Store", "Pubsub", "Replicas", "Provisioning", "ProvisionerProtocol", "Licensing", "WebSocket", "WireFormat", "Telemetry",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -143,8 +151,9 @@ let package = Package(
         .target(
             name: "CoordinatorServer",
             dependencies: [
-                "API", "Store", "Postgres", "Pubsub", "Replicas", "Provisioning", "ProvisionerProtocol", "Licensing", "WebSocket",
+                "API", "Store", "Postgres", "Pubsub", "Replicas", "Provisioning", "ProvisionerProtocol", "Licensing", "WebSocket", "Telemetry",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -164,6 +173,7 @@ let package = Package(
                 "ProvisionerProtocol",
                 "ProvisionerDaemon",
                 "WireFormat",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -265,7 +275,7 @@ let package = Package(
         .testTarget(
             name: "CoordinatorServerTests",
             dependencies: [
-                "CoordinatorServer", "Replicas", "Postgres", "Licensing", "Store", "TestSupport",
+                "CoordinatorServer", "Replicas", "Postgres", "Licensing", "Store", "TestSupport", "Telemetry",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

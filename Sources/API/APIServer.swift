@@ -4,6 +4,7 @@ import Logging
 import Pubsub
 import Replicas
 import Store
+import Telemetry
 import WebSocket
 
 /// Builds the HTTP application: every route of the API under one error writer, and the child
@@ -43,12 +44,15 @@ public struct APIServer: Sendable {
     /// Which licensed features are enabled: the live entitlements when there is licensing,
     /// else everything (or what a test passes).
     let features: any FeatureProvider
+    /// The replica's metrics (HTTP durations, WebSocket traffic); nil: none are kept.
+    let metrics: CoordinatorMetrics?
 
     public init(
         store: Store, configuration: Configuration, pubsub: Pubsub? = nil, membership: ReplicaMembership? = nil,
         provisioners: ProvisionerServices? = nil, licensing: LicensingServices? = nil, features: (any FeatureProvider)? = nil,
-        logger: Logger = Logger(label: "api")
+        metrics: CoordinatorMetrics? = nil, logger: Logger = Logger(label: "api")
     ) {
+        self.metrics = metrics
         self.licensing = licensing
         self.features = features ?? licensing?.entitlements ?? AllFeaturesEnabled()
         self.store = store
@@ -72,7 +76,7 @@ public struct APIServer: Sendable {
             UsersController(store: store, authenticator: authenticator),
             OrganizationsController(store: store),
             FilesController(store: store),
-            TemplateVersionsController(store: store),
+            TemplateVersionsController(store: store, access: templateAccess),
             TemplatesController(store: store, access: templateAccess),
             WorkspacesController(store: store, access: templateAccess),
             GroupsController(store: store, audit: audit),
@@ -119,6 +123,8 @@ public struct APIServer: Sendable {
     /// The one route table: HTTP routes and WebSocket routes alike (see `RouterMethods.webSocket`).
     public func makeRouter() -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
+        // Outermost, so that it sees the status errors are answered with.
+        if let metrics { router.add(middleware: HTTPMetricsMiddleware(metrics: metrics)) }
         router.add(middleware: ErrorMiddleware())
         let guards = RouteGuards(
             authentication: RequireAuthentication(authenticator: authenticator, accessURL: configuration.accessURL, features: features),
@@ -131,13 +137,22 @@ public struct APIServer: Sendable {
     }
 
     /// The server's child channel: plain HTTP through the application's responder, upgrades
-    /// decided by `router` (the same route table the application serves).
-    public func makeServerBuilder(router: Router<AppRequestContext>) -> HTTPServerBuilder {
+    /// decided by `router` (the same route table the application serves); behind TLS when
+    /// `tls` is given (the HTTPS listener), with the certificate current at each accept.
+    /// `gate` is the connection cap, shared by every listener of the replica.
+    public func makeServerBuilder(router: Router<AppRequestContext>, tls: ReloadableTLS? = nil, gate: ConnectionGate? = nil) -> HTTPServerBuilder {
         let upgrades = router.buildResponder()
         let limits = configuration.connectionLimits
-        let gate = ConnectionGate(limit: limits.maximumConnections, logger: logger)
+        let gate = gate ?? makeConnectionGate()
+        let observer = metrics.map { WebSocketMetricsObserver($0) }
         return HTTPServerBuilder { responder in
-            UpgradeChannel(responder: responder, router: upgrades, limits: limits, gate: gate)
+            let plain = UpgradeChannel(responder: responder, router: upgrades, limits: limits, gate: gate, observer: observer, secure: tls != nil)
+            guard let tls else { return plain }
+            return TLSUpgradeChannel(base: plain, tls: tls)
         }
+    }
+
+    public func makeConnectionGate() -> ConnectionGate {
+        ConnectionGate(limit: configuration.connectionLimits.maximumConnections, logger: logger)
     }
 }

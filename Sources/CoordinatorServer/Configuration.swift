@@ -31,6 +31,11 @@ extension CoordinatorServer {
         public var licensing: LicenseSettings
         /// The key IdPs present to SCIM (`--scim-auth-header`); nil: SCIM is off.
         public var scimKey: String?
+        /// Where `/metrics` is served (`--prometheus-address`), on a listener of its own with no
+        /// authentication, as Coder; nil: no metrics listener (`--prometheus-enable` off).
+        public var prometheus: ListenAddress?
+        /// HTTPS beside HTTP (`--tls-address`, `--tls-cert-file`, `--tls-key-file`); nil: none.
+        public var tls: TLSSettings?
         /// Backstop: a connection that ignores the quiesce request cannot hold the shutdown forever.
         public var maximumGracefulShutdownDuration: Duration
         /// Signals that start a graceful shutdown. A server run in-process, by a test or inside a
@@ -54,6 +59,8 @@ extension CoordinatorServer {
             jobLogLimits: JobLogLimits = JobLogLimits(),
             licensing: LicenseSettings = LicenseSettings(),
             scimKey: String? = nil,
+            prometheus: ListenAddress? = nil,
+            tls: TLSSettings? = nil,
             maximumGracefulShutdownDuration: Duration = .seconds(15),
             gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint]
         ) {
@@ -72,8 +79,32 @@ extension CoordinatorServer {
             self.jobLogLimits = jobLogLimits
             self.licensing = licensing
             self.scimKey = scimKey
+            self.prometheus = prometheus
+            self.tls = tls
             self.maximumGracefulShutdownDuration = maximumGracefulShutdownDuration
             self.gracefulShutdownSignals = gracefulShutdownSignals
+        }
+
+        /// A host and port to listen on (port 0: the system chooses).
+        public struct ListenAddress: Sendable, Equatable {
+            public var host: String
+            public var port: Int
+            public init(host: String, port: Int) {
+                self.host = host
+                self.port = port
+            }
+        }
+
+        /// Where HTTPS is served and the PEM files it presents (re-read on SIGHUP).
+        public struct TLSSettings: Sendable, Equatable {
+            public var address: ListenAddress
+            public var certificateFile: String
+            public var keyFile: String
+            public init(address: ListenAddress, certificateFile: String, keyFile: String) {
+                self.address = address
+                self.certificateFile = certificateFile
+                self.keyFile = keyFile
+            }
         }
 
         /// Which keys licenses are checked against, and what the deployment switches on.

@@ -8,19 +8,21 @@ import Provisioning
 import Pubsub
 import Replicas
 import ServiceLifecycle
+import UnixSignals
+import Telemetry
 import WebSocket
 
 extension CoordinatorServer {
     /// Every long-running part of a replica on an open, migrated database, in start order.
-    func makeServiceGroup(database: Database, licensing: LicensingServices) -> ServiceGroup {
+    func makeServiceGroup(database: Database, licensing: LicensingServices, metrics: CoordinatorMetrics, tls: ReloadableTLS?) -> ServiceGroup {
         let logger = self.logger
         let listener = Listener(.init(connectionString: database.connectionString), logger: logger)
-        let pubsub = Pubsub(listener: listener, pool: database.store.pool, logger: logger)
+        let pubsub = Pubsub(listener: listener, pool: database.store.pool, metrics: metrics, logger: logger)
         let membership = ReplicaMembership(
             configuration: configuration.replica, store: database.store, lockConnectionString: database.connectionString,
-            pubsub: pubsub, logger: logger
+            pubsub: pubsub, metrics: metrics, logger: logger
         )
-        let acquirer = JobAcquirer(store: database.store, pubsub: pubsub, logger: logger)
+        let acquirer = JobAcquirer(store: database.store, pubsub: pubsub, metrics: metrics, logger: logger)
         let daemonConnections = DaemonConnections(store: database.store, pubsub: pubsub, logger: logger)
         let reaper = JobReaper(store: database.store, grace: configuration.jobOrphanGrace, hangBound: configuration.jobHangTimeout, logger: logger)
         let provisioners = ProvisionerServices(
@@ -38,13 +40,16 @@ extension CoordinatorServer {
                 connectionLimits: configuration.connectionLimits, loginPolicy: configuration.loginPolicy, proxyTrust: configuration.proxyTrust,
                 scimKey: configuration.scimKey
             ),
-            pubsub: pubsub, membership: membership, provisioners: provisioners, licensing: licensing, logger: logger
+            pubsub: pubsub, membership: membership, provisioners: provisioners, licensing: licensing, metrics: metrics, logger: logger
         )
+        Self.collectDeploymentMetrics(metrics, store: database.store, membership: membership, acquirer: acquirer, connections: daemonConnections, entitlements: licensing.entitlements, logger: logger)
         let router = server.makeRouter()
         let (host, port, onServing) = (configuration.host, configuration.port, self.onServing)
+        // One connection cap for the HTTP and the HTTPS listener together.
+        let gate = server.makeConnectionGate()
         let app = Application(
             router: router,
-            server: server.makeServerBuilder(router: router),
+            server: server.makeServerBuilder(router: router, gate: gate),
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in
                 logger.notice("serving", metadata: ["address": "\(channel.localAddress?.description ?? "\(host):\(port)")"])
@@ -52,6 +57,19 @@ extension CoordinatorServer {
             },
             logger: logger
         )
+        var listeners: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
+        if let tls, let settings = configuration.tls {
+            listeners.append(.init(service: Application(
+                router: router,
+                server: server.makeServerBuilder(router: router, tls: tls, gate: gate),
+                configuration: .init(address: .hostname(settings.address.host, port: settings.address.port), serverName: nil),
+                onServerRunning: { channel in
+                    logger.notice("serving HTTPS", metadata: ["address": "\(channel.localAddress?.description ?? "\(settings.address.host):\(settings.address.port)")"])
+                },
+                logger: logger
+            )))
+            listeners.append(.init(service: TaskService { await Self.reloadOnHangup(tls, logger: logger) }))
+        }
         var serviceConfiguration = ServiceGroupConfiguration(
             // Graceful shutdown runs in reverse order: the replica deregisters first (peers drop it
             // at once), then HTTP drains, then pubsub stops.
@@ -68,7 +86,7 @@ extension CoordinatorServer {
                     }
                 }),
                 .init(service: TaskService { await licensing.appearance.run(pubsub: pubsub) }),
-                .init(service: app),
+            ] + (metricsApplication(metrics).map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? []) + listeners + [
                 .init(service: TaskService { await membership.run() }),
             ],
             gracefulShutdownSignals: configuration.gracefulShutdownSignals,
@@ -77,5 +95,20 @@ extension CoordinatorServer {
         // Backstop: a connection that ignores the quiesce request cannot hold the shutdown forever.
         serviceConfiguration.maximumGracefulShutdownDuration = configuration.maximumGracefulShutdownDuration
         return ServiceGroup(configuration: serviceConfiguration)
+    }
+}
+
+extension CoordinatorServer {
+    /// Re-reads the certificate and key on every SIGHUP; a failed reload keeps the old ones and
+    /// says why.
+    static func reloadOnHangup(_ tls: ReloadableTLS, logger: Logger) async {
+        for await _ in await UnixSignalsSequence(trapping: .sighup) {
+            do {
+                try tls.reload()
+                logger.notice("reloaded the TLS certificate", metadata: ["file": "\(tls.certificateFile)"])
+            } catch {
+                logger.error("reloading the TLS certificate failed; keeping the previous one", metadata: ["error": "\(error)"])
+            }
+        }
     }
 }

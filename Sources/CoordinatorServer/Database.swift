@@ -32,7 +32,8 @@ public struct Database: Sendable {
     public let embedded: EmbeddedPostgres?
     public let connectionString: String
 
-    public static func open(_ configuration: Configuration, logger: Logger) async throws -> Database {
+    /// `observePoolWait` is told how long each query waited for one of the pool's connections.
+    public static func open(_ configuration: Configuration, observePoolWait: (@Sendable (Duration) -> Void)? = nil, logger: Logger) async throws -> Database {
         var embedded: EmbeddedPostgres?
         let connectionString: String
         switch configuration.source {
@@ -44,7 +45,7 @@ public struct Database: Sendable {
             embedded = cluster
             connectionString = cluster.connectionString
         }
-        let pool = DatabasePool(.init(connectionString: connectionString, maximumConnections: configuration.poolSize), logger: logger)
+        let pool = DatabasePool(.init(connectionString: connectionString, maximumConnections: configuration.poolSize, observeWait: observePoolWait), logger: logger)
         do {
             try await waitForDatabase(pool, timeout: configuration.connectTimeout, logger: logger)
         } catch {

@@ -11,11 +11,18 @@ public actor DatabasePool {
         public var connectionString: String
         public var maximumConnections: Int
         public var acquireTimeout: Duration
+        /// Told how long each acquisition waited for a connection (opening one included): the
+        /// pool-wait metric.
+        public var observeWait: (@Sendable (Duration) -> Void)?
 
-        public init(connectionString: String, maximumConnections: Int = 10, acquireTimeout: Duration = .seconds(10)) {
+        public init(
+            connectionString: String, maximumConnections: Int = 10, acquireTimeout: Duration = .seconds(10),
+            observeWait: (@Sendable (Duration) -> Void)? = nil
+        ) {
             self.connectionString = connectionString
             self.maximumConnections = maximumConnections
             self.acquireTimeout = acquireTimeout
+            self.observeWait = observeWait
         }
     }
 
@@ -93,6 +100,14 @@ public actor DatabasePool {
     }
 
     func acquire() async throws -> DatabaseConnection {
+        guard let observeWait = configuration.observeWait else { return try await acquireConnection() }
+        let clock = ContinuousClock(), start = clock.now
+        let connection = try await acquireConnection()
+        observeWait(clock.now - start)
+        return connection
+    }
+
+    private func acquireConnection() async throws -> DatabaseConnection {
         if closed { throw PostgresError(.closed, "the database pool is closed") }
         if let connection = idle.popLast() {
             do {

@@ -3,6 +3,7 @@ import Logging
 import Pubsub
 import Store
 import Synchronization
+import Telemetry
 import WireFormat
 
 /// What a connected daemon can run.
@@ -51,7 +52,13 @@ public final class JobAcquirer: Sendable {
     /// backup poll), the queue holds at most this many database connections.
     private let queueConnections: ConcurrencyLimit
 
-    public init(store: Store, pubsub: Pubsub, backupPoll: Duration = .seconds(5), maxConcurrentAcquisitions: Int = 4, logger: Logger = Logger(label: "provisioning.acquirer")) {
+    private let metrics: CoordinatorMetrics?
+
+    public init(
+        store: Store, pubsub: Pubsub, backupPoll: Duration = .seconds(5), maxConcurrentAcquisitions: Int = 4, metrics: CoordinatorMetrics? = nil,
+        logger: Logger = Logger(label: "provisioning.acquirer")
+    ) {
+        self.metrics = metrics
         self.store = store
         self.pubsub = pubsub
         self.backupPoll = backupPoll
@@ -85,6 +92,9 @@ public final class JobAcquirer: Sendable {
     /// Blocks until a job for `daemon` is taken from the queue, or the task is cancelled.
     public func acquire(for daemon: DaemonIdentity) async throws -> ProvisionerJob {
         let key = daemon.groupKey
+        let clock = ContinuousClock()
+        // Dispatch is timed from the last wake-up (or the request, when work was waiting).
+        var lookStarted = clock.now
         while true {
             try Task.checkCancellation()
             // Wait in the group before looking, so that a post during the look is not missed.
@@ -109,6 +119,12 @@ public final class JobAcquirer: Sendable {
                 continue
             }
             if let job {
+                if let metrics {
+                    metrics.jobDispatch.record(clock.now - lookStarted)
+                    // Both instants are the database's (created_at, started_at): no clock skew between machines.
+                    let waited = max(0, (job.startedAt ?? Date()).timeIntervalSince(job.createdAt))
+                    metrics.jobQueueWait(type: job.type.rawValue).record(.nanoseconds(Int64(min(waited, 1e9) * 1e9)))
+                }
                 _ = state.withLock { $0.groups.remove(id: id, key: key) }
                 // There may be more: let the next waiter of the group look too.
                 state.withLock { $0.groups.takeFirst(of: key) }?.yield()
@@ -119,6 +135,7 @@ public final class JobAcquirer: Sendable {
             } onCancel: {
                 bell.finish()
             }
+            lookStarted = clock.now
             _ = state.withLock { $0.groups.remove(id: id, key: key) }
         }
     }

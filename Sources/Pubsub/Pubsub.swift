@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Postgres
 import Synchronization
+import Telemetry
 
 /// What a subscriber of one channel receives.
 public enum PubsubEvent: Sendable, Equatable {
@@ -18,6 +19,8 @@ public final class Pubsub: Sendable {
     private struct Subscribers {
         var byChannel: [String: [UInt64: AsyncStream<PubsubEvent>.Continuation]] = [:]
         var nextID: UInt64 = 0
+        /// The listener's first connection also starts with a resync; only later ones are reconnects.
+        var connectedBefore = false
     }
 
     private let listener: Listener
@@ -26,15 +29,21 @@ public final class Pubsub: Sendable {
     private let subscribers = Mutex(Subscribers())
     public let selfTest: PubsubSelfTest
 
-    /// `clock` times the self-test's probes and verdicts.
+    private let metrics: CoordinatorMetrics?
+
+    /// `clock` times the self-test's probes and verdicts; `metrics` counts round trips and resyncs.
     public init<C: Clock<Duration>>(
         listener: Listener, pool: DatabasePool, selfTest: PubsubSelfTest.Configuration = .init(), clock: C = ContinuousClock(),
-        logger: Logger = Logger(label: "pubsub")
+        metrics: CoordinatorMetrics? = nil, logger: Logger = Logger(label: "pubsub")
     ) {
         self.listener = listener
         self.pool = pool
         self.logger = logger
-        self.selfTest = PubsubSelfTest(configuration: selfTest, clock: clock)
+        self.metrics = metrics
+        self.selfTest = PubsubSelfTest(configuration: selfTest, clock: clock, metrics: metrics)
+        metrics?.addCollector { [weak self] in
+            metrics?.pubsubConnected.set((self?.isConnected ?? false) ? 1 : 0)
+        }
     }
 
     /// Sends `payload` to every subscriber of `channel` in every process (through `pg_notify`).
@@ -86,8 +95,12 @@ public final class Pubsub: Sendable {
     private func deliver(_ event: ListenerEvent) {
         switch event {
         case .resync:
-            let all = subscribers.withLock { $0.byChannel.values.flatMap(\.values) }
+            let (all, reconnect) = subscribers.withLock { state in
+                defer { state.connectedBefore = true }
+                return (state.byChannel.values.flatMap(\.values), state.connectedBefore)
+            }
             for continuation in all { continuation.yield(.resync) }
+            if reconnect { metrics?.pubsubResync(reason: "reconnect") }
             selfTest.connectionRestored()
         case .notification(let channel, let payload):
             if channel == selfTest.channel {
@@ -98,6 +111,7 @@ public final class Pubsub: Sendable {
             for continuation in targets {
                 if case .dropped = continuation.yield(.message(payload)) {
                     continuation.yield(.resync)
+                    metrics?.pubsubResync(reason: "overflow")
                 }
             }
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Postgres
 import Synchronization
+import Telemetry
 
 /// Proves that NOTIFY still reaches us: every `interval` it publishes a nonce on a channel of its
 /// own and waits for it. When no round trip completes within `bound`, pubsub is reported broken,
@@ -38,9 +39,11 @@ public final class PubsubSelfTest: Sendable {
     /// instead of waiting for it.
     private let now: @Sendable () -> Duration
     private let sleep: @Sendable (Duration) async throws -> Void
+    private let metrics: CoordinatorMetrics?
 
-    init<C: Clock<Duration>>(configuration: Configuration, clock: C) {
+    init<C: Clock<Duration>>(configuration: Configuration, clock: C, metrics: CoordinatorMetrics? = nil) {
         self.configuration = configuration
+        self.metrics = metrics
         let origin = clock.now
         now = { origin.duration(to: clock.now) }
         sleep = { try await clock.sleep(until: clock.now.advanced(by: $0), tolerance: nil) }
@@ -88,12 +91,14 @@ public final class PubsubSelfTest: Sendable {
     }
 
     func received(_ nonce: String) {
-        state.withLock { state in
-            guard let sent = state.outstanding.removeValue(forKey: nonce) else { return }
+        let roundTrip = state.withLock { state -> Duration? in
+            guard let sent = state.outstanding.removeValue(forKey: nonce) else { return nil }
             let now = self.now()
             state.lastRoundTrip = now - sent
             state.lastSuccess = now
+            return now - sent
         }
+        if let roundTrip { metrics?.pubsubRoundTrip.record(roundTrip) }
     }
 
     /// After a reconnect, give the new connection a full bound before judging it.

@@ -4,6 +4,7 @@ import Postgres
 import Pubsub
 import Store
 import Synchronization
+import Telemetry
 
 /// This replica's membership in the set, and its view of the whole set.
 ///
@@ -41,8 +42,14 @@ public final class ReplicaMembership: Sendable {
     private let heartbeatBell = Doorbell()
     private let startedAt = Date()
 
-    public init(configuration: ReplicaConfiguration, store: Store, lockConnectionString: String, pubsub: Pubsub, logger: Logger = Logger(label: "replicas")) {
+    private let metrics: CoordinatorMetrics?
+
+    public init(
+        configuration: ReplicaConfiguration, store: Store, lockConnectionString: String, pubsub: Pubsub, metrics: CoordinatorMetrics? = nil,
+        logger: Logger = Logger(label: "replicas")
+    ) {
         self.configuration = configuration
+        self.metrics = metrics
         self.store = store
         self.lockPool = DatabasePool(.init(connectionString: lockConnectionString, maximumConnections: 1, acquireTimeout: .seconds(30)), logger: logger)
         self.pubsub = pubsub
@@ -54,6 +61,20 @@ public final class ReplicaMembership: Sendable {
         )
         self.state = Mutex(State(me: me))
         publishSnapshot()
+        metrics?.addCollector { [weak self] in
+            guard let self else { return }
+            metrics?.replicasLive.set(Double(snapshot.replicas.count))
+            metrics?.deploymentReporter.set(isDeploymentReporter ? 1 : 0)
+        }
+    }
+
+    /// Whether this replica exports the deployment-wide metrics: the live replica with the
+    /// lowest id does (every replica agrees once their views agree; during a change two may
+    /// for a heartbeat, or none).
+    public var isDeploymentReporter: Bool {
+        let ids = snapshot.replicas.map { $0.id.uuidString.lowercased() }
+        let me = configuration.id.uuidString.lowercased()
+        return ids.allSatisfy { me <= $0 }
     }
 
     public var snapshot: ReplicaSnapshot { state.withLock { $0.snapshot } }
@@ -155,6 +176,7 @@ public final class ReplicaMembership: Sendable {
     private func heartbeat() async {
         do {
             let latency = try await measureDatabaseLatency()
+            metrics?.databaseLatency.record(.microseconds(latency))
             let (beat, lockHeld) = state.withLock { state in
                 (ReplicaHeartbeat(
                     id: configuration.id, startedAt: startedAt, hostname: configuration.hostname,
@@ -283,6 +305,7 @@ public final class ReplicaMembership: Sendable {
                 }
             }
             let failures = await prober.probe(peers)
+            if !failures.isEmpty { metrics?.replicaProbeFailures.increment(by: Int64(failures.count)) }
             let text = ReplicaErrors.relayText(failures: failures)
             let changed = state.withLock { state in
                 defer { state.errors.relay = text }

@@ -7,6 +7,13 @@ public enum ProvisionerJobType: String, Sendable, Codable, PostgresEncodable, Po
     case workspaceBuild = "workspace_build"
 }
 
+/// How many unfinished jobs of one type are pending or running (the jobs metric).
+public struct JobCount: Sendable, Equatable {
+    public var type: String
+    public var status: String
+    public var count: Int64
+}
+
 public struct ProvisionerJob: Sendable, Equatable {
     public var id: UUID
     public var createdAt: Date
@@ -141,6 +148,17 @@ enum ProvisionerJobs {
             "SELECT pg_notify($1, json_build_object('organization_id', $2::text, 'provisioner', $3::text, 'tags', $4::jsonb)::text)",
             [Store.jobPostedChannel, job.organizationID, job.provisioner, job.tags]
         )
+    }
+
+    /// Unfinished jobs by type and status, each status read through its partial index.
+    static let countsByTypeAndStatus = PostgresQuery<JobCount>(
+        """
+        SELECT type, 'pending' AS status, count(*) AS count FROM provisioner_jobs WHERE started_at IS NULL AND canceled_at IS NULL GROUP BY type
+        UNION ALL
+        SELECT type, 'running' AS status, count(*) AS count FROM provisioner_jobs WHERE started_at IS NOT NULL AND completed_at IS NULL GROUP BY type
+        """
+    ) { row in
+        JobCount(type: try row.decode("type", as: String.self), status: try row.decode("status", as: String.self), count: try row.decode("count", as: Int64.self))
     }
 
     static func withID(_ id: UUID) -> PostgresQuery<ProvisionerJob> {

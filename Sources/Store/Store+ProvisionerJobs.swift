@@ -16,6 +16,11 @@ extension Store {
         try connection.execute(ProvisionerJobs.announcePosted(ProvisionerJobs.Posted(job)))
     }
 
+    /// Unfinished jobs by type and status (pending, running), for the deployment's metrics.
+    public func jobCounts() async throws -> [JobCount] {
+        try await pool.all(ProvisionerJobs.countsByTypeAndStatus)
+    }
+
     public func job(id: UUID) async throws -> ProvisionerJob? {
         try await pool.one(ProvisionerJobs.withID(id))
     }

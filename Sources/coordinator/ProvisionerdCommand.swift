@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NIOSSL
 import Logging
 import ProvisionerDaemon
 import ProvisionerProtocol
@@ -42,6 +43,9 @@ struct ProvisionerdCommand: AsyncParsableCommand {
         @Option(name: .customLong("log-level"), help: "Log level. (default: info)")
         var logLevel: String = "info"
 
+        @Option(name: .customLong("tls-ca-file"), help: "PEM certificates to trust for https:// coordinators, besides the system's (a private CA or a self-signed server). (env: CODER_TLS_CA_FILE)")
+        var caFile: String?
+
         func run() async throws {
             let environment = ProcessInfo.processInfo.environment
             var urls = self.urls
@@ -70,7 +74,8 @@ struct ProvisionerdCommand: AsyncParsableCommand {
                 configuration: DaemonConfiguration(
                     urls: urls, organization: organization, credential: credential,
                     provisioners: provisioners.isEmpty ? ["echo"] : provisioners, tags: parsedTags,
-                    name: name ?? ProcessInfo.processInfo.hostName, version: Coordinator.version
+                    name: name ?? ProcessInfo.processInfo.hostName, version: Coordinator.version,
+                    tlsConfiguration: try tlsConfiguration(caFile: Environment.value(caFile, "CODER_TLS_CA_FILE"))
                 ),
                 logger: logger
             )
@@ -80,6 +85,17 @@ struct ProvisionerdCommand: AsyncParsableCommand {
                 logger: logger
             ))
             try await group.run()
+        }
+
+        private func tlsConfiguration(caFile: String?) throws -> TLSConfiguration? {
+            guard let caFile else { return nil }
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            do {
+                configuration.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMFile(caFile))]
+            } catch {
+                throw ValidationError("--tls-ca-file: cannot read PEM certificates from \(caFile): \(error)")
+            }
+            return configuration
         }
     }
 }

@@ -15,6 +15,24 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("http-address"), help: "Address to serve the API on. (env: CODER_HTTP_ADDRESS; default: 127.0.0.1:3000)")
     var httpAddressFlag: String?
 
+    @Flag(name: .customLong("prometheus-enable"), help: "Serve Prometheus metrics at /metrics on --prometheus-address, without authentication. (env: CODER_PROMETHEUS_ENABLE)")
+    var prometheusEnableFlag = false
+
+    @Option(name: .customLong("prometheus-address"), help: "Address of the metrics listener. (env: CODER_PROMETHEUS_ADDRESS; default: 127.0.0.1:2112)")
+    var prometheusAddressFlag: String?
+
+    @Flag(name: .customLong("tls-enable"), help: "Serve HTTPS on --tls-address too (implied by --tls-cert-file). (env: CODER_TLS_ENABLE)")
+    var tlsEnableFlag = false
+
+    @Option(name: .customLong("tls-address"), help: "Address to serve HTTPS on. (env: CODER_TLS_ADDRESS; default: 127.0.0.1:3443)")
+    var tlsAddressFlag: String?
+
+    @Option(name: .customLong("tls-cert-file"), help: "PEM certificate chain for HTTPS; re-read with the key on SIGHUP. (env: CODER_TLS_CERT_FILE)")
+    var tlsCertFileFlag: String?
+
+    @Option(name: .customLong("tls-key-file"), help: "PEM private key of --tls-cert-file. (env: CODER_TLS_KEY_FILE)")
+    var tlsKeyFileFlag: String?
+
     @Option(name: .customLong("access-url"), help: "The URL users reach this deployment at. (env: CODER_ACCESS_URL)")
     var accessURLFlag: String?
 
@@ -122,7 +140,13 @@ struct ServerCommand: AsyncParsableCommand {
     /// Flags win over environment variables, which win over defaults; a bad value stops the
     /// server with one line naming its flag.
     private func makeConfiguration() throws -> CoordinatorServer.Configuration {
-        let (host, port) = try parseAddress(Environment.value(httpAddressFlag, "CODER_HTTP_ADDRESS") ?? "127.0.0.1:3000")
+        let (host, port) = try parseAddress(Environment.value(httpAddressFlag, "CODER_HTTP_ADDRESS") ?? "127.0.0.1:3000", flag: "--http-address")
+        var prometheus: CoordinatorServer.Configuration.ListenAddress?
+        if try prometheusEnableFlag || boolean(nil, "CODER_PROMETHEUS_ENABLE", "CODER_PROMETHEUS_ENABLE", default: false) {
+            let (metricsHost, metricsPort) = try parseAddress(Environment.value(prometheusAddressFlag, "CODER_PROMETHEUS_ADDRESS") ?? "127.0.0.1:2112", flag: "--prometheus-address")
+            prometheus = .init(host: metricsHost, port: metricsPort)
+        }
+        let tls = try makeTLS()
         let replica = try makeReplicaConfiguration()
         let orphanGrace = try duration(orphanGraceFlag, "COORDINATOR_JOB_ORPHAN_GRACE", "--job-orphan-grace", default: .seconds(30))
         let hangTimeout = try duration(hangTimeoutFlag, "COORDINATOR_JOB_HANG_TIMEOUT", "--job-hang-timeout", default: .seconds(300))
@@ -144,8 +168,22 @@ struct ServerCommand: AsyncParsableCommand {
             provisionerPreSharedKey: preSharedKey, jobLogLimits: try makeLogLimits(), licensing: try makeLicensing(),
             scimKey: try Environment.secret(
                 scimKeyFlag, ["CODER_SCIM_AUTH_HEADER"], file: scimKeyFileFlag, ["COORDINATOR_SCIM_AUTH_HEADER_FILE"], option: "scim-auth-header"
-            )
+            ),
+            prometheus: prometheus, tls: tls
         )
+    }
+
+    /// HTTPS beside HTTP when a certificate is given (or `--tls-enable`, which then needs one).
+    private func makeTLS() throws -> CoordinatorServer.Configuration.TLSSettings? {
+        let certificate = Environment.value(tlsCertFileFlag, "CODER_TLS_CERT_FILE")
+        let key = Environment.value(tlsKeyFileFlag, "CODER_TLS_KEY_FILE")
+        let enabled = try tlsEnableFlag || boolean(nil, "CODER_TLS_ENABLE", "CODER_TLS_ENABLE", default: false)
+        guard enabled || certificate != nil || key != nil else { return nil }
+        guard let certificate, !certificate.isEmpty, let key, !key.isEmpty else {
+            throw StartupError("TLS needs both --tls-cert-file and --tls-key-file")
+        }
+        let (host, port) = try parseAddress(Environment.value(tlsAddressFlag, "CODER_TLS_ADDRESS") ?? "127.0.0.1:3443", flag: "--tls-address")
+        return .init(address: .init(host: host, port: port), certificateFile: certificate, keyFile: key)
     }
 
     private func makeLicensing() throws -> CoordinatorServer.Configuration.LicenseSettings {
@@ -257,9 +295,9 @@ struct ServerCommand: AsyncParsableCommand {
 }
 
 /// `host:port`, `[v6]:port` or `:port`.
-func parseAddress(_ address: String) throws -> (String, Int) {
+func parseAddress(_ address: String, flag: String) throws -> (String, Int) {
     guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port) else {
-        throw StartupError("--http-address must be host:port, not \"\(address)\"")
+        throw StartupError("\(flag) must be host:port, not \"\(address)\"")
     }
     var host = String(address[..<colon])
     if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }

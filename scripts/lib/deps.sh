@@ -1,5 +1,6 @@
 # Installs what a fresh Debian machine with Swift lacks to build and run Coordinator:
-# libpq (headers and pkg-config file) and the PostgreSQL server binaries.
+# libpq (headers and pkg-config file), the PostgreSQL server binaries, and the tools tests
+# run (promtool, openssl, curl).
 # Sourced by scripts/test and scripts/serve.
 
 ensure_system_packages() {
@@ -7,6 +8,11 @@ ensure_system_packages() {
     command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
     [ -f /usr/include/postgresql/libpq-fe.h ] || missing+=(libpq-dev)
     find_pg_bindir >/dev/null 2>&1 || missing+=(postgresql)
+    # The metrics test checks /metrics with promtool; the TLS test makes certificates with
+    # openssl and talks HTTPS with curl.
+    command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+    command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+    command -v curl >/dev/null 2>&1 || missing+=(curl ca-certificates)
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -ne 0 ]; then
         if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else

@@ -25,7 +25,7 @@ public struct ConnectionLimits: Sendable {
 }
 
 /// Counts open connections against `ConnectionLimits.maximumConnections`.
-final class ConnectionGate: Sendable {
+public final class ConnectionGate: Sendable {
     let limit: Int
     private let open = Atomic<Int>(0)
     /// Set while refusing, so that a flood logs one line when it starts, not one per connection.

@@ -47,6 +47,10 @@ struct UpgradeChannel: ServerChildChannel, HTTPChannelHandler {
     let router: RouterResponder<AppRequestContext>
     let limits: ConnectionLimits
     let gate: ConnectionGate
+    /// Counts what crosses the upgraded connections (the WebSocket metrics); nil counts nothing.
+    var observer: (any WebSocketObserver)?
+    /// Behind TLS (the request's scheme is https).
+    var secure = false
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
@@ -64,14 +68,14 @@ struct UpgradeChannel: ServerChildChannel, HTTPChannelHandler {
             channel.closeFuture.whenComplete { _ in headTimer.cancel() }
             let refusal = NIOLockedValueBox<Response?>(nil)
             let accepted = NIOLockedValueBox<WebSocketAcceptance?>(nil)
-            let upgrader = RouteUpgrader(router: router, logger: logger, refusal: refusal, accepted: accepted, firstRequestIn: firstRequestIn)
+            let upgrader = RouteUpgrader(router: router, logger: logger, refusal: refusal, accepted: accepted, firstRequestIn: firstRequestIn, observer: observer, secure: secure)
             let idleTimeout = limits.idleTimeout
             let upgradeConfiguration = NIOTypedHTTPServerUpgradeConfiguration<Negotiated>(
                 upgraders: [upgrader],
                 notUpgradingCompletionHandler: { channel in
                     firstRequestIn.withLockedValue { $0 = true }
                     return channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+                        try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: secure))
                         try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: idleTimeout, logger: logger))
                         let http = try HTTPAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
                         if let answer = refusal.withLockedValue({ $0 }) { return .answered(http, answer) }
@@ -145,13 +149,15 @@ private struct RouteUpgrader: NIOTypedHTTPServerProtocolUpgrader {
     /// otherwise hold the connection; the header-read timeout bounds the head, that body and the
     /// route's decision.
     let firstRequestIn: NIOLockedValueBox<Bool>
+    let observer: (any WebSocketObserver)?
+    let secure: Bool
 
     struct Refused: Error {}
 
     func buildUpgradeResponse(channel: any Channel, upgradeRequest head: HTTPRequestHead, initialResponseHeaders: HTTPHeaders) -> EventLoopFuture<HTTPHeaders> {
         let request: HTTPRequest
         do {
-            request = try HTTPRequest(head, secure: false, splitCookie: false)
+            request = try HTTPRequest(head, secure: secure, splitCookie: false)
         } catch {
             let response = ErrorMiddleware<AppRequestContext>.response(
                 for: APIError(.badRequest, "Invalid request."), requestID: RequestID().description, logger: logger
@@ -194,7 +200,7 @@ private struct RouteUpgrader: NIOTypedHTTPServerProtocolUpgrader {
         firstRequestIn.withLockedValue { $0 = true }
         return channel.eventLoop.makeCompletedFuture {
             guard let acceptance = accepted.withLockedValue({ $0 }) else { throw Refused() }
-            let connection = try WebSocketConnection.installServerHandlers(on: channel, configuration: acceptance.configuration)
+            let connection = try WebSocketConnection.installServerHandlers(on: channel, configuration: acceptance.configuration, observer: observer)
             return .websocket(connection, acceptance.handler)
         }
     }

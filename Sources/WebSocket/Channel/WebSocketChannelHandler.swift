@@ -46,17 +46,20 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var flushScheduled = false
     /// Storage swapped with the state machine's output at each flush (see `flushOutput`).
     private var spareBuffers: [ByteBuffer] = []
+    private let observer: (any WebSocketObserver)?
 
     init(
         role: WebSocketRole,
         configuration: WebSocketConfiguration,
         closedPromise: EventLoopPromise<WebSocketCloseStatus>,
-        budget: WebSocketSendBudget
+        budget: WebSocketSendBudget,
+        observer: (any WebSocketObserver)? = nil
     ) {
         self.machine = WebSocketStateMachine(role: role, configuration: configuration)
         self.configuration = configuration
         self.closedPromise = closedPromise
         self.budget = budget
+        self.observer = observer
     }
 
     // MARK: Lifecycle
@@ -102,8 +105,15 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
         for promise in neverFlushed {
             promise.fail(ChannelError.ioOnClosedChannel)
         }
-        closedPromise.succeed(status ?? WebSocketCloseStatus(code: .abnormalClosure))
+        let final = status ?? WebSocketCloseStatus(code: .abnormalClosure)
+        if !reportedClose {
+            reportedClose = true
+            observer?.closed(code: final.code.rawValue)
+        }
+        closedPromise.succeed(final)
     }
+    /// `finish` runs for channelInactive and again for handlerRemoved: report the close once.
+    private var reportedClose = false
 
     // MARK: Inbound
 
@@ -111,18 +121,28 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
         // Any bytes at all show the peer is alive.
         pingDeadline?.cancel()
         pingDeadline = nil
-        machine.receive(unwrapInboundIn(data))
+        let bytes = unwrapInboundIn(data)
+        observer?.transferred(bytes: bytes.readableBytes, inbound: true)
+        machine.receive(bytes)
         while let event = machine.nextEvent() {
             switch event {
             case .message(let message):
+                if let observer {
+                    switch message {
+                    case .text: observer.frame("text", inbound: true)
+                    case .binary: observer.frame("binary", inbound: true)
+                    }
+                }
                 if machine.sentClose == nil {
                     context.fireChannelRead(wrapInboundOut(.message(message)))
                 }
             case .ping:
+                observer?.frame("ping", inbound: true)
                 flushOutput(context: context)
             case .pong:
-                break
+                observer?.frame("pong", inbound: true)
             case .close(let frame):
+                observer?.frame("close", inbound: true)
                 status = status ?? WebSocketCloseStatus(code: frame.code ?? .noStatusReceived, reason: frame.reason)
                 readingEnded(context: context)
             case .failure(let error):
@@ -234,6 +254,16 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
             written.fail(error)
             return
         }
+        if let observer {
+            switch frame {
+            case .message(.text): observer.frame("text", inbound: false)
+            case .message(.binary): observer.frame("binary", inbound: false)
+            case .fragment: observer.frame("fragment", inbound: false)
+            case .ping: observer.frame("ping", inbound: false)
+            case .pong: observer.frame("pong", inbound: false)
+            case .close: observer.frame("close", inbound: false)
+            }
+        }
         if machine.sentClose != nil {
             budget.isClosed.store(true, ordering: .releasing)
         }
@@ -285,6 +315,7 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
                 context.write(wrapOutboundOut(ByteBuffer()), promise: written)
             }
         } else {
+            if let observer { observer.transferred(bytes: buffers.reduce(0) { $0 + $1.readableBytes }, inbound: false) }
             // Writes complete in order, so the last buffer's completion stands for all.
             for index in buffers.indices {
                 context.write(wrapOutboundOut(buffers[index]), promise: index == buffers.count - 1 ? written : nil)

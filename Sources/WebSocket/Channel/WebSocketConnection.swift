@@ -35,12 +35,13 @@ public struct WebSocketConnection: Sendable {
         on channel: any Channel,
         role: WebSocketRole,
         configuration: WebSocketConfiguration = WebSocketConfiguration(),
-        subprotocol: String? = nil
+        subprotocol: String? = nil,
+        observer: (any WebSocketObserver)? = nil
     ) throws -> WebSocketConnection {
         channel.eventLoop.preconditionInEventLoop()
         let closed = channel.eventLoop.makePromise(of: WebSocketCloseStatus.self)
         let budget = WebSocketSendBudget()
-        let handler = WebSocketChannelHandler(role: role, configuration: configuration, closedPromise: closed, budget: budget)
+        let handler = WebSocketChannelHandler(role: role, configuration: configuration, closedPromise: closed, budget: budget, observer: observer)
         try channel.pipeline.syncOperations.addHandler(handler)
         let asyncChannel = try NIOAsyncChannel<WebSocketInboundElement, Never>(
             wrappingChannelSynchronously: channel,
@@ -63,9 +64,10 @@ public struct WebSocketConnection: Sendable {
     public static func installServerHandlers(
         on channel: any Channel,
         configuration: WebSocketConfiguration = WebSocketConfiguration(),
-        subprotocol: String? = nil
+        subprotocol: String? = nil,
+        observer: (any WebSocketObserver)? = nil
     ) throws -> WebSocketConnection {
-        try installHandlers(on: channel, role: .server, configuration: configuration, subprotocol: subprotocol)
+        try installHandlers(on: channel, role: .server, configuration: configuration, subprotocol: subprotocol, observer: observer)
     }
 
     /// How the connection ended; waits until the channel is closed.
