@@ -34,6 +34,10 @@ extension CoordinatorServer {
         /// Where `/metrics` is served (`--prometheus-address`), on a listener of its own with no
         /// authentication, as Coder; nil: no metrics listener (`--prometheus-enable` off).
         public var prometheus: ListenAddress?
+        /// How long job logs, audit rows, daemons and replica rows are kept (`replica.retention`
+        /// keeps its own flag and feeds `retention.replicas`), and how often they are purged.
+        public var retention: RetentionPolicy
+        public var purgeInterval: Duration
         /// HTTPS beside HTTP (`--tls-address`, `--tls-cert-file`, `--tls-key-file`); nil: none.
         public var tls: TLSSettings?
         /// Backstop: a connection that ignores the quiesce request cannot hold the shutdown forever.
@@ -60,6 +64,8 @@ extension CoordinatorServer {
             licensing: LicenseSettings = LicenseSettings(),
             scimKey: String? = nil,
             prometheus: ListenAddress? = nil,
+            retention: RetentionPolicy? = nil,
+            purgeInterval: Duration = .seconds(600),
             tls: TLSSettings? = nil,
             maximumGracefulShutdownDuration: Duration = .seconds(15),
             gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint]
@@ -80,6 +86,8 @@ extension CoordinatorServer {
             self.licensing = licensing
             self.scimKey = scimKey
             self.prometheus = prometheus
+            self.retention = retention ?? RetentionPolicy(replicas: replica.retention)
+            self.purgeInterval = purgeInterval
             self.tls = tls
             self.maximumGracefulShutdownDuration = maximumGracefulShutdownDuration
             self.gracefulShutdownSignals = gracefulShutdownSignals

@@ -79,6 +79,12 @@ extension CoordinatorServer {
                 .init(service: TaskService { await acquirer.run() }),
                 .init(service: TaskService { await daemonConnections.run() }),
                 .init(service: TaskService { await reaper.run() }),
+                .init(service: TaskService {
+                    await RetentionPurges(
+                        store: database.store, policy: configuration.retention, interval: configuration.purgeInterval,
+                        firstDelay: min(configuration.purgeInterval, .seconds(60)), logger: logger
+                    ).run()
+                }),
                 .init(service: TaskService { await licensing.entitlements.run(pubsub: pubsub) }),
                 .init(service: TaskService {
                     for await snapshot in membership.changes() {

@@ -1,9 +1,9 @@
 import Foundation
 
-/// Durations as written on the command line: `500ms`, `1s`, `1.5s`, `2m`, `1h`, or a sum like
-/// `1m30s`; nil for anything else. Rounded to the millisecond.
+/// Durations as written on the command line: `500ms`, `1s`, `1.5s`, `2m`, `1h`, `7d`, or a sum
+/// like `1m30s`; nil for anything else. Rounded to the millisecond.
 public func parseDuration(_ text: String) -> Duration? {
-    let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+    let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
     var rest = Substring(text.trimmingCharacters(in: .whitespaces))
     guard !rest.isEmpty else { return nil }
     var seconds = 0.0

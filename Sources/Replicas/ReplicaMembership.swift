@@ -107,7 +107,6 @@ public final class ReplicaMembership: Sendable {
             group.addTask { await self.heartbeatLoop() }
             group.addTask { await self.refreshLoop() }
             group.addTask { await self.probeLoop() }
-            group.addTask { await self.retentionLoop() }
             group.addTask {
                 for await _ in messages { self.refreshBell.ring() }
             }
@@ -317,17 +316,6 @@ public final class ReplicaMembership: Sendable {
                 publishSnapshot()
             }
             try? await Task.sleep(for: max(configuration.heartbeatInterval, .seconds(1)))
-        }
-    }
-
-    // MARK: housekeeping
-
-    private func retentionLoop() async {
-        while !Task.isCancelled {
-            if let deleted = try? await store.deleteOldReplicas(retention: configuration.retention), deleted > 0 {
-                logger.info("deleted old replica rows", metadata: ["count": "\(deleted)"])
-            }
-            try? await Task.sleep(for: .seconds(60))
         }
     }
 

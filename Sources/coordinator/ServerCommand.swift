@@ -48,6 +48,18 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("replica-poll-interval"), help: "Backup poll of the live replica set, which also bounds how long a crashed peer stays listed. (env: COORDINATOR_REPLICA_POLL_INTERVAL; default: 250ms)")
     var pollIntervalFlag: String?
 
+    @Option(name: .customLong("job-log-retention"), help: "Delete the log lines of jobs finished this long ago (a workspace's latest build keeps its logs); 0 keeps them. (env: COORDINATOR_JOB_LOG_RETENTION; default: 90d)")
+    var jobLogRetentionFlag: String?
+
+    @Option(name: .customLong("audit-logs-retention"), help: "Delete audit rows older than this; 0 keeps them. (env: CODER_AUDIT_LOGS_RETENTION; default: 90d)")
+    var auditLogsRetentionFlag: String?
+
+    @Option(name: .customLong("provisioner-daemon-retention"), help: "Delete daemons neither connected nor seen for this long; 0 keeps them. (env: COORDINATOR_PROVISIONER_DAEMON_RETENTION; default: 7d)")
+    var daemonRetentionFlag: String?
+
+    @Option(name: .customLong("retention-purge-interval"), help: "How often one replica purges what is past its retention. (env: COORDINATOR_RETENTION_PURGE_INTERVAL; default: 10m)")
+    var purgeIntervalFlag: String?
+
     @Option(name: .customLong("replica-retention"), help: "Delete rows of replicas silent for this long. (env: COORDINATOR_REPLICA_RETENTION; default: 24h)")
     var retentionFlag: String?
 
@@ -169,8 +181,24 @@ struct ServerCommand: AsyncParsableCommand {
             scimKey: try Environment.secret(
                 scimKeyFlag, ["CODER_SCIM_AUTH_HEADER"], file: scimKeyFileFlag, ["COORDINATOR_SCIM_AUTH_HEADER_FILE"], option: "scim-auth-header"
             ),
-            prometheus: prometheus, tls: tls
+            prometheus: prometheus,
+            retention: RetentionPolicy(
+                jobLogs: try retention(jobLogRetentionFlag, "COORDINATOR_JOB_LOG_RETENTION", "--job-log-retention", default: .seconds(90 * 86_400)),
+                auditLogs: try retention(auditLogsRetentionFlag, "CODER_AUDIT_LOGS_RETENTION", "--audit-logs-retention", default: .seconds(90 * 86_400)),
+                daemons: try retention(daemonRetentionFlag, "COORDINATOR_PROVISIONER_DAEMON_RETENTION", "--provisioner-daemon-retention", default: .seconds(7 * 86_400)),
+                replicas: replica.retention
+            ),
+            purgeInterval: try duration(purgeIntervalFlag, "COORDINATOR_RETENTION_PURGE_INTERVAL", "--retention-purge-interval", default: .seconds(600)),
+            tls: tls
         )
+    }
+
+    /// A retention period; `0` (or `0s`) keeps everything: nil.
+    private func retention(_ flag: String?, _ variable: String, _ name: String, default value: Duration) throws -> Duration? {
+        guard let raw = Environment.value(flag, variable) else { return value }
+        if raw.trimmingCharacters(in: .whitespaces) == "0" { return nil }
+        guard let parsed = parseDuration(raw), parsed >= .zero else { throw StartupError("\(name) must be a duration like 7d or 12h, or 0 to keep everything, not \"\(raw)\"") }
+        return parsed == .zero ? nil : parsed
     }
 
     /// HTTPS beside HTTP when a certificate is given (or `--tls-enable`, which then needs one).

@@ -13,5 +13,6 @@ public enum Schema {
         templateACL,
         quota,
         scim,
+        retention,
     ]
 }
