@@ -115,7 +115,7 @@ Ctrl-C stops everything.""", flush=True)
                 if p.poll() is not None: fail(f"{p.args[0]} {p.args[1]} exited with {p.returncode}")
 
     # The drill. A template whose builds take 4 s, so that the build is in flight at the kill.
-    manifest = json.dumps({"resources": [{"name": "dev", "type": "vm"}], "logs": ["working"], "apply_ms": 4000}).encode()
+    manifest = json.dumps({"resources": [{"name": "dev", "type": "vm", "daily_cost": 1}], "logs": ["working"], "apply_ms": 4000}).encode()
     archive = io.BytesIO()
     with tarfile.open(fileobj=archive, mode="w") as tar:
         info = tarfile.TarInfo("manifest.json"); info.size = len(manifest); tar.addfile(info, io.BytesIO(manifest))

@@ -53,12 +53,12 @@ extension CoordinatorServer {
         let jobGauges = jobs
         metrics.addCollector {
             let waiting = acquirer.waitingDaemons
-            idle.set(Double(waiting))
-            busy.set(Double(max(0, connections.count - waiting)))
+            idle.set(to: Double(waiting))
+            busy.set(to: Double(max(0, connections.count - waiting)))
             let reporter = membership.isDeploymentReporter
             let current = entitlements.current
-            warnings.set(reporter ? Double(current.warnings.count) : 0)
-            errors.set(reporter ? Double(current.errors.count) : 0)
+            warnings.set(to: reporter ? Double(current.warnings.count) : 0)
+            errors.set(to: reporter ? Double(current.errors.count) : 0)
             var counts: [String: Int64] = [:]
             if reporter {
                 do {
@@ -67,7 +67,7 @@ extension CoordinatorServer {
                     logger.debug("counting jobs for the metrics failed", metadata: ["error": "\(error)"])
                 }
             }
-            for (key, gauge) in jobGauges { gauge.set(Double(counts[key] ?? 0)) }
+            for (key, gauge) in jobGauges { gauge.set(to: Double(counts[key] ?? 0)) }
         }
     }
 }

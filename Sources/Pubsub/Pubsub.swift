@@ -42,7 +42,7 @@ public final class Pubsub: Sendable {
         self.metrics = metrics
         self.selfTest = PubsubSelfTest(configuration: selfTest, clock: clock, metrics: metrics)
         metrics?.addCollector { [weak self] in
-            metrics?.pubsubConnected.set((self?.isConnected ?? false) ? 1 : 0)
+            metrics?.pubsubConnected.set(to: (self?.isConnected ?? false) ? 1 : 0)
         }
     }
 

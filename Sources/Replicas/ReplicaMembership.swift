@@ -63,8 +63,8 @@ public final class ReplicaMembership: Sendable {
         publishSnapshot()
         metrics?.addCollector { [weak self] in
             guard let self else { return }
-            metrics?.replicasLive.set(Double(snapshot.replicas.count))
-            metrics?.deploymentReporter.set(isDeploymentReporter ? 1 : 0)
+            metrics?.replicasLive.set(to: Double(snapshot.replicas.count))
+            metrics?.deploymentReporter.set(to: isDeploymentReporter ? 1 : 0)
         }
     }
 

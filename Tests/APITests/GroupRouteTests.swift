@@ -267,6 +267,7 @@ func licensedOwner(_ client: TestClient) async throws -> (token: String, userID:
             let org = owner.organizationID.uuidString.lowercased()
             let other = UUID()
             try await store.pool.query("INSERT INTO organizations (id, name) VALUES ($1, 'other')", [other])
+            try await store.pool.query("INSERT INTO groups (id, name, organization_id) VALUES ($1, 'Everyone', $1)", [other])
             let alice = try await client.createMember("alice", organizationID: owner.organizationID, token: owner.token)
             let devs = try await client.request(.post, "/api/v2/organizations/\(org)/groups", json: ["name": "devs"], token: owner.token)
             _ = try await client.request(.patch, "/api/v2/groups/\(try #require(devs.json["id"] as? String))", json: ["add_users": [alice.id.uuidString]], token: owner.token)

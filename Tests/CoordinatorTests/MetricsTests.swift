@@ -25,9 +25,14 @@ import Testing
         let metricsURL = "http://127.0.0.1:\(metricsPort)/metrics"
         let daemon = try provisioning.daemon([a], name: "d-metrics")
         defer { daemon.signal(SIGKILL) }
-        let versionID = try await provisioning.postImport(setup, through: a, manifest: ["resources": [["name": "dev", "type": "vm"]]])
-        try await eventually("job succeeded", timeout: .seconds(30)) {
-            try await provisioning.job(setup, versionID, at: a)["status"] as? String == "succeeded"
+        let versionID = try await provisioning.postImport(setup, through: a, manifest: ["resources": [["name": "dev", "type": "vm", "daily_cost": 1]]])
+        do {
+            try await eventually("job succeeded", timeout: .seconds(30)) {
+                try await provisioning.job(setup, versionID, at: a)["status"] as? String == "succeeded"
+            }
+        } catch {
+            Issue.record("daemon: \(daemon.log.suffix(2000))\nreplica: \(a.process.log.suffix(2000))")
+            throw error
         }
 
         var body = ""

@@ -47,7 +47,7 @@ import Testing
             "--url", "https://127.0.0.1:\(tlsPort)", "--tls-ca-file", first.certificate,
         ])
         defer { daemon.signal(SIGKILL) }
-        let versionID = try await provisioning.postImport(setup, through: a, manifest: ["resources": [["name": "dev", "type": "vm"]]])
+        let versionID = try await provisioning.postImport(setup, through: a, manifest: ["resources": [["name": "dev", "type": "vm", "daily_cost": 1]]])
         try await eventually("the job ran on the wss:// daemon", timeout: .seconds(30)) {
             try await provisioning.job(setup, versionID, at: a)["status"] as? String == "succeeded"
         }
@@ -64,7 +64,7 @@ import Testing
         try await eventually("HTTPS answers with the second certificate") { try await Self.verifies(port: tlsPort, trusting: second.certificate) }
         #expect(try await !Self.verifies(port: tlsPort, trusting: first.certificate))
         #expect(a.process.log.contains("reloaded the TLS certificate"))
-        let again = try await provisioning.postImport(setup, through: a, manifest: ["resources": [["name": "dev", "type": "vm"]]])
+        let again = try await provisioning.postImport(setup, through: a, manifest: ["resources": [["name": "dev", "type": "vm", "daily_cost": 1]]])
         try await eventually("the daemon's connection outlived the reload", timeout: .seconds(30)) {
             try await provisioning.job(setup, again, at: a)["status"] as? String == "succeeded"
         }

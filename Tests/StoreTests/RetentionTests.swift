@@ -2,6 +2,7 @@ import Foundation
 import Postgres
 import Store
 import Testing
+import TestSupport
 
 /// `Store.purge`: what each retention deletes and keeps, and one purge at a time.
 @Suite struct RetentionTests {
