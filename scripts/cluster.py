@@ -115,7 +115,7 @@ Ctrl-C stops everything.""", flush=True)
                 if p.poll() is not None: fail(f"{p.args[0]} {p.args[1]} exited with {p.returncode}")
 
     # The drill. A template whose builds take 4 s, so that the build is in flight at the kill.
-    manifest = json.dumps({"resources": [{"name": "dev", "type": "vm", "daily_cost": 1}], "logs": ["working"], "apply_ms": 4000}).encode()
+    manifest = json.dumps({"resources": [{"name": "dev", "type": "vm", "daily_cost": 0}], "logs": ["working"], "apply_ms": 4000}).encode()
     archive = io.BytesIO()
     with tarfile.open(fileobj=archive, mode="w") as tar:
         info = tarfile.TarInfo("manifest.json"); info.size = len(manifest); tar.addfile(info, io.BytesIO(manifest))
@@ -162,7 +162,13 @@ Ctrl-C stops everything.""", flush=True)
     print(f"cluster check passed: {total} requests after the kill, none failed; the build in flight succeeded on another replica", file=sys.stderr)
     stop()
 except TimeoutError:
-    fail("timed out waiting (see the logs below)")
+    state = ""
+    try:
+        if "build" in globals(): state += f"\nbuild: {lb('GET', f'/api/v2/workspacebuilds/{build}', token=token)[1][:600]}"
+        if "token" in globals(): state += f"\nreplicas: {lb('GET', '/api/v2/replicas', token=token)[1][:600]}"
+    except Exception as error:
+        state += f"\n(state unreadable: {error!r})"
+    fail("timed out waiting (the state and logs below)" + state)
 except SystemExit:
     raise
 except BaseException as error:
