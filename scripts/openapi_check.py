@@ -12,7 +12,7 @@ runs (so that what one run changes cannot hide what another checks):
 Nothing is excluded but what ends the run's own session: logout is run last among the session runs,
 with a token of its own. (Suspending yourself is refused by the server; there is no route that
 deletes a user or an API key.) Exits 1 if any run fails."""
-import json, os, secrets, subprocess, sys, tempfile, urllib.request
+import http.client, io, json, os, secrets, subprocess, sys, tarfile, tempfile, urllib.request
 import xml.etree.ElementTree as ET
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "bench"))
 from failover_support import Replica, request
@@ -26,6 +26,15 @@ scim_key = secrets.token_hex(24)
 psk = secrets.token_hex(24)
 email, password = "owner@example.com", "0penAPI-Check-Passw0rd!"
 replica = None
+# POST /api/v2/files takes application/x-tar or application/zip, which schemathesis has no
+# serializer for: bytes as they are.
+HOOKS = """import schemathesis
+from schemathesis.transport.serialization import serialize_binary
+
+@schemathesis.serializer("application/x-tar", "application/zip")
+def archive(ctx, value):
+    return serialize_binary(value)
+"""
 
 
 def login():
@@ -37,6 +46,53 @@ def login():
 def install(license, token):
     status, body = request(replica.port, "POST", "/api/v2/licenses", {"license": license}, token=token)
     assert status == 201, (status, body)
+
+
+def seed_data(token, organization_id, owner_id):
+    """A few things that exist, so that path parameters sometimes name them (schemathesis draws
+    them from dictionaries half of the time, and generates the other half): a member, a group,
+    an uploaded archive and a template version (its import job stays pending: no daemon runs)."""
+    status, data = request(replica.port, "POST", "/api/v2/users", {"email": "member@example.com", "username": "member",
+                                                                   "password": password, "organization_id": organization_id}, token=token)
+    assert status == 201, (status, data)
+    member_id = json.loads(data)["id"]
+    status, data = request(replica.port, "POST", f"/api/v2/organizations/{organization_id}/groups", {"name": "openapi-group"}, token=token)
+    assert status == 201, (status, data)
+    group_id = json.loads(data)["id"]
+    status, data = request(replica.port, "PATCH", f"/api/v2/groups/{group_id}", {"add_users": [member_id]}, token=token)
+    assert status == 200, (status, data)
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        content = b"# openapi-check\n"
+        info = tarfile.TarInfo("main.tf"); info.size = len(content)
+        tar.addfile(info, io.BytesIO(content))
+    connection = http.client.HTTPConnection("127.0.0.1", replica.port, timeout=10)
+    connection.request("POST", "/api/v2/files", body=archive.getvalue(), headers={"Content-Type": "application/x-tar", "Coder-Session-Token": token})
+    response = connection.getresponse(); data = response.read(); connection.close()
+    assert response.status == 201, (response.status, data)
+    file_id = json.loads(data)["hash"]
+    status, data = request(replica.port, "POST", f"/api/v2/organizations/{organization_id}/templateversions",
+                           {"storage_method": "file", "file_id": file_id, "provisioner": "echo"}, token=token)
+    assert status == 201, (status, data)
+    version_id = json.loads(data)["id"]
+    dictionaries = {
+        "organization": [organization_id, "default", "coder"],
+        "user": ["me", "owner", "member", owner_id, member_id],
+        "group": [group_id, "openapi-group", "Everyone", organization_id],
+        "templateversion": [version_id],
+        "id": ["1", "2", owner_id, member_id, group_id, "User", "Group", "urn:ietf:params:scim:schemas:core:2.0:User"],
+    }
+    lines = []
+    for name, values in dictionaries.items():
+        lines += [f"[dictionaries.{name}]", "values = " + json.dumps(values), ""]
+    lines.append("[parameters]")
+    for name in dictionaries:
+        lines.append(f'"path.{name}" = {{ dictionary = "{name}", probability = 0.5 }}')
+    lines.append('"path.groupName" = { dictionary = "group", probability = 0.5 }')
+    config = f"{work}/schemathesis.toml"
+    with open(config, "w") as out:
+        out.write("\n".join(lines) + "\n")
+    return config
 
 
 def schema_location(base):
@@ -53,7 +109,7 @@ def schema_location(base):
 
 def run(name, location, base, headers, filters):
     junit = f"{work}/{name}.xml"
-    command = [f"{venv}/bin/schemathesis", "run", location, "--url", base, "--checks", checks,
+    command = [f"{venv}/bin/schemathesis", "--config-file", config, "run", location, "--url", base, "--checks", checks,
                "--max-examples", examples, "--seed", seed, "--workers", "1", "--suppress-health-check", "all",
                "--request-timeout", "15", "--generation-with-security-parameters", "false", "--report", "junit", "--report-junit-path", junit, "--no-color"]
     for header in headers:
@@ -61,7 +117,8 @@ def run(name, location, base, headers, filters):
     command += filters
     print(f"== schemathesis run {name}", flush=True)
     with open(f"{work}/{name}.log", "w") as log:
-        code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, NO_COLOR="1")).returncode
+        code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT,
+                              env=dict(os.environ, NO_COLOR="1", SCHEMATHESIS_HOOKS=f"{work}/openapi_hooks.py")).returncode
     output = open(f"{work}/{name}.log").read()
     summary = junit_summary(junit)
     if code != 0:
@@ -87,6 +144,8 @@ def junit_summary(path):
 
 
 try:
+    with open(f"{work}/openapi_hooks.py", "w") as hooks:
+        hooks.write(HOOKS)
     key_file = f"{work}/license.key"
     flag = subprocess.run([binary, "license", "keygen", "--out", key_file, "--kid", "openapi-check"],
                           capture_output=True, text=True, check=True).stdout.strip()
@@ -95,8 +154,13 @@ try:
     replica = Replica(binary, pg_url, work, extra=["--license-public-key", flag, "--scim-auth-header", scim_key, "--provisioner-daemon-psk", psk])
     status, body = request(replica.port, "POST", "/api/v2/users/first", {"email": email, "username": "owner", "password": password})
     assert status == 201, (status, body)
+    first = json.loads(body)
     token = login()
+    # Logout's own token, made now: the fuzzed logins of the first run may leave this address
+    # throttled (429) for a while.
+    logout_token = login()
     install(license, token)
+    config = seed_data(token, first["organization_id"], first["user_id"])
     base = f"http://127.0.0.1:{replica.port}"
     location = schema_location(base)
     print("schema:", location, flush=True)
@@ -105,13 +169,13 @@ try:
     session = [f"Coder-Session-Token: {token}"]
     scim = ["--include-path-regex", "/scim/v2/"]
     results.append(("main", *run("main", location, base, session, [
-        "--exclude-path-regex", "/scim/v2/", "--exclude-path", "/api/v2/users/logout", "--exclude-path", "/api/v2/licenses/{id}"])))
+        "--exclude-path-regex", "/scim/v2/", "--exclude-operation-id", "postApiV2UsersLogout", "--exclude-operation-id", "deleteApiV2LicensesId"])))
     results.append(("delete-license", *run("delete-license", location, base, session, [
-        "--include-path", "/api/v2/licenses/{id}", "--include-method", "DELETE"])))
+        "--include-operation-id", "deleteApiV2LicensesId"])))
     status, data = request(replica.port, "GET", "/api/v2/licenses", token=token)
     if status == 200 and not json.loads(data):
         install(license, token)
-    results.append(("logout", *run("logout", location, base, [f"Coder-Session-Token: {login()}"], ["--include-path", "/api/v2/users/logout"])))
+    results.append(("logout", *run("logout", location, base, [f"Coder-Session-Token: {logout_token}"], ["--include-operation-id", "postApiV2UsersLogout"])))
     results.append(("scim", *run("scim", location, base, [f"Authorization: Bearer {scim_key}"], scim)))
 
     print("openapi-check:", "; ".join(f"{name}: {summary}" for name, _, summary in results))
