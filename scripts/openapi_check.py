@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "bench"))
 from failover_support import Replica, request
 
-venv, binary, pg_url, document = sys.argv[1:5]
+venv, binary, pg_url, document = [os.path.abspath(arg) if i != 2 else arg for i, arg in enumerate(sys.argv[1:5])]
 examples = os.environ.get("OPENAPI_CHECK_EXAMPLES", "25")
 seed = os.environ.get("OPENAPI_CHECK_SEED", "1")
 checks = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
@@ -111,14 +111,14 @@ def run(name, location, base, headers, filters):
     junit = f"{work}/{name}.xml"
     command = [f"{venv}/bin/schemathesis", "--config-file", config, "run", location, "--url", base, "--checks", checks,
                "--max-examples", examples, "--seed", seed, "--workers", "1", "--suppress-health-check", "all",
-               "--request-timeout", "15", "--generation-with-security-parameters", "false", "--report", "junit", "--report-junit-path", junit, "--no-color"]
+               "--request-timeout", "15", "--generation-with-security-parameters", "false", "--generation-database", "none", "--report", "junit", "--report-junit-path", junit, "--no-color"]
     for header in headers:
         command += ["--header", header]
     command += filters
     print(f"== schemathesis run {name}", flush=True)
     with open(f"{work}/{name}.log", "w") as log:
         code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT,
-                              env=dict(os.environ, NO_COLOR="1", SCHEMATHESIS_HOOKS=f"{work}/openapi_hooks.py")).returncode
+                              env=dict(os.environ, NO_COLOR="1", SCHEMATHESIS_HOOKS=f"{work}/openapi_hooks.py"), cwd=work).returncode
     output = open(f"{work}/{name}.log").read()
     summary = junit_summary(junit)
     if code != 0:
