@@ -143,6 +143,9 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            // The document as edited; the binary serves OpenAPIDocument.swift, made from it by
+            // scripts/openapi-embed.
+            exclude: ["OpenAPI/openapi.json"],
             swiftSettings: swiftSettings
         ),
         // apps
@@ -228,7 +231,7 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "Store", "Postgres", "Licensing", "TestSupport", "WebSocket", "WireFormat",
+                "API", "Store", "Postgres", "Licensing", "TestSupport", "WebSocket", "WireFormat", "Pubsub", "Replicas", "Provisioning",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

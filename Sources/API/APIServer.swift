@@ -69,6 +69,7 @@ public struct APIServer: Sendable {
     private var controllers: [any ResourceController] {
         var controllers: [any ResourceController] = [
             HealthController(store: store, pubsub: pubsub, version: configuration.version, externalURL: configuration.accessURL),
+            OpenAPIController(),
             SessionsController(
                 store: store, authenticator: authenticator, secureCookies: configuration.accessURL.hasPrefix("https://"),
                 loginThrottle: loginThrottle, proxyTrust: configuration.proxyTrust, licensing: licensing
