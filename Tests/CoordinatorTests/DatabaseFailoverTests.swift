@@ -41,7 +41,9 @@ import Testing
         }
 
         let cluster = ReplicaCluster(databaseURL: multiHostURL(primary, standby))
-        for _ in 0..<2 { try await cluster.start(extra: ["--provisioner-daemon-psk", Self.psk]) }
+        // A logs JSON: what the server says as its connections are cut must keep that format.
+        try await cluster.start(extra: ["--provisioner-daemon-psk", Self.psk, "--log-format", "json"])
+        try await cluster.start(extra: ["--provisioner-daemon-psk", Self.psk])
         let (a, b) = (cluster.members[0], cluster.members[1])
         try await cluster.createOwner()
         let me = try await HTTP.request(.GET, "\(a.base)/api/v2/users/me", token: cluster.token)
@@ -103,6 +105,10 @@ import Testing
         }
         for member in cluster.members { #expect(member.process.isRunning, "\(cluster.logs())") }
         #expect(daemon.isRunning, "\(daemon.log.suffix(3000))")
+        // libpq's default notice processor wrote the server's WARNING as raw lines on stderr.
+        for line in a.process.log.split(separator: "\n") where !line.isEmpty {
+            #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) is [String: Any], "not one JSON object: \(line.prefix(200))")
+        }
         for member in cluster.members { member.process.signal(SIGTERM) }
         for member in cluster.members { #expect(try await member.process.waitForExit() == 0, "\(cluster.logs())") }
     }
