@@ -1,5 +1,11 @@
 import CLibPQ
 import Foundation
+import Logging
+
+/// Where the server's notices and warnings go (such as "terminating connection due to immediate
+/// shutdown command" when a primary is stopped under us): through the process's log handler, so
+/// that they keep the log's format, instead of libpq's default of raw lines on stderr.
+private let noticeLogger = Logger(label: "postgres")
 
 /// A libpq connection. Blocking, not Sendable: it is created, used and finished on one thread
 /// (see `ConnectionActor` and `Listener`), which is what libpq expects of a `PGconn`.
@@ -16,6 +22,9 @@ final class PostgresConnection {
             PQfinish(conn)
             throw PostgresError(.connection, message.isEmpty ? "could not connect" : message)
         }
+        PQsetNoticeProcessor(conn, { _, message in
+            noticeLogger.warning("database server: \(PostgresConnection.trimmed(message))")
+        }, nil)
         handle = conn
         // Stable text formats regardless of the server's or role's defaults.
         _ = try execute("SET DateStyle = 'ISO, MDY'; SET TimeZone = 'UTC'; SET extra_float_digits = 3; SET client_min_messages = warning")

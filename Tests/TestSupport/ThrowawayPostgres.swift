@@ -30,6 +30,20 @@ public final class ThrowawayPostgres: Sendable {
         try run("initdb", arguments)
     }
 
+    /// A streaming standby of `primary` (which must be running), made with `pg_basebackup -R`
+    /// (standby.signal and primary_conninfo), on a port of its own; `start()` it, `promote()` it.
+    public init(standbyOf primary: ThrowawayPostgres, port: Int? = nil) throws {
+        self.port = try port ?? freePort()
+        bin = primary.bin
+        runAs = primary.runAs
+        directory = NSTemporaryDirectory() + "coord-pg-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        if let runAs, let user = getpwnam(runAs) { chown(directory, user.pointee.pw_uid, user.pointee.pw_gid) }
+        try run("pg_basebackup", [
+            "-h", "127.0.0.1", "-p", "\(primary.port)", "-U", "postgres", "-D", "\(directory)/data", "-R", "-X", "stream", "-c", "fast",
+        ])
+    }
+
     deinit {
         try? stop()
         try? FileManager.default.removeItem(atPath: directory)
@@ -45,6 +59,11 @@ public final class ThrowawayPostgres: Sendable {
             "-D", "\(directory)/data", "-l", "\(directory)/postgres.log", "-w", "-t", "60",
             "-o", "-c listen_addresses=127.0.0.1 -c port=\(port) -c unix_socket_directories=\(directory) -c fsync=off", "start",
         ])
+    }
+
+    /// Ends recovery: a standby becomes a primary that takes writes (waits until it does).
+    public func promote() throws {
+        try run("pg_ctl", ["-D", "\(directory)/data", "-w", "-t", "60", "promote"])
     }
 
     /// Stops at once, as a crash or a failover would (open connections are cut).
