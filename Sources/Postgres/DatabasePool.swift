@@ -182,6 +182,9 @@ public actor DatabasePool {
             } catch {
                 openCount -= 1
                 waiter.continuation.resume(throwing: error)
+                // The slot is free again: the next waiter tries it, rather than waiting for a
+                // release that may never come (the database is away, every connection broke).
+                handOffCapacity()
             }
             return
         }
@@ -204,7 +207,12 @@ public actor DatabasePool {
         }
     }
 
-    private func connectionFailed() { openCount -= 1 }
+    /// An open for a waiter failed: its slot goes to the next waiter at once (each hears the
+    /// database's error, none waits out the acquire timeout behind a connection never made).
+    private func connectionFailed() {
+        openCount -= 1
+        handOffCapacity()
+    }
 
     /// Closes idle connections and fails waiters; connections in use close when returned.
     public func close() async {
@@ -220,6 +228,6 @@ public actor DatabasePool {
         try? await group.shutdownGracefully()
     }
 
-    /// For tests and health: how many connections are open and idle.
-    public var statistics: (open: Int, idle: Int) { (openCount, idle.count) }
+    /// For tests and health: how many connections are open and idle, and how many callers wait.
+    public var statistics: (open: Int, idle: Int, waiting: Int) { (openCount, idle.count, waiters.count) }
 }

@@ -76,6 +76,36 @@ import TestSupport
         }
     }
 
+    /// The database goes away while callers wait for the only connection: when it is returned
+    /// broken, every waiter tries the freed slot in turn and hears the database's error, none
+    /// waits out the acquire timeout behind an open that failed for someone else.
+    @Test func whenTheFreedSlotCannotConnectEveryWaiterHearsAtOnce() async throws {
+        let postgres = try ThrowawayPostgres()
+        try postgres.start()
+        defer { try? postgres.stop() }
+        try await withPool(.init(connectionString: postgres.url(), maximumConnections: 1, acquireTimeout: .seconds(60))) { pool in
+            let (go, proceed) = AsyncStream<Void>.makeStream()
+            let holder = Task {
+                try await pool.withConnection { connection in
+                    _ = try await connection.query("SELECT 1")
+                    for await _ in go { break }
+                    try postgres.stop()
+                    // The backend is gone: the connection breaks and goes back to the pool broken.
+                    _ = try? await connection.query("SELECT 1")
+                }
+            }
+            let waiters = (0..<2).map { _ in Task { try await pool.query("SELECT 1") } }
+            try await eventually("two callers wait") { await pool.statistics.waiting == 2 }
+            proceed.yield()
+            try await holder.value
+            for waiter in waiters {
+                let error = try await #require(throws: PostgresError.self) { try await waiter.value }
+                #expect(error.kind != .poolTimeout, "a waiter waited out the timeout: \(error)")
+            }
+            #expect(await pool.statistics.open == 0)
+        }
+    }
+
     @Test func manyConcurrentCallersShareABoundedPool() async throws {
         let db = try await TestDatabase.create()
         // A generous wait: this checks that the pool stays bounded and serves everyone, not speed.
