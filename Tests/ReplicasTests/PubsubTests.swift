@@ -25,8 +25,10 @@ import Testing
                 try? await Task.sleep(for: .milliseconds(50))
             }
         }
+        // Each wait ends with the stream (nil) when the time limit cancels the test: the loops
+        // must not spin on nil.
         var first = await a.next()
-        while first != .message("probe") { first = await a.next() }
+        while first != .message("probe") { first = try Self.live(await a.next()) }
         prober.cancel()
         await prober.value
         // Drain duplicate probes that may still be queued.
@@ -34,22 +36,28 @@ import Testing
         try await pubsub.publish("b", "only-b")
         var received: [String] = []
         while received.count < 50 {
-            if case .message(let payload) = await a.next(), payload != "probe" { received.append(payload) }
+            if case .message(let payload) = try Self.live(await a.next()), payload != "probe" { received.append(payload) }
         }
         #expect(received == (0..<50).map(String.init))
         var bEvent = await b.next()
-        while bEvent == .resync { bEvent = await b.next() }
+        while bEvent == .resync { bEvent = try Self.live(await b.next()) }
         #expect(bEvent == .message("only-b"))
 
         _ = try await TestDatabase.admin("SELECT pg_terminate_backend($1)", [listener.backendPID])
         var sawResync = false
-        while !sawResync { sawResync = await a.next() == .resync }
+        while !sawResync { sawResync = try Self.live(await a.next()) == .resync }
         try await eventually("reconnected") { pubsub.isConnected }
         try await pubsub.publish("a", "after")
         var after = await a.next()
-        while after == .resync || after == .message("probe") { after = await a.next() }
+        while after == .resync || after == .message("probe") { after = try Self.live(await a.next()) }
         #expect(after == .message("after"))
         await pool.close()
+    }
+
+    /// The event, or a failure when the stream ended (the test was cancelled, pubsub stopped).
+    static func live(_ event: PubsubEvent?) throws -> PubsubEvent {
+        guard let event else { throw TestSetupError("the subscription ended before the expected event") }
+        return event
     }
 
     @Test func selfTestReportsADeafPubsub() async throws {
