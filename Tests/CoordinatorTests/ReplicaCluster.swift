@@ -6,7 +6,7 @@ import Testing
 /// Several real `coordinator server` processes on one database.
 final class ReplicaCluster: @unchecked Sendable {
     // @unchecked: mutated only by the test that owns it, one step at a time.
-    struct Member {
+    struct Member: Sendable {
         let process: CoordinatorProcess
         let port: Int
         var base: String { "http://127.0.0.1:\(port)" }
@@ -24,14 +24,23 @@ final class ReplicaCluster: @unchecked Sendable {
     @discardableResult
     func start(relayPort: Int? = nil, extra: [String] = [], environment: [String: String] = [:]) async throws -> Member {
         let port = try freePort()
-        let process = try CoordinatorProcess([
-            "server", "--postgres-url", databaseURL, "--http-address", "127.0.0.1:\(port)",
-            "--relay-address", "http://127.0.0.1:\(relayPort ?? port)", "--heartbeat-interval", "500ms",
-            "--log-level", "notice",
-        ] + extra, environment: environment)
-        let member = Member(process: process, port: port)
-        try await eventually("replica on \(port) up", timeout: .seconds(60)) {
-            try await HTTP.request(.GET, "\(member.base)/api/v2/buildinfo").status == 200
+        let databaseURL = self.databaseURL
+        // A few starts at a time across the whole run (see StartupGate).
+        let member = try await StartupGate.shared.withStart {
+            let process = try CoordinatorProcess([
+                "server", "--postgres-url", databaseURL, "--http-address", "127.0.0.1:\(port)",
+                "--relay-address", "http://127.0.0.1:\(relayPort ?? port)", "--heartbeat-interval", "500ms",
+                "--log-level", "notice",
+            ] + extra, environment: environment)
+            let member = Member(process: process, port: port)
+            do {
+                try await eventually("replica on \(port) up", timeout: .seconds(90)) {
+                    try await HTTP.request(.GET, "\(member.base)/api/v2/buildinfo", timeout: .seconds(5)).status == 200
+                }
+            } catch {
+                throw TestSetupError("replica on \(port) did not answer: \(error); its log: \(process.log.suffix(1500))")
+            }
+            return member
         }
         members.append(member)
         return member

@@ -85,15 +85,19 @@ import TestSupport
         defer { try? postgres.stop() }
         try await withPool(.init(connectionString: postgres.url(), maximumConnections: 1, acquireTimeout: .seconds(60))) { pool in
             let (go, proceed) = AsyncStream<Void>.makeStream()
+            let (holding, held) = AsyncStream<Void>.makeStream()
             let holder = Task {
                 try await pool.withConnection { connection in
                     _ = try await connection.query("SELECT 1")
+                    held.yield()
                     for await _ in go { break }
                     try postgres.stop()
                     // The backend is gone: the connection breaks and goes back to the pool broken.
                     _ = try? await connection.query("SELECT 1")
                 }
             }
+            // The waiters queue only once the holder has the one connection.
+            for await _ in holding { break }
             let waiters = (0..<2).map { _ in Task { try await pool.query("SELECT 1") } }
             try await eventually("two callers wait") { await pool.statistics.waiting == 2 }
             proceed.yield()
