@@ -231,7 +231,7 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "Store", "Postgres", "Licensing", "TestSupport", "WebSocket", "WireFormat", "Pubsub", "Replicas", "Provisioning",
+                "API", "Store", "Postgres", "Licensing", "TestSupport", "WebSocket", "WireFormat", "Pubsub", "Replicas", "Provisioning", "Telemetry",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

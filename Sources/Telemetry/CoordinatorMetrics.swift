@@ -23,6 +23,7 @@ public final class CoordinatorMetrics: Sendable {
     public let pubsubRoundTrip: DurationHistogram
     public let pubsubConnected: Gauge
     // Provisioner jobs.
+    public let jobDispatch: DurationHistogram
     public let deploymentReporter: Gauge
 
     /// Latency buckets from 0.5 ms to 10 s: database round trips and dispatch sit at the low end.
@@ -63,6 +64,10 @@ public final class CoordinatorMetrics: Sendable {
             name: "coordinator_pubsub_connected",
             help: "1 while the LISTEN connection is up."
         )
+        jobDispatch = registry.makeDurationHistogram(
+            name: "coordinator_provisioner_job_dispatch_seconds", buckets: Self.latencyBuckets,
+            help: "Time from the wake-up of a waiting daemon (a job posted, anywhere in the deployment) until the job was handed to it."
+        )
         deploymentReporter = registry.makeGauge(
             name: "coordinator_deployment_metrics_reporter",
             help: "1 on the one replica that exports deployment-wide values (the live replica with the lowest id); 0 elsewhere."
@@ -99,12 +104,6 @@ public final class CoordinatorMetrics: Sendable {
         )
     }
 
-    public var jobDispatch: DurationHistogram {
-        registry.makeDurationHistogram(
-            name: "coordinator_provisioner_job_dispatch_seconds", labels: [], buckets: Self.latencyBuckets,
-            help: "Time from the wake-up of a waiting daemon (a job posted, anywhere in the deployment) until the job was handed to it."
-        )
-    }
 
     public func webSocketMessages(direction: String, type: String) -> Counter {
         registry.makeCounter(
@@ -120,15 +119,21 @@ public final class CoordinatorMetrics: Sendable {
         )
     }
 
+    /// The close codes RFC 6455 and IANA define get a series each; anything else a peer sends
+    /// (the 3000–4999 application range) is `other`, so a hostile peer cannot grow the series.
     public func webSocketClosed(code: Int) {
+        let label = (1000...1015).contains(code) ? String(code) : "other"
         registry.makeCounter(
-            name: "coordinator_websocket_closes_total", labels: [("code", String(code))],
+            name: "coordinator_websocket_closes_total", labels: [("code", label)],
             help: "WebSocket connections ended, by close code (1006: without a close frame)."
         ).increment()
     }
 
+    /// Methods beyond HTTP's own are `OTHER` (a client may send any token as a method), so that,
+    /// with the route pattern and our own status codes, the label values stay bounded.
     public func httpRequestDuration(method: String, route: String, code: Int) -> DurationHistogram {
-        registry.makeDurationHistogram(
+        let method = Self.knownMethods.contains(method) ? method : "OTHER"
+        return registry.makeDurationHistogram(
             name: "coordinator_http_request_duration_seconds",
             labels: [("method", method), ("route", route), ("code", String(code))], buckets: Self.latencyBuckets,
             help: "HTTP request durations by method, route pattern and status code, until the response head."
@@ -156,6 +161,8 @@ public final class CoordinatorMetrics: Sendable {
         }
         return registry.emitToBuffer()
     }
+
+    static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"]
 
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 }
