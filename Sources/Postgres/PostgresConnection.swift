@@ -70,6 +70,10 @@ final class PostgresConnection {
             case .null:
                 values[i] = nil
             case .text(let text):
+                // libpq reads a text parameter as a C string: a NUL would end it early and the
+                // statement would run on what came before (a login for `alice\u{0}x` as `alice`).
+                // Inputs are refused before they get here; this is the backstop.
+                guard !text.utf8.contains(0) else { throw PostgresError.nulInText(parameter: i + 1) }
                 let copy = strdup(text)!
                 allocations.append(copy)
                 values[i] = UnsafePointer(copy)

@@ -35,6 +35,18 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         return text
     }
 
+    /// SQLSTATE 22021 (`character_not_in_repertoire`), what PostgreSQL itself answers for a NUL in text.
+    static let nulSQLState = "22021"
+
+    /// A text parameter held U+0000, which PostgreSQL cannot store (refused before it is sent).
+    static func nulInText(parameter: Int) -> PostgresError {
+        PostgresError(.server, "text parameter $\(parameter) contains the NUL character (U+0000)", sqlState: nulSQLState)
+    }
+
+    /// Text the database cannot hold: a NUL in a text parameter (22021), or the `\u0000` escape in
+    /// json it was to store as jsonb (22P05, `untranslatable_character`). The input's fault.
+    public var isUnstorableText: Bool { sqlState == Self.nulSQLState || sqlState == "22P05" }
+
     public var isUniqueViolation: Bool { sqlState == "23505" }
     public var isForeignKeyViolation: Bool { sqlState == "23503" }
     /// Serialization failure or deadlock: the transaction may succeed if run again.

@@ -91,7 +91,7 @@ enum SCIMGroups {
         let page = PostgresQuery(
             """
             SELECT \(columns(members: members)) FROM groups g WHERE g.id IN (
-                SELECT g.id FROM groups g \(condition) ORDER BY \(order)g.created_at, g.id LIMIT \(max(0, request.count)) OFFSET \(max(0, request.startIndex - 1))
+                SELECT g.id FROM groups g \(condition) ORDER BY \(order)g.created_at, g.id LIMIT \(max(0, request.count)) OFFSET \(request.offset)
             ) ORDER BY \(order)g.created_at, g.id
             """,
             builder.binds, decode: scimGroup

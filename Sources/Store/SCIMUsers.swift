@@ -52,6 +52,9 @@ public struct SCIMListRequest: Sendable {
         self.startIndex = startIndex
         self.count = count
     }
+
+    /// The rows before the page: `startIndex - 1`, 0 for any index below 1 (never a trap).
+    var offset: Int { startIndex > 0 ? startIndex - 1 : 0 }
 }
 
 /// What a SCIM write found in the way.
@@ -162,7 +165,7 @@ enum SCIMUsers {
         let page = PostgresQuery(
             """
             SELECT \(columns) FROM users u WHERE u.id IN (
-                SELECT u.id FROM users u \(condition) ORDER BY \(order)u.created_at, u.id LIMIT \(max(0, request.count)) OFFSET \(max(0, request.startIndex - 1))
+                SELECT u.id FROM users u \(condition) ORDER BY \(order)u.created_at, u.id LIMIT \(max(0, request.count)) OFFSET \(request.offset)
             ) ORDER BY \(order)u.created_at, u.id
             """,
             binds, decode: scimUser

@@ -31,7 +31,7 @@ extension Store {
         if request.filter != nil, request.count > 0 {
             let rows = try await pool.all(queries.page)
             if rows.count < request.count, !rows.isEmpty || request.startIndex == 1 {
-                return (rows, request.startIndex - 1 + rows.count)
+                return (rows, request.offset + rows.count)
             }
             return (rows, try await pool.one(queries.total) ?? 0)
         }

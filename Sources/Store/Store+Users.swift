@@ -63,6 +63,14 @@ extension Store {
         try await pool.one(Users.withEmail(email))
     }
 
+    /// The user a login's email names, and the key its failed attempts count under: the user's
+    /// id when there is one, so that no other spelling that finds the same user escapes the count;
+    /// else the email as the lookup compares it (SQL's `lower()`), never as Swift lowers it.
+    public func loginAccount(email: String) async throws -> (user: User?, throttleKey: String) {
+        if let user = try await pool.one(Users.withEmail(email)) { return (user, "user:\(user.id.uuidString.lowercased())") }
+        return (nil, "email:" + (try await pool.one(Users.lowered(email)) ?? email))
+    }
+
     /// Users in creation order, optionally filtered by a search term (username or email) and
     /// status, one `page` of them (see `Page` for the cursor).
     public func users(search: String?, status: UserStatus?, page: Page) async throws -> [User] {

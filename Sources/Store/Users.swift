@@ -91,6 +91,12 @@ enum Users {
         users("WHERE lower(u.email) = lower($1)", [email])
     }
 
+    /// `email` as `withEmail` compares it: PostgreSQL's `lower()`, which is not Swift's
+    /// (`lower('İ')` is `i` here, `i̇` in Swift).
+    static func lowered(_ email: String) -> PostgresQuery<String> {
+        PostgresQuery("SELECT lower($1) AS lowered", [email], column: "lowered")
+    }
+
     /// Who sees which users: nil sees everyone; a viewer sees themselves and the members of their
     /// organizations.
     typealias Viewer = (userID: UUID, organizationIDs: [UUID])

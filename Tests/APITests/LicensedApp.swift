@@ -4,6 +4,8 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Licensing
+import Postgres
+import Pubsub
 import Store
 import WireFormat
 
@@ -36,13 +38,15 @@ func licensingFixture(_ name: String) throws -> String {
 }
 
 /// Runs `body` against a router with licensing on a fresh, migrated database: `test-key` and
-/// the Python fixture's key are trusted, with the deployment's own trial key.
+/// the Python fixture's key are trusted, with the deployment's own trial key. `pubsub`: the
+/// router has a pubsub over the database (not running: it publishes, and so its authenticator
+/// caches verified keys as a replica's does).
 func withLicensedApp(
     enablements: [FeatureName: Bool] = [.auditLog: true, .templateRBAC: true, .externalProvisionerDaemons: true],
-    scimKey: String? = nil,
+    scimKey: String? = nil, pubsub: Bool = false,
     _ body: @escaping @Sendable (TestClient, Store, LicensingServices) async throws -> Void
 ) async throws {
-    let (_, store) = try await migratedStore()
+    let (database, store) = try await migratedStore()
     do {
         let identity = try await store.deploymentIdentity { Curve25519.Signing.PrivateKey().rawRepresentation }
         let trialKey = try Curve25519.Signing.PrivateKey(rawRepresentation: identity.trialSigningKey)
@@ -60,7 +64,10 @@ func withLicensedApp(
             entitlements: entitlements, appearance: appearance, deploymentID: identity.id,
             trialIssuer: LicenseIssuer(privateKey: trialKey, keyID: "trial")
         )
-        let router = APIServer(store: store, configuration: .init(version: "test", accessURL: "http://localhost", scimKey: scimKey), licensing: services).makeRouter()
+        let publisher = pubsub ? Pubsub(listener: Listener(.init(connectionString: database.url)), pool: store.pool) : nil
+        let router = APIServer(
+            store: store, configuration: .init(version: "test", accessURL: "http://localhost", scimKey: scimKey), pubsub: publisher, licensing: services
+        ).makeRouter()
         try await Application(router: router, logger: testLogger).test(.router) { client in
             try await body(TestClient(client: client), store, services)
         }

@@ -1,10 +1,13 @@
 import Foundation
 import Synchronization
 
-/// Counts failed logins per account (the email as typed, lowercased) and per client address, and
+/// Counts failed logins per account and per client address, and
 /// refuses further attempts on a key that failed `limit` times within `window` until the oldest
 /// of those failures is `window` old. Per replica: a client spreading attempts over N replicas
 /// gets N times the budget, which still bounds guessing (documented in docs/security.md).
+/// An account is the caller's key, compared as given: the login resolves it to the user first
+/// (`Store.loginAccount`), because any folding done here (Swift's `lowercased()`) would disagree
+/// with the database's lookup and let another spelling of a locked account through.
 public final class LoginThrottle: Sendable {
     public struct Policy: Sendable {
         public var failuresPerAccount: Int
@@ -41,7 +44,7 @@ public final class LoginThrottle: Sendable {
     public func retryAfter(account: String, address: String?) -> Duration? {
         let now = now()
         return failures.withLock { table in
-            var keys: [(Key, Int)] = [(.account(account.lowercased()), policy.failuresPerAccount)]
+            var keys: [(Key, Int)] = [(.account(account), policy.failuresPerAccount)]
             if let address { keys.append((.address(address), policy.failuresPerAddress)) }
             return keys.compactMap { key, limit in wait(for: &table, key, limit: limit, now: now) }.max()
         }
@@ -56,7 +59,7 @@ public final class LoginThrottle: Sendable {
                     return kept.isEmpty ? nil : kept
                 }
             }
-            table[.account(account.lowercased()), default: []].append(now)
+            table[.account(account), default: []].append(now)
             if let address { table[.address(address), default: []].append(now) }
         }
     }
@@ -73,7 +76,6 @@ public final class LoginThrottle: Sendable {
     /// Returns how long to wait instead, if the account or address is over its limit.
     public func begin(account: String, address: String?) -> Result<Attempt, RetryLater> {
         let now = now()
-        let account = account.lowercased()
         return failures.withLock { table in
             var keys: [(Key, Int)] = [(.account(account), policy.failuresPerAccount)]
             if let address { keys.append((.address(address), policy.failuresPerAddress)) }
@@ -104,7 +106,7 @@ public final class LoginThrottle: Sendable {
     /// A correct password clears the account's failures (not the address's: one good account
     /// must not launder guesses at others).
     public func recordSuccess(account: String) {
-        _ = failures.withLock { $0.removeValue(forKey: .account(account.lowercased())) }
+        _ = failures.withLock { $0.removeValue(forKey: .account(account)) }
     }
 
     private func wait(for table: inout [Key: [ContinuousClock.Instant]], _ key: Key, limit: Int, now: ContinuousClock.Instant) -> Duration? {

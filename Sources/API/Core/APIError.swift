@@ -59,6 +59,15 @@ extension APIError {
         APIError(.badRequest, "Validation failed.", validations: validations)
     }
 
+    /// Text holding U+0000, which nothing stores (see `NULCharacter`); `field` names where.
+    public static func holdsNUL(field: String) -> APIError {
+        let field = field.isEmpty ? "body" : field
+        var error = validationFailed([.init(field: field, detail: "must not contain the NUL character (U+0000)")])
+        error.detail = "\"\(field)\" must not contain the NUL character (U+0000)."
+        error.scimType = "invalidValue"
+        return error
+    }
+
     /// `reason` goes to the log; the client sees only the fixed message and the request id.
     public static func internalError(_ reason: String) -> APIError {
         internalError(underlying: InternalFailure(description: reason))

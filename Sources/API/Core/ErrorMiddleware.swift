@@ -55,6 +55,12 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return .routeNotFound
         case let error as HTTPError:
             return APIError(error.status, error.body ?? error.status.reasonPhrase, headers: error.headers)
+        case let error as PostgresError where error.isUnstorableText:
+            // The backstop behind the request decoders' own check (`NULCharacter`): a NUL that
+            // came some other way (a path or query parameter) is still the client's error.
+            var apiError = APIError(.badRequest, "Invalid text.", detail: "Text may not contain the NUL character (U+0000).")
+            apiError.scimType = "invalidValue"
+            return apiError
         case let error as PostgresError where error.isUnavailable:
             return .databaseUnavailable(underlying: error)
         default:

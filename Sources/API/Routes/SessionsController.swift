@@ -108,8 +108,11 @@ struct SessionsController: ResourceController {
         // Checked before the password, so that a locked-out account cannot be probed further;
         // unknown emails count too, so the answer does not reveal which accounts exist.
         let address = proxyTrust.clientAddress(peer: context.peerAddress, headers: request.headers)
+        // Counted under the account the email resolves to, so that every spelling the lookup
+        // takes for the same user shares one lock (see `Store.loginAccount`).
+        let (user, account) = try await store.loginAccount(email: body.email)
         let attempt: LoginThrottle.Attempt
-        switch loginThrottle.begin(account: body.email, address: address) {
+        switch loginThrottle.begin(account: account, address: address) {
         case .success(let counted):
             attempt = counted
         case .failure(let later):
@@ -118,7 +121,6 @@ struct SessionsController: ResourceController {
                 detail: "Retry after \(later.after.retryAfterSeconds) seconds.", headers: [.retryAfter: "\(later.after.retryAfterSeconds)"]
             )
         }
-        let user = try await store.user(email: body.email)
         // Hash even for an unknown email, so timing does not reveal which addresses exist.
         let stored = user?.hashedPassword ?? Self.dummyHash
         let valid = await Passwords.verifyOffloaded(body.password, against: stored)

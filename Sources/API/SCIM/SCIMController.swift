@@ -54,27 +54,33 @@ struct SCIMController: ResourceController {
     /// RFC 7644 §3.4.3 at the root: Users, then Groups (while `template_rbac` allows them), as one
     /// list. A filter naming what one type lacks leaves that type out, as RFC 7644 says of
     /// attributes a resource does not have; it is `invalidFilter` only when it fits neither.
+    /// The page is asked of each type in turn with the part of the window that falls in it, so
+    /// that any `startIndex ≥ 1` is valid (one past the end is an empty page with the right
+    /// `totalResults`) and no index arithmetic can overflow.
     private func rootSearch(_ query: SCIMListQuery) async throws -> Response {
-        var wanted = query
-        wanted.request.startIndex = 1
-        wanted.request.count = min(SCIMLimits.maximumResults, query.request.startIndex - 1 + query.request.count)
         let types: [any SCIMResourceType] = groupsEnabled() ? [users, groups] : [users]
         var resources: [JSONValue] = []
         var total = 0
         var fitted = false
+        // The window's start within the type being asked (1-based), and what is still wanted.
+        var start = query.request.startIndex
         for type in types {
+            var wanted = query
+            wanted.request.startIndex = start
+            wanted.request.count = query.request.count - resources.count
             do {
                 let page = try await type.list(wanted)
                 fitted = true
-                total += page.total
-                resources += page.resources
+                total = total.addingReportingOverflow(page.total).overflow ? Int.max : total + page.total
+                resources += page.resources.prefix(max(0, wanted.request.count))
+                // Positions this type held before the window move the window's start back.
+                start = start > page.total ? start - page.total : 1
             } catch let error as SCIMError where error.scimType == "invalidFilter" {
                 continue
             }
         }
         guard fitted else { throw SCIMError.invalidFilter("The filter names attributes neither Users nor Groups have.") }
-        let page = Array(resources.dropFirst(query.request.startIndex - 1).prefix(query.request.count))
-        return try Self.document(SCIMListResponse(total: total, startIndex: query.request.startIndex, resources: page))
+        return try Self.document(SCIMListResponse(total: total, startIndex: query.request.startIndex, resources: resources))
     }
 
     /// A route collection behind SCIM's authentication and the `scim` feature gate.
@@ -99,11 +105,16 @@ struct SCIMController: ResourceController {
         } catch {
             throw SCIMError(status: .contentTooLarge, scimType: nil, detail: "The request body is larger than \(maximumJSONBodySize) bytes.")
         }
+        let value: JSONValue
         do {
-            return try WireJSON.decode(JSONValue.self, from: Data(buffer: buffer))
+            value = try WireJSON.decode(JSONValue.self, from: Data(buffer: buffer))
         } catch {
             throw SCIMError.invalidSyntax("The request body is not valid JSON.")
         }
+        if let field = NULCharacter.path(in: value) {
+            throw SCIMError.invalidValue("\"\(field.isEmpty ? "body" : field)\" must not contain the NUL character (U+0000).")
+        }
+        return value
     }
 
     /// The entity tags of an `If-Match`/`If-None-Match` value.

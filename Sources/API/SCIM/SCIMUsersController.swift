@@ -52,6 +52,7 @@ extension SCIMUsersController: SCIMResourceType {
         let result = try await SCIMController.mapped {
             try await store.scimCreateUser(write, organizationID: organizationID, usernames: SCIMUserResource.usernameCandidates(for: write), audit: auditor(request, context))
         }
+        await endSessionsIfSuspended(result.user)
         return outcome(result.user, status: result.created ? .created : .ok, location: true)
     }
 
@@ -82,6 +83,7 @@ extension SCIMUsersController: SCIMResourceType {
             try await store.scimDeprovisionUser(id: id, organizationID: organizationID, ifVersion: ifVersion, audit: auditor(request, context))
         }
         guard found else { throw Self.notFound(id) }
+        // A deprovisioned user is suspended, whatever it was.
         await authenticator.userStatusChanged(id)
         return SCIMWriteOutcome(status: .noContent)
     }
@@ -92,8 +94,15 @@ extension SCIMUsersController: SCIMResourceType {
             try await store.scimReplaceUser(id: id, organizationID: organizationID, ifVersion: ifVersion, audit: auditor(request, context), change: change)
         }
         guard let changed else { throw Self.notFound(id) }
-        if changed.user.status == .suspended { await authenticator.userStatusChanged(id) }
+        await endSessionsIfSuspended(changed)
         return outcome(changed, status: .ok, location: false)
+    }
+
+    /// Every SCIM write that leaves a user suspended (a create that links an existing user with
+    /// `active: false`, a PUT, a PATCH) ends their sessions and sockets at once on every replica,
+    /// as an admin's suspension does: one path, whichever request suspended them.
+    private func endSessionsIfSuspended(_ user: SCIMUser) async {
+        if user.user.status == .suspended { await authenticator.userStatusChanged(user.user.id) }
     }
 
     private func outcome(_ user: SCIMUser, status: HTTPResponse.Status, location: Bool) -> SCIMWriteOutcome {
