@@ -30,17 +30,18 @@ extension Store {
         }
     }
 
-    /// Replaces a group with `change(current)` under a row lock (PUT, or a PATCH applied to the
-    /// current group); nil when SCIM does not see the group.
+    /// Replaces a group with `change(current)` (PUT, or a PATCH applied to the current group),
+    /// the change computed outside any transaction (see `scimOptimisticChange`); nil when SCIM
+    /// does not see the group.
     public func scimReplaceGroup(
         id: UUID, organizationID: UUID, ifVersion: Int64?, audit: SCIMGroupAudit,
-        change: @Sendable (SCIMGroup) throws -> SCIMGroupWrite
+        change: @Sendable (SCIMGroup) async throws -> SCIMGroupWrite
     ) async throws -> SCIMGroup? {
         try await mappingConflicts(Groups.constraintFields) {
-            try await pool.withTransaction { connection in
-                guard let current = try connection.one(SCIMGroups.withID(id, organizationID: organizationID, forUpdate: true)) else { return nil }
-                if let ifVersion, ifVersion != current.version { throw SCIMWriteError.versionMismatch }
-                let write = try change(current)
+            try await scimOptimisticChange(
+                read: SCIMGroups.withID(id, organizationID: organizationID), lock: SCIMGroups.withID(id, organizationID: organizationID, forUpdate: true),
+                version: \.version, ifVersion: ifVersion, change: change
+            ) { current, write, connection in
                 let before = Set(current.memberIDs ?? [])
                 let after = Set(write.memberIDs)
                 try Self.checkMembers(Array(after.subtracting(before)), organizationID: organizationID, on: connection)

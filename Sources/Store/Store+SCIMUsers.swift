@@ -81,18 +81,19 @@ extension Store {
     }
 
     /// Replaces what SCIM holds of a user with `change(current)` (a PUT, or a PATCH applied to the
-    /// current resource), under a row lock so that concurrent changes apply one after the other.
-    /// `ifVersion`: the `If-Match` version, `SCIMWriteError.versionMismatch` when it is stale.
-    /// nil when SCIM does not see the user.
+    /// current resource). `change` runs outside any transaction, on the user as read; the write
+    /// then takes the row lock only to check that the user is still that version and store the
+    /// result (see `scimOptimisticChange`). `ifVersion`: the `If-Match` version,
+    /// `SCIMWriteError.versionMismatch` when it is stale. nil when SCIM does not see the user.
     public func scimReplaceUser(
         id: UUID, organizationID: UUID, ifVersion: Int64?, audit: SCIMUserAudit,
-        change: @Sendable (SCIMUser) throws -> SCIMUserWrite
+        change: @Sendable (SCIMUser) async throws -> SCIMUserWrite
     ) async throws -> SCIMUser? {
         try await mappingConflicts(SCIMUsers.constraintFields) {
-            try await pool.withTransaction { connection in
-                guard let current = try connection.one(SCIMUsers.withID(id, organizationID: organizationID, forUpdate: true)) else { return nil }
-                if let ifVersion, ifVersion != current.version { throw SCIMWriteError.versionMismatch }
-                let write = try change(current)
+            try await scimOptimisticChange(
+                read: SCIMUsers.withID(id, organizationID: organizationID), lock: SCIMUsers.withID(id, organizationID: organizationID, forUpdate: true),
+                version: \.version, ifVersion: ifVersion, change: change
+            ) { current, write, connection in
                 let status = Self.status(after: write.active, from: current.user.status)
                 try connection.execute(try SCIMUsers.write(id: id, write, status: status))
                 if status != current.user.status { try connection.execute(Licenses.announce(.users)) }
@@ -101,6 +102,30 @@ extension Store {
                 return replaced
             }
         }
+    }
+
+    /// A change computed from a resource as read, stored only if the resource is still that
+    /// version: the work of a change (a PATCH of thousands of values) never runs inside a
+    /// transaction holding a pooled connection and a row lock. A concurrent change in between is
+    /// retried once on the new version; a second one is `versionMismatch` (412), as is a stale
+    /// `ifVersion`. nil when the resource is not there.
+    func scimOptimisticChange<Resource: Sendable, Write: Sendable>(
+        read: PostgresQuery<Resource>, lock: PostgresQuery<Resource>, version: @escaping @Sendable (Resource) -> Int64, ifVersion: Int64?,
+        change: @Sendable (Resource) async throws -> Write,
+        store: @Sendable (_ current: Resource, _ write: Write, _ connection: isolated DatabaseConnection) throws -> Resource
+    ) async throws -> Resource? {
+        for _ in 0..<2 {
+            guard let current = try await pool.one(read) else { return nil }
+            if let ifVersion, ifVersion != version(current) { throw SCIMWriteError.versionMismatch }
+            let write = try await change(current)
+            let stored: Resource?? = try await pool.withTransaction { connection in
+                guard let locked = try connection.one(lock) else { return .some(nil) }
+                guard version(locked) == version(current) else { return nil }
+                return .some(try store(locked, write, connection))
+            }
+            if let stored { return stored }
+        }
+        throw SCIMWriteError.versionMismatch
     }
 
     /// A SCIM DELETE: the user is suspended and hidden from SCIM, never deleted (its workspaces,
