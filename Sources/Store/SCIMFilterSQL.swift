@@ -145,6 +145,8 @@ struct SCIMFilterSQL {
         case .string(let caseExact):
             guard case .string(let text) = value else { throw SCIMQueryError("\"\(path)\" is a string: compare it with a string") }
             let lhs = caseExact ? column.expression : "lower(\(column.expression))"
+            // SCIM text is stored in NFC (the API normalizes what IdPs write); so is what it is compared with.
+            let text = text.precomposedStringWithCanonicalMapping
             let rhs = caseExact ? "\(bind(text))::text" : "lower(\(bind(text))::text)"
             sql = ordered(lhs, op, rhs, collate: true)
         case .uuid:

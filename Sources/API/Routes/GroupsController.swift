@@ -136,7 +136,6 @@ struct GroupsController: ResourceController {
         }
     }
 
-    static let maximumNameLength = 255
     /// Users one PATCH may add or remove: the request is one transaction.
     static let maximumMemberChanges = 10_000
 
@@ -172,9 +171,6 @@ struct GroupsController: ResourceController {
         try context.authorize(.create, .groups(organization: organization.id))
         let body = try await request.decode(as: CreateGroupRequest.self, context: context)
         try Self.check(name: body.name)
-        if body.name == Group.everyoneName {
-            throw APIError(.badRequest, "Invalid group name.", validations: [.init(field: "name", detail: "\"Everyone\" is a reserved group name")])
-        }
         try Self.checkAvatar(body.avatarURL)
         let audit = self.audit.deferred(request, context)
         do {
@@ -300,13 +296,11 @@ struct GroupsController: ResourceController {
         APIError(.conflict, "A group named \"\(name)\" already exists.", validations: [.init(field: "name", detail: "Group names must be unique")])
     }
 
-    /// Coder's group name rule: letters, digits and single hyphens, at most 255 characters.
+    /// The one group-name rule (`GroupNames`) with Coder's syntax for the API's `name`: letters,
+    /// digits and single hyphens, at most 255 characters, no reserved name or look-alike of one.
     private static func check(name: String) throws {
-        let valid = !name.isEmpty && name.count <= maximumNameLength && !name.hasPrefix("-") && !name.hasSuffix("-")
-            && !name.contains("--") && name.allSatisfy { ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "-" }
-            && !["new", "create"].contains(name)
-        guard valid else {
-            throw APIError(.badRequest, "Invalid group name.", validations: [.init(field: "name", detail: "Must be alphanumeric with single hyphens, at most \(maximumNameLength) characters, not \"new\" or \"create\"")])
+        if let problem = GroupNames.problem(name, source: .api) {
+            throw APIError(.badRequest, "Invalid group name.", validations: [.init(field: "name", detail: problem)])
         }
     }
 

@@ -114,7 +114,9 @@ struct SCIMController: ResourceController {
         if let field = NULCharacter.path(in: value) {
             throw SCIMError.invalidValue("\"\(field.isEmpty ? "body" : field)\" must not contain the NUL character (U+0000).")
         }
-        return value
+        // Whatever an IdP writes is kept in NFC, and filters compare in NFC (`SCIMFilterSQL`):
+        // a `userName` sent in two normal forms is one user.
+        return value.precomposed
     }
 
     /// The entity tags of an `If-Match`/`If-None-Match` value.

@@ -38,15 +38,13 @@ enum SCIMGroupResource {
         return .object(out)
     }
 
-    /// Longest group name taken (the product's names are free text, bounded here).
-    static let maximumNameLength = 255
-
     static func write(_ body: [String: JSONValue]) throws(SCIMError) -> SCIMGroupWrite {
         let canonical = try document.writable(.object(body))
         guard case .string(let name)? = canonical["displayName"] else { throw SCIMError.invalidValue("\"displayName\" is required.") }
-        let displayName = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !displayName.isEmpty, displayName.count <= maximumNameLength else {
-            throw SCIMError.invalidValue("\"displayName\" must have 1 to \(maximumNameLength) characters.")
+        // The one group-name rule (`GroupNames`), as an identity provider names groups.
+        let displayName = GroupNames.normalized(name)
+        if let problem = GroupNames.problem(displayName, source: .identityProvider) {
+            throw SCIMError.invalidValue("\"displayName\" \(problem).")
         }
         var memberIDs: [UUID] = []
         for member in canonical["members"]?.arrayValue ?? [] {
