@@ -14,5 +14,6 @@ public enum Schema {
         quota,
         scim,
         retention,
+        daemonOwnerKey,
     ]
 }
