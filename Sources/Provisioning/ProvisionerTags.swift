@@ -21,6 +21,17 @@ public enum ProvisionerTags {
         return tags
     }
 
+    /// The tags of a workspace build's job (every transition), from the tags of its template
+    /// version's import job: Coder's `MutateTags(workspace.OwnerID, tags)`. The import's owner tag
+    /// is its author's, so copying it would run everyone's builds of a user-scoped version on the
+    /// author's own daemon, with its credentials, the build's inputs and the workspace's state. A
+    /// user-scoped build belongs to the workspace's owner instead (whoever starts it), and waits for
+    /// one of that user's daemons; an organization-scoped one has the empty owner and goes to the
+    /// organization's daemons. Other tags are kept.
+    public static func forBuild(versionTags: [String: String], workspaceOwnerID: UUID) -> [String: String] {
+        normalize(versionTags, userID: workspaceOwnerID)
+    }
+
     /// True when a daemon with `daemon` tags may run a job with `job` tags: a job with only the
     /// default tags runs only on a daemon with exactly those; otherwise the daemon's tags must
     /// contain all of the job's. The SQL function `provisioner_tagset_contains` is the same rule.

@@ -63,7 +63,8 @@ public enum DaemonRegistrationOutcome: Sendable, Equatable {
     /// The connection holds the name now; `superseded` is the connection it replaced (the same
     /// process reconnecting), which must be closed wherever it still is.
     case registered(ProvisionerDaemonRecord, superseded: UUID?)
-    /// The name belongs to a daemon of another scope or owner.
+    /// The name's row under this key belongs to another scope: since names are keyed by owner
+    /// (migration 11), only a user daemon's row that migration 4 backfilled without an owner.
     case heldByAnotherOwner(DaemonOwnership)
     /// Another process (another instance id) is connected under this name right now.
     case connectedElsewhere
@@ -89,14 +90,19 @@ enum ProvisionerDaemons {
         )
     }
 
-    /// The new daemon's row; none if the name is taken in the organization.
+    /// A daemon's key, as Coder's (migration 11): its organization, its name and its owner
+    /// (`''` for organization daemons). Owners never share a row, so one owner's name cannot
+    /// block another's.
+    static let ownerKey = "COALESCE(owner_id::text, '')"
+
+    /// The new daemon's row; none if its owner already has a daemon of that name in the organization.
     static func insert(_ daemon: DaemonRegistration) throws -> PostgresQuery<ProvisionerDaemonRecord> {
         PostgresQuery(
             """
             INSERT INTO provisioner_daemons (id, name, organization_id, provisioners, tags, replica_id, version, connected,
                 last_seen_at, updated_at, scope, owner_id, instance_id, connection_id)
             VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, true, now(), now(), $8, $9, $10, $11)
-            ON CONFLICT (organization_id, name) DO NOTHING
+            ON CONFLICT (organization_id, name, (\(ownerKey))) DO NOTHING
             RETURNING \(columns)
             """,
             [UUID(), daemon.name, daemon.organizationID, daemon.provisioners, try TagsJSON(daemon.tags), daemon.replicaID,
@@ -105,15 +111,18 @@ enum ProvisionerDaemons {
         )
     }
 
-    /// The row holding the name, locked, and whether it is connected now (seen within
-    /// `liveness`; NULL only for a connected row never seen, which no statement writes).
-    static func lockNamed(_ name: String, organizationID: UUID, liveness: Duration) -> PostgresQuery<(daemon: ProvisionerDaemonRecord, live: Bool?)> {
+    /// The row holding the name for this owner (nil: the organization's daemons), locked, and
+    /// whether it is connected now (seen within `liveness`; NULL only for a connected row never
+    /// seen, which no statement writes). Read through the key's index.
+    static func lockNamed(_ name: String, organizationID: UUID, ownerID: UUID?, liveness: Duration) -> PostgresQuery<(daemon: ProvisionerDaemonRecord, live: Bool?)> {
         PostgresQuery(
             """
             SELECT \(columns), connected AND last_seen_at > now() - $3 * interval '1 millisecond' AS live
-            FROM provisioner_daemons WHERE organization_id = $1 AND name = $2 FOR UPDATE
+            FROM provisioner_daemons
+            WHERE organization_id = $1 AND name = $2 AND \(ownerKey) = COALESCE($4::uuid::text, '')
+            FOR UPDATE
             """,
-            [organizationID, name, liveness.milliseconds]
+            [organizationID, name, liveness.milliseconds, ownerID]
         ) { row in
             (try record(row), try row.decode("live", as: Bool?.self))
         }

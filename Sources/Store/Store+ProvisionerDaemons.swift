@@ -7,19 +7,24 @@ extension Store {
 
     /// Registers a connecting daemon under its name, if its credential may hold that name.
     ///
-    /// A daemon keeps its id across reconnects (to any replica): job leases name it. The name
-    /// belongs to the scope and owner that first registered it. The same process reconnecting
-    /// (same instance id) replaces its older connection at once, even one still half-open on
-    /// another replica; another process under the same name is refused while the name is
-    /// connected (seen within `liveness`), so it can never take over a running daemon's jobs.
+    /// A daemon keeps its id across reconnects (to any replica): job leases name it. Names are
+    /// keyed by organization, name and owner, as in Coder: the organization's daemons (`owner_id`
+    /// NULL) and each user's daemons have names of their own, so a user daemon cannot hold a name
+    /// against the organization's daemons or another user's, and a daemon of another owner gets a
+    /// row of its own instead of this one. Within one owner, the same process reconnecting (same
+    /// instance id) replaces its older connection at once, even one still half-open on another
+    /// replica; another process under the same name is refused while the name is connected (seen
+    /// within `liveness`), so it can never take over a running daemon's jobs.
     public func registerDaemon(_ daemon: DaemonRegistration, liveness: Duration) async throws -> DaemonRegistrationOutcome {
         try await pool.withTransaction { connection in
             if let inserted = try connection.one(ProvisionerDaemons.insert(daemon)) {
                 return .registered(inserted, superseded: nil)
             }
-            guard let locked = try connection.one(
-                ProvisionerDaemons.lockNamed(daemon.name, organizationID: daemon.organizationID, liveness: liveness)
-            ) else { throw StoreError.notFound }
+            guard let locked = try connection.one(ProvisionerDaemons.lockNamed(
+                daemon.name, organizationID: daemon.organizationID, ownerID: daemon.ownership.ownerID, liveness: liveness
+            )) else { throw StoreError.notFound }
+            // The key has the owner but not the scope: only a user daemon's row that migration 4
+            // backfilled without an owner (its tags had none) shares the organization daemons' key.
             let (existing, live) = locked
             guard existing.ownership == daemon.ownership else { return .heldByAnotherOwner(existing.ownership) }
             let sameProcess = !daemon.instanceID.isEmpty && existing.instanceID == daemon.instanceID

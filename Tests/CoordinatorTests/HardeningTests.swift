@@ -71,13 +71,15 @@ extension ProvisionerTests {
         _ = try await postImport(setup, through: a, manifest: ["resources": []])
         let job = try await acquire(owner)
         let token = try await memberToken(setup)
-        let path = ProvisionerServe.path(organization: "default")
 
         // The attack of the review: the organization daemon's name, scope=user, the member's token.
-        let takeover = try await RawHTTP.upgrade(port: a.port, path: "\(path)?provisioner=echo&tag=scope=user&name=org-daemon&instance_id=evil", headers: [("Coder-Session-Token", token)])
-        #expect(takeover.status == 409, "\(takeover.body)")
-        #expect(takeover.message?.contains("already registered in this organization by another owner") == true, "\(takeover.body)")
-        #expect(takeover.headers["connection"]?.lowercased() == "close")
+        // Names are keyed by owner (issue 20): the member gets a daemon of their own under that
+        // name, never the organization's row, its id or its connection.
+        let (namesake, namesakeWelcome) = try await hostile(a, name: "org-daemon", instanceID: "evil", tags: ["scope=user"], token: token)
+        #expect(namesakeWelcome.daemonID != welcome.daemonID)
+        try await namesake.send(.resume(id: 1, lease: job.lease))
+        guard case .error(_, .staleLease, _) = try await namesake.reply(to: 1) else { Issue.record("resume of another owner's job was answered"); return }
+        await namesake.close()
 
         // Under a name of their own, the member can neither resume nor touch the daemon's job.
         let (thief, thiefWelcome) = try await hostile(a, name: "thief", tags: ["scope=user"], token: token)

@@ -67,6 +67,33 @@ import Testing
         #expect(ProvisionerTags.normalize(["scope": "bogus"], userID: nil) == ["scope": "organization", "owner": ""])
     }
 
+    /// Issue 20, finding 6: a build's owner tag is the workspace's owner, never the author of the
+    /// template version (whose import job's tags the build starts from).
+    @Test func aBuildsTagsBelongToTheWorkspacesOwner() {
+        let author = UUID()
+        let alice = UUID()
+        let userScoped = ProvisionerTags.normalize(["scope": "user", "region": "eu"], userID: author)
+        #expect(userScoped["owner"] == author.uuidString.lowercased())
+
+        let build = ProvisionerTags.forBuild(versionTags: userScoped, workspaceOwnerID: alice)
+        #expect(build == ["scope": "user", "owner": alice.uuidString.lowercased(), "region": "eu"])
+        // The author's daemon cannot take it; alice's user daemon (same other tags) can.
+        let authorsDaemon = ProvisionerTags.normalize(["scope": "user", "region": "eu"], userID: author)
+        let alicesDaemon = ProvisionerTags.normalize(["scope": "user", "region": "eu"], userID: alice)
+        #expect(!ProvisionerTags.contains(daemon: authorsDaemon, job: build))
+        #expect(ProvisionerTags.contains(daemon: alicesDaemon, job: build))
+
+        // Organization scope (given or implied, or an unknown scope): the owner is empty, whoever
+        // owns the workspace, so the organization's daemons take it.
+        let organizationDefaults = ["scope": "organization", "owner": ""]
+        #expect(ProvisionerTags.forBuild(versionTags: organizationDefaults, workspaceOwnerID: alice) == organizationDefaults)
+        #expect(ProvisionerTags.forBuild(versionTags: [:], workspaceOwnerID: alice) == organizationDefaults)
+        #expect(ProvisionerTags.forBuild(versionTags: ["scope": "bogus", "owner": author.uuidString], workspaceOwnerID: alice) == organizationDefaults)
+        #expect(ProvisionerTags.forBuild(versionTags: ["scope": "organization", "owner": author.uuidString.lowercased(), "region": "eu"], workspaceOwnerID: alice)
+            == ["scope": "organization", "owner": "", "region": "eu"])
+        #expect(ProvisionerTags.contains(daemon: organizationDefaults, job: ProvisionerTags.forBuild(versionTags: organizationDefaults, workspaceOwnerID: alice)))
+    }
+
     @Test func matchingFollowsCoder() {
         let defaults = ["scope": "organization", "owner": ""]
         #expect(ProvisionerTags.contains(daemon: defaults, job: defaults))

@@ -56,9 +56,11 @@ struct WorkspacesController: ResourceController {
         }
         let template = found.template
         let (version, versionJob) = try await activeVersion(of: template)
+        // The build is the workspace owner's: a user-scoped version's build waits for their daemon.
         let job = NewProvisionerJob(
             organizationID: organization.id, initiatorID: subject.userID, provisioner: template.provisioner,
-            type: .workspaceBuild, fileID: versionJob.fileID, input: "{}", tags: versionJob.tags
+            type: .workspaceBuild, fileID: versionJob.fileID, input: "{}",
+            tags: ProvisionerTags.forBuild(versionTags: versionJob.tags, workspaceOwnerID: owner.id)
         )
         do {
             let (workspace, _) = try await store.createWorkspace(
@@ -84,9 +86,11 @@ struct WorkspacesController: ResourceController {
         }
         let template = found.template
         let (version, versionJob) = try await activeVersion(of: template)
+        // The workspace owner's build, whoever starts, stops or deletes it.
         let job = NewProvisionerJob(
             organizationID: workspace.organizationID, initiatorID: subject.userID, provisioner: template.provisioner,
-            type: .workspaceBuild, fileID: versionJob.fileID, input: "{}", tags: versionJob.tags
+            type: .workspaceBuild, fileID: versionJob.fileID, input: "{}",
+            tags: ProvisionerTags.forBuild(versionTags: versionJob.tags, workspaceOwnerID: workspace.ownerID)
         )
         do {
             // Decided inside the transaction that inserts the build: of concurrent requests exactly one wins.

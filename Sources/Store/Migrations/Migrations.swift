@@ -14,6 +14,7 @@ public enum Schema {
         quota,
         scim,
         retention,
+        daemonOwnerKey,
         unicodeNames,
     ]
 }
