@@ -143,10 +143,10 @@ struct SCIMFilterSQL {
         let sql: String
         switch column.kind {
         case .string(let caseExact):
-            guard case .string(let text) = value else { throw SCIMQueryError("\"\(path)\" is a string: compare it with a string") }
+            guard case .string(let sent) = value else { throw SCIMQueryError("\"\(path)\" is a string: compare it with a string") }
             let lhs = caseExact ? column.expression : "lower(\(column.expression))"
             // SCIM text is stored in NFC (the API normalizes what IdPs write); so is what it is compared with.
-            let text = text.precomposedStringWithCanonicalMapping
+            let text = sent.precomposedStringWithCanonicalMapping
             let rhs = caseExact ? "\(bind(text))::text" : "lower(\(bind(text))::text)"
             sql = ordered(lhs, op, rhs, collate: true)
         case .uuid:

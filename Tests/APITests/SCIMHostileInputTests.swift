@@ -53,3 +53,40 @@ extension SCIMHostileInputTests {
         }
     }
 }
+
+extension SCIMHostileInputTests {
+    /// Finding: SCIM group names skipped the REST rule (a Cyrillic `Еveryone` was accepted next
+    /// to the real one), and a `userName` written in two normal forms made two users.
+    @Test func groupNamesFollowOneRuleAndNamesAreComparedInNFC() async throws {
+        try await withLicensedApp(scimKey: SCIMClient.key) { client, store, _ in
+            let owner = try await licensedOwner(client)
+            let scim = SCIMClient(client: client)
+            // Cyrillic Е, Greek ο, a zero in place of o, lowercase, an invisible joiner: each reads as Everyone.
+            for name in ["\u{0415}veryone", "Every\u{03BF}ne", "Every0ne", "everyone", "Every\u{200D}one", "Everyone"] {
+                let refused = try await scim(.post, "/Groups", ["displayName": name])
+                #expect(refused.status == .badRequest && refused.scimType == "invalidValue", "\(name)")
+                let rest = try await client.request(.post, "/api/v2/organizations/\(owner.organizationID.uuidString)/groups", json: ["name": name], token: owner.token)
+                #expect(rest.status == .badRequest && rest.validationFields == ["name"], "\(name)")
+            }
+            // The same rule, where an IdP names groups as people do.
+            #expect(try await scim(.post, "/Groups", ["displayName": "Platform Team"]).status == .created)
+            // One name in two normal forms is one group: the second is a uniqueness conflict, and
+            // a filter in either form finds it.
+            let composed = "Ingenier\u{00ED}a", decomposed = "Ingenieri\u{0301}a"
+            #expect(try await scim(.post, "/Groups", ["displayName": decomposed]).status == .created)
+            #expect(try await scim(.post, "/Groups", ["displayName": composed]).scimType == "uniqueness")
+            for form in [composed, decomposed] {
+                #expect(try await scim(.get, "/Groups?" + filterQuery("displayName eq \"\(form)\"")).resources.count == 1)
+            }
+            let groups = try await client.request(.get, "/api/v2/groups?organization=\(owner.organizationID.uuidString)", token: owner.token)
+            #expect(groups.jsonArray.compactMap { $0["name"] as? String }.filter { $0.hasPrefix("Ingenier") } == [composed])
+            // A userName in two normal forms is one user.
+            let first = try await scim.create("jos\u{00E9}@example.com")
+            #expect(first.status == .created)
+            let second = try await scim.create("jose\u{0301}@example.com")
+            #expect(second.status == .conflict && second.scimType == "uniqueness")
+            #expect(try await scim(.get, "/Users?" + filterQuery("userName eq \"jose\u{0301}@example.com\"")).resources.count == 1)
+            _ = store
+        }
+    }
+}
