@@ -42,3 +42,27 @@ public struct License: Sendable, Equatable {
     /// Coder requires `nbf` nowadays; v0.17 licenses may lack it.
     var validFrom: Date { notBefore ?? issuedAt ?? .distantPast }
 }
+
+extension License {
+    /// The instants a time claim (`iat`, `nbf`, `exp`, `license_expires`) may name, in seconds
+    /// since 1970: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z, what RFC 3339 can write. Every
+    /// date of the product travels as RFC 3339 (in JSON, and `exp` to PostgreSQL and back, where
+    /// a fifth digit of year would never read back), and within these bounds no arithmetic on a
+    /// claim overflows. A claim outside them, or a number that is no number, is refused.
+    public static let representableSeconds: ClosedRange<TimeInterval> = -62_135_596_800 ... 253_402_300_799
+
+    /// The refusal of a time claim outside `representableSeconds`; `written` is the claim's
+    /// number as the license has it.
+    static func outOfRange(_ claim: String, _ written: String) -> LicenseError {
+        LicenseError(.outOfRange, "\(claim) claim out of range: \(written) is not a time between the years 0001 and 9999")
+    }
+
+    /// A time claim's seconds, truncated to whole seconds as golang-jwt's NumericDate keeps them,
+    /// when they name a representable instant; nil otherwise (never a trap, whatever the double).
+    static func claimDate(seconds: Double) -> Date? {
+        guard seconds.isFinite else { return nil }
+        let whole = seconds.rounded(.towardZero)
+        guard representableSeconds.contains(whole) else { return nil }
+        return Date(timeIntervalSince1970: whole)
+    }
+}

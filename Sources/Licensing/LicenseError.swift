@@ -14,6 +14,8 @@ public struct LicenseError: Error, Equatable, Sendable, CustomStringConvertible 
         case badSignature
         case invalidVersion
         case missingLicenseExpires
+        /// A time claim names no instant between the years 0001 and 9999 (`License.representableSeconds`).
+        case outOfRange
         /// The key is trusted for short trials only and the license is not one.
         case trialKeyMisuse
     }

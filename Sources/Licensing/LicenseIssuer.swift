@@ -13,8 +13,10 @@ public struct LicenseIssuer: Sendable {
         self.keyID = keyID
     }
 
+    /// Refuses (`LicenseError.Kind.outOfRange`) claims whose times no verifier would accept.
     public func issue(_ claims: LicenseClaims) throws -> String {
-        try sign(claims.json)
+        try claims.checkTimes()
+        return try sign(claims.json)
     }
 
     /// Signs any claims as given, for tests of what the verifier refuses.
@@ -54,8 +56,22 @@ public struct LicenseClaims: Sendable, Equatable {
         self.graceEnds = graceEnds
     }
 
+    /// Every time claim between the years 0001 and 9999, as the verifier requires.
+    public func checkTimes() throws(LicenseError) {
+        let times = [("iat", issuedAt), ("nbf", notBefore), ("exp", graceEnds), ("license_expires", licenseExpires)]
+        for (claim, date) in times {
+            let seconds = date.timeIntervalSince1970.rounded(.down)
+            guard License.claimDate(seconds: seconds) != nil else { throw License.outOfRange(claim, "\(seconds)") }
+        }
+    }
+
+    /// The claims as signed. A time outside Int64 is written as a double rather than trapping
+    /// (`issue` refuses such claims before they get here).
     public var json: [String: JSONValue] {
-        func seconds(_ date: Date) -> JSONValue { .int(Int64(date.timeIntervalSince1970.rounded(.down))) }
+        func seconds(_ date: Date) -> JSONValue {
+            let whole = date.timeIntervalSince1970.rounded(.down)
+            return Int64(exactly: whole).map(JSONValue.int) ?? .double(whole)
+        }
         var claims: [String: JSONValue] = [
             "jti": .string(id.uuidString.lowercased()),
             "iat": seconds(issuedAt),

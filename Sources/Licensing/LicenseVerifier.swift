@@ -95,7 +95,7 @@ public struct LicenseVerifier: Sendable {
     private func timeClaimsErrors(_ fields: ClaimFields, now: Date) -> [LicenseError] {
         var errors: [LicenseError] = []
         if let exp = fields.expires, !(now < exp) {
-            // Saturating, as Go's time.Sub does: a hostile `exp` of -1e20 must not trap.
+            // Saturating, as Go's time.Sub does: an `exp` in the year 0001 is 6e19 ns ago, past Int64.
             let delta = (now.timeIntervalSince(exp) * 1e9).rounded()
             let nanoseconds = delta < 9.2e18 ? Int64(delta) : .max
             errors.append(LicenseError(.expired, "token is expired by \(GoDuration.string(nanoseconds: nanoseconds))"))
@@ -192,13 +192,18 @@ private struct ClaimFields {
             guard let flag = value.bool else { throw mismatch(value, name, "bool") }
             return flag
         }
-        // golang-jwt's NumericDate: a JSON number of seconds, truncated to whole seconds.
+        // golang-jwt's NumericDate: a JSON number of seconds, truncated to whole seconds. Ours
+        // must also name a time between the years 0001 and 9999 (Go would wrap 1e300 silently;
+        // we would trap formatting it): a license is refused for it, with the claim named.
         func date(_ name: String) throws(LicenseError) -> Date? {
             guard let value = present(name) else { return nil }
-            guard let seconds = value.number, seconds.isFinite else {
+            guard let seconds = value.number else {
                 throw LicenseError(.malformed, "could not parse NumericData: json: cannot unmarshal \(value.goKind) into Go value of type json.Number")
             }
-            return Date(timeIntervalSince1970: seconds.rounded(.towardZero))
+            guard let date = License.claimDate(seconds: seconds) else {
+                throw License.outOfRange(name, value.integer.map { String($0) } ?? "\(seconds)")
+            }
+            return date
         }
 
         id = try string("jti")

@@ -4,8 +4,14 @@ import ProvisionerProtocol
 /// The daemon's side of the protocol, across connections: a request waits until a connection is
 /// up, and if the connection drops before its answer, it is sent again on the next one (after the
 /// job has been resumed there). Replies are matched by request id.
+///
+/// It also keeps what the shutdown rule (`DaemonShutdown`) looks at — the acquire on the wire and
+/// the job in hand — so that `stop()` decides in the same serial order as acquires are sent and
+/// answered: no acquire can slip out unseen between the decision and its effect.
 actor CoordinatorLink {
     struct Disconnected: Error {}
+    /// `acquire` after `stop()`: the daemon is shutting down and takes no more work.
+    struct Stopped: Error {}
 
     private var send: (@Sendable (String) async throws -> Void)?
     private var generation = 0
@@ -14,22 +20,81 @@ actor CoordinatorLink {
     private var connectedWaiters: [CheckedContinuation<Void, Never>] = []
     /// Jobs the coordinator said are canceled.
     private var canceledJobs: Set<UUID> = []
+    private var stopped = false
+    /// The acquire sent on the current connection and not answered yet.
+    private var acquireOnTheWire: Int64?
+    /// The job the last acquire handed over, until its runner has ended (`forget`).
+    private var jobInHand: UUID?
 
     func isCanceled(_ jobID: UUID) -> Bool { canceledJobs.contains(jobID) }
     func markCanceled(_ jobID: UUID) { canceledJobs.insert(jobID) }
-    func forget(_ jobID: UUID) { canceledJobs.remove(jobID) }
+
+    /// The job's runner has ended.
+    func forget(_ jobID: UUID) {
+        canceledJobs.remove(jobID)
+        if jobInHand == jobID { jobInHand = nil }
+    }
+
+    /// Applies the shutdown rule now, in whatever state the daemon is, and says which step it took.
+    /// Later acquires throw `Stopped`; one waiting for a connection throws it at once.
+    func stop() -> DaemonShutdown.Step {
+        stopped = true
+        let step = DaemonShutdown.step(jobInHand: jobInHand, acquireOnTheWire: acquireOnTheWire)
+        switch step {
+        case .exitNow:
+            // The acquire waiting for a connection (connecting, backing off) wakes and throws.
+            // Requests of a job would wait again, but there is no job.
+            wakeConnectedWaiters()
+        case .withdrawAcquire(let id):
+            if let send {
+                let text = ProvisionerCoding.encode(DaemonMessage.cancelAcquire(id: id))
+                // If this send fails, the connection is gone: `detach` answers the acquire.
+                Task { try? await send(text) }
+            }
+        case .finishJob:
+            // The job's own requests go on as before; the work loop stops once it has ended.
+            break
+        }
+        return step
+    }
 
     func attach(_ send: @escaping @Sendable (String) async throws -> Void) {
         self.send = send
         generation += 1
-        for waiter in connectedWaiters { waiter.resume() }
-        connectedWaiters = []
+        wakeConnectedWaiters()
     }
 
     func detach() {
         send = nil
+        acquireOnTheWire = nil
         for (_, continuation) in pending { continuation.resume(throwing: Disconnected()) }
         pending = [:]
+    }
+
+    private func wakeConnectedWaiters() {
+        for waiter in connectedWaiters { waiter.resume() }
+        connectedWaiters = []
+    }
+
+    /// Asks for a job on the current connection (waiting for one) and returns the answer: a
+    /// job (which is then the job in hand), `acquire_canceled`, or an error. Throws `Stopped`
+    /// once `stop()` has been called, at once if it is still waiting for a connection, and
+    /// `Disconnected` if the connection drops first.
+    func acquire() async throws -> CoordinatorMessage {
+        while send == nil && !stopped {
+            await withCheckedContinuation { connectedWaiters.append($0) }
+        }
+        guard !stopped, let send else { throw Stopped() }
+        nextID += 1
+        let id = nextID
+        acquireOnTheWire = id
+        let text = ProvisionerCoding.encode(DaemonMessage.acquire(id: id))
+        return try await withCheckedThrowingContinuation { continuation in
+            pending[id] = continuation
+            Task {
+                do { try await send(text) } catch { self.fail(id) }
+            }
+        }
     }
 
 
@@ -66,6 +131,7 @@ actor CoordinatorLink {
     }
 
     private func fail(_ id: Int64) {
+        if acquireOnTheWire == id { acquireOnTheWire = nil }
         pending.removeValue(forKey: id)?.resume(throwing: Disconnected())
     }
 
@@ -74,10 +140,22 @@ actor CoordinatorLink {
         switch message {
         case .cancel(let jobID):
             canceledJobs.insert(jobID)
-        case .job(let id, _), .acquireCanceled(let id), .updated(let id, _), .quota(let id, _, _, _), .done(let id):
+        case .job(let id, let job):
+            // The answer to the acquire: from here on the daemon holds a job (a resume's answer
+            // is the job it holds already).
+            if acquireOnTheWire == id, pending[id] != nil {
+                acquireOnTheWire = nil
+                jobInHand = job.lease.jobID
+            }
+            pending.removeValue(forKey: id)?.resume(returning: message)
+        case .acquireCanceled(let id), .updated(let id, _), .quota(let id, _, _, _), .done(let id):
+            if acquireOnTheWire == id { acquireOnTheWire = nil }
             pending.removeValue(forKey: id)?.resume(returning: message)
         case .error(let id, _, _):
-            if let id { pending.removeValue(forKey: id)?.resume(returning: message) }
+            if let id {
+                if acquireOnTheWire == id { acquireOnTheWire = nil }
+                pending.removeValue(forKey: id)?.resume(returning: message)
+            }
         case .welcome:
             break
         }

@@ -58,14 +58,13 @@ public struct DaemonConfiguration: Sendable {
 
 /// An external provisioner daemon: connects to a coordinator, takes jobs and runs them with its
 /// provisioners. A job outlives its connection: after a reconnect (to the same URL or the next)
-/// the daemon resumes it with its lease and carries on. On `shutdown()` it stops acquiring,
-/// finishes the job it has, and returns from `run()`.
+/// the daemon resumes it with its lease and carries on. On `shutdown()` it follows
+/// `DaemonShutdown` in whatever state it is: with no job it returns from `run()` at once (also
+/// while it cannot connect), with a job it finishes that first; it acquires nothing more.
 public final class ProvisionerDaemon: Sendable {
     private struct State {
         var currentLease: Lease?
         var currentRunner: Task<Void, Never>?
-        var pendingAcquireID: Int64?
-        var currentSend: (@Sendable (String) async throws -> Void)?
     }
 
     public let configuration: DaemonConfiguration
@@ -93,13 +92,20 @@ public final class ProvisionerDaemon: Sendable {
         }
     }
 
-    /// Stops acquiring; the job in hand is finished first.
+    /// Stops acquiring and applies `DaemonShutdown`: `run()` returns at once without a job, after
+    /// the job in hand otherwise. Safe to call in any state, from any thread, more than once.
     public func shutdown() {
         guard !stopping.exchange(true, ordering: .sequentiallyConsistent) else { return }
-        logger.notice("shutting down: finishing the current job, acquiring no more")
-        let (id, send) = state.withLock { ($0.pendingAcquireID, $0.currentSend) }
-        if let id, let send {
-            Task { try? await send(ProvisionerCoding.encode(DaemonMessage.cancelAcquire(id: id))) }
+        let (link, logger) = (self.link, self.logger)
+        Task {
+            switch await link.stop() {
+            case .exitNow:
+                logger.notice("shutting down: no job in hand, exiting")
+            case .withdrawAcquire(let id):
+                logger.notice("shutting down: withdrawing the waiting acquire; exiting unless the coordinator has just handed over a job", metadata: ["request": "\(id)"])
+            case .finishJob(let job):
+                logger.notice("shutting down: finishing the current job, acquiring no more", metadata: ["job": "\(job)"])
+            }
         }
     }
 
@@ -128,7 +134,6 @@ public final class ProvisionerDaemon: Sendable {
                 index += 1 // try the next URL
             }
             await link.detach()
-            state.withLock { $0.currentSend = nil }
             if Task.isCancelled || finished.load(ordering: .sequentiallyConsistent) { return }
             // Capped exponential backoff with full jitter.
             let jittered = Duration.nanoseconds(Int64.random(in: 0...max(1, backoff.nanoseconds)))
@@ -189,7 +194,6 @@ public final class ProvisionerDaemon: Sendable {
                         state.withLock { $0.currentRunner }?.cancel()
                     }
                 }
-                state.withLock { $0.currentSend = send }
                 await link.attach(send)
                 // Until the reader ends: the connection closed (reconnect) or we were cancelled.
                 try await group.next()
@@ -200,18 +204,19 @@ public final class ProvisionerDaemon: Sendable {
 
     // MARK: work
 
+    /// Acquires and runs one job at a time until `shutdown()`. Without a job it is always inside
+    /// `link.acquire()`, which `shutdown()` ends (see `DaemonShutdown`), whatever the connection.
     private func workLoop() async {
         while !stopping.load(ordering: .sequentiallyConsistent) {
             let reply: CoordinatorMessage
             do {
-                reply = try await link.request { id in
-                    state.withLock { $0.pendingAcquireID = id }
-                    return .acquire(id: id)
-                }
+                reply = try await link.acquire()
+            } catch is CoordinatorLink.Stopped {
+                return
             } catch {
-                continue // disconnected while waiting: ask again on the next connection
+                continue // disconnected while waiting: ask again on the next connection (unless stopping)
             }
-            state.withLock { $0.pendingAcquireID = nil }
+            // `acquire_canceled` (the shutdown withdrew it) or an error: the loop decides again.
             guard case .job(_, let job) = reply else { continue }
             await runJob(job)
         }

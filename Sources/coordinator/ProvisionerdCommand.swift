@@ -14,7 +14,7 @@ struct ProvisionerdCommand: AsyncParsableCommand {
     )
 
     struct Start: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Connect to coordinators and run their jobs until SIGTERM.")
+        static let configuration = CommandConfiguration(abstract: "Connect to coordinators and run their jobs until SIGTERM or SIGINT.")
 
         @Option(name: .customLong("url"), help: "Coordinator URL; repeat for failover, tried in order. (env: CODER_URL)")
         var urls: [String] = []
@@ -100,7 +100,9 @@ struct ProvisionerdCommand: AsyncParsableCommand {
     }
 }
 
-/// On SIGTERM the daemon stops acquiring and finishes its job before `run` returns.
+/// SIGTERM or SIGINT (the group's graceful shutdown) applies the daemon's one shutdown rule,
+/// `DaemonShutdown`, whatever it is doing: no job, `run` returns at once (connected or not); a
+/// job, it is finished first. Either way the process exits with status 0.
 private struct DaemonService: Service {
     let daemon: ProvisionerDaemon
 

@@ -91,6 +91,38 @@ import WireFormat
         }
     }
 
+    /// Issue #20: a trusted key's license with a time claim no date can hold (a trap when `exp`
+    /// was formatted for the database) is a 400 naming the claim, and the replica carries on.
+    @Test func timeClaimsOutsideTheYears0001To9999AreRefusedAndTheReplicaCarriesOn() async throws {
+        try await withLicensedApp { client, store, _ in
+            let owner = try await client.setUpOwner()
+            let range = "is not a time between the years 0001 and 9999"
+            let cases: [([String: JSONValue], String)] = [
+                (claimsJSON { $0["exp"] = .double(1e300) }, "exp claim out of range: 1e+300 \(range)"),
+                (claimsJSON { $0["exp"] = .int(253_402_300_800) }, "exp claim out of range: 253402300800 \(range)"),
+                (claimsJSON { $0["nbf"] = .double(-1e300) }, "nbf claim out of range: -1e+300 \(range)"),
+                (claimsJSON { $0["iat"] = .double(1e308) }, "iat claim out of range: 1e+308 \(range)"),
+                (claimsJSON { $0["license_expires"] = .double(1e300) }, "license_expires claim out of range: 1e+300 \(range)"),
+            ]
+            for (claims, reason) in cases {
+                let response = try await client.request(.post, "/api/v2/licenses", json: ["license": try licenseIssuer.sign(claims)], token: owner.token)
+                #expect(response.status == .badRequest, "\(reason)")
+                #expect(response.message == "Invalid license", "\(reason)")
+                #expect(response.json["detail"] as? String == reason)
+            }
+            #expect(try await store.licenses().isEmpty)
+            // Two licenses whose counts are Int64.max: nothing overflows.
+            for _ in 0..<2 {
+                let added = try await client.request(.post, "/api/v2/licenses", json: ["license": try licenseJWT(userLimit: Int64.max, features: ["audit_log": Int64.max])], token: owner.token)
+                #expect(added.status == .created)
+            }
+            let entitlements = try await client.request(.get, "/api/v2/entitlements")
+            #expect(entitlements.status == .ok)
+            #expect(String(decoding: entitlements.body, as: UTF8.self).contains(#""limit":9223372036854775807}"#))
+            #expect(try await client.request(.get, "/api/v2/licenses", token: owner.token).jsonArray.count == 2)
+        }
+    }
+
     @Test func aLicenseNotValidYetIsAcceptedButGrantsNothingUntilItStarts() async throws {
         try await withLicensedApp { client, _, _ in
             let owner = try await client.setUpOwner()

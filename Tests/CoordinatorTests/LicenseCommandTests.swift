@@ -49,6 +49,16 @@ import Testing
         #expect(issue.log.contains("unknown feature \"sciim\""))
     }
 
+    /// Terms no date can hold are refused with the flag named, never a trap (issue #20).
+    @Test func issueRefusesTermsNoDateCanHold() async throws {
+        for (flag, value) in [("--expires", "1e300d"), ("--expires", "infd"), ("--expires", "nand1h"), ("--grace", "1e300d"), ("--grace", "-1e300d")] {
+            let issue = try CoordinatorProcess(["license", "issue", "--private-key", "/nonexistent", "--kid", "k", "\(flag)=\(value)"])
+            let status = try await issue.waitForExit()
+            #expect(status != 0 && status < 128, "\(flag) \(value): \(issue.log)")
+            #expect(issue.log.contains("\(flag) must be a duration"), "\(flag) \(value): \(issue.log)")
+        }
+    }
+
     private func lastLine(_ log: String) -> String? {
         log.split(separator: "\n").last.map { String($0).trimmingCharacters(in: .whitespaces) }
     }

@@ -248,6 +248,21 @@ import WebSocket
         #expect(try await job(setup, next, at: a)["status"] as? String == "pending")
     }
 
+    /// Connected and idle (an acquire waiting on the coordinator), SIGINT as SIGTERM: the acquire
+    /// is withdrawn, no job is taken on the way out, and the daemon exits with status 0 (issue #20).
+    @Test func anIdleDaemonStoppedWithSIGINTExitsAndTakesNothing() async throws {
+        let setup = try await setUp(replicas: 1)
+        let a = setup.cluster.members[0]
+        let daemon = try daemon([a], name: "d-int")
+        try await eventually("daemon idle") {
+            let list = try await HTTP.request(.GET, "\(a.base)/api/v2/organizations/\(setup.organizationID)/provisionerdaemons", token: setup.cluster.token)
+            return list.jsonArray.contains { $0["name"] as? String == "d-int" && $0["status"] as? String == "idle" }
+        }
+        daemon.signal(SIGINT)
+        #expect(try await daemon.waitForExit(timeout: .seconds(30)) == 0, "\(daemon.log.suffix(2000))")
+        #expect(!daemon.log.contains("running job"))
+    }
+
     @Test func aJobNoDaemonCanTakeStaysPendingAndSaysWhy() async throws {
         let setup = try await setUp(replicas: 1)
         let a = setup.cluster.members[0]

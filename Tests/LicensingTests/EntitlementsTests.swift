@@ -179,11 +179,18 @@ let entitlementCases: [EntitlementCase] = [
         ])
     }
 
-    @Test func aTermOf1e300SecondsWarnsOfNothingAndDoesNotTrap() throws {
+    /// A term of 1e300 seconds is no term (issue #20): the license is invalid, named in the errors,
+    /// and grants nothing; computing over it does not trap.
+    @Test func aTermOf1e300SecondsIsAnInvalidLicense() throws {
         let token = try issuer.sign(claims { $0["license_expires"] = .double(1e300); $0["exp"] = .double(1e300) })
-        let standing = try #require(verifier.standing(of: token, uuid: UUID(), now: now))
+        let uuid = try #require(UUID(uuidString: "aaaaaaaa-2222-3333-4444-555555555555"))
+        let standing = try #require(verifier.standing(of: token, uuid: uuid, now: now))
         let result = Entitlements.compute(licenses: [standing], activeUserCount: 1, replicaCount: 1, enablements: [:], now: now)
-        #expect(result.hasLicense && result.warnings.isEmpty)
+        #expect(!result.hasLicense && result.warnings.isEmpty)
+        #expect(result.errors == [
+            "Invalid license (aaaaaaaa-2222-3333-4444-555555555555) parsing claims: exp claim out of range: 1e+300 is not a time between the years 0001 and 9999",
+        ])
+        #expect(result[.auditLog].entitlement == .notEntitled)
     }
 
     @Test func aPendingLicenseWithAnotherProblemIsDroppedSilently() throws {

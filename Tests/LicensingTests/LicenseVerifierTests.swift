@@ -33,7 +33,18 @@ let refusals: [RefusalCase] = {
         RefusalCase(name: "signature not base64url", token: "\(parts[0]).\(parts[1]).!!", message: "illegal base64 data at input byte 0"),
         RefusalCase(name: "expired an hour ago", token: sign(claims { $0["exp"] = .int(seconds(now - 3600)) }, [:]), message: "token is expired by 1h0m0s"),
         RefusalCase(name: "expiring this very second", token: sign(claims { $0["exp"] = .int(seconds(now)) }, [:]), message: "token is expired by 0s"),
-        RefusalCase(name: "expired before time began", token: sign(claims { $0["exp"] = .double(-1e20) }, [:]), message: "token is expired by 2562047h47m16.854775807s"),
+        // Go's time.Sub saturates, and so do we: the year 0001 is further back than Int64 nanoseconds reach.
+        RefusalCase(name: "expired in the year 0001", token: sign(claims { $0["exp"] = .int(-62_135_596_800) }, [:]), message: "token is expired by 2562047h47m16.854775807s"),
+        // Time claims outside the years 0001 to 9999 (issue #20): refused with the claim named, never a trap.
+        RefusalCase(name: "exp of 1e300", token: sign(claims { $0["exp"] = .double(1e300) }, [:]), message: "exp claim out of range: 1e+300 is not a time between the years 0001 and 9999"),
+        RefusalCase(name: "exp before time began", token: sign(claims { $0["exp"] = .double(-1e20) }, [:]), message: "exp claim out of range: -1e+20 is not a time between the years 0001 and 9999"),
+        RefusalCase(name: "exp a second after 9999", token: sign(claims { $0["exp"] = .int(253_402_300_800) }, [:]), message: "exp claim out of range: 253402300800 is not a time between the years 0001 and 9999"),
+        RefusalCase(name: "nbf of -1e300", token: sign(claims { $0["nbf"] = .double(-1e300) }, [:]), message: "nbf claim out of range: -1e+300 is not a time between the years 0001 and 9999"),
+        RefusalCase(name: "nbf a second before 0001", token: sign(claims { $0["nbf"] = .int(-62_135_596_801) }, [:]), message: "nbf claim out of range: -62135596801 is not a time between the years 0001 and 9999"),
+        RefusalCase(name: "iat of 1e308", token: sign(claims { $0["iat"] = .double(1e308) }, [:]), message: "iat claim out of range: 1e+308 is not a time between the years 0001 and 9999"),
+        RefusalCase(name: "iat of Int64.max", token: sign(claims { $0["iat"] = .int(.max) }, [:]), message: "iat claim out of range: 9223372036854775807 is not a time between the years 0001 and 9999"),
+        RefusalCase(name: "license_expires of 1e300", token: sign(claims { $0["license_expires"] = .double(1e300) }, [:]), message: "license_expires claim out of range: 1e+300 is not a time between the years 0001 and 9999"),
+        RefusalCase(name: "license_expires of Int64.min", token: sign(claims { $0["license_expires"] = .int(.min) }, [:]), message: "license_expires claim out of range: -9223372036854775808 is not a time between the years 0001 and 9999"),
         RefusalCase(name: "issued in the future", token: sign(claims { $0["iat"] = .int(seconds(now + 60)) }, [:]), message: "token used before issued"),
         RefusalCase(name: "not valid yet", token: sign(claims { $0["nbf"] = .int(seconds(now + 60)) }, [:]), message: "token is not valid yet"),
         RefusalCase(name: "not valid yet beats expired", token: sign(claims { $0["nbf"] = .int(seconds(now + 60)); $0["exp"] = .int(seconds(now - 60)) }, [:]), message: "token is not valid yet"),
@@ -72,6 +83,65 @@ let refusals: [RefusalCase] = {
         #expect(license.graceEnds == Date(timeIntervalSince1970: TimeInterval(seconds(now + 385 * day))))
         #expect(license.claims["version"] == .int(3))
         #expect(license.claims["all_features"] == .bool(true))
+    }
+
+    @Test func timeClaimsAtTheEdgesOfTheYears0001To9999Verify() throws {
+        let token = try issuer.sign(claims {
+            $0["iat"] = .int(-62_135_596_800); $0["nbf"] = .double(-62_135_596_800.9)
+            $0["license_expires"] = .int(253_402_300_799); $0["exp"] = .double(253_402_300_799.9)
+        })
+        let license = try verifier.verify(token, now: now)
+        #expect(license.notBefore == Date(timeIntervalSince1970: -62_135_596_800))
+        #expect(license.graceEnds == Date(timeIntervalSince1970: 253_402_300_799))
+        // What the product does with such dates does not trap either.
+        #expect(RFC3339.string(from: license.graceEnds!) == "9999-12-31T23:59:59.000000Z")
+        #expect(RFC3339.string(from: license.notBefore!) == "0001-01-01T00:00:00.000000Z")
+        let entitlements = Entitlements.compute(licenses: [.valid(license)], activeUserCount: 1, replicaCount: 1, enablements: [:], now: now)
+        #expect(entitlements.hasLicense && entitlements.warnings.isEmpty)
+    }
+
+    @Test func anOutOfRangeClaimIsAnInvalidStandingNotATrap() throws {
+        let token = try issuer.sign(claims { $0["exp"] = .double(1e300) })
+        let uuid = UUID()
+        #expect(verifier.standing(of: token, uuid: uuid, now: now) == .invalid(uuid: uuid, reason: "exp claim out of range: 1e+300 is not a time between the years 0001 and 9999"))
+        #expect(throws: LicenseError(.outOfRange, "exp claim out of range: 1e+300 is not a time between the years 0001 and 9999")) {
+            try verifier.verify(token, now: now, allowingFutureStart: true)
+        }
+    }
+
+    /// Counts at the ends of Int64 verify as they are; nothing adds them up, so two such licenses
+    /// compute without overflow, and the higher limit wins.
+    @Test func featureCountsOfInt64MaxInTwoLicensesDoNotTrap() throws {
+        let big = try verifier.verify(try issuer.sign(claims {
+            $0["features"] = .object(["user_limit": .int(.max), "audit_log": .int(.max), "scim": .int(.min)])
+        }), now: now)
+        #expect(big.features == ["user_limit": Int64.max, "audit_log": Int64.max, "scim": Int64.min])
+        let again = try verifier.verify(try issuer.sign(claims {
+            $0["jti"] = .string(UUID().uuidString.lowercased())
+            $0["features"] = .object(["user_limit": .int(.max), "audit_log": .int(.max), "template_rbac": .int(.max)])
+        }), now: now)
+        let result = Entitlements.compute(
+            licenses: [.valid(big), .valid(again)], activeUserCount: .max, replicaCount: 1, enablements: [:], now: now
+        )
+        #expect(result[.userLimit].limit == Int64.max)
+        #expect(result[.userLimit].actual == Int64.max)
+        #expect(result[.auditLog].entitlement == .entitled)
+        #expect(result[.templateRBAC].entitlement == .entitled)
+        // A count of zero or less grants nothing.
+        #expect(result[.scim].entitlement == .notEntitled)
+        #expect(result.warnings.isEmpty)
+    }
+
+    /// The issuer refuses what the verifier would (and its JSON does not trap on such a date).
+    @Test func theIssuerRefusesTimesOutsideTheYears0001To9999() throws {
+        let huge = LicenseClaims(issuedAt: now, licenseExpires: now + 365 * day, graceEnds: Date(timeIntervalSince1970: 1e300))
+        #expect(throws: LicenseError(.outOfRange, "exp claim out of range: 1e+300 is not a time between the years 0001 and 9999")) {
+            try issuer.issue(huge)
+        }
+        #expect(huge.json["exp"] == .double(1e300))
+        var early = LicenseClaims(issuedAt: now, licenseExpires: now + day, graceEnds: now + day)
+        early.notBefore = Date(timeIntervalSince1970: -1e20)
+        #expect(throws: LicenseError.self) { try issuer.issue(early) }
     }
 
     @Test func aLicenseInItsGracePeriodStillVerifies() throws {

@@ -18,7 +18,8 @@ public enum WebSocketClient {
     ///     system's trust roots.
     ///   - timeout: bounds the TCP connect and the handshake together.
     /// - Throws: `WebSocketURL.ParseError`, `WebSocketClientHandshake.Failure` (including the
-    ///   HTTP status of a refused upgrade), `ConnectError`, or NIO/TLS errors.
+    ///   HTTP status of a refused upgrade), `ConnectError`, NIO/TLS errors, or `CancellationError`
+    ///   when the calling task is cancelled before the handshake is done.
     public static func connect(
         to url: String,
         headers: HTTPHeaders = [:],
@@ -54,21 +55,22 @@ public enum WebSocketClient {
                     ))
                 }
             }
-        let channel: any Channel
+        // One promise to wait on for the TCP connect and the handshake alike, failed by the
+        // deadline, by a failed connect, or by the task's cancellation: a cancelled caller (a
+        // daemon told to stop) stops waiting at once, even for an address that never answers.
+        let connected = bootstrap.connect(host: target.host, port: target.port)
+        connected.whenFailure { upgraded.fail($0) }
         do {
-            channel = try await bootstrap.connect(host: target.host, port: target.port).get()
-        } catch {
-            deadline.cancel()
-            upgraded.fail(error)
-            throw error
-        }
-        do {
-            let connection = try await upgraded.futureResult.get()
+            let connection = try await withTaskCancellationHandler {
+                try await upgraded.futureResult.get()
+            } onCancel: {
+                upgraded.fail(CancellationError())
+            }
             deadline.cancel()
             return connection
         } catch {
             deadline.cancel()
-            channel.close(promise: nil)
+            connected.whenSuccess { $0.close(promise: nil) }
             throw error
         }
     }
