@@ -61,42 +61,45 @@ struct SCIMBulkController: ResourceController {
         let (operations, failOnErrors) = try Self.parse(try await SCIMController.body(request))
         var results = [JSONValue?](repeating: nil, count: operations.count)
         var created: [String: String] = [:]
-        var failedBulkIDs: Set<String> = []
-        var pending = Array(operations.indices)
+        var schedule = SCIMBulkSchedule(operations)
         var errors = 0
-        run: while !pending.isEmpty {
-            var progressed = false
-            var waiting: [Int] = []
-            for index in pending {
-                let operation = operations[index]
-                let references = Self.references(in: operation)
-                let unresolved = references.subtracting(created.keys)
-                if !unresolved.isEmpty {
-                    // A reference to a failed, unknown or (so far) uncreated operation.
-                    let knowable = Set(operations.compactMap(\.bulkID)).subtracting(failedBulkIDs)
-                    if unresolved.isSubset(of: knowable) { waiting.append(index); continue }
-                    results[index] = Self.failure(operation, SCIMError(status: .conflict, scimType: "invalidValue", detail: "bulkId \"\(unresolved.sorted()[0])\" names no operation of this request that succeeded."))
-                } else {
-                    results[index] = await run(operation, request, context, created: &created)
-                }
-                progressed = true
-                if case .object(let result)? = results[index], let status = result["status"]?.string, (Int(status) ?? 500) >= 400 {
-                    errors += 1
-                    if let bulkID = operation.bulkID { failedBulkIDs.insert(bulkID) }
-                    if let failOnErrors, errors >= failOnErrors { break run }
+        var stopped = false
+        run: while let step = schedule.next() {
+            let index: Int
+            switch step {
+            case .run(let next):
+                index = next
+                results[index] = await run(operations[index], request, context, created: &created)
+            case .fail(let next, let bulkID):
+                // A reference to an unknown or failed operation.
+                index = next
+                results[index] = Self.failure(operations[index], SCIMError(status: .conflict, scimType: "invalidValue", detail: "bulkId \"\(bulkID.prefix(64))\" names no operation of this request that succeeded."))
+            }
+            let failed = Self.isFailure(results[index])
+            // Those waiting for it run once it created its resource, and fail if it did not.
+            schedule.finished(index, created: !failed && operations[index].bulkID.map { created[$0] != nil } == true)
+            if failed {
+                errors += 1
+                if let failOnErrors, errors >= failOnErrors {
+                    stopped = true
+                    break run
                 }
             }
-            pending = waiting
-            if !progressed {
-                // Every one left waits for another one left: a cycle.
-                for index in pending {
-                    results[index] = Self.failure(operations[index], SCIMError(status: .conflict, scimType: "invalidValue", detail: "The bulkId references of this operation form a cycle."))
-                }
-                break
+        }
+        if !stopped {
+            // Every one left waits for another one left: a cycle.
+            for index in schedule.unresolved {
+                results[index] = Self.failure(operations[index], SCIMError(status: .conflict, scimType: "invalidValue", detail: "The bulkId references of this operation form a cycle."))
             }
         }
         let answered = results.compactMap { $0 }
         return try SCIMController.document(JSONValue.object(["schemas": .array([.string(Self.responseSchema)]), "Operations": .array(answered)]))
+    }
+
+    /// Whether a BulkResponse entry is an error (a status of 400 or more).
+    private static func isFailure(_ result: JSONValue?) -> Bool {
+        guard case .object(let entry)? = result, let status = entry["status"]?.string else { return false }
+        return (Int(status) ?? 500) >= 400
     }
 
     /// One operation, as its own request; its outcome or its error as a BulkResponse entry.
@@ -213,5 +216,165 @@ struct SCIMBulkController: ResourceController {
             operations.append(Operation(method: method, bulkID: bulkID, version: field("version")?.string, path: path, data: field("data")))
         }
         return (operations, failOnErrors)
+    }
+}
+
+/// The order in which a `/Bulk` request's operations run (RFC 7644 §3.7.2), sans I/O: a graph of
+/// `bulkId` references, walked as Kahn's algorithm walks one, in time linear in the operations
+/// and their references (plus a logarithm for picking the lowest index).
+///
+/// The order is that of passes over the request: each pass runs, in index order, every
+/// operation whose references are all resolved by then, including those resolved by an earlier
+/// operation of the same pass; one resolved only by a later operation waits for the next pass.
+/// An operation runs once every POST it names (by `bulkId:`) has created its resource; it fails
+/// (`Step.fail`) as soon as one of them has failed, or at once if it names a bulkId no POST of
+/// the request has. One that waits, in the end, for an operation that itself waits is part of
+/// or behind a cycle: `unresolved`.
+///
+/// Each operation's references are found by one scan of its data (`SCIMBulkController.references(in:)`);
+/// the set of bulkIds is built once. `steps` counts the work (an operation scheduled, handed out,
+/// or told that one it waits for is done) and `passes` the passes, for tests.
+struct SCIMBulkSchedule: Sendable {
+    enum Step: Sendable, Equatable {
+        /// Run the operation at this index.
+        case run(Int)
+        /// Answer the operation at this index with an error: `bulkID`, which it refers to, names
+        /// no POST of the request, or one that failed.
+        case fail(Int, bulkID: String)
+    }
+
+    private enum State: Sendable { case waiting, scheduled, done }
+
+    /// For each operation, how many POSTs it waits for (distinct bulkIds it names, each defined
+    /// by another POST of the request, not yet done).
+    private var waitingFor: [Int]
+    /// For each POST, the operations that name its bulkId.
+    private var dependents: [[Int]]
+    /// For each operation, the first unknown or failed bulkId it names: it fails when handed out.
+    private var blockedBy: [String?]
+    private var bulkIDs: [String?]
+    private var state: [State]
+    /// The pass under way (operations after `cursor`) and the next one.
+    private var current = IndexHeap()
+    private var following = IndexHeap()
+    private var cursor = -1
+
+    private(set) var steps = 0
+    private(set) var passes = 0
+
+    init(_ operations: [SCIMBulkController.Operation]) {
+        let count = operations.count
+        waitingFor = Array(repeating: 0, count: count)
+        dependents = Array(repeating: [], count: count)
+        blockedBy = Array(repeating: nil, count: count)
+        state = Array(repeating: .waiting, count: count)
+        // Only a POST creates what a bulkId names (and `parse` makes POSTs' bulkIds unique).
+        let defined: [String?] = operations.map { $0.method == .post ? $0.bulkID : nil }
+        bulkIDs = defined
+        var definer: [String: Int] = [:]
+        for (index, bulkID) in defined.enumerated() {
+            if let bulkID { definer[bulkID] = index }
+        }
+        for (index, operation) in operations.enumerated() {
+            // Sorted: which unknown bulkId an error names does not depend on a set's order.
+            for reference in SCIMBulkController.references(in: operation).sorted() {
+                steps += 1
+                guard let source = definer[reference] else {
+                    if blockedBy[index] == nil { blockedBy[index] = reference }
+                    continue
+                }
+                waitingFor[index] += 1
+                // Naming its own bulkId, an operation waits for ever: a cycle of one.
+                if source != index { dependents[source].append(index) }
+            }
+            if blockedBy[index] != nil || waitingFor[index] == 0 { schedule(index) }
+        }
+        if count > 0 { passes = 1 }
+    }
+
+    /// The next operation to run or to fail; nil when none is left that can (those left are
+    /// `unresolved`). Between two calls, the caller says how the last one went (`finished`).
+    mutating func next() -> Step? {
+        while true {
+            if let index = current.popMin() {
+                steps += 1
+                cursor = index
+                state[index] = .done
+                if let bulkID = blockedBy[index] { return .fail(index, bulkID: bulkID) }
+                return .run(index)
+            }
+            guard !following.isEmpty else { return nil }
+            // This pass is over (its heap is empty): the next one begins.
+            current = following
+            following = IndexHeap()
+            cursor = -1
+            passes += 1
+        }
+    }
+
+    /// The operation at `index` is done: a POST that `created` its resource lets those waiting
+    /// for it run once nothing else holds them; one that did not makes them fail.
+    mutating func finished(_ index: Int, created: Bool) {
+        guard let bulkID = bulkIDs[index] else { return }
+        for dependent in dependents[index] where state[dependent] == .waiting {
+            steps += 1
+            if created {
+                waitingFor[dependent] -= 1
+                if waitingFor[dependent] == 0 { schedule(dependent) }
+            } else {
+                blockedBy[dependent] = bulkID
+                schedule(dependent)
+            }
+        }
+        dependents[index] = []
+    }
+
+    /// The operations that can never run: each waits, directly or not, for a cycle.
+    var unresolved: [Int] {
+        state.indices.filter { state[$0] == .waiting }
+    }
+
+    /// Into this pass if the operation comes after the one just handed out, else the next.
+    private mutating func schedule(_ index: Int) {
+        steps += 1
+        state[index] = .scheduled
+        if index > cursor { current.push(index) } else { following.push(index) }
+    }
+}
+
+/// A binary min-heap of indices: the lowest scheduled operation first.
+private struct IndexHeap: Sendable {
+    private var items: [Int] = []
+
+    var isEmpty: Bool { items.isEmpty }
+
+    mutating func push(_ value: Int) {
+        items.append(value)
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard items[child] < items[parent] else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func popMin() -> Int? {
+        guard let first = items.first else { return nil }
+        let last = items.removeLast()
+        guard !items.isEmpty else { return first }
+        items[0] = last
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var smallest = parent
+            if left < items.count, items[left] < items[smallest] { smallest = left }
+            if right < items.count, items[right] < items[smallest] { smallest = right }
+            if smallest == parent { break }
+            items.swapAt(parent, smallest)
+            parent = smallest
+        }
+        return first
     }
 }

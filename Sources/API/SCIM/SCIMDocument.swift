@@ -61,7 +61,7 @@ struct SCIMDocument: Sendable {
             let elements: [JSONValue]
             if case .array(let array) = value { elements = array } else { elements = [value] }
             if elements.count > SCIMLimits.maximumValues, attribute.name != "members" {
-                throw SCIMError.invalidValue("\"\(path)\" has more than \(SCIMLimits.maximumValues) values.")
+                throw SCIMLimits.tooManyValues(attribute, path: path)
             }
             var single = attribute
             single.multiValued = false
@@ -212,4 +212,20 @@ enum SCIMLimits {
     static let maximumResults = 1000
     /// Most operations in one PATCH.
     static let maximumPatchOperations = 1000
+
+    /// Most values `attribute` (multi-valued) may hold: a group's members are bound by
+    /// `SCIMGroupResource.maximumMembers`, a user's attributes by `maximumValues`.
+    static func maximumValues(of attribute: SCIMAttribute) -> Int {
+        attribute.name == "members" ? SCIMGroupResource.maximumMembers : maximumValues
+    }
+
+    /// The error of a resource (or a PATCH) with more values of `attribute` than it may hold:
+    /// `tooMany` for members (as `SCIMGroupResource.write` says it), `invalidValue` for a user's
+    /// attributes (as `SCIMDocument.canonical` says it).
+    static func tooManyValues(_ attribute: SCIMAttribute, path: String) -> SCIMError {
+        if attribute.name == "members" {
+            return SCIMError.tooMany("A group takes at most \(SCIMGroupResource.maximumMembers) members over SCIM.")
+        }
+        return SCIMError.invalidValue("\"\(path)\" has more than \(maximumValues) values.")
+    }
 }

@@ -46,12 +46,15 @@ enum SCIMGroupResource {
         if let problem = GroupNames.problem(displayName, source: .identityProvider) {
             throw SCIMError.invalidValue("\"displayName\" \(problem).")
         }
+        // In the order given, each once: a set says what is already there (a search of the list
+        // for each member made 10,000 members 50 million comparisons).
         var memberIDs: [UUID] = []
+        var seen: Set<UUID> = []
         for member in canonical["members"]?.arrayValue ?? [] {
             guard let value = member.objectValue?["value"]?.string, let id = UUID(uuidString: value) else {
                 throw SCIMError.invalidValue("Each member needs the \"value\" of a User's id.")
             }
-            if !memberIDs.contains(id) { memberIDs.append(id) }
+            if seen.insert(id).inserted { memberIDs.append(id) }
         }
         guard memberIDs.count <= SCIMGroupResource.maximumMembers else {
             throw SCIMError.tooMany("A group takes at most \(maximumMembers) members over SCIM.")

@@ -61,7 +61,8 @@ extension SCIMGroupsController: SCIMResourceType {
     }
 
     func patch(id: UUID, body: JSONValue, ifVersion: Int64?, _ request: Request, _ context: AppRequestContext) async throws -> SCIMWriteOutcome {
-        let patch = try SCIMPatch(body: body)
+        // Refused before the resource is read when it carries more values than the attribute may hold.
+        let patch = try SCIMPatch(body: body, document: SCIMGroupResource.document)
         return try await change(id, ifVersion, request, context) { current in
             try SCIMGroupResource.write(try patch.apply(to: SCIMGroupResource.writable(current), document: SCIMGroupResource.document))
         }

@@ -1,5 +1,6 @@
 import Foundation
 import SCIMCore
+import Synchronization
 import WireFormat
 
 /// RFC 7644 §3.5.2 PATCH, applied to a resource's JSON (its writable attributes, as
@@ -10,6 +11,11 @@ import WireFormat
 /// booleans, pathless `replace` of `{"active": false}` and of dotted keys (`"name.givenName"`),
 /// `remove` of `members` with a `value` list, and `add`/`replace` of
 /// `emails[type eq "work"].value` on a user that has no such email yet (it is created).
+///
+/// The work is linear in the request and the resource: a PATCH carrying more values of an
+/// attribute than the attribute may hold is refused before the resource is read
+/// (`init(body:document:)`), and elements are merged and removed by their identity
+/// (`ElementIdentity`) through sets, never by comparing each with all the others.
 struct SCIMPatch: Sendable {
     enum Operation: String, Sendable { case add, replace, remove }
 
@@ -55,12 +61,36 @@ struct SCIMPatch: Sendable {
         }
     }
 
-    /// The resource after every step, in order; all or nothing.
-    func apply(to resource: [String: JSONValue], document: SCIMDocument) throws(SCIMError) -> [String: JSONValue] {
+    /// Reads a PatchOp body for a resource of `document` and refuses it at once, before the
+    /// resource is read or anything merged, when it carries more values of an attribute than
+    /// the attribute may hold (`checkLimits`).
+    init(body: JSONValue, document: SCIMDocument) throws(SCIMError) {
+        try self.init(body: body)
+        try checkLimits(document)
+    }
+
+    /// The resource after every step, in order; all or nothing. `counter`, for tests, is told
+    /// the work done: one unit per element identity computed or looked up.
+    func apply(to resource: [String: JSONValue], document: SCIMDocument, counter: SCIMWorkCounter? = nil) throws(SCIMError) -> [String: JSONValue] {
         var resource = resource
-        for step in steps {
-            if let path = step.path {
-                try apply(step.operation, path: path, value: step.value, to: &resource, document: document)
+        var index = steps.startIndex
+        while index < steps.endIndex {
+            let step = steps[index]
+            index += 1
+            if step.operation == .remove, case .valuePath(let attributePath, let filter, let sub)? = step.path, sub == nil,
+               let first = Self.valueEquality(filter) {
+                // Entra's `members[value eq "…"]`, one operation per member: a run of them on one
+                // attribute removes its members in one pass over the list, not one pass each.
+                var doomed: Set<ElementIdentity> = [first]
+                while index < steps.endIndex, steps[index].operation == .remove,
+                      case .valuePath(let nextPath, let nextFilter, let nextSub)? = steps[index].path,
+                      nextSub == nil, nextPath == attributePath, let more = Self.valueEquality(nextFilter) {
+                    doomed.insert(more)
+                    index += 1
+                }
+                try remove(doomed, at: attributePath, from: &resource, document: document, counter: counter)
+            } else if let path = step.path {
+                try apply(step.operation, path: path, value: step.value, to: &resource, document: document, counter: counter)
             } else {
                 // Pathless: every key of the value object is an attribute (or a dotted or
                 // URN-qualified path, as Entra writes them) to add or replace.
@@ -68,13 +98,13 @@ struct SCIMPatch: Sendable {
                 for (key, value) in object {
                     if let schema = document.schema(urn: key), schema.id != document.core.id, case .object(let inner) = value {
                         for (name, element) in inner where name.lowercased() != "schemas" {
-                            try apply(step.operation, path: .attribute(SCIMAttributePath(schema: schema.id, name: name)), value: element, to: &resource, document: document)
+                            try apply(step.operation, path: .attribute(SCIMAttributePath(schema: schema.id, name: name)), value: element, to: &resource, document: document, counter: counter)
                         }
                         continue
                     }
                     let path: SCIMPath
                     do throws(SCIMFilterError) { path = try SCIMPath.parse(key) } catch { throw SCIMError.invalidPath("\"\(key)\": \(error.message)") }
-                    try apply(step.operation, path: path, value: value, to: &resource, document: document)
+                    try apply(step.operation, path: path, value: value, to: &resource, document: document, counter: counter)
                 }
             }
         }
@@ -101,7 +131,7 @@ struct SCIMPatch: Sendable {
         return (schema.id == document.core.id ? nil : schema.id, attribute)
     }
 
-    private func apply(_ operation: Operation, path: SCIMPath, value: JSONValue?, to resource: inout [String: JSONValue], document: SCIMDocument) throws(SCIMError) {
+    private func apply(_ operation: Operation, path: SCIMPath, value: JSONValue?, to resource: inout [String: JSONValue], document: SCIMDocument, counter: SCIMWorkCounter?) throws(SCIMError) {
         if case .attribute(let attributePath) = path, let urn = attributePath.schema, attributePath.subAttribute == nil,
            let schema = document.schema(urn: "\(urn):\(attributePath.name)"), schema.id != document.core.id {
             // The whole extension as the path (`urn:…:enterprise:2.0:User`): its object.
@@ -111,7 +141,7 @@ struct SCIMPatch: Sendable {
             case .add, .replace:
                 guard case .object(let inner)? = value else { throw SCIMError.invalidValue("\"\(schema.id)\" takes an object.") }
                 for (name, element) in inner where name.lowercased() != "schemas" {
-                    try apply(operation, path: .attribute(SCIMAttributePath(schema: schema.id, name: name)), value: element, to: &resource, document: document)
+                    try apply(operation, path: .attribute(SCIMAttributePath(schema: schema.id, name: name)), value: element, to: &resource, document: document, counter: counter)
                 }
             }
             return
@@ -145,15 +175,13 @@ struct SCIMPatch: Sendable {
                 case .remove:
                     if attribute.multiValued, let value, case .array(let doomed) = value {
                         // `remove members` with the members to remove as its value (Entra, Okta).
-                        scope[attribute.name] = .array(Self.without(doomed, in: scope[attribute.name]?.arrayValue ?? []))
+                        scope[attribute.name] = .array(Self.without(doomed, in: scope[attribute.name]?.arrayValue ?? [], counter: counter))
                     } else {
                         scope[attribute.name] = nil
                     }
                 case .add where attribute.multiValued:
                     let added = value?.arrayValue ?? (value.map { [$0] } ?? [])
-                    var elements = scope[attribute.name]?.arrayValue ?? []
-                    for element in added where !elements.contains(where: { Self.sameElement($0, element) }) { elements.append(element) }
-                    scope[attribute.name] = .array(elements)
+                    scope[attribute.name] = .array(Self.merging(added, into: scope[attribute.name]?.arrayValue ?? [], counter: counter))
                 case .add, .replace:
                     if attribute.type == .complex, !attribute.multiValued, case .object(let new)? = value {
                         // Sub-attributes not named are left as they are (§3.5.2.1, §3.5.2.3).
@@ -178,6 +206,7 @@ struct SCIMPatch: Sendable {
             var scope = container.flatMap { resource[$0]?.objectValue } ?? (container == nil ? resource : [:])
             var elements = scope[attribute.name]?.arrayValue ?? []
             let matches = elements.indices.filter { SCIMFilterMatch.matches(filter, elements[$0]) }
+            counter?.add(elements.count)
             switch operation {
             case .remove:
                 if let subAttribute {
@@ -188,7 +217,8 @@ struct SCIMPatch: Sendable {
                     }
                 } else {
                     // Only the matching elements: Entra's `members[value eq "…"]` removes one member.
-                    elements = elements.indices.filter { !matches.contains($0) }.map { elements[$0] }
+                    let doomed = Set(matches)
+                    elements = elements.indices.filter { !doomed.contains($0) }.map { elements[$0] }
                 }
             case .add, .replace:
                 guard let value else { break }
@@ -220,21 +250,206 @@ struct SCIMPatch: Sendable {
         }
     }
 
+    /// `remove` of `attribute[value eq "…"]` for each of `doomed` at once: what running those
+    /// operations one after the other leaves (`valueEquality` matches exactly the elements
+    /// `SCIMFilterMatch` matches), in one pass.
+    private func remove(_ doomed: Set<ElementIdentity>, at attributePath: SCIMAttributePath, from resource: inout [String: JSONValue], document: SCIMDocument, counter: SCIMWorkCounter?) throws(SCIMError) {
+        let (container, attribute) = try target(attributePath, document)
+        guard attribute.multiValued else { throw SCIMError.invalidPath("\"\(attributePath.name)\" is not multi-valued.") }
+        var scope = container.flatMap { resource[$0]?.objectValue } ?? (container == nil ? resource : [:])
+        let elements = scope[attribute.name]?.arrayValue ?? []
+        counter?.add(doomed.count + elements.count)
+        let kept = elements.filter { !doomed.contains(Self.identity($0)) }
+        scope[attribute.name] = kept.isEmpty ? nil : .array(kept)
+        if let container { resource[container] = scope.isEmpty ? nil : .object(scope) } else { resource = scope }
+    }
+
+    // MARK: Elements of multi-valued attributes
+
+    /// What makes two elements of a multi-valued attribute the same value, as a key of a set:
+    /// the same `value` (strings case-insensitively, lowercased as `SCIMFilterMatch` compares
+    /// them, so `members[value eq "X"]` and a `remove` listing `{"value": "x"}` agree), or,
+    /// without a `value`, the whole element.
+    enum ElementIdentity: Hashable, Sendable {
+        /// A string `value`, lowercased.
+        case text(String)
+        /// A `value` of another JSON type.
+        case value(HashableJSON)
+        /// An element without a `value` (or not an object): all of it.
+        case element(HashableJSON)
+    }
+
+    static func identity(_ element: JSONValue) -> ElementIdentity {
+        if case .object(let object) = element, let key = SCIMDocument.key("value", in: object), let value = object[key] {
+            if case .string(let text) = value { return .text(text.lowercased()) }
+            return .value(HashableJSON(value))
+        }
+        return .element(HashableJSON(element))
+    }
+
     /// Two elements are the same value when their `value`s are (case-insensitively for text),
     /// or, without a `value`, when they are equal.
     static func sameElement(_ a: JSONValue, _ b: JSONValue) -> Bool {
-        let lhs = a.objectValue.flatMap { object in SCIMDocument.key("value", in: object).flatMap { object[$0] } }
-        let rhs = b.objectValue.flatMap { object in SCIMDocument.key("value", in: object).flatMap { object[$0] } }
-        if let lhs, let rhs {
-            if let l = lhs.string, let r = rhs.string { return l.caseInsensitiveCompare(r) == .orderedSame }
-            return lhs == rhs
-        }
-        return a == b
+        identity(a) == identity(b)
     }
 
-    private static func without(_ doomed: [JSONValue], in elements: [JSONValue]) -> [JSONValue] {
-        elements.filter { element in !doomed.contains { sameElement($0, element) } }
+    /// `elements` with each of `added` that is not already there (nor earlier in `added`)
+    /// appended, in order: one set of identities, linear.
+    static func merging(_ added: [JSONValue], into elements: [JSONValue], counter: SCIMWorkCounter? = nil) -> [JSONValue] {
+        var elements = elements
+        counter?.add(elements.count + added.count)
+        var present = Set<ElementIdentity>(minimumCapacity: elements.count + added.count)
+        for element in elements { present.insert(identity(element)) }
+        for element in added where present.insert(identity(element)).inserted { elements.append(element) }
+        return elements
     }
+
+    /// `elements` without those that are the same as one of `doomed`: one set, linear.
+    static func without(_ doomed: [JSONValue], in elements: [JSONValue], counter: SCIMWorkCounter? = nil) -> [JSONValue] {
+        let identities = Set(doomed.map { identity($0) })
+        counter?.add(doomed.count + elements.count)
+        return elements.filter { !identities.contains(identity($0)) }
+    }
+
+    /// The identity of the elements a value-path filter `value eq "…"` matches (a string), or
+    /// nil for any other filter. `SCIMFilterMatch` finds `value` as `identity` does (the first
+    /// key that is `value` case-insensitively) and compares strings lowercased, and matches no
+    /// element whose `value` is not a string: the elements it matches are exactly those of
+    /// this identity.
+    static func valueEquality(_ filter: SCIMFilter) -> ElementIdentity? {
+        guard case .compare(let path, .eq, .string(let text)) = filter,
+              (path.subAttribute ?? path.name).caseInsensitiveCompare("value") == .orderedSame
+        else { return nil }
+        return .text(text.lowercased())
+    }
+
+    // MARK: Limits, before the work
+
+    /// Values the operations carry, per attribute (`<schema>:<name>`): those added or
+    /// replaced, and those named for removal, counted apart.
+    private struct Tally {
+        var added: [String: Int] = [:]
+        var removed: [String: Int] = [:]
+
+        mutating func count(_ values: Int, of attribute: SCIMAttribute, in schema: String, removing: Bool) throws(SCIMError) {
+            guard attribute.multiValued, values > 0 else { return }
+            let key = schema + ":" + attribute.name
+            let limit = SCIMLimits.maximumValues(of: attribute)
+            if removing {
+                let total = removed[key, default: 0] + values
+                removed[key] = total
+                guard total <= limit else {
+                    if attribute.name == "members" { throw SCIMError.tooMany("A PATCH removes at most \(limit) members.") }
+                    throw SCIMError.invalidValue("A PATCH removes at most \(limit) values of \"\(attribute.name)\".")
+                }
+            } else {
+                let total = added[key, default: 0] + values
+                added[key] = total
+                guard total <= limit else { throw SCIMLimits.tooManyValues(attribute, path: attribute.name) }
+            }
+        }
+    }
+
+    /// Refuses a PATCH whose operations, together, add (or replace with) more values of one
+    /// multi-valued attribute than it may hold (`SCIMLimits.maximumValues(of:)`: 100 for a
+    /// user's, 10,000 members for a group), or name more for removal, with the error the
+    /// result would have had (`invalidValue` for a user's attributes, `tooMany` for members).
+    /// A value path that may create an element counts as one value. Cheap: one look at each
+    /// operation, nothing merged, no resource read. Paths that name no attribute are left to
+    /// `apply`, which says what is wrong with them.
+    func checkLimits(_ document: SCIMDocument) throws(SCIMError) {
+        var tally = Tally()
+        for step in steps {
+            let removing = step.operation == .remove
+            if let path = step.path {
+                try countValues(path, step.value, removing: removing, document, into: &tally)
+            } else if case .object(let object)? = step.value {
+                for (key, value) in object {
+                    if let schema = document.schema(urn: key), schema.id != document.core.id, case .object(let inner) = value {
+                        for (name, element) in inner where name.lowercased() != "schemas" {
+                            try countValues(.attribute(SCIMAttributePath(schema: schema.id, name: name)), element, removing: removing, document, into: &tally)
+                        }
+                        continue
+                    }
+                    guard let path = try? SCIMPath.parse(key) else { continue }
+                    try countValues(path, value, removing: removing, document, into: &tally)
+                }
+            }
+        }
+    }
+
+    private func countValues(_ path: SCIMPath, _ value: JSONValue?, removing: Bool, _ document: SCIMDocument, into tally: inout Tally) throws(SCIMError) {
+        switch path {
+        case .attribute(let attributePath):
+            if let urn = attributePath.schema, attributePath.subAttribute == nil,
+               let schema = document.schema(urn: "\(urn):\(attributePath.name)"), schema.id != document.core.id {
+                // The whole extension: each of its attributes.
+                guard !removing, case .object(let inner)? = value else { return }
+                for (name, element) in inner where name.lowercased() != "schemas" {
+                    try countValues(.attribute(SCIMAttributePath(schema: schema.id, name: name)), element, removing: false, document, into: &tally)
+                }
+                return
+            }
+            guard attributePath.subAttribute == nil, let value, let found = try? target(attributePath, document) else { return }
+            let values = value.arrayValue?.count ?? 1
+            try tally.count(values, of: found.attribute, in: found.container ?? document.core.id, removing: removing)
+        case .valuePath(let attributePath, _, _):
+            guard let found = try? target(attributePath, document) else { return }
+            try tally.count(1, of: found.attribute, in: found.container ?? document.core.id, removing: removing)
+        }
+    }
+}
+
+/// A JSON value as a key of a set or dictionary: equal exactly when the values are
+/// (`JSONValue`'s `==`); an object's hash does not depend on the order of its keys.
+struct HashableJSON: Hashable, Sendable {
+    let json: JSONValue
+
+    init(_ json: JSONValue) { self.json = json }
+
+    static func == (lhs: HashableJSON, rhs: HashableJSON) -> Bool { lhs.json == rhs.json }
+
+    func hash(into hasher: inout Hasher) { Self.combine(json, into: &hasher) }
+
+    private static func combine(_ value: JSONValue, into hasher: inout Hasher) {
+        switch value {
+        case .null: hasher.combine(0 as UInt8)
+        case .bool(let flag): hasher.combine(1 as UInt8); hasher.combine(flag)
+        case .int(let number): hasher.combine(2 as UInt8); hasher.combine(number)
+        case .double(let number): hasher.combine(3 as UInt8); hasher.combine(number)
+        case .string(let text): hasher.combine(4 as UInt8); hasher.combine(text)
+        case .array(let array):
+            hasher.combine(5 as UInt8)
+            hasher.combine(array.count)
+            for element in array { combine(element, into: &hasher) }
+        case .object(let object):
+            hasher.combine(6 as UInt8)
+            hasher.combine(object.count)
+            // Key order is the dictionary's, not the value's: sum the entries' own hashes.
+            var entries = 0
+            for (key, element) in object {
+                var entry = Hasher()
+                entry.combine(key)
+                combine(element, into: &entry)
+                entries = entries &+ entry.finalize()
+            }
+            hasher.combine(entries)
+        }
+    }
+}
+
+/// The work SCIM's CPU-bound steps do, counted for tests (which assert that it grows linearly
+/// with the request, never how long it takes): PATCH merges count one unit per element
+/// identity computed or looked up, the `/Bulk` schedule one per step (`SCIMBulkSchedule`).
+/// Production passes none.
+final class SCIMWorkCounter: Sendable {
+    private let units = Mutex(0)
+
+    init() {}
+
+    func add(_ count: Int) { units.withLock { $0 += count } }
+
+    var count: Int { units.withLock { $0 } }
 }
 
 /// A SCIM filter evaluated on one element of a multi-valued attribute (PATCH value paths), in

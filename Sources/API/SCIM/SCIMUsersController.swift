@@ -63,7 +63,8 @@ extension SCIMUsersController: SCIMResourceType {
     }
 
     func patch(id: UUID, body: JSONValue, ifVersion: Int64?, _ request: Request, _ context: AppRequestContext) async throws -> SCIMWriteOutcome {
-        let patch = try SCIMPatch(body: body)
+        // Refused before the resource is read when it carries more values than the attribute may hold.
+        let patch = try SCIMPatch(body: body, document: SCIMUserResource.document)
         return try await change(id, ifVersion, request, context) { current in
             let patched = try patch.apply(to: SCIMUserResource.writable(current), document: SCIMUserResource.document)
             var write = try SCIMUserResource.write(patched)
