@@ -90,3 +90,43 @@ extension SCIMHostileInputTests {
         }
     }
 }
+
+extension SCIMHostileInputTests {
+    /// Ten PATCHes of a thousand operations each on one user at once: each is computed outside
+    /// any transaction, so none holds a pooled connection while it works (the app's pool has
+    /// four); each ends 200, or 412 when it lost the race twice — never a 5xx — and the
+    /// deployment keeps answering everyone else meanwhile.
+    @Test func concurrentLargePatchesEndIn200Or412AndNobodyElseWaits() async throws {
+        try await withLicensedApp(scimKey: SCIMClient.key) { client, _, _ in
+            let owner = try await licensedOwner(client)
+            let scim = SCIMClient(client: client)
+            let id = try #require(try await scim.create("ann@example.com").json["id"] as? String)
+            let statuses = try await withThrowingTaskGroup(of: [HTTPResponse.Status].self) { group in
+                for writer in 0..<10 {
+                    group.addTask {
+                        let operations = (0..<1000).map { step in ["op": "replace", "path": "title", "value": "writer \(writer) step \(step)"] as [String: Any] }
+                        return [try await scim(.patch, "/Users/\(id)", ["Operations": operations]).status]
+                    }
+                }
+                group.addTask {
+                    // Meanwhile: health and another user's request.
+                    var seen: [HTTPResponse.Status] = []
+                    for _ in 0..<5 {
+                        seen.append(try await client.request(.get, "/healthz").status)
+                        seen.append(try await client.request(.get, "/api/v2/users/me", token: owner.token).status)
+                    }
+                    return seen
+                }
+                var all: [HTTPResponse.Status] = []
+                for try await statuses in group { all += statuses }
+                return all
+            }
+            #expect(statuses.count == 20)
+            #expect(statuses.allSatisfy { $0 == .ok || $0 == .preconditionFailed }, "\(statuses)")
+            #expect(statuses.contains(.ok))
+            // The user holds one writer's last step, whole.
+            let title = try #require(try await scim(.get, "/Users/\(id)").json["title"] as? String)
+            #expect(title.hasSuffix("step 999"))
+        }
+    }
+}
