@@ -244,7 +244,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SCIMCoreTests",
-            dependencies: ["SCIMCore"],
+            dependencies: ["SCIMCore", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import HTTPTypes
 import Store
@@ -125,7 +126,7 @@ import WireFormat
             .object(["value": .array(["a", .int(1)])]), .object(["value": .object(["k": "v"])]), .object([:]),
             "plain", "PLAIN", .int(7), .bool(true), .null, .array(["a"]),
         ]
-        var random = SeededRandom(seed: 20)
+        var random = SplitMix64(seed: 20)
         for _ in 0..<1_000 {
             let existing = (0..<Int.random(in: 0...8, using: &random)).map { _ in pool.randomElement(using: &random)! }
             let other = (0..<Int.random(in: 0...8, using: &random)).map { _ in pool.randomElement(using: &random)! }
@@ -266,7 +267,7 @@ import WireFormat
     }
 
     @Test func theScheduleRunsWhatThePassLoopRanInTheSameOrder() {
-        var random = SeededRandom(seed: 7)
+        var random = SplitMix64(seed: 7)
         for _ in 0..<2_000 {
             let count = Int.random(in: 1...12, using: &random)
             let operations = (0..<count).map { index -> SCIMBulkController.Operation in
@@ -350,17 +351,3 @@ private func scimError(_ body: () throws -> Void) -> SCIMError? {
     }
 }
 
-/// SplitMix64: seedable, the same sequence everywhere.
-private struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
