@@ -64,6 +64,9 @@ actor CoordinatorLink {
         wakeConnectedWaiters()
     }
 
+    /// The connection is gone: requests waiting for an answer fail with `Disconnected` (a job's
+    /// are sent again on the next connection). Called by the connection's reader as it ends, and
+    /// again by `connectionLoop` once `serve` has returned; the second call finds nothing to do.
     func detach() {
         send = nil
         acquireOnTheWire = nil

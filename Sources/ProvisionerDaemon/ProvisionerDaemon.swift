@@ -156,27 +156,52 @@ public final class ProvisionerDaemon: Sendable {
             tlsConfiguration: configuration.tlsConfiguration
         )
         try await connection.run { inbound, outbound in
-            let send: @Sendable (String) async throws -> Void = { try await outbound.send(text: $0) }
+            // Once this connection's reader has ended, a send on it fails at once: a request sent
+            // just after the reader's `detach` (below), such as a `resume` racing the close, would
+            // otherwise be queued on a closing connection, dropped, and never answered.
+            let readerEnded = ConnectionEnded()
+            let send: @Sendable (String) async throws -> Void = {
+                guard !readerEnded.isSet else { throw CoordinatorLink.Disconnected() }
+                try await outbound.send(text: $0)
+            }
             let (welcomes, welcomed) = AsyncStream<Welcome?>.makeStream()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    var first = true
-                    for try await message in inbound {
-                        guard case .text(let text) = message else { throw ProvisionerFailure("the coordinator sent a binary message") }
-                        let decoded = try ProvisionerCoding.decodeCoordinatorMessage(text)
-                        if first {
-                            first = false
-                            if case .welcome(let welcome) = decoded { welcomed.yield(welcome) } else { welcomed.yield(nil) }
-                            continue
+                    var ending: any Error = CoordinatorLink.Disconnected()
+                    do {
+                        var first = true
+                        for try await message in inbound {
+                            guard case .text(let text) = message else { throw ProvisionerFailure("the coordinator sent a binary message") }
+                            let decoded = try ProvisionerCoding.decodeCoordinatorMessage(text)
+                            if first {
+                                first = false
+                                if case .welcome(let welcome) = decoded { welcomed.yield(welcome) } else { welcomed.yield(nil) }
+                                continue
+                            }
+                            if case .cancel(let jobID) = decoded, self.state.withLock({ $0.currentLease?.jobID == jobID }) {
+                                self.logger.notice("job canceled by the coordinator", metadata: ["job": "\(jobID)"])
+                                self.state.withLock { $0.currentRunner }?.cancel()
+                            }
+                            await self.link.deliver(decoded)
                         }
-                        if case .cancel(let jobID) = decoded, self.state.withLock({ $0.currentLease?.jobID == jobID }) {
-                            self.logger.notice("job canceled by the coordinator", metadata: ["job": "\(jobID)"])
-                            self.state.withLock { $0.currentRunner }?.cancel()
-                        }
-                        await self.link.deliver(decoded)
+                    } catch {
+                        ending = error
                     }
+                    // Whatever ended the reader (the connection closed, a binary or undecodable
+                    // message, cancellation), nothing more will be answered on this connection: end
+                    // every wait on it here. The body below waits for `welcome` and then for the
+                    // answer to `resume` before it gets to `group.next()`, and connectionLoop's
+                    // `detach` runs only once `serve` has returned, so without this a connection
+                    // lost at either point left the daemon waiting for ever, job and all.
+                    // Detaching here is safe: this task ends before `serve` returns, so before the
+                    // next connection can attach (this never detaches a later connection); it
+                    // drops the acquire on the wire and fails pending requests with
+                    // `Disconnected`, as connectionLoop's `detach` would (which then finds nothing
+                    // left); and it leaves the waiters for a connection waiting for the next one.
+                    readerEnded.set()
                     welcomed.finish()
-                    throw CoordinatorLink.Disconnected()
+                    await self.link.detach()
+                    throw ending
                 }
                 try await send(ProvisionerCoding.encode(DaemonMessage.hello(Hello(daemonVersion: configuration.version))))
                 var iterator = welcomes.makeAsyncIterator()
@@ -195,6 +220,10 @@ public final class ProvisionerDaemon: Sendable {
                     }
                 }
                 await link.attach(send)
+                // The reader may have ended (and detached) just before this attach: undo it, or
+                // requests would go to a dead connection until connectionLoop detaches, which
+                // may be a close timeout away. (The reader sets the flag before its `detach`.)
+                if readerEnded.isSet { await link.detach() }
                 // Until the reader ends: the connection closed (reconnect) or we were cancelled.
                 try await group.next()
                 group.cancelAll()
@@ -272,6 +301,13 @@ public final class ProvisionerDaemon: Sendable {
         logger.info("job finished", metadata: ["job": "\(job.lease.jobID)"])
     }
 
+}
+
+/// Set once a connection's reader has ended (see `serve`).
+private final class ConnectionEnded: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .sequentiallyConsistent) }
+    var isSet: Bool { value.load(ordering: .sequentiallyConsistent) }
 }
 
 /// Progress of one job, sent over whatever connection is current.
