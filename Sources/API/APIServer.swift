@@ -72,14 +72,14 @@ public struct APIServer: Sendable {
             OpenAPIController(),
             SessionsController(
                 store: store, authenticator: authenticator, secureCookies: configuration.accessURL.hasPrefix("https://"),
-                loginThrottle: loginThrottle, proxyTrust: configuration.proxyTrust, licensing: licensing
+                loginThrottle: loginThrottle, proxyTrust: configuration.proxyTrust, licensing: licensing, audit: audit
             ),
-            UsersController(store: store, authenticator: authenticator),
+            UsersController(store: store, authenticator: authenticator, audit: audit),
             OrganizationsController(store: store),
             FilesController(store: store),
-            TemplateVersionsController(store: store, access: templateAccess),
-            TemplatesController(store: store, access: templateAccess),
-            WorkspacesController(store: store, access: templateAccess),
+            TemplateVersionsController(store: store, access: templateAccess, audit: audit),
+            TemplatesController(store: store, access: templateAccess, audit: audit),
+            WorkspacesController(store: store, access: templateAccess, audit: audit),
             GroupsController(store: store, audit: audit),
             TemplateACLController(store: store, access: templateAccess, audit: audit),
             WorkspaceBuildsController(store: store, pubsub: pubsub, sockets: authenticator.sockets),
@@ -104,7 +104,9 @@ public struct APIServer: Sendable {
             controllers.append(AppearanceController(store: store, services: licensing, audit: audit))
         }
         if let provisioners {
-            controllers.append(ProvisionerDaemonsController(store: store, authenticator: authenticator, services: provisioners, accessURL: configuration.accessURL, logger: logger))
+            controllers.append(ProvisionerDaemonsController(
+                store: store, authenticator: authenticator, services: provisioners, accessURL: configuration.accessURL, logger: logger, audit: audit
+            ))
         }
         return controllers
     }

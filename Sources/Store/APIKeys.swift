@@ -35,21 +35,23 @@ enum APIKeys {
         )
     }
 
-    static func withID(_ id: String) -> PostgresQuery<APIKey> {
-        PostgresQuery(
-            "SELECT id, hashed_secret, user_id, login_type, lifetime_seconds, expires_at, created_at, last_used FROM api_keys WHERE id = $1",
-            [id]
-        ) { row in
-            APIKey(
-                id: try row.decode("id"), hashedSecret: try row.decode("hashed_secret", as: PostgresBytes.self).bytes,
-                userID: try row.decode("user_id"), loginType: try row.decode("login_type"), lifetimeSeconds: try row.decode("lifetime_seconds"),
-                expiresAt: try row.decode("expires_at"), createdAt: try row.decode("created_at"), lastUsed: try row.decode("last_used")
-            )
-        }
+    private static let columns = "id, hashed_secret, user_id, login_type, lifetime_seconds, expires_at, created_at, last_used"
+
+    private static func key(_ row: PostgresRow) throws -> APIKey {
+        APIKey(
+            id: try row.decode("id"), hashedSecret: try row.decode("hashed_secret", as: PostgresBytes.self).bytes,
+            userID: try row.decode("user_id"), loginType: try row.decode("login_type"), lifetimeSeconds: try row.decode("lifetime_seconds"),
+            expiresAt: try row.decode("expires_at"), createdAt: try row.decode("created_at"), lastUsed: try row.decode("last_used")
+        )
     }
 
-    static func delete(id: String) -> PostgresQuery<Void> {
-        PostgresQuery("DELETE FROM api_keys WHERE id = $1", [id])
+    static func withID(_ id: String) -> PostgresQuery<APIKey> {
+        PostgresQuery("SELECT \(columns) FROM api_keys WHERE id = $1", [id], decode: key)
+    }
+
+    /// Deletes the key and returns it as it was; no row if there was no such key.
+    static func delete(id: String) -> PostgresQuery<APIKey> {
+        PostgresQuery("DELETE FROM api_keys WHERE id = $1 RETURNING \(columns)", [id], decode: key)
     }
 
     /// Marks a key used; a non-nil `expiresAt` moves its expiry.

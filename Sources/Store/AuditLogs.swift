@@ -18,7 +18,9 @@ public enum AuditAction: String, Sendable, Codable, CaseIterable, PostgresEncoda
 }
 
 /// What kind of thing an audit row is about, with Coder's names (`database.ResourceType`);
-/// `appearance` is ours (Coder does not audit it), additive.
+/// `appearance` and `provisioner_daemon` are ours (Coder audits neither), additive. A daemon's
+/// registration has no Coder resource type close to it; `provisioner_daemon` is Coder's own name
+/// for the thing (its RBAC resource and API key scope).
 public enum AuditResourceType: String, Sendable, Codable, CaseIterable, PostgresEncodable, PostgresDecodable {
     case organization
     case template
@@ -31,6 +33,7 @@ public enum AuditResourceType: String, Sendable, Codable, CaseIterable, Postgres
     case group
     case license
     case appearance
+    case provisionerDaemon = "provisioner_daemon"
 
     /// As Coder's `ResourceType.FriendlyString`: the name in words ("template version").
     public var friendly: String { rawValue.replacingOccurrences(of: "_", with: " ") }

@@ -15,9 +15,16 @@ extension Store {
     /// instance id) replaces its older connection at once, even one still half-open on another
     /// replica; another process under the same name is refused while the name is connected (seen
     /// within `liveness`), so it can never take over a running daemon's jobs.
-    public func registerDaemon(_ daemon: DaemonRegistration, liveness: Duration) async throws -> DaemonRegistrationOutcome {
+    ///
+    /// `audit` sees a registration that happened: a new daemon (`old` nil) or an existing one
+    /// reconnecting (`old` its row before); its row commits with it. A refused one leaves none.
+    public func registerDaemon(
+        _ daemon: DaemonRegistration, liveness: Duration,
+        audit: (@Sendable (_ old: ProvisionerDaemonRecord?, _ new: ProvisionerDaemonRecord) throws -> AuditEntry?)? = nil
+    ) async throws -> DaemonRegistrationOutcome {
         try await pool.withTransaction { connection in
             if let inserted = try connection.one(ProvisionerDaemons.insert(daemon)) {
+                try Self.recordAudit(try audit?(nil, inserted), on: connection)
                 return .registered(inserted, superseded: nil)
             }
             guard let locked = try connection.one(ProvisionerDaemons.lockNamed(
@@ -31,6 +38,7 @@ extension Store {
             if !sameProcess, live != false { return .connectedElsewhere }
 
             guard let updated = try connection.one(ProvisionerDaemons.reconnect(id: existing.id, daemon)) else { throw StoreError.notFound }
+            try Self.recordAudit(try audit?(existing, updated), on: connection)
             let superseded = existing.connectionID.flatMap { $0 == daemon.connectionID ? nil : $0 }
             if let superseded {
                 try connection.notify(Self.daemonSupersededChannel, superseded.uuidString.lowercased())

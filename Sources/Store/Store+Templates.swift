@@ -2,13 +2,18 @@ import Foundation
 import Postgres
 
 extension Store {
-    /// A template version and its import job, announced to the daemons.
-    public func createTemplateVersion(id: UUID = UUID(), name: String, templateID: UUID?, job: NewProvisionerJob) async throws -> TemplateVersion {
+    /// A template version and its import job, announced to the daemons; `audit` sees the new
+    /// version and its row commits with it.
+    public func createTemplateVersion(
+        id: UUID = UUID(), name: String, templateID: UUID?, job: NewProvisionerJob,
+        audit: (@Sendable (TemplateVersion) throws -> AuditEntry?)? = nil
+    ) async throws -> TemplateVersion {
         try await pool.withTransaction { connection in
             try Self.insertJob(job, on: connection)
             guard let version = try connection.one(TemplateVersions.insert(id: id, name: name, templateID: templateID, job: job)) else {
                 throw StoreError.notFound
             }
+            try Self.recordAudit(try audit?(version), on: connection)
             return version
         }
     }
@@ -18,8 +23,12 @@ extension Store {
     }
 
     /// A new template; unless `everyoneAccess` is false, its organization's Everyone group may
-    /// use it (Coder's default ACL).
-    public func createTemplate(organizationID: UUID, name: String, displayName: String, description: String, versionID: UUID, provisioner: String, createdBy: UUID, everyoneAccess: Bool = true) async throws -> Template {
+    /// use it (Coder's default ACL). `audit` sees the new template and its row commits with it;
+    /// a taken name is `.conflict` and leaves no row.
+    public func createTemplate(
+        organizationID: UUID, name: String, displayName: String, description: String, versionID: UUID, provisioner: String, createdBy: UUID,
+        everyoneAccess: Bool = true, audit: (@Sendable (Template) throws -> AuditEntry?)? = nil
+    ) async throws -> Template {
         let insert = try Templates.insert(
             id: UUID(), organizationID: organizationID, name: name, displayName: displayName, description: description,
             provisioner: provisioner, activeVersionID: versionID, createdBy: createdBy,
@@ -29,6 +38,7 @@ extension Store {
             try await pool.withTransaction { connection in
                 guard let template = try connection.one(insert) else { throw StoreError.notFound }
                 try connection.execute(TemplateVersions.adopt(versionID: versionID, templateID: template.id))
+                try Self.recordAudit(try audit?(template), on: connection)
                 return template
             }
         }

@@ -29,12 +29,17 @@ extension Store {
         }
     }
 
-    public func createUser(_ new: NewUser) async throws -> User {
+    /// Creates the user (a member of its organization, if it names one); `audit` sees the user
+    /// as created and its row commits with it. A taken email or username is `.conflict` and
+    /// leaves no row.
+    public func createUser(_ new: NewUser, audit: (@Sendable (User) throws -> AuditEntry?)? = nil) async throws -> User {
         try await mappingConflicts(Users.constraintFields) {
             try await pool.withTransaction { connection in
                 try Self.insertUser(new, on: connection)
                 try connection.execute(Licenses.announce(.users))
-                return try connection.one(Users.withID(new.id))!
+                let created = try connection.one(Users.withID(new.id))!
+                try Self.recordAudit(try audit?(created), on: connection)
+                return created
             }
         }
     }
@@ -91,12 +96,19 @@ extension Store {
         }
     }
 
-    public func setUserStatus(id: UUID, _ status: UserStatus) async throws -> User {
+    /// Sets the user's status, with the row locked; `audit` sees the user before and after, and
+    /// its row commits with the change.
+    public func setUserStatus(
+        id: UUID, _ status: UserStatus, audit: (@Sendable (_ old: User, _ new: User) throws -> AuditEntry?)? = nil
+    ) async throws -> User {
         try await pool.withTransaction { connection in
+            guard let before = try connection.one(Users.withID(id, forUpdate: true)) else { throw StoreError.notFound }
             guard try connection.execute(Users.setStatus(id: id, status)) == 1 else { throw StoreError.notFound }
             // The active user count moved: every replica's user limit is recounted.
             try connection.execute(Licenses.announce(.users))
-            return try connection.one(Users.withID(id))!
+            let after = try connection.one(Users.withID(id))!
+            try Self.recordAudit(try audit?(before, after), on: connection)
+            return after
         }
     }
 

@@ -2,14 +2,22 @@ import Foundation
 import Postgres
 
 extension Store {
-    /// Creates a workspace with its first build (transition start) and the build's job.
-    public func createWorkspace(ownerID: UUID, organizationID: UUID, templateID: UUID, versionID: UUID, name: String, job: NewProvisionerJob) async throws -> (Workspace, WorkspaceBuild) {
+    /// Creates a workspace with its first build (transition start) and the build's job. `audit`
+    /// sees both and answers their rows (the workspace's and the build's), which commit with
+    /// them; a taken name is `.conflict` and leaves none.
+    public func createWorkspace(
+        ownerID: UUID, organizationID: UUID, templateID: UUID, versionID: UUID, name: String, job: NewProvisionerJob,
+        audit: (@Sendable (Workspace, WorkspaceBuild) throws -> [AuditEntry])? = nil
+    ) async throws -> (Workspace, WorkspaceBuild) {
         try await mappingConflicts(Workspaces.constraintFields) {
             try await pool.withTransaction { connection in
                 guard let workspace = try connection.one(Workspaces.insert(
                     id: UUID(), ownerID: ownerID, organizationID: organizationID, templateID: templateID, name: name
                 )) else { throw StoreError.notFound }
                 let build = try Self.insertBuild(workspaceID: workspace.id, versionID: versionID, transition: "start", job: job, on: connection)
+                for entry in try audit?(workspace, build) ?? [] {
+                    try Self.recordAudit(entry, on: connection)
+                }
                 return (workspace, build)
             }
         }
@@ -17,12 +25,18 @@ extension Store {
 
     /// Adds the next build of a workspace and its job. One build at a time: decided under the
     /// workspace's row lock, so of concurrent requests exactly one succeeds and the others get
-    /// `StoreError.buildActive`.
-    public func createBuild(workspaceID: UUID, versionID: UUID, transition: String, job: NewProvisionerJob) async throws -> WorkspaceBuild {
+    /// `StoreError.buildActive` (and leave no audit row). `audit` sees the new build and its row
+    /// commits with it.
+    public func createBuild(
+        workspaceID: UUID, versionID: UUID, transition: String, job: NewProvisionerJob,
+        audit: (@Sendable (WorkspaceBuild) throws -> AuditEntry?)? = nil
+    ) async throws -> WorkspaceBuild {
         try await pool.withTransaction { connection in
             guard try connection.one(Workspaces.lockForBuild(workspaceID)) != nil else { throw StoreError.notFound }
             guard try connection.one(WorkspaceBuilds.active(workspaceID: workspaceID)) == nil else { throw StoreError.buildActive }
-            return try Self.insertBuild(workspaceID: workspaceID, versionID: versionID, transition: transition, job: job, on: connection)
+            let build = try Self.insertBuild(workspaceID: workspaceID, versionID: versionID, transition: transition, job: job, on: connection)
+            try Self.recordAudit(try audit?(build), on: connection)
+            return build
         }
     }
 

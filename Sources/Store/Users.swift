@@ -74,8 +74,9 @@ enum Users {
         PostgresQuery("SELECT \(columns) FROM users u \(tail)", binds, decode: user)
     }
 
-    static func withID(_ id: UUID) -> PostgresQuery<User> {
-        users("WHERE u.id = $1", [id])
+    /// `forUpdate`: the user's row locked until the transaction ends.
+    static func withID(_ id: UUID, forUpdate: Bool = false) -> PostgresQuery<User> {
+        users("WHERE u.id = $1\(forUpdate ? " FOR UPDATE OF u" : "")", [id])
     }
 
     /// The users among `ids` that exist, in no particular order.

@@ -96,11 +96,12 @@ let testLogger: Logger = {
     return logger
 }()
 
-/// Runs `body` against a router on a fresh, migrated database.
-func withApp(_ body: @escaping @Sendable (TestClient, Store) async throws -> Void) async throws {
+/// Runs `body` against a router on a fresh, migrated database. `features`: which licensed
+/// features are enabled (default: every one, the audit log too).
+func withApp(features: (any FeatureProvider)? = nil, _ body: @escaping @Sendable (TestClient, Store) async throws -> Void) async throws {
     let (_, store) = try await migratedStore()
     let (pool, logger) = (store.pool, testLogger)
-    let router = APIServer(store: store, configuration: .init(version: "test", accessURL: "http://localhost")).makeRouter()
+    let router = APIServer(store: store, configuration: .init(version: "test", accessURL: "http://localhost"), features: features).makeRouter()
     let app = Application(router: router, logger: logger)
     do {
         try await app.test(.router) { client in

@@ -185,19 +185,25 @@ public final class Authenticator: Sendable {
         return key
     }
 
-    /// Creates a key for `userID` and returns the token to hand out (the only time it exists in clear).
-    func issueKey(for userID: UUID, loginType: String, lifetime: TimeInterval) async throws -> String {
+    /// Creates a key for `userID` and returns the token to hand out (the only time it exists in
+    /// clear). `audit` answers the key's audit row (see `AuditRecorder.apiKeyEntry`), stored with
+    /// the key in one transaction; it sees the key's id and hash, never the token.
+    func issueKey(
+        for userID: UUID, loginType: String, lifetime: TimeInterval, audit: (@Sendable (APIKey) throws -> AuditEntry?)? = nil
+    ) async throws -> String {
         let (id, secret, token) = Tokens.generate()
-        try await store.insertAPIKey(APIKey(
+        let key = APIKey(
             id: id, hashedSecret: Tokens.hash(secret: secret), userID: userID, loginType: loginType,
             lifetimeSeconds: Int64(lifetime), expiresAt: now().addingTimeInterval(lifetime),
             createdAt: now(), lastUsed: now()
-        ))
+        )
+        try await store.insertAPIKey(key, audit: try audit?(key))
         return token
     }
 
-    func revokeKey(id: String) async throws {
-        try await store.deleteAPIKey(id: id)
+    /// Deletes the key everywhere; `audit` answers the deletion's audit row, written with it.
+    func revokeKey(id: String, audit: (@Sendable (APIKey) throws -> AuditEntry?)? = nil) async throws {
+        try await store.deleteAPIKey(id: id, audit: audit)
         cache.withLock { _ = $0.removeValue(forKey: id) }
         try? await pubsub?.publish(Self.keyRevokedChannel, id)
         await sockets.close(apiKeyID: id, reason: "session token revoked")

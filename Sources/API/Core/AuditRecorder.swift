@@ -103,3 +103,58 @@ extension AuditRecorder {
         }
     }
 }
+
+extension AuditRecorder {
+    /// What the audit log shows of an API key: never its secret nor the secret's hash (no field
+    /// holds either, so no diff can), only what says whose key it is and for how long.
+    struct AuditedAPIKey: Encodable {
+        let id: String
+        let user_id: UUID
+        let login_type: String
+        let lifetime_seconds: Int64
+        let expires_at: Date
+        let created_at: Date
+
+        init(_ key: APIKey) {
+            id = key.id
+            user_id = key.userID
+            login_type = key.loginType
+            lifetime_seconds = key.lifetimeSeconds
+            expires_at = key.expiresAt
+            created_at = key.createdAt
+        }
+    }
+
+    /// The row of an API key's creation (a login, a token) or deletion (a logout). A key's id is
+    /// ten characters, not a UUID: the row's resource id is a UUID derived from it
+    /// (`apiKeyResourceID`), the same for the key's creation and its deletion, and its target is
+    /// the key's id (which is not secret: the token is the id and a 22-character secret). The
+    /// key's owner is in the diff's `user_id`. `actingUserID` is the actor when the request has
+    /// no subject (a login acts as the user it logs in, as in Coder).
+    func apiKeyEntry(
+        _ request: Request, _ context: AppRequestContext, key: APIKey, action: AuditAction, status: HTTPResponse.Status,
+        actingUserID: UUID? = nil
+    ) throws -> AuditEntry? {
+        let snapshot: any Encodable = AuditedAPIKey(key)
+        var made = try self.entry(
+            request, context, resourceType: .apiKey, resourceID: Self.apiKeyResourceID(key.id), target: key.id, action: action,
+            old: action == .delete ? snapshot : nil, new: action == .delete ? nil : snapshot, status: status
+        )
+        if made?.userID == nil, let actingUserID { made?.userID = actingUserID }
+        return made
+    }
+
+    /// The audit resource id of the API key `keyID`.
+    static func apiKeyResourceID(_ keyID: String) -> UUID {
+        derivedUUID("api_key:" + keyID)
+    }
+
+    /// A UUID that only `name` gives: the first 16 bytes of its SHA-256, marked as an RFC 9562
+    /// version 8 (custom) UUID. For resources whose ids are not UUIDs.
+    static func derivedUUID(_ name: String) -> UUID {
+        var b = Array(SHA256.hash(data: Data(name.utf8)).prefix(16))
+        b[6] = (b[6] & 0x0F) | 0x80
+        b[8] = (b[8] & 0x3F) | 0x80
+        return UUID(uuid: (b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]))
+    }
+}

@@ -52,6 +52,43 @@ struct ProvisionerDaemonsController: ResourceController {
     /// Cookie-authenticated upgrades must come from a page of this origin.
     let accessURL: String
     let logger: Logger
+    /// A daemon's registration is audited (`provisioner_daemon`: create for a new daemon, write
+    /// for one reconnecting), with the upgrade's request; a refused one writes no row.
+    let audit: AuditRecorder
+
+    /// What the audit log shows of a daemon. Its `instance_id` (which lets a reconnect replace a
+    /// live connection) shows only that it changed.
+    struct AuditedDaemon: Encodable {
+        let id: UUID
+        let name: String
+        let organization_id: UUID
+        let provisioners: [String]
+        let tags: [String: String]
+        let version: String
+        let scope: String
+        let owner_id: UUID?
+        let instance_id: String
+        let replica_id: UUID?
+        let connection_id: UUID?
+        let connected: Bool
+
+        static let secretFields: Set<String> = ["instance_id"]
+
+        init(_ daemon: ProvisionerDaemonRecord) {
+            id = daemon.id
+            name = daemon.name
+            organization_id = daemon.organizationID
+            provisioners = daemon.provisioners
+            tags = daemon.tags
+            version = daemon.version
+            scope = daemon.ownership.scope
+            owner_id = daemon.ownership.ownerID
+            instance_id = daemon.instanceID
+            replica_id = daemon.replicaID
+            connection_id = daemon.connectionID
+            connected = daemon.connected
+        }
+    }
 
     struct DaemonJSON: ResponseEncodable {
         struct NullTime: Encodable {
@@ -175,11 +212,19 @@ struct ProvisionerDaemonsController: ResourceController {
             throw APIError(.badRequest, "Invalid daemon version.", validations: [.init(field: ProvisionerServe.buildVersionHeader, detail: "at most 128 printable characters")])
         }
         let connectionID = UUID()
+        let audit = self.audit
+        let credential: JSONValue = .object(["credential": .string(subject == nil ? "psk" : "session_token")])
         let outcome = try await store.registerDaemon(DaemonRegistration(
             name: name, organizationID: organization.id, ownership: ownership, instanceID: instanceID, connectionID: connectionID,
             provisioners: provisioners.sorted(), tags: tags, replicaID: services.replicaID,
             version: version
-        ), liveness: services.connections.liveness)
+        ), liveness: services.connections.liveness) { old, new in
+            try audit.entry(
+                request, context, resourceType: .provisionerDaemon, resourceID: new.id, target: new.name, action: old == nil ? .create : .write,
+                old: old.map(AuditedDaemon.init), new: AuditedDaemon(new), secretFields: AuditedDaemon.secretFields,
+                organizationID: new.organizationID, status: .switchingProtocols, additionalFields: credential
+            )
+        }
         let record: ProvisionerDaemonRecord
         switch outcome {
         case .registered(let registered, _):

@@ -4,6 +4,11 @@ import Licensing
 import Store
 
 /// First-user setup, login and logout (Coder's `/api/v2/users/first`, `/users/login`, `/users/logout`).
+///
+/// A login's session key and a logout's deletion of it are audited (`api_key`, create and
+/// delete; Coder's actions `login` and `logout` are not among the seed's and our table's). A
+/// failed login changes nothing and writes no row. The first user is not audited, as in Coder:
+/// no license, so no audit log, can exist before it.
 struct SessionsController: ResourceController {
     let store: Store
     let authenticator: Authenticator
@@ -12,6 +17,7 @@ struct SessionsController: ResourceController {
     let proxyTrust: ProxyTrust
     /// Installs the deployment's trial when the first user asks for one.
     let licensing: LicensingServices?
+    let audit: AuditRecorder
 
     struct CreateFirstUserRequest: Decodable {
         let email: String
@@ -140,7 +146,10 @@ struct SessionsController: ResourceController {
                 context.logger.warning("re-hashing a password failed; the old hash stays", metadata: ["user_id": "\(user.id)", "error": "\(error)"])
             }
         }
-        let token = try await authenticator.issueKey(for: user.id, loginType: "password", lifetime: Authenticator.sessionLifetime)
+        let audit = self.audit
+        let token = try await authenticator.issueKey(for: user.id, loginType: "password", lifetime: Authenticator.sessionLifetime) { key in
+            try audit.apiKeyEntry(request, context, key: key, action: .create, status: .created, actingUserID: user.id)
+        }
         var headers = HTTPFields()
         headers[.setCookie] = sessionCookie(token, maxAge: Int(Authenticator.sessionLifetime))
         return try JSON.response(LoginResponse(session_token: token), status: .created, headers: headers)
@@ -148,7 +157,10 @@ struct SessionsController: ResourceController {
 
     @Sendable func logout(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let subject = try context.requireSubject()
-        try await authenticator.revokeKey(id: subject.apiKeyID)
+        let audit = self.audit
+        try await authenticator.revokeKey(id: subject.apiKeyID) { key in
+            try audit.apiKeyEntry(request, context, key: key, action: .delete, status: .ok)
+        }
         var headers = HTTPFields()
         headers[.setCookie] = sessionCookie("", maxAge: -1)
         return try JSON.response(MessageJSON(message: "Successfully logged out."), headers: headers)

@@ -5,10 +5,39 @@ import Provisioning
 import Store
 
 /// Template versions: importing an uploaded archive (an import job), reading and canceling it.
+/// A creation is audited (`template_version`, create).
 struct TemplateVersionsController: ResourceController {
     let store: Store
     /// A version of a template is that template's: hidden with it, and changed by its ACL admins.
     let access: TemplateAccessChecker
+    let audit: AuditRecorder
+
+    /// What the audit log shows of a template version: the version and what its import job runs.
+    struct AuditedVersion: Encodable {
+        let id: UUID
+        let template_id: UUID?
+        let organization_id: UUID
+        let name: String
+        let created_by: UUID
+        let created_at: Date
+        let job_id: UUID
+        let file_id: UUID
+        let provisioner: String
+        let tags: [String: String]
+
+        init(_ version: TemplateVersion, job: NewProvisionerJob) {
+            id = version.id
+            template_id = version.templateID
+            organization_id = version.organizationID
+            name = version.name
+            created_by = version.createdBy
+            created_at = version.createdAt
+            job_id = version.jobID
+            file_id = job.fileID
+            provisioner = job.provisioner
+            tags = job.tags
+        }
+    }
 
     struct CreateVersionRequest: Decodable {
         let name: String?
@@ -81,7 +110,13 @@ struct TemplateVersionsController: ResourceController {
             fileID: body.fileID, input: "{}", tags: ProvisionerTags.normalize(body.tags, userID: subject.userID)
         )
         let name = body.name.flatMap { $0.isEmpty ? nil : $0 } ?? "version-\(Tokens.random(6).lowercased())"
-        let version = try await store.createTemplateVersion(name: name, templateID: body.templateID, job: job)
+        let audit = self.audit
+        let version = try await store.createTemplateVersion(name: name, templateID: body.templateID, job: job) { created in
+            try audit.entry(
+                request, context, resourceType: .templateVersion, resourceID: created.id, target: created.name, action: .create,
+                new: AuditedVersion(created, job: job), organizationID: created.organizationID, status: .created
+            )
+        }
         return Created(try await versionJSON(version))
     }
 

@@ -2,10 +2,28 @@ import Foundation
 import Hummingbird
 import Store
 
-/// Templates of an organization: created from a version whose import succeeded.
+/// Templates of an organization: created from a version whose import succeeded. A creation is
+/// audited (`template`, create), with the template's first ACL.
 struct TemplatesController: ResourceController {
     let store: Store
     let access: TemplateAccessChecker
+    let audit: AuditRecorder
+
+    /// What the audit log shows of a template: the template as the API writes it and its ACL.
+    struct AuditedTemplate: Encodable {
+        let template: TemplateJSON
+        let acl: TemplateACLController.AuditedACL
+
+        init(_ template: Template) {
+            self.template = TemplateJSON(template)
+            acl = TemplateACLController.AuditedACL(template)
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            try template.encode(to: encoder)
+            try acl.encode(to: encoder)
+        }
+    }
 
     struct CreateTemplateRequest: Decodable {
         let name: String
@@ -80,12 +98,18 @@ struct TemplatesController: ResourceController {
         guard let job = try await store.job(id: version.jobID), job.status == "succeeded" else {
             throw APIError(.badRequest, "The template version's import job has not succeeded.")
         }
+        let audit = self.audit
         do {
             let template = try await store.createTemplate(
                 organizationID: organization.id, name: body.name, displayName: body.displayName, description: body.description,
                 versionID: version.id, provisioner: job.provisioner, createdBy: subject.userID,
                 everyoneAccess: !body.disableEveryoneGroupAccess
-            )
+            ) { created in
+                try audit.entry(
+                    request, context, resourceType: .template, resourceID: created.id, target: created.name, action: .create,
+                    new: AuditedTemplate(created), organizationID: created.organizationID, status: .created
+                )
+            }
             return Created(TemplateJSON(template))
         } catch StoreError.conflict {
             throw APIError(.conflict, "Template with name \"\(body.name)\" already exists.", validations: [.init(field: "name", detail: "This value is already in use and should be unique.")])

@@ -2,10 +2,32 @@ import Foundation
 import Hummingbird
 import Store
 
-/// Users and their API keys (Coder's `/api/v2/users…`).
+/// Users and their API keys (Coder's `/api/v2/users…`). Creating a user, suspending and
+/// activating one, and minting a key are audited (`user` create and write, `api_key` create).
 struct UsersController: ResourceController {
     let store: Store
     let authenticator: Authenticator
+    let audit: AuditRecorder
+
+    /// What the audit log shows of a user: the user as the API writes it, and its login type;
+    /// never its password hash (no field holds it).
+    struct AuditedUser: Encodable {
+        let user: UserJSON
+        let loginType: String
+
+        init(_ user: User) {
+            self.user = UserJSON(user)
+            loginType = user.loginType
+        }
+
+        enum Key: String, CodingKey { case login_type }
+
+        func encode(to encoder: any Encoder) throws {
+            try user.encode(to: encoder)
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encode(loginType, forKey: .login_type)
+        }
+    }
 
     struct CreateUserRequest: Decodable {
         let email: String
@@ -92,8 +114,14 @@ struct UsersController: ResourceController {
             email: body.email, username: body.username, hashedPassword: hashedPassword,
             loginType: body.loginType, organizationID: organization.id
         )
+        let audit = self.audit
         do {
-            return Created(UserJSON(try await store.createUser(new)))
+            return Created(UserJSON(try await store.createUser(new) { created in
+                try audit.entry(
+                    request, context, resourceType: .user, resourceID: created.id, target: created.username, action: .create,
+                    new: AuditedUser(created), organizationID: organization.id, status: .created
+                )
+            }))
         } catch StoreError.conflict(let field) {
             throw APIError(.conflict, "User already exists.", validations: [.init(field: field, detail: "this value is already in use and should be unique")])
         }
@@ -110,7 +138,15 @@ struct UsersController: ResourceController {
             throw APIError(.badRequest, "You cannot suspend yourself.")
         }
         try context.authorize(.update, .userAdministration(id: user.id, isOwner: user.siteRoles.contains(Role.owner.rawValue)))
-        let updated = try await store.setUserStatus(id: user.id, status)
+        let audit = self.audit
+        let updated = try await store.setUserStatus(id: user.id, status) { old, new in
+            // Setting the status a user already has changes nothing: no row.
+            guard old.status != new.status else { return nil }
+            return try audit.entry(
+                request, context, resourceType: .user, resourceID: new.id, target: new.username, action: .write,
+                old: AuditedUser(old), new: AuditedUser(new), organizationID: new.organizationIDs.first, status: .ok
+            )
+        }
         await authenticator.userStatusChanged(user.id)
         return UserJSON(updated)
     }
@@ -126,7 +162,11 @@ struct UsersController: ResourceController {
     @Sendable func createKey(_ request: Request, _ context: AppRequestContext) async throws -> Created<KeyResponse> {
         let user = try await context.load(.user(context, in: store), for: .read)
         try context.authorize(.create, .apiKey(owner: user.id))
-        return Created(KeyResponse(key: try await authenticator.issueKey(for: user.id, loginType: "token", lifetime: Authenticator.tokenLifetime)))
+        let audit = self.audit
+        let token = try await authenticator.issueKey(for: user.id, loginType: "token", lifetime: Authenticator.tokenLifetime) { key in
+            try audit.apiKeyEntry(request, context, key: key, action: .create, status: .created)
+        }
+        return Created(KeyResponse(key: token))
     }
 }
 

@@ -2,11 +2,72 @@ import Foundation
 import Hummingbird
 import Provisioning
 import Store
+import WireFormat
 
-/// Workspaces and starting their builds: what turns into workspace-build jobs.
+/// Workspaces and starting their builds: what turns into workspace-build jobs. Creating a
+/// workspace is audited (`workspace`, create, and its first build's row), and so is every
+/// build (`workspace_build`, create; the transition is in the diff). A build's target is its
+/// workspace's name, with Coder's additional fields (`workspace_name`, `build_number`,
+/// `build_reason`).
 struct WorkspacesController: ResourceController {
     let store: Store
     let access: TemplateAccessChecker
+    let audit: AuditRecorder
+
+    /// What the audit log shows of a workspace.
+    struct AuditedWorkspace: Encodable {
+        let id: UUID
+        let name: String
+        let owner_id: UUID
+        let organization_id: UUID
+        let template_id: UUID
+        let created_at: Date
+
+        init(_ workspace: Workspace) {
+            id = workspace.id
+            name = workspace.name
+            owner_id = workspace.ownerID
+            organization_id = workspace.organizationID
+            template_id = workspace.templateID
+            created_at = workspace.createdAt
+        }
+    }
+
+    /// What the audit log shows of a build.
+    struct AuditedBuild: Encodable {
+        let id: UUID
+        let workspace_id: UUID
+        let template_version_id: UUID
+        let build_number: Int32
+        let transition: String
+        let initiator_id: UUID
+        let job_id: UUID
+        let created_at: Date
+
+        init(_ build: WorkspaceBuild) {
+            id = build.id
+            workspace_id = build.workspaceID
+            template_version_id = build.templateVersionID
+            build_number = build.buildNumber
+            transition = build.transition
+            initiator_id = build.initiatorID
+            job_id = build.jobID
+            created_at = build.createdAt
+        }
+    }
+
+    /// A build's audit row: created by the request, about the workspace `workspaceName`.
+    static func buildEntry(
+        _ audit: AuditRecorder, _ request: Request, _ context: AppRequestContext, build: WorkspaceBuild, workspaceName: String, organizationID: UUID
+    ) throws -> AuditEntry? {
+        try audit.entry(
+            request, context, resourceType: .workspaceBuild, resourceID: build.id, target: workspaceName, action: .create,
+            new: AuditedBuild(build), organizationID: organizationID, status: .created,
+            additionalFields: .object([
+                "workspace_name": .string(workspaceName), "build_number": .string(String(build.buildNumber)), "build_reason": .string("initiator"),
+            ])
+        )
+    }
 
     struct CreateWorkspaceRequest: Decodable {
         let name: String
@@ -62,10 +123,18 @@ struct WorkspacesController: ResourceController {
             type: .workspaceBuild, fileID: versionJob.fileID, input: "{}",
             tags: ProvisionerTags.forBuild(versionTags: versionJob.tags, workspaceOwnerID: owner.id)
         )
+        let audit = self.audit
         do {
             let (workspace, _) = try await store.createWorkspace(
                 ownerID: owner.id, organizationID: organization.id, templateID: template.id, versionID: version.id, name: body.name, job: job
-            )
+            ) { created, build in
+                let workspaceRow = try audit.entry(
+                    request, context, resourceType: .workspace, resourceID: created.id, target: created.name, action: .create,
+                    new: AuditedWorkspace(created), organizationID: created.organizationID, status: .created
+                )
+                let buildRow = try Self.buildEntry(audit, request, context, build: build, workspaceName: created.name, organizationID: created.organizationID)
+                return [workspaceRow, buildRow].compactMap { $0 }
+            }
             return Created(try await WorkspaceJSON.make(workspace, store: store))
         } catch StoreError.conflict {
             throw APIError(.conflict, "Workspace \"\(body.name)\" already exists.", validations: [.init(field: "name", detail: "This value is already in use and should be unique.")])
@@ -94,7 +163,10 @@ struct WorkspacesController: ResourceController {
         )
         do {
             // Decided inside the transaction that inserts the build: of concurrent requests exactly one wins.
-            let build = try await store.createBuild(workspaceID: workspace.id, versionID: version.id, transition: body.transition, job: job)
+            let audit = self.audit
+            let build = try await store.createBuild(workspaceID: workspace.id, versionID: version.id, transition: body.transition, job: job) { created in
+                try Self.buildEntry(audit, request, context, build: created, workspaceName: workspace.name, organizationID: workspace.organizationID)
+            }
             return Created(try await BuildJSON.make(build, store: store))
         } catch StoreError.buildActive {
             throw APIError(.conflict, "A workspace build is already active.")
