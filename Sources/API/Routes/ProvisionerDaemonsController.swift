@@ -213,6 +213,10 @@ struct ProvisionerDaemonsController: ResourceController {
         }
         let connectionID = UUID()
         let audit = self.audit
+        // The token's user is the actor (this route authenticates itself; the context has no subject).
+        var actor = context
+        actor.subject = subject
+        let auditContext = actor
         let credential: JSONValue = .object(["credential": .string(subject == nil ? "psk" : "session_token")])
         let outcome = try await store.registerDaemon(DaemonRegistration(
             name: name, organizationID: organization.id, ownership: ownership, instanceID: instanceID, connectionID: connectionID,
@@ -220,7 +224,7 @@ struct ProvisionerDaemonsController: ResourceController {
             version: version
         ), liveness: services.connections.liveness) { old, new in
             try audit.entry(
-                request, context, resourceType: .provisionerDaemon, resourceID: new.id, target: new.name, action: old == nil ? .create : .write,
+                request, auditContext, resourceType: .provisionerDaemon, resourceID: new.id, target: new.name, action: old == nil ? .create : .write,
                 old: old.map(AuditedDaemon.init), new: AuditedDaemon(new), secretFields: AuditedDaemon.secretFields,
                 organizationID: new.organizationID, status: .switchingProtocols, additionalFields: credential
             )
