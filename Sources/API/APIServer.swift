@@ -142,20 +142,26 @@ public struct APIServer: Sendable {
     /// The server's child channel: plain HTTP through the application's responder, upgrades
     /// decided by `router` (the same route table the application serves); behind TLS when
     /// `tls` is given (the HTTPS listener), with the certificate current at each accept.
-    /// `gate` is the connection cap, shared by every listener of the replica.
+    /// `gate` is the connection cap and the per-address cap, shared by every listener of the replica.
     public func makeServerBuilder(router: Router<AppRequestContext>, tls: ReloadableTLS? = nil, gate: ConnectionGate? = nil) -> HTTPServerBuilder {
         let upgrades = router.buildResponder()
         let limits = configuration.connectionLimits
         let gate = gate ?? makeConnectionGate()
         let observer = metrics.map { WebSocketMetricsObserver($0) }
+        let proxyTrust = configuration.proxyTrust
         return HTTPServerBuilder { responder in
-            let plain = UpgradeChannel(responder: responder, router: upgrades, limits: limits, gate: gate, observer: observer, secure: tls != nil)
+            let plain = UpgradeChannel(
+                responder: responder, router: upgrades, limits: limits, gate: gate, observer: observer, secure: tls != nil, proxyTrust: proxyTrust
+            )
             guard let tls else { return plain }
             return TLSUpgradeChannel(base: plain, tls: tls)
         }
     }
 
     public func makeConnectionGate() -> ConnectionGate {
-        ConnectionGate(limit: configuration.connectionLimits.maximumConnections, logger: logger)
+        ConnectionGate(
+            limit: configuration.connectionLimits.maximumConnections,
+            perAddressLimit: configuration.connectionLimits.maximumConnectionsPerAddress, logger: logger
+        )
     }
 }

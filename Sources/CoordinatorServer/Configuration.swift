@@ -28,6 +28,9 @@ extension CoordinatorServer {
         /// The key external provisioner daemons may authenticate with; nil: session tokens only.
         public var provisionerPreSharedKey: String?
         public var jobLogLimits: JobLogLimits
+        /// Connected daemons per user and per organization (`--provisioner-daemons-per-user`,
+        /// `--provisioner-daemons-per-organization`).
+        public var provisionerDaemonCaps: DaemonCaps
         public var licensing: LicenseSettings
         /// The key IdPs present to SCIM (`--scim-auth-header`); nil: SCIM is off.
         public var scimKey: String?
@@ -61,6 +64,7 @@ extension CoordinatorServer {
             proxyTrust: ProxyTrust = ProxyTrust(),
             provisionerPreSharedKey: String? = nil,
             jobLogLimits: JobLogLimits = JobLogLimits(),
+            provisionerDaemonCaps: DaemonCaps = DaemonCaps(),
             licensing: LicenseSettings = LicenseSettings(),
             scimKey: String? = nil,
             prometheus: ListenAddress? = nil,
@@ -83,6 +87,7 @@ extension CoordinatorServer {
             self.proxyTrust = proxyTrust
             self.provisionerPreSharedKey = provisionerPreSharedKey
             self.jobLogLimits = jobLogLimits
+            self.provisionerDaemonCaps = provisionerDaemonCaps
             self.licensing = licensing
             self.scimKey = scimKey
             self.prometheus = prometheus

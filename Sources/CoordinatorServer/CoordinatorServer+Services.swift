@@ -31,6 +31,7 @@ extension CoordinatorServer {
             // Holds the largest job a daemon can be handed: see ProvisionerLimits.
             webSocket: WebSocketConfiguration(maxMessageSize: ProvisionerLimits.maxMessageBytes, pingInterval: .seconds(15), pingTimeout: .seconds(30)),
             logLimits: configuration.jobLogLimits,
+            daemonCaps: configuration.provisionerDaemonCaps,
             // Quotas are part of template RBAC: enforced while it is licensed and switched on.
             quotaEnforced: { [entitlements = licensing.entitlements] in entitlements.isEnabled(.templateRBAC) }
         )

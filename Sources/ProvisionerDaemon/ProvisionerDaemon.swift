@@ -129,6 +129,15 @@ public final class ProvisionerDaemon: Sendable {
                     metadata: ["url": "\(base)", "name": "\(configuration.name)"]
                 )
                 backoff = configuration.maximumBackoff
+            } catch WebSocketClientHandshake.Failure.unexpectedStatus(let status) where status == .tooManyRequests {
+                // A cap: the user's or the organization's connected daemons (the same on every
+                // replica), or this address's connections to that replica (another may have room).
+                logger.error(
+                    "the coordinator refused this daemon: too many daemons are connected for its user or organization, or too many connections come from this address; retrying",
+                    metadata: ["url": "\(base)", "name": "\(configuration.name)"]
+                )
+                backoff = configuration.maximumBackoff
+                index += 1
             } catch {
                 logger.warning("connection to coordinator failed", metadata: ["url": "\(base)", "error": "\(error)"])
                 index += 1 // try the next URL

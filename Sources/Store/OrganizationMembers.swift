@@ -12,6 +12,13 @@ enum OrganizationMembers {
         PostgresQuery("INSERT INTO organization_members (user_id, organization_id) VALUES ($1, $2)", [userID, organizationID])
     }
 
+    /// The memberships of every user of `userIDs`, with the user's id, in no particular order.
+    static func ofUsers(_ userIDs: [UUID]) -> PostgresQuery<(userID: UUID, membership: OrganizationMembership)> {
+        PostgresQuery("SELECT user_id, organization_id, roles FROM organization_members WHERE user_id = ANY($1::uuid[])", [userIDs]) { row in
+            (try row.decode("user_id"), OrganizationMembership(organizationID: try row.decode("organization_id"), roles: try row.decode("roles")))
+        }
+    }
+
     /// With their organization roles, in the order they joined.
     static func ofUser(_ userID: UUID) -> PostgresQuery<OrganizationMembership> {
         PostgresQuery("SELECT organization_id, roles FROM organization_members WHERE user_id = $1 ORDER BY created_at", [userID]) { row in

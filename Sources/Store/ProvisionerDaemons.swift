@@ -59,6 +59,35 @@ public struct DaemonRegistration: Sendable {
     }
 }
 
+/// How many daemons may be connected at once (`--provisioner-daemons-per-user`,
+/// `--provisioner-daemons-per-organization`), counted in the registration's transaction. A daemon
+/// is counted while it is connected (seen within the liveness window), so one that went away
+/// frees its place; names that were registered once and went offline are not counted (the
+/// retention purge deletes them).
+public struct DaemonCaps: Sendable, Equatable {
+    /// Connected user daemons (`scope=user`) of one user in one organization; nil: not counted
+    /// (organization daemons, and user daemons registered with the PSK, which belong to no user).
+    public var perUser: Int?
+    /// Connected daemons of one organization, of every owner; nil: not counted.
+    public var perOrganization: Int?
+
+    /// 10 daemons per user; 20,000 per organization, twice DESIGN's budget of 10,000 idle daemons
+    /// per replica, so that the cap never stands in the way of the budget.
+    public init(perUser: Int? = 10, perOrganization: Int? = 20_000) {
+        self.perUser = perUser
+        self.perOrganization = perOrganization
+    }
+
+    public static let unlimited = DaemonCaps(perUser: nil, perOrganization: nil)
+}
+
+/// Which cap a registration would have passed, and its value. Thrown inside the registration's
+/// transaction (so that its insert rolls back) and returned as `DaemonRegistrationOutcome.capReached`.
+public enum DaemonCapReached: Error, Sendable, Equatable {
+    case user(limit: Int)
+    case organization(limit: Int)
+}
+
 public enum DaemonRegistrationOutcome: Sendable, Equatable {
     /// The connection holds the name now; `superseded` is the connection it replaced (the same
     /// process reconnecting), which must be closed wherever it still is.
@@ -68,6 +97,8 @@ public enum DaemonRegistrationOutcome: Sendable, Equatable {
     case heldByAnotherOwner(DaemonOwnership)
     /// Another process (another instance id) is connected under this name right now.
     case connectedElsewhere
+    /// Connecting would pass a cap of `DaemonCaps`; nothing was written.
+    case capReached(DaemonCapReached)
 }
 
 /// The `provisioner_daemons` table's statements.
@@ -141,6 +172,33 @@ enum ProvisionerDaemons {
              daemon.instanceID, daemon.connectionID],
             decode: record
         )
+    }
+
+    /// Registrations that would add a connected daemon to an organization wait for each other
+    /// (until their transaction ends), so that concurrent ones cannot pass its caps together: each
+    /// counts after the one before it has committed. Taken in a statement of its own, before the
+    /// count, so that the count's snapshot is taken after the lock is held.
+    static func capLock(organizationID: UUID) -> PostgresQuery<Void> {
+        PostgresQuery(
+            "SELECT pg_advisory_xact_lock(hashtextextended('coordinator.daemon_caps:' || $1::text, 0))",
+            [organizationID]
+        )
+    }
+
+    /// The organization's connected daemons (seen within `liveness`) other than `id`, and how many
+    /// of them are user daemons of `ownerID` (none when it is nil). One pass over the organization's rows.
+    static func connectedCounts(organizationID: UUID, excluding id: UUID, ownerID: UUID?, liveness: Duration) -> PostgresQuery<(organization: Int, owner: Int)> {
+        PostgresQuery(
+            """
+            SELECT count(*) AS organization_count,
+                   count(*) FILTER (WHERE scope = 'user' AND owner_id = $3::uuid) AS owner_count
+            FROM provisioner_daemons
+            WHERE organization_id = $1 AND id <> $2 AND connected AND last_seen_at > now() - $4 * interval '1 millisecond'
+            """,
+            [organizationID, id, ownerID, liveness.milliseconds]
+        ) { row in
+            (try row.decode("organization_count"), try row.decode("owner_count"))
+        }
     }
 
     /// Returns the connections that are still their daemon's current one.

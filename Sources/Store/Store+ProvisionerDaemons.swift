@@ -5,7 +5,8 @@ extension Store {
     /// Payload: the id of a daemon connection that a reconnect of the same process replaced.
     public static let daemonSupersededChannel = "provisioner_daemon_superseded"
 
-    /// Registers a connecting daemon under its name, if its credential may hold that name.
+    /// Registers a connecting daemon under its name, if its credential may hold that name and
+    /// the caps allow one more connected daemon.
     ///
     /// A daemon keeps its id across reconnects (to any replica): job leases name it. Names are
     /// keyed by organization, name and owner, as in Coder: the organization's daemons (`owner_id`
@@ -16,35 +17,68 @@ extension Store {
     /// replica; another process under the same name is refused while the name is connected (seen
     /// within `liveness`), so it can never take over a running daemon's jobs.
     ///
+    /// `caps` count connected daemons (`DaemonCaps`), in this transaction, under a lock per
+    /// organization, so that concurrent registrations cannot pass a cap together. Only a
+    /// registration that adds a connected daemon is counted: a new name, or a name whose daemon
+    /// is not connected now. The same process replacing its live connection is already counted,
+    /// and is never refused by a cap.
+    ///
     /// `audit` sees a registration that happened: a new daemon (`old` nil) or an existing one
     /// reconnecting (`old` its row before); its row commits with it. A refused one leaves none.
     public func registerDaemon(
-        _ daemon: DaemonRegistration, liveness: Duration,
+        _ daemon: DaemonRegistration, liveness: Duration, caps: DaemonCaps = .unlimited,
         audit: (@Sendable (_ old: ProvisionerDaemonRecord?, _ new: ProvisionerDaemonRecord) throws -> AuditEntry?)? = nil
     ) async throws -> DaemonRegistrationOutcome {
-        try await pool.withTransaction { connection in
-            if let inserted = try connection.one(ProvisionerDaemons.insert(daemon)) {
-                try Self.recordAudit(try audit?(nil, inserted), on: connection)
-                return .registered(inserted, superseded: nil)
-            }
-            guard let locked = try connection.one(ProvisionerDaemons.lockNamed(
-                daemon.name, organizationID: daemon.organizationID, ownerID: daemon.ownership.ownerID, liveness: liveness
-            )) else { throw StoreError.notFound }
-            // The key has the owner but not the scope: only a user daemon's row that migration 4
-            // backfilled without an owner (its tags had none) shares the organization daemons' key.
-            let (existing, live) = locked
-            guard existing.ownership == daemon.ownership else { return .heldByAnotherOwner(existing.ownership) }
-            let sameProcess = !daemon.instanceID.isEmpty && existing.instanceID == daemon.instanceID
-            if !sameProcess, live != false { return .connectedElsewhere }
+        do {
+            return try await pool.withTransaction { connection in
+                if let inserted = try connection.one(ProvisionerDaemons.insert(daemon)) {
+                    // Throws past a cap: the insert rolls back with the transaction.
+                    try Self.checkDaemonCaps(caps, adding: inserted, liveness: liveness, on: connection)
+                    try Self.recordAudit(try audit?(nil, inserted), on: connection)
+                    return .registered(inserted, superseded: nil)
+                }
+                guard let locked = try connection.one(ProvisionerDaemons.lockNamed(
+                    daemon.name, organizationID: daemon.organizationID, ownerID: daemon.ownership.ownerID, liveness: liveness
+                )) else { throw StoreError.notFound }
+                // The key has the owner but not the scope: only a user daemon's row that migration 4
+                // backfilled without an owner (its tags had none) shares the organization daemons' key.
+                let (existing, live) = locked
+                guard existing.ownership == daemon.ownership else { return .heldByAnotherOwner(existing.ownership) }
+                let sameProcess = !daemon.instanceID.isEmpty && existing.instanceID == daemon.instanceID
+                if !sameProcess, live != false { return .connectedElsewhere }
+                // A name whose daemon is away comes back as one more connected daemon; a live one
+                // (the same process replacing its connection) is counted already.
+                if live == false {
+                    try Self.checkDaemonCaps(caps, adding: existing, liveness: liveness, on: connection)
+                }
 
-            guard let updated = try connection.one(ProvisionerDaemons.reconnect(id: existing.id, daemon)) else { throw StoreError.notFound }
-            try Self.recordAudit(try audit?(existing, updated), on: connection)
-            let superseded = existing.connectionID.flatMap { $0 == daemon.connectionID ? nil : $0 }
-            if let superseded {
-                try connection.notify(Self.daemonSupersededChannel, superseded.uuidString.lowercased())
+                guard let updated = try connection.one(ProvisionerDaemons.reconnect(id: existing.id, daemon)) else { throw StoreError.notFound }
+                try Self.recordAudit(try audit?(existing, updated), on: connection)
+                let superseded = existing.connectionID.flatMap { $0 == daemon.connectionID ? nil : $0 }
+                if let superseded {
+                    try connection.notify(Self.daemonSupersededChannel, superseded.uuidString.lowercased())
+                }
+                return .registered(updated, superseded: superseded)
             }
-            return .registered(updated, superseded: superseded)
+        } catch let reached as DaemonCapReached {
+            return .capReached(reached)
         }
+    }
+
+    /// Throws `DaemonCapReached` if `daemon` (its row, inserted or about to be taken back) would be
+    /// one connected daemon too many for its owner or its organization. Every registration that
+    /// counts takes the organization's lock first; the lock holder waits for nothing else (the
+    /// count is a plain read), so registrations cannot deadlock on it.
+    static func checkDaemonCaps(_ caps: DaemonCaps, adding daemon: ProvisionerDaemonRecord, liveness: Duration, on connection: isolated DatabaseConnection) throws {
+        let ownerID = daemon.ownership.scope == "user" ? daemon.ownership.ownerID : nil
+        let perUser = ownerID == nil ? nil : caps.perUser
+        guard perUser != nil || caps.perOrganization != nil else { return }
+        try connection.execute(ProvisionerDaemons.capLock(organizationID: daemon.organizationID))
+        guard let counts = try connection.one(ProvisionerDaemons.connectedCounts(
+            organizationID: daemon.organizationID, excluding: daemon.id, ownerID: ownerID, liveness: liveness
+        )) else { return }
+        if let limit = perUser, counts.owner >= limit { throw DaemonCapReached.user(limit: limit) }
+        if let limit = caps.perOrganization, counts.organization >= limit { throw DaemonCapReached.organization(limit: limit) }
     }
 
     /// Marks every daemon connection of this replica in `connectionIDs` as seen, in one statement:

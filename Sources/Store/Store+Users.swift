@@ -112,6 +112,15 @@ extension Store {
         }
     }
 
+    /// Replaces the user's site roles (owner, template-admin, user-admin, auditor; member is
+    /// implied and never stored); returns the user as now stored.
+    public func setSiteRoles(id: UUID, _ roles: [String]) async throws -> User {
+        try await pool.withTransaction { connection in
+            guard try connection.execute(Users.setSiteRoles(id: id, roles)) == 1 else { throw StoreError.notFound }
+            return try connection.one(Users.withID(id))!
+        }
+    }
+
     /// Replaces a password hash, unless it changed meanwhile (a concurrent login or password change).
     public func setPasswordHash(userID: UUID, _ hash: String, replacing old: String) async throws {
         try await pool.execute(Users.setPasswordHash(userID: userID, hash, replacing: old))
@@ -124,5 +133,15 @@ extension Store {
     /// Organization memberships with their organization roles.
     public func memberships(userID: UUID) async throws -> [OrganizationMembership] {
         try await pool.all(OrganizationMembers.ofUser(userID))
+    }
+
+    /// The memberships of each of `userIDs` (a user in no organization has no entry), in one query.
+    public func memberships(userIDs: [UUID]) async throws -> [UUID: [OrganizationMembership]] {
+        guard !userIDs.isEmpty else { return [:] }
+        var byUser: [UUID: [OrganizationMembership]] = [:]
+        for (userID, membership) in try await pool.all(OrganizationMembers.ofUsers(userIDs)) {
+            byUser[userID, default: []].append(membership)
+        }
+        return byUser
     }
 }

@@ -149,6 +149,10 @@ enum Users {
         PostgresQuery("UPDATE users SET status = $2, updated_at = now() WHERE id = $1", [id, status])
     }
 
+    static func setSiteRoles(id: UUID, _ roles: [String]) -> PostgresQuery<Void> {
+        PostgresQuery("UPDATE users SET rbac_roles = $2, updated_at = now() WHERE id = $1", [id, roles])
+    }
+
     static func setPasswordHash(userID: UUID, _ hash: String, replacing old: String) -> PostgresQuery<Void> {
         PostgresQuery("UPDATE users SET hashed_password = $1, updated_at = now() WHERE id = $2 AND hashed_password = $3", [hash, userID, old])
     }

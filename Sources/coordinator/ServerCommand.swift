@@ -78,6 +78,15 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("http-max-connections"), help: "Connections (WebSockets included) this replica serves at once; one more is answered 503. (env: COORDINATOR_HTTP_MAX_CONNECTIONS; default: 20000)")
     var maxConnectionsFlag: Int?
 
+    @Option(name: .customLong("max-connections-per-address"), help: "Connections one client address (as --proxy-trusted-origins resolves it; an IPv6 client by its /64) may hold at once; one more is answered 429. Trusted proxies themselves are exempt. (env: COORDINATOR_MAX_CONNECTIONS_PER_ADDRESS; default: 1000)")
+    var maxConnectionsPerAddressFlag: Int?
+
+    @Option(name: .customLong("provisioner-daemons-per-user"), help: "User daemons (tag scope=user) one user may have connected to an organization at once; one more is refused with 429. (env: COORDINATOR_PROVISIONER_DAEMONS_PER_USER; default: 10)")
+    var daemonsPerUserFlag: Int?
+
+    @Option(name: .customLong("provisioner-daemons-per-organization"), help: "Daemons of every owner connected to one organization at once; one more is refused with 429. (env: COORDINATOR_PROVISIONER_DAEMONS_PER_ORGANIZATION; default: 20000)")
+    var daemonsPerOrganizationFlag: Int?
+
     @Option(name: .customLong("job-orphan-grace"), help: "How long a job waits for its disconnected daemon to come back before it fails. (env: COORDINATOR_JOB_ORPHAN_GRACE; default: 30s)")
     var orphanGraceFlag: String?
 
@@ -177,7 +186,14 @@ struct ServerCommand: AsyncParsableCommand {
             version: Coordinator.version, host: host, port: port, accessURL: Environment.value(accessURLFlag, "CODER_ACCESS_URL"),
             database: try database.configuration, replica: replica, jobOrphanGrace: orphanGrace, jobHangTimeout: hangTimeout,
             connectionLimits: connectionLimits, loginPolicy: loginPolicy, proxyTrust: proxyTrust,
-            provisionerPreSharedKey: preSharedKey, jobLogLimits: try makeLogLimits(), licensing: try makeLicensing(),
+            provisionerPreSharedKey: preSharedKey, jobLogLimits: try makeLogLimits(),
+            provisionerDaemonCaps: DaemonCaps(
+                perUser: try positiveInteger(daemonsPerUserFlag, "COORDINATOR_PROVISIONER_DAEMONS_PER_USER", "--provisioner-daemons-per-user", default: 10),
+                perOrganization: try positiveInteger(
+                    daemonsPerOrganizationFlag, "COORDINATOR_PROVISIONER_DAEMONS_PER_ORGANIZATION", "--provisioner-daemons-per-organization", default: 20_000
+                )
+            ),
+            licensing: try makeLicensing(),
             scimKey: try Environment.secret(
                 scimKeyFlag, ["CODER_SCIM_AUTH_HEADER"], file: scimKeyFileFlag, ["COORDINATOR_SCIM_AUTH_HEADER_FILE"], option: "scim-auth-header"
             ),
@@ -267,7 +283,10 @@ struct ServerCommand: AsyncParsableCommand {
         return ConnectionLimits(
             headerReadTimeout: header,
             idleTimeout: try duration(idleTimeoutFlag, "COORDINATOR_HTTP_IDLE_TIMEOUT", "--http-idle-timeout", default: .seconds(60)),
-            maximumConnections: try positiveInteger(maxConnectionsFlag, "COORDINATOR_HTTP_MAX_CONNECTIONS", "--http-max-connections", default: 20_000)
+            maximumConnections: try positiveInteger(maxConnectionsFlag, "COORDINATOR_HTTP_MAX_CONNECTIONS", "--http-max-connections", default: 20_000),
+            maximumConnectionsPerAddress: try positiveInteger(
+                maxConnectionsPerAddressFlag, "COORDINATOR_MAX_CONNECTIONS_PER_ADDRESS", "--max-connections-per-address", default: 1000
+            )
         )
     }
 

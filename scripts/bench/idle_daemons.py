@@ -9,7 +9,9 @@ PSK = "bench-psk"
 work = tempfile.mkdtemp(prefix="idle-daemons-")
 port = free_port()
 server = subprocess.Popen([BIN, "server", "--postgres-url", PG_URL, "--http-address", f"127.0.0.1:{port}",
-                           "--provisioner-daemon-psk", PSK, "--log-level", "warning"],
+                           "--provisioner-daemon-psk", PSK, "--log-level", "warning",
+                           # Every daemon connects from 127.0.0.1: lift the per-address cap (1000).
+                           "--max-connections-per-address", "20000"],
                           stdout=open(f"{work}/server.log", "w"), stderr=subprocess.STDOUT)
 wait_until(lambda: request(port, "GET", "/api/v2/buildinfo")[0] == 200)
 request(port, "POST", "/api/v2/users/first", {"email": "b@example.com", "username": "bench", "password": "B3nch-Passw0rd!"})

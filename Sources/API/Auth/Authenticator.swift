@@ -10,7 +10,8 @@ import Synchronization
 /// Verified keys are cached for up to `cacheLifetime`, so that hot endpoints (`/replicas` under a
 /// dashboard's load) do not touch the database to authenticate. Every replica drops a cached key
 /// as soon as it is revoked anywhere: logout publishes the key id on `api_key_revoked`, a status
-/// change publishes the user id on `user_status_changed`, and a pubsub resync clears the cache.
+/// or role change publishes the user id on `user_status_changed`, and a pubsub resync clears the
+/// cache. The same announcements re-check the WebSockets the user holds (`AuthenticatedSockets`).
 public final class Authenticator: Sendable {
     public static let cookieName = "coder_session_token"
     public static let headerName = HTTPField.Name("Coder-Session-Token")!
@@ -31,8 +32,9 @@ public final class Authenticator: Sendable {
     private let pubsub: Pubsub?
     private let cacheLifetime: TimeInterval
     private let cache = Mutex<[String: CachedKey]>([:])
-    /// Open WebSockets opened with a session token, closed when it stops authenticating.
-    public let sockets = AuthenticatedSockets()
+    /// Open WebSockets opened with a session token, closed when it stops authenticating or its
+    /// user loses the permission it was opened with.
+    public let sockets: AuthenticatedSockets
     private let logger = Logger(label: "api.authenticator")
     /// The time the cache and new keys go by; a test moves it instead of waiting.
     private let now: @Sendable () -> Date
@@ -42,6 +44,7 @@ public final class Authenticator: Sendable {
         self.pubsub = pubsub
         self.cacheLifetime = pubsub == nil ? 0 : cacheLifetime
         self.now = now
+        self.sockets = AuthenticatedSockets(store: store)
     }
 
     /// Follows revocations from every replica until cancelled.
@@ -68,11 +71,17 @@ public final class Authenticator: Sendable {
                     case .message(let raw):
                         let userID = UUID(uuidString: raw)
                         self.cache.withLock { $0 = $0.filter { $0.value.key.userID != userID } }
-                        // A status change may be a suspension: the check closes what no longer authenticates.
-                        if userID != nil { await self.sockets.check(store: self.store, logger: self.logger) }
+                        guard let userID else { continue }
+                        self.sockets.noteChange(userID: userID)
+                        // A status change may be a suspension: the check closes what no longer
+                        // authenticates; a role change, what the user may no longer do.
+                        await self.sockets.check(store: self.store, logger: self.logger)
+                        await self.sockets.recheck(userID: userID)
                     case .resync:
                         self.cache.withLock { $0.removeAll() }
                         await self.sockets.check(store: self.store, logger: self.logger)
+                        // Announcements may have been lost meanwhile: every user's roles, again.
+                        await self.sockets.recheckAll()
                     }
                 }
             }
@@ -161,14 +170,7 @@ public final class Authenticator: Sendable {
         if now.timeIntervalSince(key.lastUsed) > Self.refreshEvery {
             current = try await refresh(key, now: now)
         }
-        let memberships = try await store.memberships(userID: user.id)
-        let subject = Subject(
-            userID: user.id,
-            username: user.username,
-            siteRoles: Set(user.siteRoles),
-            organizations: Dictionary(memberships.map { ($0.organizationID, Set($0.roles)) }, uniquingKeysWith: { a, _ in a }),
-            apiKeyID: key.id
-        )
+        let subject = try await Self.subject(of: user, apiKeyID: key.id, store: store)
         if cacheLifetime > 0 {
             cache.withLock { $0[id] = CachedKey(key: current, subject: subject, cachedAt: now, lastRefresh: now) }
         }
@@ -209,9 +211,54 @@ public final class Authenticator: Sendable {
         await sockets.close(apiKeyID: id, reason: "session token revoked")
     }
 
+    /// The subject of `user`'s keys: their site roles and their organizations' roles, read now.
+    static func subject(of user: User, apiKeyID: String, store: Store) async throws -> Subject {
+        let memberships = try await store.memberships(userID: user.id)
+        return Subject(
+            userID: user.id,
+            username: user.username,
+            siteRoles: Set(user.siteRoles),
+            organizations: Dictionary(memberships.map { ($0.organizationID, Set($0.roles)) }, uniquingKeysWith: { a, _ in a }),
+            apiKeyID: apiKeyID
+        )
+    }
+
+    /// What each of `userIDs` may do now, for re-checking their open sockets, in two queries; a
+    /// user gone or suspended has none (nothing). The key id is left empty: permissions never look at it.
+    static func currentSubjects(userIDs: [UUID], store: Store) async throws -> [UUID: Subject] {
+        let users = try await store.users(ids: userIDs)
+        let memberships = try await store.memberships(userIDs: userIDs)
+        var subjects: [UUID: Subject] = [:]
+        for user in users where user.status != .suspended {
+            subjects[user.id] = Subject(
+                userID: user.id,
+                username: user.username,
+                siteRoles: Set(user.siteRoles),
+                organizations: Dictionary((memberships[user.id] ?? []).map { ($0.organizationID, Set($0.roles)) }, uniquingKeysWith: { a, _ in a }),
+                apiKeyID: ""
+            )
+        }
+        return subjects
+    }
+
+    /// A user was suspended or activated: every replica drops their cached keys and closes their
+    /// sockets if they no longer authenticate.
     func userStatusChanged(_ userID: UUID) async {
+        await userChanged(userID)
+    }
+
+    /// A user's roles changed: every replica drops their cached keys (the next request reads the
+    /// new roles) and closes each of their sockets whose permission they lost. Announced on the
+    /// status channel: to every listener, both are "this user's standing changed".
+    func userRolesChanged(_ userID: UUID) async {
+        await userChanged(userID)
+    }
+
+    private func userChanged(_ userID: UUID) async {
         cache.withLock { $0 = $0.filter { $0.value.key.userID != userID } }
+        sockets.noteChange(userID: userID)
         try? await pubsub?.publish(Self.userStatusChannel, userID.uuidString)
         await sockets.check(store: store, logger: logger)
+        await sockets.recheck(userID: userID)
     }
 }

@@ -43,9 +43,15 @@ public struct ProxyTrust: Sendable {
     /// own entry further left be taken for the proxy's. Proxies that write ports (`1.2.3.4:5678`,
     /// `[2001:db8::1]:443`) are understood.
     public func clientAddress(peer: String?, headers fields: HTTPFields) -> String? {
+        clientAddress(peer: peer, values: { fields[values: $0] })
+    }
+
+    /// The same, with the values of a header read by `values` (every field of that name, in
+    /// order): the connection cap reads NIO's request head before it becomes an `HTTPRequest`.
+    func clientAddress(peer: String?, values: (HTTPField.Name) -> [String]) -> String? {
         guard let peer, trusts(peer) else { return peer }
         for name in headers {
-            let chain = fields[values: name].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+            let chain = values(name).flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
             guard !chain.isEmpty else { continue }
             for entry in chain.reversed() {
                 guard let address = Self.address(of: entry) else { return peer }

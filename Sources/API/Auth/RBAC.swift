@@ -41,6 +41,9 @@ public enum Resource: Sendable {
     case auditLog
     /// A user's workspace quota (budget, allowances, consumption): that user, user admins, owners.
     case workspaceQuota(user: UUID)
+    /// Granting and taking away site roles (`PUT /users/{user}/roles`): owners only, as in Coder,
+    /// where only an owner may assign a site role beyond member.
+    case siteRoles
 }
 
 public enum Role: String, CaseIterable, Sendable {
@@ -113,7 +116,7 @@ public enum RBAC {
             return action == .read && auditor
         case .workspaceQuota(let user):
             return action == .read && (user == subject.userID || userAdmin)
-        case .deploymentConfig, .replicas, .licenses:
+        case .deploymentConfig, .replicas, .licenses, .siteRoles:
             return false
         }
     }

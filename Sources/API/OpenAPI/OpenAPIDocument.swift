@@ -1230,6 +1230,17 @@ enum OpenAPIDocument {
               }
             }
           },
+          "429": {
+            "description": "Too many daemons: the user's (`--provisioner-daemons-per-user`) or the organization's (`--provisioner-daemons-per-organization`) connected daemons are at their cap, or the client's address holds `--max-connections-per-address` connections.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Response"
+                }
+              }
+            },
+            "x-coordinator-addition": true
+          },
           "426": {
             "$ref": "#/components/responses/UpgradeRequired"
           }
@@ -4964,6 +4975,76 @@ enum OpenAPIDocument {
         "x-coordinator-addition": true
       }
     },
+    "/api/v2/users/{user}/roles": {
+      "put": {
+        "summary": "Assign site roles to a user",
+        "tags": [
+          "Users"
+        ],
+        "operationId": "putApiV2UsersUserRoles",
+        "responses": {
+          "200": {
+            "description": "OK",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/User"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "413": {
+            "$ref": "#/components/responses/ContentTooLarge"
+          }
+        },
+        "description": "Replaces the user's site roles (`owner`, `template-admin`, `user-admin`, `auditor`; `member` is implied). Owners only; changing your own roles is refused (400), as is an unknown role. The user's open WebSockets whose permission the change takes away are closed (1008) on every replica.",
+        "security": [
+          {
+            "CoderSessionToken": []
+          },
+          {
+            "CoderSessionCookie": []
+          },
+          {
+            "CoderSessionQuery": []
+          }
+        ],
+        "parameters": [
+          {
+            "name": "user",
+            "in": "path",
+            "required": true,
+            "description": "User ID, username, or `me`",
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/UpdateRoles"
+              }
+            }
+          }
+        },
+        "x-coordinator-addition": true
+      }
+    },
     "/api/v2/users/{user}/status/activate": {
       "put": {
         "summary": "Activate a user",
@@ -8330,6 +8411,25 @@ enum OpenAPIDocument {
             ]
           }
         ],
+        "x-coordinator-addition": true
+      },
+      "UpdateRoles": {
+        "type": "object",
+        "properties": {
+          "roles": {
+            "type": "array",
+            "items": {
+              "type": "string",
+              "enum": [
+                "owner",
+                "template-admin",
+                "user-admin",
+                "auditor",
+                "member"
+              ]
+            }
+          }
+        },
         "x-coordinator-addition": true
       },
       "UpdateTemplateACL": {

@@ -24,11 +24,14 @@ public struct ProvisionerServices: Sendable {
     /// The replica's quota commits; whether quotas are enforced, the composition root answers
     /// from the licensing (`quotaEnforced`).
     public let quotaCommits: QuotaCommits
+    /// `--provisioner-daemons-per-user` and `--provisioner-daemons-per-organization`.
+    public let daemonCaps: DaemonCaps
 
     public init(
         acquirer: JobAcquirer, connections: DaemonConnections, pubsub: Pubsub, replicaID: UUID, preSharedKey: String?, webSocket: WebSocketConfiguration,
-        logLimits: JobLogLimits = JobLogLimits(), quotaEnforced: @escaping @Sendable () -> Bool = { false }
+        logLimits: JobLogLimits = JobLogLimits(), daemonCaps: DaemonCaps = DaemonCaps(), quotaEnforced: @escaping @Sendable () -> Bool = { false }
     ) {
+        self.daemonCaps = daemonCaps
         self.acquirer = acquirer
         self.connections = connections
         self.pubsub = pubsub
@@ -143,6 +146,8 @@ struct ProvisionerDaemonsController: ResourceController {
         // Authentication: the pre-shared key, or a session token (from a cookie only with the
         // access URL's Origin: a browser adds the cookie to any page's WebSocket).
         var subject: Subject?
+        // Before the subject is read: a role change announced after this re-checks the socket.
+        let authenticatedAt = ContinuousClock.now
         if let presentedPSK = request.headers[Self.pskHeader] {
             guard let configured = services.preSharedKey, !configured.isEmpty else {
                 throw APIError(.badRequest, "External provisioner daemons not enabled")
@@ -212,6 +217,11 @@ struct ProvisionerDaemonsController: ResourceController {
             throw APIError(.badRequest, "Invalid daemon version.", validations: [.init(field: ProvisionerServe.buildVersionHeader, detail: "at most 128 printable characters")])
         }
         let connectionID = UUID()
+        // The per-user cap counts a user's own daemons: those registered with their token. A user
+        // daemon registered with the PSK belongs to no user (the nil owner) and counts for the
+        // organization only.
+        var caps = services.daemonCaps
+        if subject == nil || !isUserScoped { caps.perUser = nil }
         let audit = self.audit
         // The token's user is the actor (this route authenticates itself; the context has no subject).
         var actor = context
@@ -222,7 +232,7 @@ struct ProvisionerDaemonsController: ResourceController {
             name: name, organizationID: organization.id, ownership: ownership, instanceID: instanceID, connectionID: connectionID,
             provisioners: provisioners.sorted(), tags: tags, replicaID: services.replicaID,
             version: version
-        ), liveness: services.connections.liveness) { old, new in
+        ), liveness: services.connections.liveness, caps: caps) { old, new in
             try audit.entry(
                 request, auditContext, resourceType: .provisionerDaemon, resourceID: new.id, target: new.name, action: old == nil ? .create : .write,
                 old: old.map(AuditedDaemon.init), new: AuditedDaemon(new), secretFields: AuditedDaemon.secretFields,
@@ -243,6 +253,16 @@ struct ProvisionerDaemonsController: ResourceController {
                 .conflict, "A provisioner daemon named \"\(name)\" is already connected from another process.",
                 detail: "Two daemons are using the same name (the same default host name, or a copied configuration). Give each its own name with --name."
             )
+        case .capReached(.user(let limit)):
+            throw APIError(
+                .tooManyRequests, "You already have \(limit) provisioner daemons connected to this organization, the most one user may run.",
+                detail: "Stop one of them and connect again, or ask an operator to raise --provisioner-daemons-per-user."
+            )
+        case .capReached(.organization(let limit)):
+            throw APIError(
+                .tooManyRequests, "This organization already has \(limit) provisioner daemons connected, the most it may have.",
+                detail: "Stop one of them and connect again, or ask an operator to raise --provisioner-daemons-per-organization."
+            )
         }
         let session = DaemonSession(
             identity: DaemonIdentity(id: record.id, connectionID: connectionID, instanceID: instanceID, name: name, organizationID: organization.id, provisioners: provisioners, tags: tags),
@@ -251,6 +271,14 @@ struct ProvisionerDaemonsController: ResourceController {
         )
         let logger = self.logger
         let tokenSubject = subject
+        // What this connection needed of its user, asked again whenever their roles or status
+        // change: membership of the organization, and for an organization daemon the right to
+        // run the organization's daemons (owners, template admins).
+        let organizationScoped = tags[ProvisionerTags.scope] == ProvisionerTags.organizationScope
+        let permission: AuthenticatedSockets.Permission = { subject in
+            RBAC.can(subject, .read, .organization(id: organizationID))
+                && (!organizationScoped || RBAC.can(subject, .create, .provisionerDaemons(organization: organizationID)))
+        }
         let connections = services.connections
         let sockets = authenticator.sockets
         let messageLimit = services.webSocket.maxMessageSize
@@ -261,7 +289,7 @@ struct ProvisionerDaemonsController: ResourceController {
                     try? await outbound.close(code: .policyViolation, reason: String(reason.utf8.prefix(120)) ?? "closed")
                 }
                 connections.register(session, close: close)
-                let socket = tokenSubject.map { sockets.register($0, close: close) }
+                let socket = tokenSubject.map { sockets.register($0, authenticatedAt: authenticatedAt, requires: permission, close: close) }
                 defer {
                     connections.remove(session)
                     if let socket { sockets.remove(socket) }

@@ -53,6 +53,18 @@ struct UsersController: ResourceController {
         }
     }
 
+    /// Coder's `UpdateRoles`: the user's site roles, all of them (what is left out is taken away).
+    struct UpdateRolesRequest: Decodable {
+        let roles: [String]
+
+        init(from decoder: any Decoder) throws {
+            var fields = try RequestFields(decoder)
+            // As Coder's: absent is none.
+            roles = fields.optional("roles", as: [String].self) ?? []
+            try fields.check()
+        }
+    }
+
     struct UsersResponse: ResponseEncodable {
         let users: [UserJSON]
         let count: Int
@@ -70,6 +82,7 @@ struct UsersController: ResourceController {
         routes.get("users/:user", use: getUser)
         routes.put("users/:user/status/suspend") { try await setStatus($0, $1, .suspended) }
         routes.put("users/:user/status/activate") { try await setStatus($0, $1, .active) }
+        routes.put("users/:user/roles", use: setRoles)
         routes.get("users/:user/organizations", use: userOrganizations)
         routes.post("users/:user/keys", use: createKey)
         return routes
@@ -148,6 +161,26 @@ struct UsersController: ResourceController {
             )
         }
         await authenticator.userStatusChanged(user.id)
+        return UserJSON(updated)
+    }
+
+    /// `PUT /users/{user}/roles` (Coder's): replaces the user's site roles. Owners only; nobody
+    /// changes their own. Every replica drops the user's cached keys and re-checks the WebSockets
+    /// they hold: a template admin demoted to member loses their organization daemon's connection.
+    @Sendable func setRoles(_ request: Request, _ context: AppRequestContext) async throws -> UserJSON {
+        let subject = try context.requireSubject()
+        let user = try await context.load(.user(context, in: store), for: .read)
+        guard user.id != subject.userID else { throw APIError(.badRequest, "You cannot change your own roles.") }
+        try context.authorize(.update, .siteRoles)
+        let body = try await request.decode(as: UpdateRolesRequest.self, context: context)
+        var roles = Set<String>()
+        // "member" is everyone's and implied: accepted, never stored.
+        for role in body.roles where role != Role.member.rawValue {
+            guard Role.assignableSiteRoles.contains(role) else { throw APIError(.badRequest, "\"\(role)\" is not a supported role") }
+            roles.insert(role)
+        }
+        let updated = try await store.setSiteRoles(id: user.id, roles.sorted())
+        await authenticator.userRolesChanged(user.id)
         return UserJSON(updated)
     }
 

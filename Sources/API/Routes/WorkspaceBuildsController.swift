@@ -47,14 +47,17 @@ struct WorkspaceBuildsController: ResourceController {
     /// and every line is out.
     @Sendable private func followedLogs(_ request: Request, _ context: AppRequestContext) async throws -> WebSocketAcceptance {
         let subject = try context.requireSubject()
-        let (build, _) = try await context.load(.build(try context.uuidParameter("build"), in: store), for: .read)
+        let (build, workspace) = try await context.load(.build(try context.uuidParameter("build"), in: store), for: .read)
         let after = Int64(request.uri.queryParameters["after"].map(String.init) ?? "0") ?? 0
         let sockets = self.sockets
+        // Asked again of the user whenever their roles or status change.
+        let (owner, organization) = (workspace.ownerID, workspace.organizationID)
+        let permission: AuthenticatedSockets.Permission = { RBAC.can($0, .read, .workspace(owner: owner, organization: organization)) }
         return WebSocketAcceptance(configuration: Self.logSocket) { connection in
             _ = try? await connection.run { _, outbound in
-                let socket = sockets.register(subject) { reason in
+                let socket = sockets.register(subject, requires: permission, close: { reason in
                     try? await outbound.close(code: .policyViolation, reason: reason)
-                }
+                })
                 defer { sockets.remove(socket) }
                 try await followLogs(jobID: build.jobID, after: after) { line in
                     try await outbound.send(text: try WireJSON.encodeString(LogJSON(line)))

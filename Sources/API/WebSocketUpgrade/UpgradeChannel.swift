@@ -19,7 +19,8 @@ import WebSocket
 /// returns to a client's keep-alive pool.
 ///
 /// Connection hygiene (`ConnectionLimits`) lives here too: a connection over the cap is answered
-/// 503 before any parsing; the first request head must arrive within the header-read timeout (a
+/// 503 before any parsing, one over its address's cap 429 at its first request head
+/// (`AddressCapHandler`); the first request head must arrive within the header-read timeout (a
 /// later one within the idle timeout, which `HTTPConnectionStateHandler` enforces between
 /// requests); an upgraded WebSocket leaves both timeouts behind.
 struct UpgradeChannel: ServerChildChannel, HTTPChannelHandler {
@@ -51,6 +52,8 @@ struct UpgradeChannel: ServerChildChannel, HTTPChannelHandler {
     var observer: (any WebSocketObserver)?
     /// Behind TLS (the request's scheme is https).
     var secure = false
+    /// Whose forwarding headers name the client, for the per-address cap (`AddressCapHandler`).
+    var proxyTrust = ProxyTrust()
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
@@ -88,6 +91,10 @@ struct UpgradeChannel: ServerChildChannel, HTTPChannelHandler {
             configuration.enableErrorHandling = false
             configuration.enableResponseHeaderValidation = false
             let negotiation = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            // The per-address cap, between the decoder and the upgrade handler: it reads the first
+            // request head, counts the connection for its client, and leaves.
+            let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            try channel.pipeline.syncOperations.addHandler(AddressCapHandler(gate: gate, proxyTrust: proxyTrust), position: .after(decoder))
             return Value(channel: channel, negotiation: negotiation)
         }
     }
