@@ -103,7 +103,7 @@ let package = Package(
         .target(
             name: "Provisioning",
             dependencies: [
-                "Store", "Pubsub", "ProvisionerProtocol", "WireFormat", "Telemetry",
+                "Store", "Postgres", "Pubsub", "ProvisionerProtocol", "WireFormat", "Telemetry",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ],

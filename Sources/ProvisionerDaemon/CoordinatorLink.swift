@@ -23,6 +23,10 @@ actor CoordinatorLink {
     private var stopped = false
     /// The acquire sent on the current connection and not answered yet.
     private var acquireOnTheWire: Int64?
+    /// `acquireOnTheWire` once its send has returned: a `cancel_acquire` may only follow it then,
+    /// or it could reach the coordinator first (each send runs in a task of its own), be ignored
+    /// there as naming no acquire, and leave the acquire waiting for a job after SIGTERM.
+    private var acquireWritten: Int64?
     /// The job the last acquire handed over, until its runner has ended (`forget`).
     private var jobInHand: UUID?
 
@@ -46,11 +50,8 @@ actor CoordinatorLink {
             // Requests of a job would wait again, but there is no job.
             wakeConnectedWaiters()
         case .withdrawAcquire(let id):
-            if let send {
-                let text = ProvisionerCoding.encode(DaemonMessage.cancelAcquire(id: id))
-                // If this send fails, the connection is gone: `detach` answers the acquire.
-                Task { try? await send(text) }
-            }
+            // Not yet written: `written(_:)` sends the withdrawal once the acquire is out.
+            if acquireWritten == id { withdraw(id) }
         case .finishJob:
             // The job's own requests go on as before; the work loop stops once it has ended.
             break
@@ -67,9 +68,25 @@ actor CoordinatorLink {
     /// The connection is gone: requests waiting for an answer fail with `Disconnected` (a job's
     /// are sent again on the next connection). Called by the connection's reader as it ends, and
     /// again by `connectionLoop` once `serve` has returned; the second call finds nothing to do.
+    /// Sends `cancel_acquire` for `id` on the current connection. If this send fails, the
+    /// connection is gone: `detach` answers the acquire.
+    private func withdraw(_ id: Int64) {
+        guard let send else { return }
+        let text = ProvisionerCoding.encode(DaemonMessage.cancelAcquire(id: id))
+        Task { try? await send(text) }
+    }
+
+    /// The acquire `id` has been written; if the daemon was told to stop meanwhile, withdraw it now.
+    private func written(_ id: Int64) {
+        guard acquireOnTheWire == id else { return }
+        acquireWritten = id
+        if stopped { withdraw(id) }
+    }
+
     func detach() {
         send = nil
         acquireOnTheWire = nil
+        acquireWritten = nil
         for (_, continuation) in pending { continuation.resume(throwing: Disconnected()) }
         pending = [:]
     }
@@ -95,7 +112,12 @@ actor CoordinatorLink {
         return try await withCheckedThrowingContinuation { continuation in
             pending[id] = continuation
             Task {
-                do { try await send(text) } catch { self.fail(id) }
+                do {
+                    try await send(text)
+                    await self.written(id)
+                } catch {
+                    await self.fail(id)
+                }
             }
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Postgres
 import ProvisionerProtocol
 import Store
 import Synchronization
@@ -10,6 +11,9 @@ import Synchronization
 /// the caller hands it the inbound text messages and a way to send, and calls `end` when the
 /// connection is over.
 public final class DaemonSession: Sendable {
+    /// The error a job gets whose report the database could not store.
+    static let unstorableReport = "The provisioner daemon reported text the database cannot store (it held U+0000)."
+
     /// Why a session ended early; the caller closes the connection accordingly.
     public enum Failure: Error, Sendable, Equatable {
         /// A message that is not the protocol (the caller closes with 1008, policy violation).
@@ -113,7 +117,15 @@ public final class DaemonSession: Sendable {
             case .update(let id, let lease, let lines):
                 var canceled: Bool?
                 do {
-                    canceled = try await store.updateJob(lease, connectionID: identity.connectionID, logs: lines, limits: logLimits).canceled
+                    do {
+                        canceled = try await store.updateJob(lease, connectionID: identity.connectionID, logs: lines, limits: logLimits).canceled
+                    } catch let error as PostgresError where error.isUnstorableText {
+                        // The backstop behind the log sanitizing (`NULCharacter.replaced`): lines the
+                        // database cannot hold are dropped, not a reason to end the session (the
+                        // daemon would send them again on every reconnect, for ever).
+                        logger.warning("dropped a job update's log lines the database cannot store", metadata: ["job": "\(lease.jobID)", "error": "\(error)"])
+                        canceled = try await store.updateJob(lease, connectionID: identity.connectionID, logs: [], limits: logLimits).canceled
+                    }
                 } catch LeaseError.stale {
                     canceled = nil
                 }
@@ -138,7 +150,14 @@ public final class DaemonSession: Sendable {
             case .finish(let id, let lease, let outcome, let resources, let state, let reply):
                 var applied = true
                 do {
-                    try await store.finishJob(lease, connectionID: identity.connectionID, outcome, resources: resources, state: state)
+                    do {
+                        try await store.finishJob(lease, connectionID: identity.connectionID, outcome, resources: resources, state: state)
+                    } catch let error as PostgresError where error.isUnstorableText {
+                        // As for updates: a report the database cannot hold fails the job rather
+                        // than the session, which the daemon would replay on every reconnect.
+                        logger.warning("a job's report held text the database cannot store; failing the job", metadata: ["job": "\(lease.jobID)", "error": "\(error)"])
+                        try await store.finishJob(lease, connectionID: identity.connectionID, .failed(error: Self.unstorableReport, errorCode: nil))
+                    }
                 } catch LeaseError.stale {
                     applied = false
                 }

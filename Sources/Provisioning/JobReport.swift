@@ -1,4 +1,5 @@
 import Foundation
+import WireFormat
 import ProvisionerProtocol
 import Store
 
@@ -23,7 +24,7 @@ public enum JobReport {
                 return .invalid("resource \"\(resource.name.prefix(64))\" has daily_cost \(resource.dailyCost); it must be between \(ProvisionerLimits.dailyCostRange.lowerBound) and \(ProvisionerLimits.dailyCostRange.upperBound)")
             }
             guard resource.name.utf8.count <= maxNameBytes, resource.type.utf8.count <= maxNameBytes,
-                  !resource.name.contains("\0"), !resource.type.contains("\0") else {
+                  !NULCharacter.isIn(resource.name), !NULCharacter.isIn(resource.type) else {
                 return .invalid("a resource's name and type must be at most \(maxNameBytes) bytes, without NUL")
             }
         }
@@ -44,7 +45,7 @@ public enum JobReport {
 
     /// A failed job's error as stored: bounded, without NUL.
     public static func errorText(_ error: String) -> String {
-        var text = error.replacingOccurrences(of: "\0", with: "\u{FFFD}")
+        var text = NULCharacter.replaced(in: error)
         if text.utf8.count > maxErrorBytes {
             text = String(decoding: text.utf8.prefix(maxErrorBytes), as: UTF8.self) + "…"
         }

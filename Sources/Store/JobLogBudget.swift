@@ -1,4 +1,5 @@
 import Foundation
+import WireFormat
 
 /// The cap on what one job may log: a daemon cannot fill the database through one job.
 public struct JobLogLimits: Sendable, Equatable {
@@ -58,6 +59,6 @@ public struct JobLogBudget: Sendable, Equatable {
 
     /// PostgreSQL text cannot hold NUL; a daemon's output may.
     static func sanitized(_ text: String) -> String {
-        text.contains("\0") ? text.replacingOccurrences(of: "\0", with: "\u{FFFD}") : text
+        NULCharacter.replaced(in: text)
     }
 }

@@ -24,9 +24,19 @@ public enum NULCharacter {
         return false
     }
 
-    /// Whether `text` holds U+0000.
+    /// Whether `text` holds U+0000. By its bytes: a NUL followed by a combining mark is one
+    /// `Character`, which `String.contains("\0")` does not find.
     public static func isIn(_ text: some StringProtocol) -> Bool {
         text.utf8.contains(0)
+    }
+
+    /// `text` with every U+0000 replaced by U+FFFD: for text that is kept rather than refused (a
+    /// daemon's log lines and errors). Scalar by scalar, for the reason `isIn` gives.
+    public static func replaced(in text: String) -> String {
+        guard isIn(text) else { return text }
+        var scalars = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars { scalars.append(scalar.value == 0 ? "\u{FFFD}" : scalar) }
+        return String(scalars)
     }
 
     /// Where the first string or key holding U+0000 is in `value`: `emails[0].value`, or `""` for

@@ -340,6 +340,29 @@ extension ProvisionerTests {
         await pool.close()
     }
 
+    /// A NUL followed by a combining mark is one `Character`, which `String.contains("\0")`
+    /// misses: such text must still be kept with U+FFFD, not reach the binding layer's backstop
+    /// (which would end the session, and the daemon would replay the message on every reconnect).
+    @Test func aNULHiddenInACombiningSequenceIsReplacedNotAWedge() async throws {
+        let setup = try await setUp(replicas: 1)
+        let a = setup.cluster.members[0]
+        let (daemon, _) = try await hostile(a, name: "combining")
+        let (_, build) = try await workspaceWithAcquiredBuild(setup, daemon)
+        let hidden = "a\u{0}\u{301}b"
+        try await daemon.send(.update(id: 1, lease: build.lease, logs: [LogLine(stage: hidden, output: hidden)]))
+        guard case .updated = try await daemon.reply(to: 1) else { Issue.record("update refused"); return }
+        try await daemon.send(.fail(id: 2, lease: build.lease, error: hidden, state: nil))
+        guard case .done = try await daemon.reply(to: 2) else { Issue.record("fail refused"); return }
+        let pool = database(setup)
+        let error = try await pool.query("SELECT error FROM provisioner_jobs WHERE id = $1", [build.lease.jobID]).first?.decode(0, as: String?.self)
+        #expect(error?.unicodeScalars.map(\.value) == [0x61, 0xFFFD, 0x301, 0x62])
+        let id = try #require(try await buildID(pool, job: build.lease.jobID))
+        let logs = try await HTTP.request(.GET, "\(a.base)/api/v2/workspacebuilds/\(id)/logs", token: setup.cluster.token).jsonArray
+        #expect((logs.first?["output"] as? String)?.unicodeScalars.map(\.value) == [0x61, 0xFFFD, 0x301, 0x62])
+        await pool.close()
+        await daemon.close()
+    }
+
     // MARK: 5. build state is never lost
 
     @Test func aFailedBuildCarriesTheLastGoodStateForward() async throws {
