@@ -72,8 +72,9 @@ extension Store {
     /// id when there is one, so that no other spelling that finds the same user escapes the count;
     /// else the email as the lookup compares it (SQL's `lower()`), never as Swift lowers it.
     public func loginAccount(email: String) async throws -> (user: User?, throttleKey: String) {
-        if let user = try await pool.one(Users.withEmail(email)) { return (user, "user:\(user.id.uuidString.lowercased())") }
-        return (nil, "email:" + (try await pool.one(Users.lowered(email)) ?? email))
+        guard let found = try await pool.one(Users.loginAccount(email)) else { return (nil, "email:" + email) }
+        if let user = found.user { return (user, "user:\(user.id.uuidString.lowercased())") }
+        return (nil, "email:" + found.lowered)
     }
 
     /// Users in creation order, optionally filtered by a search term (username or email) and

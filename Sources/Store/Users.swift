@@ -45,6 +45,10 @@ public struct NewUser: Sendable {
 enum Users {
     static let constraintFields = ["users_email_key": "email", "users_username_key": "username"]
 
+    /// A user's next `updated_at`: strictly after the last, which SCIM's version (`meta.version`,
+    /// the ETag) is made of.
+    static let nextUpdate = "greatest(clock_timestamp(), updated_at + interval '1 microsecond')"
+
     /// Every column `user(_:)` decodes, from `users u`.
     static let columns = """
         u.id, u.email, u.username, u.hashed_password, u.avatar_url, u.status, u.rbac_roles, u.login_type,
@@ -92,10 +96,16 @@ enum Users {
         users("WHERE lower(u.email) = lower($1)", [email])
     }
 
-    /// `email` as `withEmail` compares it: PostgreSQL's `lower()`, which is not Swift's
-    /// (`lower('İ')` is `i` here, `i̇` in Swift).
-    static func lowered(_ email: String) -> PostgresQuery<String> {
-        PostgresQuery("SELECT lower($1) AS lowered", [email], column: "lowered")
+    /// `email` as `withEmail` compares it (PostgreSQL's `lower()`, which is not Swift's: `lower('İ')`
+    /// is `i` here, `i̇` in Swift), and the user with that email if there is one: one row either
+    /// way, one round trip either way, so the answer's timing does not tell which emails exist.
+    static func loginAccount(_ email: String) -> PostgresQuery<(lowered: String, user: User?)> {
+        PostgresQuery(
+            "SELECT lower($1) AS lowered, u.id IS NOT NULL AS found, \(columns) FROM (SELECT 1) AS one LEFT JOIN users u ON lower(u.email) = lower($1)",
+            [email]
+        ) { row in
+            (try row.decode("lowered"), try row.decode("found", as: Bool.self) ? try user(row) : nil)
+        }
     }
 
     /// Who sees which users: nil sees everyone; a viewer sees themselves and the members of their
@@ -146,15 +156,17 @@ enum Users {
     }
 
     static func setStatus(id: UUID, _ status: UserStatus) -> PostgresQuery<Void> {
-        PostgresQuery("UPDATE users SET status = $2, updated_at = now() WHERE id = $1", [id, status])
+        // `updated_at` is SCIM's version: strictly forward, as `SCIMUsers.write` moves it (`now()` is
+        // the transaction's start, which may be before a concurrent change's).
+        PostgresQuery("UPDATE users SET status = $2, updated_at = \(Self.nextUpdate) WHERE id = $1", [id, status])
     }
 
     static func setSiteRoles(id: UUID, _ roles: [String]) -> PostgresQuery<Void> {
-        PostgresQuery("UPDATE users SET rbac_roles = $2, updated_at = now() WHERE id = $1", [id, roles])
+        PostgresQuery("UPDATE users SET rbac_roles = $2, updated_at = \(Self.nextUpdate) WHERE id = $1", [id, roles])
     }
 
     static func setPasswordHash(userID: UUID, _ hash: String, replacing old: String) -> PostgresQuery<Void> {
-        PostgresQuery("UPDATE users SET hashed_password = $1, updated_at = now() WHERE id = $2 AND hashed_password = $3", [hash, userID, old])
+        PostgresQuery("UPDATE users SET hashed_password = $1, updated_at = \(Self.nextUpdate) WHERE id = $2 AND hashed_password = $3", [hash, userID, old])
     }
 
     static func touchLastSeen(userID: UUID) -> PostgresQuery<Void> {

@@ -50,6 +50,13 @@ public final class LoginThrottle: Sendable {
         }
     }
 
+    /// How long until `address` may try again, whatever the account; nil if it may now. A login
+    /// asks this before it looks the account up, so a locked-out address costs no query.
+    public func retryAfter(address: String) -> Duration? {
+        let now = now()
+        return failures.withLock { table in wait(for: &table, .address(address), limit: policy.failuresPerAddress, now: now) }
+    }
+
     public func recordFailure(account: String, address: String?) {
         let now = now()
         failures.withLock { table in

@@ -50,8 +50,10 @@ struct RequestFields {
         validator.username(field, optional(field, as: String.self)) ?? ""
     }
 
+    /// An email address, in Unicode NFC: one address sent in two normal forms is one account to
+    /// every lookup and to the unique constraint (as SCIM's text is, `JSONValue.precomposed`).
     mutating func email(_ field: String) -> String {
-        validator.email(field, optional(field, as: String.self)) ?? ""
+        validator.email(field, optional(field, as: String.self)?.precomposedStringWithCanonicalMapping) ?? ""
     }
 
     /// One of `allowed`, or `default` when absent.

@@ -114,18 +114,17 @@ struct SessionsController: ResourceController {
         // Checked before the password, so that a locked-out account cannot be probed further;
         // unknown emails count too, so the answer does not reveal which accounts exist.
         let address = proxyTrust.clientAddress(peer: context.peerAddress, headers: request.headers)
+        if let address, let wait = loginThrottle.retryAfter(address: address) { throw Self.tooManyFailures(wait) }
         // Counted under the account the email resolves to, so that every spelling the lookup
-        // takes for the same user shares one lock (see `Store.loginAccount`).
+        // takes for the same user shares one lock (see `Store.loginAccount`: one statement,
+        // known email or not).
         let (user, account) = try await store.loginAccount(email: body.email)
         let attempt: LoginThrottle.Attempt
         switch loginThrottle.begin(account: account, address: address) {
         case .success(let counted):
             attempt = counted
         case .failure(let later):
-            throw APIError(
-                .tooManyRequests, "Too many failed login attempts. Try again later.",
-                detail: "Retry after \(later.after.retryAfterSeconds) seconds.", headers: [.retryAfter: "\(later.after.retryAfterSeconds)"]
-            )
+            throw Self.tooManyFailures(later.after)
         }
         // Hash even for an unknown email, so timing does not reveal which addresses exist.
         let stored = user?.hashedPassword ?? Self.dummyHash
@@ -168,6 +167,13 @@ struct SessionsController: ResourceController {
 
     private func sessionCookie(_ value: String, maxAge: Int) -> String {
         "\(Authenticator.cookieName)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Lax" + (secureCookies ? "; Secure" : "")
+    }
+
+    private static func tooManyFailures(_ wait: Duration) -> APIError {
+        APIError(
+            .tooManyRequests, "Too many failed login attempts. Try again later.",
+            detail: "Retry after \(wait.retryAfterSeconds) seconds.", headers: [.retryAfter: "\(wait.retryAfterSeconds)"]
+        )
     }
 
     static let dummyHash = (try? Passwords.hash(Tokens.random(16))) ?? ""

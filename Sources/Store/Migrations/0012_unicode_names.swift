@@ -1,20 +1,43 @@
 import Postgres
 
 extension Schema {
-    /// SCIM `userName`s and group names in Unicode NFC, as the API now stores them (`GroupNames`,
-    /// `JSONValue.precomposed`), so that lookups with a normalized name find rows written before.
-    /// A row whose normalized name another row already has keeps its spelling: those are the
-    /// duplicates two normal forms made, for an operator to merge; nothing is lost or refused.
+    /// Names in Unicode NFC, as the API now writes them (`GroupNames`, `JSONValue.precomposed`,
+    /// `RequestFields.email`), so that lookups with a normalized name find rows written before:
+    /// SCIM `userName`s, emails, SCIM external ids and attributes, and group names. A row whose
+    /// normal form another row shares (before or after normalizing) keeps its spelling: those are
+    /// the duplicates two normal forms made, for an operator to merge; nothing is refused, so the
+    /// migration cannot fail on them. Only on a UTF-8 database, where `normalize()` is defined.
     /// A replica of the previous version reads and writes the rows as before.
     static let unicodeNames = Migration(version: 12, name: "unicode_names", sql: """
-        UPDATE users u SET scim_user_name = normalize(u.scim_user_name, NFC)
-            WHERE u.scim_user_name IS NOT NULL AND u.scim_user_name IS NOT NFC NORMALIZED
-            AND NOT EXISTS (
-                SELECT 1 FROM users o WHERE o.id <> u.id AND o.scim_user_name IS NOT NULL
-                AND lower(o.scim_user_name) = lower(normalize(u.scim_user_name, NFC))
-            );
-        UPDATE groups g SET name = normalize(g.name, NFC)
-            WHERE g.name IS NOT NFC NORMALIZED
-            AND NOT EXISTS (SELECT 1 FROM groups o WHERE o.id <> g.id AND o.organization_id = g.organization_id AND o.name = normalize(g.name, NFC));
+        DO $$
+        BEGIN
+            IF current_setting('server_encoding') <> 'UTF8' THEN
+                RETURN;
+            END IF;
+            UPDATE users u SET scim_user_name = normalize(u.scim_user_name, NFC)
+                WHERE u.scim_user_name IS NOT NULL AND u.scim_user_name IS NOT NFC NORMALIZED
+                AND NOT EXISTS (
+                    SELECT 1 FROM users o WHERE o.id <> u.id AND o.scim_user_name IS NOT NULL
+                    AND lower(normalize(o.scim_user_name, NFC)) = lower(normalize(u.scim_user_name, NFC))
+                );
+            UPDATE users u SET email = normalize(u.email, NFC)
+                WHERE u.email IS NOT NFC NORMALIZED
+                AND NOT EXISTS (
+                    SELECT 1 FROM users o WHERE o.id <> u.id AND lower(normalize(o.email, NFC)) = lower(normalize(u.email, NFC))
+                );
+            UPDATE users SET scim_external_id = normalize(scim_external_id, NFC)
+                WHERE scim_external_id IS NOT NULL AND scim_external_id IS NOT NFC NORMALIZED;
+            UPDATE users SET scim_attributes = normalize(scim_attributes::text, NFC)::jsonb
+                WHERE scim_attributes IS NOT NULL AND scim_attributes::text IS NOT NFC NORMALIZED;
+            UPDATE groups g SET name = normalize(g.name, NFC)
+                WHERE g.name IS NOT NFC NORMALIZED
+                AND NOT EXISTS (
+                    SELECT 1 FROM groups o WHERE o.id <> g.id AND o.organization_id = g.organization_id
+                    AND normalize(o.name, NFC) = normalize(g.name, NFC)
+                );
+            UPDATE groups SET scim_external_id = normalize(scim_external_id, NFC)
+                WHERE scim_external_id IS NOT NULL AND scim_external_id IS NOT NFC NORMALIZED;
+        END
+        $$;
         """)
 }
