@@ -48,6 +48,9 @@ import WireFormat
         #expect(try refusal([["op": "add", "path": "emails", "value": sixty], ["op": "Add", "path": "EMAILS", "value": others]])?.scimType == "invalidValue")
         #expect(try refusal([["op": "replace", "value": ["emails": sixty + others]]])?.scimType == "invalidValue")
         #expect(try refusal([["op": "remove", "path": "emails", "value": sixty + others]])?.scimType == "invalidValue")
+        // A replace leaves only its own values: two replaces of sixty hold sixty; an add after one adds to it.
+        #expect(try refusal([["op": "replace", "path": "emails", "value": sixty], ["op": "replace", "path": "emails", "value": others]]) == nil)
+        #expect(try refusal([["op": "replace", "path": "emails", "value": sixty], ["op": "add", "path": "emails", "value": others]])?.scimType == "invalidValue")
         // The seed's PATCH, a plain resource.
         let plain = scimError { _ = try SCIMPatch(body: try json(["userName": "a", "emails": sixty + others]), document: SCIMUserResource.document) }
         #expect(plain?.scimType == "invalidValue")
@@ -104,6 +107,36 @@ import WireFormat
         let all = try SCIMPatch(body: json(["Operations": ids.prefix(3).map { ["op": "remove", "path": "members[value eq \"\($0)\"]"] }]))
             .apply(to: ["displayName": "Small", "members": .array(ids.prefix(3).map { .object(["value": .string($0)]) })], document: SCIMGroupResource.document)
         #expect(all["members"] == nil)
+    }
+
+    @Test func aRunOfSingleMemberAddsIsOneMerge() throws {
+        let existing = (0..<10_000 - 1_000).map { _ in UUID().uuidString.lowercased() }
+        let added = (0..<1_000).map { _ in UUID().uuidString.lowercased() }
+        let group: [String: JSONValue] = ["displayName": "Big", "members": .array(existing.map { .object(["value": .string($0)]) })]
+        // Entra adds members one operation each.
+        let operations = added.map { ["op": "Add", "path": "members", "value": [["value": $0]]] }
+        let counter = SCIMWorkCounter()
+        let patched = try SCIMPatch(body: json(["Operations": operations]), document: SCIMGroupResource.document)
+            .apply(to: group, document: SCIMGroupResource.document, counter: counter)
+        #expect(patched["members"]?.arrayValue?.compactMap { $0.objectValue?["value"]?.string } == existing + added)
+        // One merge: the members and the values once, not 1,000 merges over 9,000 members.
+        #expect(counter.count <= existing.count + added.count)
+    }
+
+    @Test func aPatchThatWouldWorkPastItsBudgetIsRefusedBetweenOperations() throws {
+        let ids = (0..<10_000).map { _ in UUID().uuidString.lowercased() }
+        let group: [String: JSONValue] = ["displayName": "Big", "members": .array(ids.map { .object(["value": .string($0)]) })]
+        // Filters the fast path cannot take, a thousand of them: each compares every member.
+        let operations = (0..<1_000).map { index in ["op": "remove", "path": "members[value eq \"\(ids[index])\" or value eq \"x\"]"] }
+        let patch = try SCIMPatch(body: json(["Operations": operations]), document: SCIMGroupResource.document)
+        let counter = SCIMWorkCounter()
+        let refused = scimError { _ = try patch.apply(to: group, document: SCIMGroupResource.document, counter: counter) }
+        #expect(refused?.scimType == "tooMany")
+        // Stopped at the budget plus one operation's work, not 10⁷ comparisons.
+        #expect(counter.count <= SCIMLimits.maximumPatchWork + ids.count)
+        // A few of them are well within it.
+        #expect(try SCIMPatch(body: json(["Operations": Array(operations.prefix(10))]), document: SCIMGroupResource.document)
+            .apply(to: group, document: SCIMGroupResource.document)["members"]?.arrayValue?.count == ids.count - 10)
     }
 
     /// The definition the sets replace: each element compared with the others.

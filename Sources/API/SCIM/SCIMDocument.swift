@@ -212,6 +212,12 @@ enum SCIMLimits {
     static let maximumResults = 1000
     /// Most operations in one PATCH.
     static let maximumPatchOperations = 1000
+    /// Most work one PATCH may do, in `SCIMWorkCounter` units (an element's identity computed or
+    /// looked up, an element compared with a value filter). A PATCH in the shapes IdPs send —
+    /// one `add` of many members, runs of single-member adds or `members[value eq …]` removes,
+    /// which are merged into one pass each — costs a few units per value; interleaving filtered
+    /// operations on a 10,000-member group a thousand times would cost 10⁷, and is refused.
+    static let maximumPatchWork = 2_000_000
 
     /// Most values `attribute` (multi-valued) may hold: a group's members are bound by
     /// `SCIMGroupResource.maximumMembers`, a user's attributes by `maximumValues`.

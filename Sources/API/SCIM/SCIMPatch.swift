@@ -72,12 +72,24 @@ struct SCIMPatch: Sendable {
     /// The resource after every step, in order; all or nothing. `counter`, for tests, is told
     /// the work done: one unit per element identity computed or looked up.
     func apply(to resource: [String: JSONValue], document: SCIMDocument, counter: SCIMWorkCounter? = nil) throws(SCIMError) -> [String: JSONValue] {
+        // Always counted: the count is the PATCH's work budget (`SCIMLimits.maximumPatchWork`).
+        let counter = counter ?? SCIMWorkCounter()
         var resource = resource
         var index = steps.startIndex
         while index < steps.endIndex {
+            if counter.isOverBudget {
+                throw SCIMError.tooMany("This PATCH would do more than \(counter.limit) units of work on the resource; send its value filters and changes in fewer operations.")
+            }
             let step = steps[index]
             index += 1
-            if step.operation == .remove, case .valuePath(let attributePath, let filter, let sub)? = step.path, sub == nil,
+            if step.operation == .add, case .attribute(let attributePath)? = step.path, attributePath.subAttribute == nil,
+               (try? target(attributePath, document))?.attribute.multiValued == true,
+               let run = Self.addRun(from: step, at: index, in: steps) {
+                // A run of `add` of one multi-valued attribute (Entra adds members one operation
+                // each): one merge of all their values, as adding them one by one would give.
+                index = run.next
+                try apply(.add, path: .attribute(attributePath), value: .array(run.values), to: &resource, document: document, counter: counter)
+            } else if step.operation == .remove, case .valuePath(let attributePath, let filter, let sub)? = step.path, sub == nil,
                let first = Self.valueEquality(filter) {
                 // Entra's `members[value eq "…"]`, one operation per member: a run of them on one
                 // attribute removes its members in one pass over the list, not one pass each.
@@ -108,7 +120,24 @@ struct SCIMPatch: Sendable {
                 }
             }
         }
+        if counter.isOverBudget {
+            throw SCIMError.tooMany("This PATCH would do more than \(counter.limit) units of work on the resource; send its value filters and changes in fewer operations.")
+        }
         return resource
+    }
+
+    /// The values of `first` (an `add` with an attribute path) and of the `add`s of the same path
+    /// right after it, and the index after them; nil when `first` is alone (nothing to merge).
+    private static func addRun(from first: Step, at next: Int, in steps: [Step]) -> (values: [JSONValue], next: Int)? {
+        var index = next
+        while index < steps.endIndex, steps[index].operation == .add, steps[index].path == first.path { index += 1 }
+        guard index > next else { return nil }
+        var values: [JSONValue] = []
+        for step in steps[(next - 1)..<index] {
+            guard let value = step.value else { continue }
+            if case .array(let elements) = value { values += elements } else { values.append(value) }
+        }
+        return (values, index)
     }
 
     /// Where an attribute path points: its definition and the object that holds it (the top,
@@ -331,11 +360,15 @@ struct SCIMPatch: Sendable {
         var added: [String: Int] = [:]
         var removed: [String: Int] = [:]
 
-        mutating func count(_ values: Int, of attribute: SCIMAttribute, in schema: String, removing: Bool) throws(SCIMError) {
-            guard attribute.multiValued, values > 0 else { return }
+        mutating func count(_ values: Int, of attribute: SCIMAttribute, in schema: String, removing: Bool, replacing: Bool = false) throws(SCIMError) {
+            guard attribute.multiValued, values > 0 || replacing else { return }
             let key = schema + ":" + attribute.name
             let limit = SCIMLimits.maximumValues(of: attribute)
-            if removing {
+            if replacing {
+                // A replace leaves only its own values: what came before it no longer counts.
+                added[key] = values
+                guard values <= limit else { throw SCIMLimits.tooManyValues(attribute, path: attribute.name) }
+            } else if removing {
                 let total = removed[key, default: 0] + values
                 removed[key] = total
                 guard total <= limit else {
@@ -360,25 +393,26 @@ struct SCIMPatch: Sendable {
     func checkLimits(_ document: SCIMDocument) throws(SCIMError) {
         var tally = Tally()
         for step in steps {
-            let removing = step.operation == .remove
+            let operation = step.operation
             if let path = step.path {
-                try countValues(path, step.value, removing: removing, document, into: &tally)
+                try countValues(path, step.value, operation, document, into: &tally)
             } else if case .object(let object)? = step.value {
                 for (key, value) in object {
                     if let schema = document.schema(urn: key), schema.id != document.core.id, case .object(let inner) = value {
                         for (name, element) in inner where name.lowercased() != "schemas" {
-                            try countValues(.attribute(SCIMAttributePath(schema: schema.id, name: name)), element, removing: removing, document, into: &tally)
+                            try countValues(.attribute(SCIMAttributePath(schema: schema.id, name: name)), element, operation, document, into: &tally)
                         }
                         continue
                     }
                     guard let path = try? SCIMPath.parse(key) else { continue }
-                    try countValues(path, value, removing: removing, document, into: &tally)
+                    try countValues(path, value, operation, document, into: &tally)
                 }
             }
         }
     }
 
-    private func countValues(_ path: SCIMPath, _ value: JSONValue?, removing: Bool, _ document: SCIMDocument, into tally: inout Tally) throws(SCIMError) {
+    private func countValues(_ path: SCIMPath, _ value: JSONValue?, _ operation: Operation, _ document: SCIMDocument, into tally: inout Tally) throws(SCIMError) {
+        let removing = operation == .remove
         switch path {
         case .attribute(let attributePath):
             if let urn = attributePath.schema, attributePath.subAttribute == nil,
@@ -386,13 +420,13 @@ struct SCIMPatch: Sendable {
                 // The whole extension: each of its attributes.
                 guard !removing, case .object(let inner)? = value else { return }
                 for (name, element) in inner where name.lowercased() != "schemas" {
-                    try countValues(.attribute(SCIMAttributePath(schema: schema.id, name: name)), element, removing: false, document, into: &tally)
+                    try countValues(.attribute(SCIMAttributePath(schema: schema.id, name: name)), element, operation, document, into: &tally)
                 }
                 return
             }
             guard attributePath.subAttribute == nil, let value, let found = try? target(attributePath, document) else { return }
             let values = value.arrayValue?.count ?? 1
-            try tally.count(values, of: found.attribute, in: found.container ?? document.core.id, removing: removing)
+            try tally.count(values, of: found.attribute, in: found.container ?? document.core.id, removing: removing, replacing: operation == .replace)
         case .valuePath(let attributePath, _, _):
             guard let found = try? target(attributePath, document) else { return }
             try tally.count(1, of: found.attribute, in: found.container ?? document.core.id, removing: removing)
@@ -444,12 +478,19 @@ struct HashableJSON: Hashable, Sendable {
 /// Production passes none.
 final class SCIMWorkCounter: Sendable {
     private let units = Mutex(0)
+    /// Past this many units the PATCH is refused between two of its operations (each one's work
+    /// is bounded by the value limits), so the whole is bounded by it plus one operation.
+    let limit: Int
 
-    init() {}
+    init(limit: Int = SCIMLimits.maximumPatchWork) {
+        self.limit = limit
+    }
 
     func add(_ count: Int) { units.withLock { $0 += count } }
 
     var count: Int { units.withLock { $0 } }
+
+    var isOverBudget: Bool { count > limit }
 }
 
 /// A SCIM filter evaluated on one element of a multi-valued attribute (PATCH value paths), in
