@@ -10,7 +10,12 @@ public enum GroupChangeError: Error, Sendable, Equatable {
 
 extension Store {
     public func createGroup(_ new: NewGroup, audit: (@Sendable (Group) throws -> AuditEntry?)? = nil) async throws -> Group {
-        try await mappingConflicts(Groups.constraintFields) {
+        var checkedGroup = new
+        let checked = try GroupNames.checked(name: new.name, displayName: new.displayName)
+        checkedGroup.name = checked.name
+        checkedGroup.displayName = checked.displayName ?? ""
+        let new = checkedGroup
+        return try await mappingConflicts(Groups.constraintFields) {
             try await pool.withTransaction { connection in
                 guard let group = try connection.one(Groups.insert(new)) else { throw StoreError.notFound }
                 try Self.recordAudit(try audit?(group), on: connection)
@@ -57,7 +62,12 @@ extension Store {
         id: UUID, _ change: GroupChange,
         audit: (@Sendable (_ old: GroupWithMembers, _ new: GroupWithMembers) throws -> AuditEntry?)? = nil
     ) async throws -> GroupWithMembers {
-        try await mappingConflicts(Groups.constraintFields) {
+        var checkedChange = change
+        // Only what changes is checked: Everyone keeps its own name.
+        if let name = change.name { checkedChange.name = try GroupNames.checked(name: name, displayName: nil).name }
+        if let displayName = change.displayName { checkedChange.displayName = try GroupNames.checked(name: "x", displayName: displayName).displayName }
+        let change = checkedChange
+        return try await mappingConflicts(Groups.constraintFields) {
             try await pool.withTransaction { connection in
                 guard let current = try connection.one(Groups.withID(id, forUpdate: true)) else { throw StoreError.notFound }
                 let before = try Self.withMembers([current], on: connection)[0]

@@ -17,7 +17,10 @@ extension Store {
     }
 
     public func scimCreateGroup(_ write: SCIMGroupWrite, organizationID: UUID, audit: SCIMGroupAudit) async throws -> SCIMGroup {
-        try await mappingConflicts(Groups.constraintFields) {
+        var checked = write
+        checked.displayName = try GroupNames.checked(name: write.displayName, displayName: nil).name
+        let write = checked
+        return try await mappingConflicts(Groups.constraintFields) {
             try await pool.withTransaction { connection in
                 try Self.checkMembers(write.memberIDs, organizationID: organizationID, on: connection)
                 let id = UUID()
@@ -40,7 +43,12 @@ extension Store {
         try await mappingConflicts(Groups.constraintFields) {
             try await scimOptimisticChange(
                 read: SCIMGroups.withID(id, organizationID: organizationID), lock: SCIMGroups.withID(id, organizationID: organizationID, forUpdate: true),
-                version: \.version, ifVersion: ifVersion, change: change
+                version: \.version, ifVersion: ifVersion,
+                change: { current in
+                    var write = try await change(current)
+                    write.displayName = try GroupNames.checked(name: write.displayName, displayName: nil).name
+                    return write
+                }
             ) { current, write, connection in
                 let before = Set(current.memberIDs ?? [])
                 let after = Set(write.memberIDs)

@@ -9,6 +9,9 @@ public enum StoreError: Error, Sendable, Equatable {
     case alreadyInitialized
     /// The workspace has a build whose job has not ended.
     case buildActive
+    /// A value no caller may store (the store's own check behind the API's, e.g. a group name
+    /// that reads as `Everyone`): which field, and what is wrong with it.
+    case invalid(field: String, detail: String)
 }
 
 /// Runs `body`; a unique violation of a constraint named in one of `constraintFields` (each

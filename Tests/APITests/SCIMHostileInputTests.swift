@@ -62,7 +62,13 @@ extension SCIMHostileInputTests {
             let owner = try await licensedOwner(client)
             let scim = SCIMClient(client: client)
             // Cyrillic Е, Greek ο, a zero in place of o, lowercase, an invisible joiner: each reads as Everyone.
-            for name in ["\u{0415}veryone", "Every\u{03BF}ne", "Every0ne", "everyone", "Every\u{200D}one", "Everyone"] {
+            // Armenian օ, Cherokee Ꭼ, a blank Braille pattern and a Hangul filler after it, Cyrillic у and о
+            // (no table needed: half the letters its own, the rest of other scripts).
+            let lookAlikes = [
+                "\u{0415}veryone", "Every\u{03BF}ne", "Every0ne", "everyone", "Every\u{200D}one", "Everyone",
+                "Every\u{0585}ne", "\u{13AC}veryone", "Everyone\u{2800}", "Everyone\u{115F}", "Ever\u{0443}\u{043E}ne", "Every one",
+            ]
+            for name in lookAlikes {
                 let refused = try await scim(.post, "/Groups", ["displayName": name])
                 #expect(refused.status == .badRequest && refused.scimType == "invalidValue", "\(name)")
                 let rest = try await client.request(.post, "/api/v2/organizations/\(owner.organizationID.uuidString)/groups", json: ["name": name], token: owner.token)
@@ -70,6 +76,16 @@ extension SCIMHostileInputTests {
             }
             // The same rule, where an IdP names groups as people do.
             #expect(try await scim(.post, "/Groups", ["displayName": "Platform Team"]).status == .created)
+            // Words that merely share letters are not look-alikes.
+            #expect(try await scim(.post, "/Groups", ["displayName": "Everything"]).status == .created)
+            #expect(try await scim(.post, "/Groups", ["displayName": "Everyones"]).status == .created)
+            // A display name is shown where the name is.
+            let display = try await client.request(.post, "/api/v2/organizations/\(owner.organizationID.uuidString)/groups", json: ["name": "ops", "display_name": "Everyone"], token: owner.token)
+            #expect(display.status == .badRequest && display.validationFields == ["display_name"])
+            // The store refuses whoever calls it (the identity-provider sync to come, say).
+            await #expect(throws: StoreError.invalid(field: "name", detail: "\"\u{0415}veryone\" reads as the reserved group name \"Everyone\"")) {
+                _ = try await store.createGroup(NewGroup(name: "\u{0415}veryone", organizationID: owner.organizationID))
+            }
             // One name in two normal forms is one group: the second is a uniqueness conflict, and
             // a filter in either form finds it.
             let composed = "Ingenier\u{00ED}a", decomposed = "Ingenieri\u{0301}a"
@@ -87,7 +103,6 @@ extension SCIMHostileInputTests {
             let second = try await scim.create("jose\u{0301}@example.com")
             #expect(second.status == .conflict && second.scimType == "uniqueness")
             #expect(try await scim(.get, "/Users?" + filterQuery("userName eq \"jose\u{0301}@example.com\"")).resources.count == 1)
-            _ = store
         }
     }
 }

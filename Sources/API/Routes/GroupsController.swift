@@ -171,6 +171,7 @@ struct GroupsController: ResourceController {
         try context.authorize(.create, .groups(organization: organization.id))
         let body = try await request.decode(as: CreateGroupRequest.self, context: context)
         try Self.check(name: body.name)
+        try Self.check(displayName: body.displayName)
         try Self.checkAvatar(body.avatarURL)
         let audit = self.audit.deferred(request, context)
         do {
@@ -230,6 +231,7 @@ struct GroupsController: ResourceController {
             if rename == Group.everyoneName { throw APIError(.badRequest, "\"Everyone\" is a reserved group name!") }
             try Self.check(name: rename)
         }
+        if let displayName = body.displayName { try Self.check(displayName: displayName) }
         if let avatar = body.avatarURL { try Self.checkAvatar(avatar) }
         guard body.addUsers.count + body.removeUsers.count <= Self.maximumMemberChanges else {
             throw APIError(.badRequest, "Too many member changes.", detail: "At most \(Self.maximumMemberChanges) users may be added or removed at once.")
@@ -301,6 +303,13 @@ struct GroupsController: ResourceController {
     private static func check(name: String) throws {
         if let problem = GroupNames.problem(name, source: .api) {
             throw APIError(.badRequest, "Invalid group name.", validations: [.init(field: "name", detail: problem)])
+        }
+    }
+
+    /// A display name is shown where the name is: no look-alike of a reserved name there either.
+    private static func check(displayName: String) throws {
+        if let problem = GroupNames.displayNameProblem(displayName.precomposedStringWithCanonicalMapping) {
+            throw APIError(.badRequest, "Invalid group display name.", validations: [.init(field: "display_name", detail: problem)])
         }
     }
 
