@@ -130,6 +130,22 @@ import Testing
         await fixture.close()
     }
 
+    /// Finding 7 of issue 20: one path for every suspension. A status written by any statement —
+    /// here the store's, with no request and no announcement of ours — reaches the cache, because
+    /// the database announces it in the transaction that makes it.
+    @Test func aStatusChangedByAnyPathReachesTheCache() async throws {
+        let fixture = try await Fixture.make()
+        let authenticator = Authenticator(store: fixture.store, pubsub: fixture.pubsub)
+        try await following(fixture, authenticator) {
+            #expect(await outcome(authenticator, fixture.token) == "ok owner")
+            _ = try await fixture.store.setUserStatus(id: fixture.userID, .suspended)
+            try await eventually("the database's notice reached the cache") {
+                await outcome(authenticator, fixture.token).hasPrefix("401 User is not active")
+            }
+        }
+        await fixture.close()
+    }
+
     @Test func aRevocationOnAnotherReplicaReachesTheCache() async throws {
         let fixture = try await Fixture.make()
         let here = Authenticator(store: fixture.store, pubsub: fixture.pubsub)

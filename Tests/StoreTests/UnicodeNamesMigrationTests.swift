@@ -29,7 +29,7 @@ import Testing
             try await user(twinB, "twin-b", scim: "twin-" + Self.decomposed)
             try await pool.query("INSERT INTO groups (id, name, organization_id) VALUES ($1, $2, $3)", [UUID(), "Ingenieri\u{0301}a", organizationID])
 
-            #expect(try await Migrator(pool: pool, migrations: Schema.migrations).up() == [12])
+            #expect(try await Migrator(pool: pool, migrations: Array(Schema.migrations.prefix { $0.version <= 12 })).up() == [12])
 
             // Compared by bytes throughout: Swift's `==` calls the two forms equal.
             func bytes(_ text: String?) -> [UInt8]? { text.map { Array($0.utf8) } }

@@ -254,10 +254,13 @@ public final class Authenticator: Sendable {
         await userChanged(userID)
     }
 
+    /// This replica's part, at once, so that the answer to the change's own request already
+    /// holds here. Every replica (this one too) hears of it from the database, which announces
+    /// each change of a user's status, roles or memberships on `user_status_changed` in the
+    /// transaction that makes it (migration 13), whichever path made it.
     private func userChanged(_ userID: UUID) async {
         cache.withLock { $0 = $0.filter { $0.value.key.userID != userID } }
         sockets.noteChange(userID: userID)
-        try? await pubsub?.publish(Self.userStatusChannel, userID.uuidString)
         await sockets.check(store: store, logger: logger)
         await sockets.recheck(userID: userID)
     }

@@ -16,5 +16,6 @@ public enum Schema {
         retention,
         daemonOwnerKey,
         unicodeNames,
+        userChangeNotices,
     ]
 }
