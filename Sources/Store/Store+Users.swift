@@ -115,10 +115,16 @@ extension Store {
 
     /// Replaces the user's site roles (owner, template-admin, user-admin, auditor; member is
     /// implied and never stored); returns the user as now stored.
-    public func setSiteRoles(id: UUID, _ roles: [String]) async throws -> User {
+    /// `audit` sees the user before and after; its row commits with the change.
+    public func setSiteRoles(
+        id: UUID, _ roles: [String], audit: (@Sendable (_ old: User, _ new: User) throws -> AuditEntry?)? = nil
+    ) async throws -> User {
         try await pool.withTransaction { connection in
+            guard let before = try connection.one(Users.withID(id, forUpdate: true)) else { throw StoreError.notFound }
             guard try connection.execute(Users.setSiteRoles(id: id, roles)) == 1 else { throw StoreError.notFound }
-            return try connection.one(Users.withID(id))!
+            let after = try connection.one(Users.withID(id))!
+            try Self.recordAudit(try audit?(before, after), on: connection)
+            return after
         }
     }
 

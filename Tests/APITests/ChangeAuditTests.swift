@@ -240,3 +240,23 @@ import Testing
         #expect("89ab".contains(Array(text)[19]))
     }
 }
+
+extension ChangeAuditTests {
+    @Test func aRoleChangeIsAuditedAndTheSameRolesAgainAreNot() async throws {
+        try await withLicensedApp { client, _, _ in
+            let owner = try await licensedOwner(client)
+            let bob = try await client.createMember("bob", organizationID: owner.organizationID, token: owner.token)
+            let before = try await Self.audit(client, owner.token, "resource_type:user action:write").rows.count
+            #expect(try await client.request(.put, "/api/v2/users/bob/roles", json: ["roles": ["template-admin"]], token: owner.token).status == .ok)
+            // The same roles again change nothing: no row.
+            #expect(try await client.request(.put, "/api/v2/users/bob/roles", json: ["roles": ["template-admin"]], token: owner.token).status == .ok)
+            let rows = try await Self.audit(client, owner.token, "resource_type:user action:write").rows
+            #expect(rows.count == before + 1)
+            let row = try #require(rows.first)
+            #expect(row["resource_id"] as? String == bob.id.uuidString.lowercased())
+            #expect(row["resource_target"] as? String == "bob")
+            #expect(Self.actor(row) == "owner")
+            #expect(Self.diff(row)["roles"] != nil)
+        }
+    }
+}

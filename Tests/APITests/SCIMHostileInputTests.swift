@@ -21,6 +21,13 @@ import Testing
                 #expect(far.status == .ok)
                 #expect(far.json["totalResults"] as? Int == 4 && far.resources.isEmpty && far.json["startIndex"] as? Int == start)
             }
+            // Beyond Int64 too: a number or a string of digits is clamped, not an error.
+            for far in [1e30, "99999999999999999999"] as [Any] {
+                let beyond = try await scim(.post, "/.search", ["startIndex": far, "count": 10])
+                #expect(beyond.status == .ok && beyond.json["totalResults"] as? Int == 4 && beyond.resources.isEmpty)
+            }
+            let hugeQuery = try await scim(.get, "/Users?startIndex=99999999999999999999&count=99999999999999999999")
+            #expect(hugeQuery.status == .ok && hugeQuery.resources.isEmpty)
             let huge = try await scim(.post, "/.search", ["startIndex": 3, "count": Int.max])
             #expect(huge.status == .ok && huge.resources.count == 2)
             // A window across the users' end and the groups' start holds the last user and the group.

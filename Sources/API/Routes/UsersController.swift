@@ -179,7 +179,15 @@ struct UsersController: ResourceController {
             guard Role.assignableSiteRoles.contains(role) else { throw APIError(.badRequest, "\"\(role)\" is not a supported role") }
             roles.insert(role)
         }
-        let updated = try await store.setSiteRoles(id: user.id, roles.sorted())
+        let audit = self.audit
+        let updated = try await store.setSiteRoles(id: user.id, roles.sorted()) { old, new in
+            // The roles a user already has change nothing: no row.
+            guard Set(old.siteRoles) != Set(new.siteRoles) else { return nil }
+            return try audit.entry(
+                request, context, resourceType: .user, resourceID: new.id, target: new.username, action: .write,
+                old: AuditedUser(old), new: AuditedUser(new), organizationID: new.organizationIDs.first, status: .ok
+            )
+        }
         await authenticator.userRolesChanged(user.id)
         return UserJSON(updated)
     }

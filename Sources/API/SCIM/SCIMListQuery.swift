@@ -60,10 +60,21 @@ struct SCIMListQuery: Sendable {
         attributes.isEmpty && excludedAttributes.isEmpty ? resource : SCIMDocument.project(resource, attributes: attributes, excluded: excludedAttributes)
     }
 
+    /// An integer, clamped to `Int`'s range: a `startIndex` of 10^30 is a page past the end (empty,
+    /// with the right `totalResults`), not an error and never a trap.
     private static func integer(_ value: JSONValue?, field: String) throws(SCIMError) -> Int? {
         guard let value else { return nil }
         if let integer = value.integer { return Int(clamping: integer) }
-        if let text = value.string, let integer = Int(text.trimmingCharacters(in: .whitespaces)) { return integer }
+        if case .double(let number) = value, number.isFinite, number.rounded() == number {
+            return number >= Double(Int.max) ? .max : number <= Double(Int.min) ? .min : Int(number)
+        }
+        if let text = value.string?.trimmingCharacters(in: .whitespaces) {
+            if let integer = Int(text) { return integer }
+            let digits = text.drop { $0 == "-" || $0 == "+" }
+            if !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber), text.count - digits.count <= 1 {
+                return text.hasPrefix("-") ? .min : .max
+            }
+        }
         throw SCIMError.invalidValue("\"\(field)\" must be an integer.")
     }
 
