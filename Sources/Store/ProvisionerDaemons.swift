@@ -79,6 +79,17 @@ public struct DaemonCaps: Sendable, Equatable {
     }
 
     public static let unlimited = DaemonCaps(perUser: nil, perOrganization: nil)
+
+    /// How far below the organization's cap a registration counts without the organization's lock:
+    /// registrations in flight at once, cluster-wide, cannot make up this gap (each holds a pooled
+    /// connection: replicas × `--postgres-max-connections` of them at most). So a mass reconnect of
+    /// thousands of daemons (a replica restarted) does not queue on one lock; only registrations
+    /// near the cap wait for each other, and those count exactly.
+    public static let organizationSlack = 1_000
+
+    /// How long a registration waits for a cap's lock before it is refused as busy (503; the
+    /// daemon retries): never a pooled connection held for ever behind a queue.
+    public static let lockTimeout = "5s"
 }
 
 /// Which cap a registration would have passed, and its value. Thrown inside the registration's
@@ -174,31 +185,34 @@ enum ProvisionerDaemons {
         )
     }
 
-    /// Registrations that would add a connected daemon to an organization wait for each other
-    /// (until their transaction ends), so that concurrent ones cannot pass its caps together: each
-    /// counts after the one before it has committed. Taken in a statement of its own, before the
-    /// count, so that the count's snapshot is taken after the lock is held.
-    static func capLock(organizationID: UUID) -> PostgresQuery<Void> {
+    /// Registrations that would pass a cap wait for each other (until their transaction ends),
+    /// so that concurrent ones cannot pass it together: each counts after the one before it has
+    /// committed. Per owner for the per-user cap (`ownerID`), per organization near its cap (nil).
+    /// Taken in a statement of its own, before the count, so that the count's snapshot is taken
+    /// after the lock is held, and after `capLockTimeout`.
+    static func capLock(organizationID: UUID, ownerID: UUID?) -> PostgresQuery<Void> {
         PostgresQuery(
-            "SELECT pg_advisory_xact_lock(hashtextextended('coordinator.daemon_caps:' || $1::text, 0))",
-            [organizationID]
+            "SELECT pg_advisory_xact_lock(hashtextextended('coordinator.daemon_caps:' || $1::text || ':' || coalesce($2::text, ''), 0))",
+            [organizationID, ownerID]
         )
     }
 
-    /// The organization's connected daemons (seen within `liveness`) other than `id`, and how many
-    /// of them are user daemons of `ownerID` (none when it is nil). One pass over the organization's rows.
-    static func connectedCounts(organizationID: UUID, excluding id: UUID, ownerID: UUID?, liveness: Duration) -> PostgresQuery<(organization: Int, owner: Int)> {
+    /// The longest a registration waits for a cap's lock (`DaemonCaps.lockTimeout`).
+    static let capLockTimeout = PostgresQuery<Void>("SET LOCAL lock_timeout = '\(DaemonCaps.lockTimeout)'")
+
+    /// The organization's connected daemons (seen within `liveness`) other than `id`; with
+    /// `ownerID`, only that user's user daemons. Through `provisioner_daemons_connected` (migration
+    /// 14): connected rows only, however many the organization has had.
+    static func connectedCount(organizationID: UUID, ownerID: UUID?, excluding id: UUID, liveness: Duration) -> PostgresQuery<Int> {
         PostgresQuery(
             """
-            SELECT count(*) AS organization_count,
-                   count(*) FILTER (WHERE scope = 'user' AND owner_id = $3::uuid) AS owner_count
-            FROM provisioner_daemons
-            WHERE organization_id = $1 AND id <> $2 AND connected AND last_seen_at > now() - $4 * interval '1 millisecond'
+            SELECT count(*) AS connected FROM provisioner_daemons
+            WHERE organization_id = $1 AND connected AND id <> $2 AND last_seen_at > now() - $3 * interval '1 millisecond'
+              AND ($4::uuid IS NULL OR (owner_id = $4::uuid AND scope = 'user'))
             """,
-            [organizationID, id, ownerID, liveness.milliseconds]
-        ) { row in
-            (try row.decode("organization_count"), try row.decode("owner_count"))
-        }
+            [organizationID, id, liveness.milliseconds, ownerID],
+            column: "connected"
+        )
     }
 
     /// Returns the connections that are still their daemon's current one.

@@ -66,19 +66,31 @@ extension Store {
     }
 
     /// Throws `DaemonCapReached` if `daemon` (its row, inserted or about to be taken back) would be
-    /// one connected daemon too many for its owner or its organization. Every registration that
-    /// counts takes the organization's lock first; the lock holder waits for nothing else (the
-    /// count is a plain read), so registrations cannot deadlock on it.
+    /// one connected daemon too many for its owner or its organization. The per-user count runs
+    /// under the owner's lock (a few rows); the organization's count runs unlocked while it is
+    /// further below the cap than registrations in flight could make up
+    /// (`DaemonCaps.organizationSlack`), and again under the organization's lock near it. A lock
+    /// holder waits for nothing else, so registrations cannot deadlock; none waits longer than
+    /// `DaemonCaps.lockTimeout`.
     static func checkDaemonCaps(_ caps: DaemonCaps, adding daemon: ProvisionerDaemonRecord, liveness: Duration, on connection: isolated DatabaseConnection) throws {
         let ownerID = daemon.ownership.scope == "user" ? daemon.ownership.ownerID : nil
-        let perUser = ownerID == nil ? nil : caps.perUser
-        guard perUser != nil || caps.perOrganization != nil else { return }
-        try connection.execute(ProvisionerDaemons.capLock(organizationID: daemon.organizationID))
-        guard let counts = try connection.one(ProvisionerDaemons.connectedCounts(
-            organizationID: daemon.organizationID, excluding: daemon.id, ownerID: ownerID, liveness: liveness
-        )) else { return }
-        if let limit = perUser, counts.owner >= limit { throw DaemonCapReached.user(limit: limit) }
-        if let limit = caps.perOrganization, counts.organization >= limit { throw DaemonCapReached.organization(limit: limit) }
+        let organizationID = daemon.organizationID
+        if let limit = caps.perUser, let ownerID {
+            try connection.execute(ProvisionerDaemons.capLockTimeout)
+            try connection.execute(ProvisionerDaemons.capLock(organizationID: organizationID, ownerID: ownerID))
+            let owned = try connection.one(ProvisionerDaemons.connectedCount(organizationID: organizationID, ownerID: ownerID, excluding: daemon.id, liveness: liveness)) ?? 0
+            if owned >= limit { throw DaemonCapReached.user(limit: limit) }
+        }
+        if let limit = caps.perOrganization {
+            let count = { try connection.one(ProvisionerDaemons.connectedCount(organizationID: organizationID, ownerID: nil, excluding: daemon.id, liveness: liveness)) ?? 0 }
+            var connected = try count()
+            if connected + DaemonCaps.organizationSlack >= limit {
+                try connection.execute(ProvisionerDaemons.capLockTimeout)
+                try connection.execute(ProvisionerDaemons.capLock(organizationID: organizationID, ownerID: nil))
+                connected = try count()
+            }
+            if connected >= limit { throw DaemonCapReached.organization(limit: limit) }
+        }
     }
 
     /// Marks every daemon connection of this replica in `connectionIDs` as seen, in one statement:

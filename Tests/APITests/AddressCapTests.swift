@@ -35,7 +35,8 @@ import WebSocket
             }
         }
         let upgrades = router.buildResponder()
-        let limits = ConnectionLimits(maximumConnections: 100, maximumConnectionsPerAddress: 2)
+        // Three: the live test client holds one keep-alive connection of its own from the start.
+        let limits = ConnectionLimits(maximumConnections: 100, maximumConnectionsPerAddress: 3)
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         let gate = ConnectionGate(limit: limits.maximumConnections, perAddressLimit: limits.maximumConnectionsPerAddress, logger: logger)
@@ -47,11 +48,11 @@ import WebSocket
         )
         try await app.test(.live) { client in
             let port = try #require(client.port)
-            // The test client's own connection, if it opened one, may hold a slot: wait for none.
-            try await eventually("no connection counted", timeout: .seconds(30)) { gate.openConnections(address: "127.0.0.1") == 0 }
+            // The test client's own connection holds a slot from its accept: wait for it.
+            try await eventually("the test client's connection counted", timeout: .seconds(30)) { gate.openConnections(address: "127.0.0.1") == 1 }
             let first = try await WebSocketClient.connect(to: "ws://127.0.0.1:\(port)/echo")
             let second = try await WebSocketClient.connect(to: "ws://127.0.0.1:\(port)/echo")
-            #expect(gate.openConnections(address: "127.0.0.1") == 2)
+            #expect(gate.openConnections(address: "127.0.0.1") == 3)
 
             // The third connection of the address is answered 429 at its head, and closed.
             let refused = try RawConnection(port: port)
@@ -72,9 +73,49 @@ import WebSocket
                 }
             }
             // Closed, they give their slots back.
-            try await eventually("the slots given back", timeout: .seconds(30)) { gate.openConnections(address: "127.0.0.1") == 0 }
+            try await eventually("the slots given back", timeout: .seconds(30)) { gate.openConnections(address: "127.0.0.1") == 1 }
             let again = try await WebSocketClient.connect(to: "ws://127.0.0.1:\(port)/echo")
             try await again.run { _, outbound in try await outbound.close(code: .normalClosure) }
+        }
+    }
+
+    /// Connections that never send a request head count for their address from the moment they
+    /// are accepted: one host's silent connections cannot fill the global cap for everyone.
+    @Test func silentConnectionsCountForTheirAddressFromAccept() async throws {
+        let router = Router(context: AppRequestContext.self)
+        router.get("ok") { _, _ in "ok" }
+        let upgrades = router.buildResponder()
+        // Three: the live test client holds one keep-alive connection of its own from the start.
+        let limits = ConnectionLimits(maximumConnections: 100, maximumConnectionsPerAddress: 3)
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let gate = ConnectionGate(limit: limits.maximumConnections, perAddressLimit: limits.maximumConnectionsPerAddress, logger: logger)
+        let app = Application(
+            router: router,
+            server: HTTPServerBuilder { responder in UpgradeChannel(responder: responder, router: upgrades, limits: limits, gate: gate) },
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            logger: logger
+        )
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            try await eventually("the test client's connection counted", timeout: .seconds(30)) { gate.openConnections(address: "127.0.0.1") == 1 }
+            // Two connections that send nothing at all hold the address's other two slots…
+            let silent = try (0..<2).map { _ in try RawConnection(port: port) }
+            try await eventually("both silent connections counted") { gate.openConnections(address: "127.0.0.1") == 3 }
+            // …so a third is answered 429 before it sends a byte, and closed.
+            let refused = try RawConnection(port: port)
+            let (text, closed) = await refused.readUntilClosed(timeout: 30)
+            #expect(closed)
+            let response = try #require(RawResponse(parsing: Array(text.utf8)), "\(text)")
+            #expect(response.status == 429)
+            #expect(response.message == AddressCapHandler.error.message)
+            // Closed, the silent ones give their slots back, and a request is served again.
+            for connection in silent { connection.close() }
+            try await eventually("the slots given back", timeout: .seconds(30)) { gate.openConnections(address: "127.0.0.1") == 1 }
+            let served = try RawConnection(port: port)
+            served.send("GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            let (answer, _) = await served.readUntilClosed(timeout: 30)
+            #expect(RawResponse(parsing: Array(answer.utf8))?.status == 200, "\(answer)")
         }
     }
 }

@@ -28,6 +28,9 @@ public final class AuthenticatedSockets: Sendable {
         /// When each user's latest status or role change was heard here, so that a socket whose
         /// upgrade was decided before it, and registered after it, is checked again.
         var announced: [UUID: ContinuousClock.Instant] = [:]
+        /// Users whose re-check failed (the database away, the pool busy): tried again at every
+        /// `check`, so that a permission taken away never stays open for want of one read.
+        var pendingRechecks: Set<UUID> = []
     }
 
     private let state = Mutex(State())
@@ -78,6 +81,8 @@ public final class AuthenticatedSockets: Sendable {
 
     /// Closes the sockets whose keys no longer authenticate.
     func check(store: Store, logger: Logger) async {
+        let pending = state.withLock { $0.pendingRechecks }
+        if !pending.isEmpty { await recheck(users: pending) }
         let keys = state.withLock { Set($0.entries.values.map(\.apiKeyID)) }
         guard !keys.isEmpty else { return }
         do {
@@ -116,17 +121,24 @@ public final class AuthenticatedSockets: Sendable {
 
     private func recheck(users wanted: Set<UUID>) async {
         guard let store else { return }
-        let users = wanted.intersection(state.withLock { Set($0.entries.values.map(\.userID)) })
+        let users = state.withLock { state in
+            let open = wanted.intersection(Set(state.entries.values.map(\.userID)))
+            // A user with no socket left needs no re-check, pending or not.
+            state.pendingRechecks.formIntersection(Set(state.entries.values.map(\.userID)))
+            return open
+        }
         guard !users.isEmpty else { return }
         do {
             let subjects = try await Authenticator.currentSubjects(userIDs: Array(users), store: store)
+            state.withLock { $0.pendingRechecks.subtract(users) }
             // Only the users just read: a socket of anyone else registered meanwhile is not judged here.
             await close(
                 where: { entry in users.contains(entry.userID) && !(subjects[entry.userID].map { entry.permission($0) } ?? false) },
                 reason: "permission revoked"
             )
         } catch {
-            logger.debug("re-checking the permissions of open sockets failed", metadata: ["users": "\(users.count)", "error": "\(error)"])
+            state.withLock { $0.pendingRechecks.formUnion(users) }
+            logger.warning("re-checking the permissions of open sockets failed; trying again at the next check", metadata: ["users": "\(users.count)", "error": "\(error)"])
         }
     }
 

@@ -67,6 +67,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             var apiError = APIError(.badRequest, "Invalid text.", detail: "Text may not contain the NUL character (U+0000).")
             apiError.scimType = "invalidValue"
             return apiError
+        case let error as PostgresError where error.sqlState == "55P03":
+            // `lock_not_available`: a lock a request may wait only so long for (a daemon cap's).
+            return APIError(.serviceUnavailable, "The server is busy. Try again.", underlying: error)
         case let error as PostgresError where error.isUnavailable:
             return .databaseUnavailable(underlying: error)
         default:

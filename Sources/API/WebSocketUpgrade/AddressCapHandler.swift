@@ -3,9 +3,10 @@ import Hummingbird
 import NIOCore
 import NIOHTTP1
 
-/// The per-address connection cap (`ConnectionLimits.maximumConnectionsPerAddress`), taken when a
-/// connection's first request head arrives: only then is the client's address known, through the
-/// trusted proxies' headers (`ProxyTrust`). Sits right after NIO's request decoder, before the
+/// The per-address connection cap (`ConnectionLimits.maximumConnectionsPerAddress`) for
+/// connections from a trusted proxy, taken when the first request head arrives: only then is the
+/// client's address known, through the proxy's headers (`ProxyTrust`). Any other peer is its own
+/// client and was counted at accept. Sits right after NIO's request decoder, before the
 /// upgrade handler, so that a refused connection costs no routing, no authentication and no
 /// database work. A connection that is admitted holds its slot until it closes (keep-alive
 /// requests and an upgraded WebSocket included: connections are counted, not requests); the
@@ -47,7 +48,9 @@ final class AddressCapHandler: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         let peer = context.channel.remoteAddress?.ipAddress
-        let address = proxyTrust.clientAddress(peer: peer, values: { head.headers[$0.canonicalName] })
+        // An untrusted peer was counted at accept (`UpgradeChannel.setup`); a trusted proxy's
+        // connection counts for the client its headers name.
+        let address = peer.map(proxyTrust.trusts) == true ? proxyTrust.clientAddress(peer: peer, values: { head.headers[$0.canonicalName] }) : nil
         if let address, !proxyTrust.trusts(address), !gate.admit(address: address, channel: context.channel) {
             refuse(context)
             return

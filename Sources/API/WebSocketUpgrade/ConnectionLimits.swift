@@ -1,3 +1,4 @@
+import Hummingbird
 import Logging
 import NIOCore
 import Synchronization
@@ -133,10 +134,14 @@ final class CapacityRefusalHandler: ChannelInboundHandler, RemovableChannelHandl
 
     static let error = APIError(.serviceUnavailable, "The server is at its connection limit. Try again later.")
 
+    private let error: APIError
     private let linger: TimeAmount
     private var answered = false
 
-    init(linger: TimeAmount = .seconds(2)) {
+    /// `error`: the answer (the global cap's 503 by default; the per-address cap's 429 for a
+    /// client over it at accept, `AddressCapHandler.error`).
+    init(error: APIError = CapacityRefusalHandler.error, linger: TimeAmount = .seconds(2)) {
+        self.error = error
         self.linger = linger
     }
 
@@ -152,11 +157,11 @@ final class CapacityRefusalHandler: ChannelInboundHandler, RemovableChannelHandl
     private func answer(_ context: ChannelHandlerContext) {
         guard !answered else { return }
         answered = true
-        let body = ErrorMiddleware<AppRequestContext>.envelope(for: Self.error)
+        let body = ErrorMiddleware<AppRequestContext>.envelope(for: error)
         var response = context.channel.allocator.buffer(capacity: 160 + body.readableBytes)
         response.writeString(
-            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: \(JSON.contentType)\r\nContent-Length: \(body.readableBytes)\r\n"
-                + "Retry-After: 1\r\nConnection: close\r\n\r\n"
+            "HTTP/1.1 \(error.status.code) \(error.status.reasonPhrase)\r\nContent-Type: \(JSON.contentType)\r\nContent-Length: \(body.readableBytes)\r\n"
+                + "Retry-After: 1\r\nConnection: close\r\n\(ErrorMiddleware<AppRequestContext>.requestIDHeader.rawName): \(RequestID())\r\n\r\n"
         )
         response.writeImmutableBuffer(body)
         context.writeAndFlush(wrapOutboundOut(response), promise: nil)

@@ -61,6 +61,14 @@ struct UpgradeChannel: ServerChildChannel, HTTPChannelHandler {
                 try channel.pipeline.syncOperations.addHandler(CapacityRefusalHandler())
                 return Value(channel: channel, negotiation: channel.eventLoop.makeSucceededFuture(.overCapacity))
             }
+            // A peer that is not a trusted proxy is its own client: its per-address slot is taken
+            // now, before any byte, so that connections that never send a request head count too
+            // (else one host's silent connections could fill the global cap). Only a trusted
+            // proxy's connections wait for the head to say whose they are (`AddressCapHandler`).
+            if let peer = channel.remoteAddress?.ipAddress, !proxyTrust.trusts(peer), !gate.admit(address: peer, channel: channel) {
+                try channel.pipeline.syncOperations.addHandler(CapacityRefusalHandler(error: AddressCapHandler.error))
+                return Value(channel: channel, negotiation: channel.eventLoop.makeSucceededFuture(.overCapacity))
+            }
             let firstRequestIn = NIOLockedValueBox(false)
             let headTimer = channel.eventLoop.scheduleTask(in: TimeAmount(limits.headerReadTimeout)) {
                 if !firstRequestIn.withLockedValue({ $0 }) {

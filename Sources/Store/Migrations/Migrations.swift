@@ -17,5 +17,6 @@ public enum Schema {
         daemonOwnerKey,
         unicodeNames,
         userChangeNotices,
+        daemonCaps,
     ]
 }
