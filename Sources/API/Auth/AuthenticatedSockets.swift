@@ -31,6 +31,10 @@ public final class AuthenticatedSockets: Sendable {
         /// Users whose re-check failed (the database away, the pool busy): tried again at every
         /// `check`, so that a permission taken away never stays open for want of one read.
         var pendingRechecks: Set<UUID> = []
+        /// `announced` is swept when it has grown past twice its size after the last sweep (at
+        /// least 1,024): a burst of changes (a SCIM bulk request) costs linear work, not a sweep
+        /// of the whole table per change.
+        var sweepAbove = 1024
     }
 
     private let state = Mutex(State())
@@ -101,8 +105,9 @@ public final class AuthenticatedSockets: Sendable {
             state.announced[userID] = now
             // An upgrade is decided within the header-read timeout (60 s at most): older entries
             // can no longer race one, and the table stays as small as the recent changes.
-            if state.announced.count > 1024 {
+            if state.announced.count > state.sweepAbove {
                 state.announced = state.announced.filter { now - $0.value < .seconds(120) }
+                state.sweepAbove = max(1024, 2 * state.announced.count)
             }
         }
     }
