@@ -31,31 +31,31 @@ import WebSocket
 
     /// Every route of a replica with everything switched on (replicas, daemons, licensing, SCIM).
     static func allRoutes() async throws -> Set<String> {
-        let (database, store) = try await migratedStore()
-        defer { Task { await store.pool.close() } }
-        let pubsub = Pubsub(listener: Listener(.init(connectionString: database.url)), pool: store.pool)
-        let membership = ReplicaMembership(
-            configuration: ReplicaConfiguration(hostname: "test", version: "test"), store: store, lockConnectionString: database.url, pubsub: pubsub
-        )
-        let provisioners = ProvisionerServices(
-            acquirer: JobAcquirer(store: store, pubsub: pubsub), connections: DaemonConnections(store: store, pubsub: pubsub), pubsub: pubsub,
-            replicaID: UUID(), preSharedKey: "psk", webSocket: WebSocketConfiguration()
-        )
-        let entitlements = LiveEntitlements(configuration: .init(enablements: [:]), verifier: LicenseVerifier(keyRing: LicenseKeyRing()), store: store)
-        let licensing = LicensingServices(
-            entitlements: entitlements, appearance: LiveAppearance(store: store), deploymentID: UUID(),
-            trialIssuer: LicenseIssuer(privateKey: Curve25519.Signing.PrivateKey(), keyID: "trial")
-        )
-        let server = APIServer(
-            store: store, configuration: .init(version: "test", accessURL: "http://localhost", scimKey: "key"), pubsub: pubsub,
-            membership: membership, provisioners: provisioners, licensing: licensing
-        )
-        return Set(server.makeRouter().routes.map { route in
-            var path = route.path.description
-            if !path.hasPrefix("/") { path = "/" + path }
-            if path.count > 1 && path.hasSuffix("/") { path.removeLast() }
-            return "\(route.method.rawValue) \(path)"
-        })
+        try await withMigratedStore { database, store in
+            let pubsub = Pubsub(listener: Listener(.init(connectionString: database.url)), pool: store.pool)
+            let membership = ReplicaMembership(
+                configuration: ReplicaConfiguration(hostname: "test", version: "test"), store: store, lockConnectionString: database.url, pubsub: pubsub
+            )
+            let provisioners = ProvisionerServices(
+                acquirer: JobAcquirer(store: store, pubsub: pubsub), connections: DaemonConnections(store: store, pubsub: pubsub), pubsub: pubsub,
+                replicaID: UUID(), preSharedKey: "psk", webSocket: WebSocketConfiguration()
+            )
+            let entitlements = LiveEntitlements(configuration: .init(enablements: [:]), verifier: LicenseVerifier(keyRing: LicenseKeyRing()), store: store)
+            let licensing = LicensingServices(
+                entitlements: entitlements, appearance: LiveAppearance(store: store), deploymentID: UUID(),
+                trialIssuer: LicenseIssuer(privateKey: Curve25519.Signing.PrivateKey(), keyID: "trial")
+            )
+            let server = APIServer(
+                store: store, configuration: .init(version: "test", accessURL: "http://localhost", scimKey: "key"), pubsub: pubsub,
+                membership: membership, provisioners: provisioners, licensing: licensing
+            )
+            return Set(server.makeRouter().routes.map { route in
+                var path = route.path.description
+                if !path.hasPrefix("/") { path = "/" + path }
+                if path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+                return "\(route.method.rawValue) \(path)"
+            })
+        }
     }
 
     static var documentedOperations: Set<String> {

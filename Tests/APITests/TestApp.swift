@@ -82,6 +82,20 @@ struct TestClient: Sendable {
     }
 }
 
+/// Runs `body` with a store on a fresh, migrated database, and closes its pool once `body` has
+/// returned or thrown, before the test goes on.
+func withMigratedStore<T>(_ body: (TestDatabase, Store) async throws -> T) async throws -> T {
+    let (database, store) = try await migratedStore()
+    do {
+        let result = try await body(database, store)
+        await store.pool.close()
+        return result
+    } catch {
+        await store.pool.close()
+        throw error
+    }
+}
+
 /// A store on a fresh, migrated database; the caller closes its pool.
 func migratedStore() async throws -> (database: TestDatabase, store: Store) {
     let database = try await TestDatabase.create()

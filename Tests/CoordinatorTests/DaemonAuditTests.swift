@@ -35,7 +35,7 @@ extension ProvisionerTests {
         let text = String(decoding: audit.body, as: UTF8.self)
         let rows = audit.json["audit_logs"] as? [[String: Any]] ?? []
         #expect(rows.map { $0["action"] as? String } == ["create", "write", "create"], "\(text)")
-        guard rows.count == 3 else { return }
+        try #require(rows.count == 3)
         let (bobsRow, reconnect, created) = (rows[0], rows[1], rows[2])
         func diff(_ row: [String: Any]) -> [String: [String: Any]] { row["diff"] as? [String: [String: Any]] ?? [:] }
         func credential(_ row: [String: Any]) -> String? { (row["additional_fields"] as? [String: Any])?["credential"] as? String }

@@ -54,30 +54,30 @@ import Testing
         let base = setup.cluster.members[0].base
         let daemon = try provisioners.daemon([setup.cluster.members[0]], name: "d-quota")
         defer { daemon.signal(SIGKILL) }
-        let pool = DatabasePool(.init(connectionString: setup.cluster.databaseURL, maximumConnections: 1))
-        defer { Task { await pool.close() } }
-        try await pool.query("UPDATE groups SET quota_allowance = 7 WHERE id = $1", [UUID(uuidString: setup.organizationID)])
-        let template = try await template(setup, cost: 5, stopCost: 1)
+        try await withPool(.init(connectionString: setup.cluster.databaseURL, maximumConnections: 1)) { pool in
+            try await pool.query("UPDATE groups SET quota_allowance = 7 WHERE id = $1", [UUID(uuidString: setup.organizationID)])
+            let template = try await template(setup, cost: 5, stopCost: 1)
 
-        // Unlicensed: no budget (−1), and nothing is refused.
-        #expect(try await workspace(setup, "free", template: template)["status"] as? String == "running")
-        #expect(try await quota(setup) == (-1, 5))
+            // Unlicensed: no budget (−1), and nothing is refused.
+            #expect(try await workspace(setup, "free", template: template)["status"] as? String == "running")
+            #expect(try await quota(setup) == (-1, 5))
 
-        #expect(try await HTTP.request(.POST, "\(base)/api/v2/licenses", json: ["license": try LicensingClusterTests.license(features: [:])], token: setup.cluster.token).status == 201)
-        try await eventually("quota enforced") { try await quota(setup).budget == 7 }
-        // 5 of 7 used: a second workspace at 5 does not fit and fails with Coder's reason.
-        let refused = try await workspace(setup, "second", template: template)
-        #expect(refused["status"] as? String == "failed")
-        #expect((refused["job"] as? [String: Any])?["error"] as? String == "insufficient quota")
-        #expect(try await quota(setup) == (7, 5))
+            #expect(try await HTTP.request(.POST, "\(base)/api/v2/licenses", json: ["license": try LicensingClusterTests.license(features: [:])], token: setup.cluster.token).status == 201)
+            try await eventually("quota enforced") { try await quota(setup).budget == 7 }
+            // 5 of 7 used: a second workspace at 5 does not fit and fails with Coder's reason.
+            let refused = try await workspace(setup, "second", template: template)
+            #expect(refused["status"] as? String == "failed")
+            #expect((refused["job"] as? [String: Any])?["error"] as? String == "insufficient quota")
+            #expect(try await quota(setup) == (7, 5))
 
-        // Stopping the first keeps its disk (1): now the second fits (1 + 5 ≤ 7).
-        let workspaces = try await pool.query("SELECT id::text FROM workspaces WHERE name = 'free'")
-        let freeID = try #require(try workspaces.first?.decode(0, as: String.self))
-        let stop = try await HTTP.request(.POST, "\(base)/api/v2/workspaces/\(freeID)/builds", json: ["transition": "stop"], token: setup.cluster.token)
-        #expect(try await ended(setup, try #require(stop.json["id"] as? String))["status"] as? String == "stopped")
-        #expect(try await quota(setup) == (7, 1))
-        #expect(try await workspace(setup, "third", template: template)["status"] as? String == "running")
-        #expect(try await quota(setup) == (7, 6))
+            // Stopping the first keeps its disk (1): now the second fits (1 + 5 ≤ 7).
+            let workspaces = try await pool.query("SELECT id::text FROM workspaces WHERE name = 'free'")
+            let freeID = try #require(try workspaces.first?.decode(0, as: String.self))
+            let stop = try await HTTP.request(.POST, "\(base)/api/v2/workspaces/\(freeID)/builds", json: ["transition": "stop"], token: setup.cluster.token)
+            #expect(try await ended(setup, try #require(stop.json["id"] as? String))["status"] as? String == "stopped")
+            #expect(try await quota(setup) == (7, 1))
+            #expect(try await workspace(setup, "third", template: template)["status"] as? String == "running")
+            #expect(try await quota(setup) == (7, 6))
+        }
     }
 }
