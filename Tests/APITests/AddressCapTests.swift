@@ -22,6 +22,26 @@ import WebSocket
         #expect(ConnectionGate.addressKey("") == nil)
     }
 
+    /// Serves `router` on a loopback port behind the upgrade channel, with three connections
+    /// allowed per address (the live test client holds one keep-alive connection of its own from
+    /// the start), and runs `body` with the port and the gate that counts them.
+    static func serve(_ router: Router<AppRequestContext>, _ body: @escaping @Sendable (Int, ConnectionGate) async throws -> Void) async throws {
+        let upgrades = router.buildResponder()
+        let limits = ConnectionLimits(maximumConnections: 100, maximumConnectionsPerAddress: 3)
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let gate = ConnectionGate(limit: limits.maximumConnections, perAddressLimit: limits.maximumConnectionsPerAddress, logger: logger)
+        let app = Application(
+            router: router,
+            server: HTTPServerBuilder { responder in UpgradeChannel(responder: responder, router: upgrades, limits: limits, gate: gate) },
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            logger: logger
+        )
+        try await app.test(.live) { client in
+            try await body(try #require(client.port), gate)
+        }
+    }
+
     static let upgradeRequest = "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
         + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
 
@@ -34,20 +54,7 @@ import WebSocket
                 }
             }
         }
-        let upgrades = router.buildResponder()
-        // Three: the live test client holds one keep-alive connection of its own from the start.
-        let limits = ConnectionLimits(maximumConnections: 100, maximumConnectionsPerAddress: 3)
-        var logger = Logger(label: "test")
-        logger.logLevel = .warning
-        let gate = ConnectionGate(limit: limits.maximumConnections, perAddressLimit: limits.maximumConnectionsPerAddress, logger: logger)
-        let app = Application(
-            router: router,
-            server: HTTPServerBuilder { responder in UpgradeChannel(responder: responder, router: upgrades, limits: limits, gate: gate) },
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            logger: logger
-        )
-        try await app.test(.live) { client in
-            let port = try #require(client.port)
+        try await Self.serve(router) { port, gate in
             // The test client's own connection holds a slot from its accept: wait for it.
             try await eventually("the test client's connection counted", timeout: .seconds(30)) { gate.openConnections(address: "127.0.0.1") == 1 }
             let first = try await WebSocketClient.connect(to: "ws://127.0.0.1:\(port)/echo")
@@ -84,20 +91,7 @@ import WebSocket
     @Test func silentConnectionsCountForTheirAddressFromAccept() async throws {
         let router = Router(context: AppRequestContext.self)
         router.get("ok") { _, _ in "ok" }
-        let upgrades = router.buildResponder()
-        // Three: the live test client holds one keep-alive connection of its own from the start.
-        let limits = ConnectionLimits(maximumConnections: 100, maximumConnectionsPerAddress: 3)
-        var logger = Logger(label: "test")
-        logger.logLevel = .warning
-        let gate = ConnectionGate(limit: limits.maximumConnections, perAddressLimit: limits.maximumConnectionsPerAddress, logger: logger)
-        let app = Application(
-            router: router,
-            server: HTTPServerBuilder { responder in UpgradeChannel(responder: responder, router: upgrades, limits: limits, gate: gate) },
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            logger: logger
-        )
-        try await app.test(.live) { client in
-            let port = try #require(client.port)
+        try await Self.serve(router) { port, gate in
             try await eventually("the test client's connection counted", timeout: .seconds(30)) { gate.openConnections(address: "127.0.0.1") == 1 }
             // Two connections that send nothing at all hold the address's other two slots…
             let silent = try (0..<2).map { _ in try RawConnection(port: port) }
