@@ -134,6 +134,7 @@ let package = Package(
             name: "API",
             dependencies: [
                 "Store", "Pubsub", "Replicas", "Provisioning", "ProvisionerProtocol", "Licensing", "WebSocket", "WireFormat", "Telemetry",
+                .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                 .product(name: "Hummingbird", package: "hummingbird"),

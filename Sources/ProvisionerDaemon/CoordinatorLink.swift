@@ -14,7 +14,6 @@ actor CoordinatorLink {
     struct Stopped: Error {}
 
     private var send: (@Sendable (String) async throws -> Void)?
-    private var generation = 0
     private var nextID: Int64 = 0
     private var pending: [Int64: CheckedContinuation<CoordinatorMessage, any Error>] = [:]
     private var connectedWaiters: [CheckedContinuation<Void, Never>] = []
@@ -61,13 +60,9 @@ actor CoordinatorLink {
 
     func attach(_ send: @escaping @Sendable (String) async throws -> Void) {
         self.send = send
-        generation += 1
         wakeConnectedWaiters()
     }
 
-    /// The connection is gone: requests waiting for an answer fail with `Disconnected` (a job's
-    /// are sent again on the next connection). Called by the connection's reader as it ends, and
-    /// again by `connectionLoop` once `serve` has returned; the second call finds nothing to do.
     /// Sends `cancel_acquire` for `id` on the current connection. If this send fails, the
     /// connection is gone: `detach` answers the acquire.
     private func withdraw(_ id: Int64) {
@@ -83,6 +78,9 @@ actor CoordinatorLink {
         if stopped { withdraw(id) }
     }
 
+    /// The connection is gone: requests waiting for an answer fail with `Disconnected` (a job's
+    /// are sent again on the next connection). Called by the connection's reader as it ends, and
+    /// again by `connectionLoop` once `serve` has returned; the second call finds nothing to do.
     func detach() {
         send = nil
         acquireOnTheWire = nil
@@ -121,7 +119,6 @@ actor CoordinatorLink {
             }
         }
     }
-
 
     /// Sends a request on the current connection (waiting for one) and returns its answer.
     /// Throws `Disconnected` if the connection drops first.

@@ -74,14 +74,19 @@ public enum GroupNames {
         return nil
     }
 
-    /// The rule every source shares, for the store to enforce whoever calls it: the name is
-    /// returned in NFC, or `StoreError.invalid` names what is wrong.
-    static func checked(name: String, displayName: String?) throws -> (name: String, displayName: String?) {
+    /// The rule every source shares, for the store to enforce whoever calls it: the name in NFC,
+    /// or `StoreError.invalid` naming what is wrong.
+    static func checked(name: String) throws -> String {
         let normalized = Self.normalized(name)
         if let problem = problem(normalized, source: .identityProvider) { throw StoreError.invalid(field: "name", detail: problem) }
-        let display = displayName.map(\.precomposedStringWithCanonicalMapping)
-        if let display, let problem = displayNameProblem(display) { throw StoreError.invalid(field: "display_name", detail: problem) }
-        return (normalized, display)
+        return normalized
+    }
+
+    /// The same for a display name.
+    static func checked(displayName: String) throws -> String {
+        let normalized = displayName.precomposedStringWithCanonicalMapping
+        if let problem = displayNameProblem(normalized) { throw StoreError.invalid(field: "display_name", detail: problem) }
+        return normalized
     }
 
     /// Whether `name` reads as `reserved`: equal once both are folded to a skeleton in the manner

@@ -82,7 +82,7 @@ public struct DaemonCaps: Sendable, Equatable {
 
     /// How far below the organization's cap a registration counts without the organization's lock:
     /// registrations in flight at once, cluster-wide, cannot make up this gap (each holds a pooled
-    /// connection: replicas × `--postgres-max-connections` of them at most). So a mass reconnect of
+    /// connection: replicas × `--postgres-pool-size` of them at most, 10 a replica by default). So a mass reconnect of
     /// thousands of daemons (a replica restarted) does not queue on one lock; only registrations
     /// near the cap wait for each other, and those count exactly.
     public static let organizationSlack = 1_000
@@ -90,12 +90,22 @@ public struct DaemonCaps: Sendable, Equatable {
     /// How long a registration waits for a cap's lock before it is refused as busy (503; the
     /// daemon retries): never a pooled connection held for ever behind a queue.
     public static let lockTimeout = "5s"
+
+    /// Names one user may hold for their daemons in one organization, connected or not, when at
+    /// most `perUser` may be connected: ten times as many, so that daemons on new machines and
+    /// renamed ones come and go freely, while connecting and leaving under ever new names (each a
+    /// row and an audit row, kept until the retention purge) stops there.
+    public static func namesPerUser(_ perUser: Int) -> Int {
+        perUser.multipliedReportingOverflow(by: 10).overflow ? .max : perUser * 10
+    }
 }
 
 /// Which cap a registration would have passed, and its value. Thrown inside the registration's
 /// transaction (so that its insert rolls back) and returned as `DaemonRegistrationOutcome.capReached`.
 public enum DaemonCapReached: Error, Sendable, Equatable {
     case user(limit: Int)
+    /// The user holds this many daemon names in the organization already (`DaemonCaps.namesPerUser`).
+    case userNames(limit: Int)
     case organization(limit: Int)
 }
 
@@ -212,6 +222,16 @@ enum ProvisionerDaemons {
             """,
             [organizationID, id, liveness.milliseconds, ownerID],
             column: "connected"
+        )
+    }
+
+    /// The names `ownerID` holds for user daemons in the organization, connected or not, other
+    /// than `id`. Through `provisioner_daemons_owner` (migration 14).
+    static func namesOwned(organizationID: UUID, ownerID: UUID, excluding id: UUID) -> PostgresQuery<Int> {
+        PostgresQuery(
+            "SELECT count(*) AS names FROM provisioner_daemons WHERE organization_id = $1 AND owner_id = $2 AND scope = 'user' AND id <> $3",
+            [organizationID, ownerID, id],
+            column: "names"
         )
     }
 

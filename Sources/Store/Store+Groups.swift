@@ -11,9 +11,8 @@ public enum GroupChangeError: Error, Sendable, Equatable {
 extension Store {
     public func createGroup(_ new: NewGroup, audit: (@Sendable (Group) throws -> AuditEntry?)? = nil) async throws -> Group {
         var checkedGroup = new
-        let checked = try GroupNames.checked(name: new.name, displayName: new.displayName)
-        checkedGroup.name = checked.name
-        checkedGroup.displayName = checked.displayName ?? ""
+        checkedGroup.name = try GroupNames.checked(name: new.name)
+        checkedGroup.displayName = try GroupNames.checked(displayName: new.displayName)
         let new = checkedGroup
         return try await mappingConflicts(Groups.constraintFields) {
             try await pool.withTransaction { connection in
@@ -64,8 +63,8 @@ extension Store {
     ) async throws -> GroupWithMembers {
         var checkedChange = change
         // Only what changes is checked: Everyone keeps its own name.
-        if let name = change.name { checkedChange.name = try GroupNames.checked(name: name, displayName: nil).name }
-        if let displayName = change.displayName { checkedChange.displayName = try GroupNames.checked(name: "x", displayName: displayName).displayName }
+        checkedChange.name = try change.name.map(GroupNames.checked(name:))
+        checkedChange.displayName = try change.displayName.map(GroupNames.checked(displayName:))
         let change = checkedChange
         return try await mappingConflicts(Groups.constraintFields) {
             try await pool.withTransaction { connection in

@@ -17,11 +17,10 @@ extension Store {
     /// replica; another process under the same name is refused while the name is connected (seen
     /// within `liveness`), so it can never take over a running daemon's jobs.
     ///
-    /// `caps` count connected daemons (`DaemonCaps`), in this transaction, under a lock per
-    /// organization, so that concurrent registrations cannot pass a cap together. Only a
-    /// registration that adds a connected daemon is counted: a new name, or a name whose daemon
-    /// is not connected now. The same process replacing its live connection is already counted,
-    /// and is never refused by a cap.
+    /// `caps` are checked in this transaction (`checkDaemonCaps`), so that concurrent
+    /// registrations cannot pass a cap together. Only a registration that adds a connected daemon
+    /// is counted: a new name, or a name whose daemon is not connected now. The same process
+    /// replacing its live connection is already counted, and is never refused by a cap.
     ///
     /// `audit` sees a registration that happened: a new daemon (`old` nil) or an existing one
     /// reconnecting (`old` its row before); its row commits with it. A refused one leaves none.
@@ -33,7 +32,7 @@ extension Store {
             return try await pool.withTransaction { connection in
                 if let inserted = try connection.one(ProvisionerDaemons.insert(daemon)) {
                     // Throws past a cap: the insert rolls back with the transaction.
-                    try Self.checkDaemonCaps(caps, adding: inserted, liveness: liveness, on: connection)
+                    try Self.checkDaemonCaps(caps, adding: inserted, newName: true, liveness: liveness, on: connection)
                     try Self.recordAudit(try audit?(nil, inserted), on: connection)
                     return .registered(inserted, superseded: nil)
                 }
@@ -49,7 +48,7 @@ extension Store {
                 // A name whose daemon is away comes back as one more connected daemon; a live one
                 // (the same process replacing its connection) is counted already.
                 if live == false {
-                    try Self.checkDaemonCaps(caps, adding: existing, liveness: liveness, on: connection)
+                    try Self.checkDaemonCaps(caps, adding: existing, newName: false, liveness: liveness, on: connection)
                 }
 
                 guard let updated = try connection.one(ProvisionerDaemons.reconnect(id: existing.id, daemon)) else { throw StoreError.notFound }
@@ -66,26 +65,34 @@ extension Store {
     }
 
     /// Throws `DaemonCapReached` if `daemon` (its row, inserted or about to be taken back) would be
-    /// one connected daemon too many for its owner or its organization. The per-user count runs
-    /// under the owner's lock (a few rows); the organization's count runs unlocked while it is
-    /// further below the cap than registrations in flight could make up
+    /// one connected daemon too many for its owner or its organization, or, for a `newName`, one
+    /// name too many for its owner (`DaemonCaps.namesPerUser`: names stay until the retention
+    /// purge, so connecting and leaving under ever new names would otherwise fill the table). The
+    /// per-user counts run under the owner's lock (a few rows); the organization's count runs
+    /// unlocked while it is further below the cap than registrations in flight could make up
     /// (`DaemonCaps.organizationSlack`), and again under the organization's lock near it. A lock
     /// holder waits for nothing else, so registrations cannot deadlock; none waits longer than
     /// `DaemonCaps.lockTimeout`.
-    static func checkDaemonCaps(_ caps: DaemonCaps, adding daemon: ProvisionerDaemonRecord, liveness: Duration, on connection: isolated DatabaseConnection) throws {
+    static func checkDaemonCaps(
+        _ caps: DaemonCaps, adding daemon: ProvisionerDaemonRecord, newName: Bool, liveness: Duration, on connection: isolated DatabaseConnection
+    ) throws {
         let ownerID = daemon.ownership.scope == "user" ? daemon.ownership.ownerID : nil
         let organizationID = daemon.organizationID
+        guard (caps.perUser != nil && ownerID != nil) || caps.perOrganization != nil else { return }
+        try connection.execute(ProvisionerDaemons.capLockTimeout)
         if let limit = caps.perUser, let ownerID {
-            try connection.execute(ProvisionerDaemons.capLockTimeout)
             try connection.execute(ProvisionerDaemons.capLock(organizationID: organizationID, ownerID: ownerID))
             let owned = try connection.one(ProvisionerDaemons.connectedCount(organizationID: organizationID, ownerID: ownerID, excluding: daemon.id, liveness: liveness)) ?? 0
             if owned >= limit { throw DaemonCapReached.user(limit: limit) }
+            let names = DaemonCaps.namesPerUser(limit)
+            if newName, try connection.one(ProvisionerDaemons.namesOwned(organizationID: organizationID, ownerID: ownerID, excluding: daemon.id)) ?? 0 >= names {
+                throw DaemonCapReached.userNames(limit: names)
+            }
         }
         if let limit = caps.perOrganization {
             let count = { try connection.one(ProvisionerDaemons.connectedCount(organizationID: organizationID, ownerID: nil, excluding: daemon.id, liveness: liveness)) ?? 0 }
             var connected = try count()
             if connected + DaemonCaps.organizationSlack >= limit {
-                try connection.execute(ProvisionerDaemons.capLockTimeout)
                 try connection.execute(ProvisionerDaemons.capLock(organizationID: organizationID, ownerID: nil))
                 connected = try count()
             }

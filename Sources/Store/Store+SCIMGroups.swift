@@ -18,7 +18,7 @@ extension Store {
 
     public func scimCreateGroup(_ write: SCIMGroupWrite, organizationID: UUID, audit: SCIMGroupAudit) async throws -> SCIMGroup {
         var checked = write
-        checked.displayName = try GroupNames.checked(name: write.displayName, displayName: nil).name
+        checked.displayName = try GroupNames.checked(name: write.displayName)
         let write = checked
         return try await mappingConflicts(Groups.constraintFields) {
             try await pool.withTransaction { connection in
@@ -46,7 +46,7 @@ extension Store {
                 version: \.version, ifVersion: ifVersion,
                 change: { current in
                     var write = try await change(current)
-                    write.displayName = try GroupNames.checked(name: write.displayName, displayName: nil).name
+                    write.displayName = try GroupNames.checked(name: write.displayName)
                     return write
                 }
             ) { current, write, connection in

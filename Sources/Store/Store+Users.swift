@@ -102,26 +102,28 @@ extension Store {
     public func setUserStatus(
         id: UUID, _ status: UserStatus, audit: (@Sendable (_ old: User, _ new: User) throws -> AuditEntry?)? = nil
     ) async throws -> User {
-        try await pool.withTransaction { connection in
-            guard let before = try connection.one(Users.withID(id, forUpdate: true)) else { throw StoreError.notFound }
-            guard try connection.execute(Users.setStatus(id: id, status)) == 1 else { throw StoreError.notFound }
-            // The active user count moved: every replica's user limit is recounted.
-            try connection.execute(Licenses.announce(.users))
-            let after = try connection.one(Users.withID(id))!
-            try Self.recordAudit(try audit?(before, after), on: connection)
-            return after
-        }
+        // The active user count moved: every replica's user limit is recounted.
+        try await changeUser(id: id, Users.setStatus(id: id, status), announcing: .users, audit: audit)
     }
 
     /// Replaces the user's site roles (owner, template-admin, user-admin, auditor; member is
-    /// implied and never stored); returns the user as now stored.
-    /// `audit` sees the user before and after; its row commits with the change.
+    /// implied and never stored); returns the user as now stored. `audit` sees the user before and
+    /// after; its row commits with the change.
     public func setSiteRoles(
         id: UUID, _ roles: [String], audit: (@Sendable (_ old: User, _ new: User) throws -> AuditEntry?)? = nil
     ) async throws -> User {
+        try await changeUser(id: id, Users.setSiteRoles(id: id, roles), announcing: nil, audit: audit)
+    }
+
+    /// Runs `change` on the user's row, locked, in one transaction with `announcing`'s notice and
+    /// the audit row `audit` makes of the user before and after; returns the user as now stored.
+    private func changeUser(
+        id: UUID, _ change: PostgresQuery<Void>, announcing: LicensesChange?, audit: (@Sendable (_ old: User, _ new: User) throws -> AuditEntry?)?
+    ) async throws -> User {
         try await pool.withTransaction { connection in
             guard let before = try connection.one(Users.withID(id, forUpdate: true)) else { throw StoreError.notFound }
-            guard try connection.execute(Users.setSiteRoles(id: id, roles)) == 1 else { throw StoreError.notFound }
+            guard try connection.execute(change) == 1 else { throw StoreError.notFound }
+            if let announcing { try connection.execute(Licenses.announce(announcing)) }
             let after = try connection.one(Users.withID(id))!
             try Self.recordAudit(try audit?(before, after), on: connection)
             return after

@@ -2,8 +2,9 @@ import Foundation
 
 /// A JSON value kept as it was read: a license's claims served verbatim by `GET /licenses`
 /// (claims this version does not know still show), an audit row's diff. Integers stay
-/// integers; other numbers are doubles.
-public enum JSONValue: Sendable, Equatable, Codable {
+/// integers; other numbers are doubles. Hashable, so that values can key a set (an object's hash
+/// does not depend on its keys' order, as a dictionary's does not).
+public enum JSONValue: Sendable, Hashable, Codable {
     case null
     case bool(Bool)
     case int(Int64)

@@ -78,10 +78,10 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("http-max-connections"), help: "Connections (WebSockets included) this replica serves at once; one more is answered 503. (env: COORDINATOR_HTTP_MAX_CONNECTIONS; default: 20000)")
     var maxConnectionsFlag: Int?
 
-    @Option(name: .customLong("max-connections-per-address"), help: "Connections one client address (as --proxy-trusted-origins resolves it; an IPv6 client by its /64) may hold at once; one more is answered 429. Trusted proxies themselves are exempt. (env: COORDINATOR_MAX_CONNECTIONS_PER_ADDRESS; default: 1000)")
+    @Option(name: .customLong("max-connections-per-address"), help: "Connections one client address may hold at once, counted from accept (a trusted proxy's connections from their first request, as the client its headers name; an IPv6 client by its /64); one more is answered 429. Trusted proxies themselves are exempt. (env: COORDINATOR_MAX_CONNECTIONS_PER_ADDRESS; default: 1000)")
     var maxConnectionsPerAddressFlag: Int?
 
-    @Option(name: .customLong("provisioner-daemons-per-user"), help: "User daemons (tag scope=user) one user may have connected to an organization at once; one more is refused with 429. (env: COORDINATOR_PROVISIONER_DAEMONS_PER_USER; default: 10)")
+    @Option(name: .customLong("provisioner-daemons-per-user"), help: "User daemons (tag scope=user) one user may have connected to an organization at once, and a tenth of the daemon names they may hold there; one more is refused with 429. (env: COORDINATOR_PROVISIONER_DAEMONS_PER_USER; default: 10)")
     var daemonsPerUserFlag: Int?
 
     @Option(name: .customLong("provisioner-daemons-per-organization"), help: "Daemons of every owner connected to one organization at once; one more is refused with 429. (env: COORDINATOR_PROVISIONER_DAEMONS_PER_ORGANIZATION; default: 20000)")

@@ -53,19 +53,19 @@ import Testing
 
         // A change that takes nothing the sockets need closes nothing.
         _ = try await fixture.store.setSiteRoles(id: admin.id, ["auditor", "template-admin"])
-        await fixture.authenticator.userRolesChanged(admin.id)
+        await fixture.authenticator.userChanged(admin.id)
         #expect(closed.withLock { $0 }.isEmpty)
         #expect(sockets.count == 2)
 
         // Demoted to member: the organization daemon's socket is closed, the user daemon's stays.
         _ = try await fixture.store.setSiteRoles(id: admin.id, [])
-        await fixture.authenticator.userRolesChanged(admin.id)
+        await fixture.authenticator.userChanged(admin.id)
         #expect(closed.withLock { $0 } == ["organization daemon: permission revoked"])
         #expect(sockets.count == 1)
 
         // Suspended: the rest goes too.
         _ = try await fixture.store.setUserStatus(id: admin.id, .suspended)
-        await fixture.authenticator.userStatusChanged(admin.id)
+        await fixture.authenticator.userChanged(admin.id)
         #expect(closed.withLock { $0 }.count == 2)
         #expect(sockets.count == 0)
         await fixture.store.pool.close()

@@ -124,7 +124,7 @@ import Testing
         _ = try await fixture.store.setUserStatus(id: fixture.userID, .suspended)
         _ = try await fixture.store.setUserStatus(id: member.id, .suspended)
         // Only the member's change is announced: the owner's entry stays, the member's is re-read.
-        await authenticator.userStatusChanged(member.id)
+        await authenticator.userChanged(member.id)
         #expect(await outcome(authenticator, fixture.token) == "ok owner")
         #expect(await outcome(authenticator, memberToken).hasPrefix("401 User is not active"))
         await fixture.close()

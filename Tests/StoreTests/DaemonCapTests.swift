@@ -137,4 +137,32 @@ import Testing
             #expect(try await rows(store, organizationID: organizationID) == 8)
         }
     }
+
+    /// Connecting and leaving under ever new names leaves a row (and an audit row) each, kept
+    /// until the retention purge: a user may hold ten times their connected cap in names, and
+    /// then only come back under one of them.
+    @Test func aUserHoldsAtMostTenTimesTheirCapInNames() async throws {
+        try await withStore { store, _ in
+            let organizationID = try await organization(store)
+            let bob = UUID()
+            let caps = DaemonCaps(perUser: 1, perOrganization: 100)
+            for index in 0..<10 {
+                guard case .registered(let daemon, nil) = try await store.registerDaemon(
+                    registration("bob-\(index)", organizationID: organizationID, ownerID: bob, instanceID: "bob-\(index)"), liveness: liveness, caps: caps
+                ) else { Issue.record("bob's daemon \(index) was refused"); return }
+                try await store.daemonDisconnected(connectionID: try #require(daemon.connectionID))
+            }
+            // An eleventh name: refused, nothing written; an old name comes back; others are not held to bob's names.
+            #expect(try await store.registerDaemon(
+                registration("bob-10", organizationID: organizationID, ownerID: bob), liveness: liveness, caps: caps
+            ) == .capReached(.userNames(limit: 10)))
+            #expect(try await rows(store, organizationID: organizationID, ownerID: bob) == 10)
+            guard case .registered = try await store.registerDaemon(
+                registration("bob-3", organizationID: organizationID, ownerID: bob, instanceID: "bob-3"), liveness: liveness, caps: caps
+            ) else { Issue.record("bob's old name was refused"); return }
+            guard case .registered = try await store.registerDaemon(
+                registration("carol-0", organizationID: organizationID, ownerID: UUID()), liveness: liveness, caps: caps
+            ) else { Issue.record("another user's daemon was refused"); return }
+        }
+    }
 }

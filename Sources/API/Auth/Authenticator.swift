@@ -9,9 +9,10 @@ import Synchronization
 ///
 /// Verified keys are cached for up to `cacheLifetime`, so that hot endpoints (`/replicas` under a
 /// dashboard's load) do not touch the database to authenticate. Every replica drops a cached key
-/// as soon as it is revoked anywhere: logout publishes the key id on `api_key_revoked`, a status
-/// or role change publishes the user id on `user_status_changed`, and a pubsub resync clears the
-/// cache. The same announcements re-check the WebSockets the user holds (`AuthenticatedSockets`).
+/// as soon as it is revoked anywhere: logout publishes the key id on `api_key_revoked`, the
+/// database announces every change of a user's status, roles or memberships on
+/// `user_status_changed` (migration 13), and a pubsub resync clears the cache. The same
+/// announcements re-check the WebSockets the user holds (`AuthenticatedSockets`).
 public final class Authenticator: Sendable {
     public static let cookieName = "coder_session_token"
     public static let headerName = HTTPField.Name("Coder-Session-Token")!
@@ -69,14 +70,8 @@ public final class Authenticator: Sendable {
                 for await event in statuses {
                     switch event {
                     case .message(let raw):
-                        let userID = UUID(uuidString: raw)
-                        self.cache.withLock { $0 = $0.filter { $0.value.key.userID != userID } }
-                        guard let userID else { continue }
-                        self.sockets.noteChange(userID: userID)
-                        // A status change may be a suspension: the check closes what no longer
-                        // authenticates; a role change, what the user may no longer do.
-                        await self.sockets.check(store: self.store, logger: self.logger)
-                        await self.sockets.recheck(userID: userID)
+                        guard let userID = UUID(uuidString: raw) else { continue }
+                        await self.userChanged(userID)
                     case .resync:
                         self.cache.withLock { $0.removeAll() }
                         await self.sockets.check(store: self.store, logger: self.logger)
@@ -170,7 +165,7 @@ public final class Authenticator: Sendable {
         if now.timeIntervalSince(key.lastUsed) > Self.refreshEvery {
             current = try await refresh(key, now: now)
         }
-        let subject = try await Self.subject(of: user, apiKeyID: key.id, store: store)
+        let subject = Self.subject(of: user, memberships: try await store.memberships(userID: user.id), apiKeyID: key.id)
         if cacheLifetime > 0 {
             cache.withLock { $0[id] = CachedKey(key: current, subject: subject, cachedAt: now, lastRefresh: now) }
         }
@@ -211,10 +206,9 @@ public final class Authenticator: Sendable {
         await sockets.close(apiKeyID: id, reason: "session token revoked")
     }
 
-    /// The subject of `user`'s keys: their site roles and their organizations' roles, read now.
-    static func subject(of user: User, apiKeyID: String, store: Store) async throws -> Subject {
-        let memberships = try await store.memberships(userID: user.id)
-        return Subject(
+    /// Who `user` is to RBAC: their site roles and their organizations' roles.
+    static func subject(of user: User, memberships: [OrganizationMembership], apiKeyID: String) -> Subject {
+        Subject(
             userID: user.id,
             username: user.username,
             siteRoles: Set(user.siteRoles),
@@ -230,38 +224,20 @@ public final class Authenticator: Sendable {
         let memberships = try await store.memberships(userIDs: userIDs)
         var subjects: [UUID: Subject] = [:]
         for user in users where user.status != .suspended {
-            subjects[user.id] = Subject(
-                userID: user.id,
-                username: user.username,
-                siteRoles: Set(user.siteRoles),
-                organizations: Dictionary((memberships[user.id] ?? []).map { ($0.organizationID, Set($0.roles)) }, uniquingKeysWith: { a, _ in a }),
-                apiKeyID: ""
-            )
+            subjects[user.id] = subject(of: user, memberships: memberships[user.id] ?? [], apiKeyID: "")
         }
         return subjects
     }
 
-    /// A user was suspended or activated: every replica drops their cached keys and closes their
-    /// sockets if they no longer authenticate.
-    func userStatusChanged(_ userID: UUID) async {
-        await userChanged(userID)
-    }
-
-    /// A user's roles changed: every replica drops their cached keys (the next request reads the
-    /// new roles) and closes each of their sockets whose permission they lost. Announced on the
-    /// status channel: to every listener, both are "this user's standing changed".
-    func userRolesChanged(_ userID: UUID) async {
-        await userChanged(userID)
-    }
-
-    /// This replica's part, at once, so that the answer to the change's own request already
-    /// holds here. Every replica (this one too) hears of it from the database, which announces
-    /// each change of a user's status, roles or memberships on `user_status_changed` in the
-    /// transaction that makes it (migration 13), whichever path made it.
-    private func userChanged(_ userID: UUID) async {
+    /// A user's status, roles or memberships changed: their cached keys are dropped (the next
+    /// request reads them anew) and each of their sockets whose permission they lost is closed
+    /// (all of them for a suspended user). Every replica does this when the database announces
+    /// the change on `user_status_changed`, in the transaction that makes it (migration 13),
+    /// whichever path made it; the request that made it calls this too, so that its own answer
+    /// already holds on this replica.
+    func userChanged(_ userID: UUID) async {
         cache.withLock { $0 = $0.filter { $0.value.key.userID != userID } }
         sockets.noteChange(userID: userID)
-        await sockets.check(store: store, logger: logger)
         await sockets.recheck(userID: userID)
     }
 }

@@ -258,6 +258,11 @@ struct ProvisionerDaemonsController: ResourceController {
                 .tooManyRequests, "You already have \(limit) provisioner daemons connected to this organization, the most one user may run.",
                 detail: "Stop one of them and connect again, or ask an operator to raise --provisioner-daemons-per-user."
             )
+        case .capReached(.userNames(let limit)):
+            throw APIError(
+                .tooManyRequests, "You already hold \(limit) provisioner daemon names in this organization, the most one user may.",
+                detail: "Connect under one of your daemons' names again (--name), or wait for the names of daemons long gone to be purged (--provisioner-daemon-retention); the limit is ten times --provisioner-daemons-per-user."
+            )
         case .capReached(.organization(let limit)):
             throw APIError(
                 .tooManyRequests, "This organization already has \(limit) provisioner daemons connected, the most it may have.",

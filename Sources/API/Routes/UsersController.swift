@@ -151,16 +151,8 @@ struct UsersController: ResourceController {
             throw APIError(.badRequest, "You cannot suspend yourself.")
         }
         try context.authorize(.update, .userAdministration(id: user.id, isOwner: user.siteRoles.contains(Role.owner.rawValue)))
-        let audit = self.audit
-        let updated = try await store.setUserStatus(id: user.id, status) { old, new in
-            // Setting the status a user already has changes nothing: no row.
-            guard old.status != new.status else { return nil }
-            return try audit.entry(
-                request, context, resourceType: .user, resourceID: new.id, target: new.username, action: .write,
-                old: AuditedUser(old), new: AuditedUser(new), organizationID: new.organizationIDs.first, status: .ok
-            )
-        }
-        await authenticator.userStatusChanged(user.id)
+        let updated = try await store.setUserStatus(id: user.id, status, audit: changeAudit(request, context))
+        await authenticator.userChanged(user.id)
         return UserJSON(updated)
     }
 
@@ -179,17 +171,23 @@ struct UsersController: ResourceController {
             guard Role.assignableSiteRoles.contains(role) else { throw APIError(.badRequest, "\"\(role)\" is not a supported role") }
             roles.insert(role)
         }
+        let updated = try await store.setSiteRoles(id: user.id, roles.sorted(), audit: changeAudit(request, context))
+        await authenticator.userChanged(user.id)
+        return UserJSON(updated)
+    }
+
+    /// The audit row of a change of a user's status or roles (`user`, write), made inside the
+    /// change's transaction; none when the user's status and roles are as they were (setting
+    /// what a user has already changes nothing).
+    private func changeAudit(_ request: Request, _ context: AppRequestContext) -> @Sendable (_ old: User, _ new: User) throws -> AuditEntry? {
         let audit = self.audit
-        let updated = try await store.setSiteRoles(id: user.id, roles.sorted()) { old, new in
-            // The roles a user already has change nothing: no row.
-            guard Set(old.siteRoles) != Set(new.siteRoles) else { return nil }
+        return { old, new in
+            guard old.status != new.status || Set(old.siteRoles) != Set(new.siteRoles) else { return nil }
             return try audit.entry(
                 request, context, resourceType: .user, resourceID: new.id, target: new.username, action: .write,
                 old: AuditedUser(old), new: AuditedUser(new), organizationID: new.organizationIDs.first, status: .ok
             )
         }
-        await authenticator.userRolesChanged(user.id)
-        return UserJSON(updated)
     }
 
     @Sendable func userOrganizations(_ request: Request, _ context: AppRequestContext) async throws -> [OrganizationJSON] {

@@ -56,6 +56,17 @@ struct WorkspacesController: ResourceController {
         }
     }
 
+    /// The job of a workspace build (every transition): the template version's archive and
+    /// provisioner, with the version's tags made the workspace owner's (`ProvisionerTags.forBuild`),
+    /// whoever starts, stops or deletes it: a user-scoped version's build waits for its owner's daemon.
+    static func buildJob(organizationID: UUID, initiatorID: UUID, template: Template, versionJob: ProvisionerJob, ownerID: UUID) -> NewProvisionerJob {
+        NewProvisionerJob(
+            organizationID: organizationID, initiatorID: initiatorID, provisioner: template.provisioner,
+            type: .workspaceBuild, fileID: versionJob.fileID, input: "{}",
+            tags: ProvisionerTags.forBuild(versionTags: versionJob.tags, workspaceOwnerID: ownerID)
+        )
+    }
+
     /// A build's audit row: created by the request, about the workspace `workspaceName`.
     static func buildEntry(
         _ audit: AuditRecorder, _ request: Request, _ context: AppRequestContext, build: WorkspaceBuild, workspaceName: String, organizationID: UUID
@@ -117,12 +128,7 @@ struct WorkspacesController: ResourceController {
         }
         let template = found.template
         let (version, versionJob) = try await activeVersion(of: template)
-        // The build is the workspace owner's: a user-scoped version's build waits for their daemon.
-        let job = NewProvisionerJob(
-            organizationID: organization.id, initiatorID: subject.userID, provisioner: template.provisioner,
-            type: .workspaceBuild, fileID: versionJob.fileID, input: "{}",
-            tags: ProvisionerTags.forBuild(versionTags: versionJob.tags, workspaceOwnerID: owner.id)
-        )
+        let job = Self.buildJob(organizationID: organization.id, initiatorID: subject.userID, template: template, versionJob: versionJob, ownerID: owner.id)
         let audit = self.audit
         do {
             let (workspace, _) = try await store.createWorkspace(
@@ -155,11 +161,8 @@ struct WorkspacesController: ResourceController {
         }
         let template = found.template
         let (version, versionJob) = try await activeVersion(of: template)
-        // The workspace owner's build, whoever starts, stops or deletes it.
-        let job = NewProvisionerJob(
-            organizationID: workspace.organizationID, initiatorID: subject.userID, provisioner: template.provisioner,
-            type: .workspaceBuild, fileID: versionJob.fileID, input: "{}",
-            tags: ProvisionerTags.forBuild(versionTags: versionJob.tags, workspaceOwnerID: workspace.ownerID)
+        let job = Self.buildJob(
+            organizationID: workspace.organizationID, initiatorID: subject.userID, template: template, versionJob: versionJob, ownerID: workspace.ownerID
         )
         do {
             // Decided inside the transaction that inserts the build: of concurrent requests exactly one wins.

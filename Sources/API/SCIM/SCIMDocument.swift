@@ -225,13 +225,14 @@ enum SCIMLimits {
         attribute.name == "members" ? SCIMGroupResource.maximumMembers : maximumValues
     }
 
+    /// A group with more members than `SCIMGroupResource.maximumMembers`.
+    static let tooManyMembers = SCIMError.tooMany("A group takes at most \(SCIMGroupResource.maximumMembers) members over SCIM.")
+
     /// The error of a resource (or a PATCH) with more values of `attribute` than it may hold:
     /// `tooMany` for members (as `SCIMGroupResource.write` says it), `invalidValue` for a user's
     /// attributes (as `SCIMDocument.canonical` says it).
     static func tooManyValues(_ attribute: SCIMAttribute, path: String) -> SCIMError {
-        if attribute.name == "members" {
-            return SCIMError.tooMany("A group takes at most \(SCIMGroupResource.maximumMembers) members over SCIM.")
-        }
+        if attribute.name == "members" { return tooManyMembers }
         return SCIMError.invalidValue("\"\(path)\" has more than \(maximumValues) values.")
     }
 }

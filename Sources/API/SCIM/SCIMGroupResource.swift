@@ -56,9 +56,7 @@ enum SCIMGroupResource {
             }
             if seen.insert(id).inserted { memberIDs.append(id) }
         }
-        guard memberIDs.count <= SCIMGroupResource.maximumMembers else {
-            throw SCIMError.tooMany("A group takes at most \(maximumMembers) members over SCIM.")
-        }
+        guard memberIDs.count <= SCIMGroupResource.maximumMembers else { throw SCIMLimits.tooManyMembers }
         return SCIMGroupWrite(displayName: displayName, externalID: canonical["externalId"]?.string, memberIDs: memberIDs)
     }
 

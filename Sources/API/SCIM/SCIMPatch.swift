@@ -69,17 +69,15 @@ struct SCIMPatch: Sendable {
         try checkLimits(document)
     }
 
-    /// The resource after every step, in order; all or nothing. `counter`, for tests, is told
-    /// the work done: one unit per element identity computed or looked up.
+    /// The resource after every step, in order; all or nothing. `counter` counts the work (a
+    /// test's, to read it; else a fresh one) and bounds it (`SCIMLimits.maximumPatchWork`).
     func apply(to resource: [String: JSONValue], document: SCIMDocument, counter: SCIMWorkCounter? = nil) throws(SCIMError) -> [String: JSONValue] {
         // Always counted: the count is the PATCH's work budget (`SCIMLimits.maximumPatchWork`).
         let counter = counter ?? SCIMWorkCounter()
         var resource = resource
         var index = steps.startIndex
         while index < steps.endIndex {
-            if counter.isOverBudget {
-                throw SCIMError.tooMany("This PATCH would do more than \(counter.limit) units of work on the resource; send its value filters and changes in fewer operations.")
-            }
+            try counter.checkBudget()
             let step = steps[index]
             index += 1
             if step.operation == .add, case .attribute(let attributePath)? = step.path, attributePath.subAttribute == nil,
@@ -120,9 +118,7 @@ struct SCIMPatch: Sendable {
                 }
             }
         }
-        if counter.isOverBudget {
-            throw SCIMError.tooMany("This PATCH would do more than \(counter.limit) units of work on the resource; send its value filters and changes in fewer operations.")
-        }
+        try counter.checkBudget()
         return resource
     }
 
@@ -160,7 +156,7 @@ struct SCIMPatch: Sendable {
         return (schema.id == document.core.id ? nil : schema.id, attribute)
     }
 
-    private func apply(_ operation: Operation, path: SCIMPath, value: JSONValue?, to resource: inout [String: JSONValue], document: SCIMDocument, counter: SCIMWorkCounter?) throws(SCIMError) {
+    private func apply(_ operation: Operation, path: SCIMPath, value: JSONValue?, to resource: inout [String: JSONValue], document: SCIMDocument, counter: SCIMWorkCounter) throws(SCIMError) {
         if case .attribute(let attributePath) = path, let urn = attributePath.schema, attributePath.subAttribute == nil,
            let schema = document.schema(urn: "\(urn):\(attributePath.name)"), schema.id != document.core.id {
             // The whole extension as the path (`urn:…:enterprise:2.0:User`): its object.
@@ -235,7 +231,7 @@ struct SCIMPatch: Sendable {
             var scope = container.flatMap { resource[$0]?.objectValue } ?? (container == nil ? resource : [:])
             var elements = scope[attribute.name]?.arrayValue ?? []
             let matches = elements.indices.filter { SCIMFilterMatch.matches(filter, elements[$0]) }
-            counter?.add(elements.count)
+            counter.add(elements.count)
             switch operation {
             case .remove:
                 if let subAttribute {
@@ -282,12 +278,12 @@ struct SCIMPatch: Sendable {
     /// `remove` of `attribute[value eq "…"]` for each of `doomed` at once: what running those
     /// operations one after the other leaves (`valueEquality` matches exactly the elements
     /// `SCIMFilterMatch` matches), in one pass.
-    private func remove(_ doomed: Set<ElementIdentity>, at attributePath: SCIMAttributePath, from resource: inout [String: JSONValue], document: SCIMDocument, counter: SCIMWorkCounter?) throws(SCIMError) {
+    private func remove(_ doomed: Set<ElementIdentity>, at attributePath: SCIMAttributePath, from resource: inout [String: JSONValue], document: SCIMDocument, counter: SCIMWorkCounter) throws(SCIMError) {
         let (container, attribute) = try target(attributePath, document)
         guard attribute.multiValued else { throw SCIMError.invalidPath("\"\(attributePath.name)\" is not multi-valued.") }
         var scope = container.flatMap { resource[$0]?.objectValue } ?? (container == nil ? resource : [:])
         let elements = scope[attribute.name]?.arrayValue ?? []
-        counter?.add(doomed.count + elements.count)
+        counter.add(doomed.count + elements.count)
         let kept = elements.filter { !doomed.contains(Self.identity($0)) }
         scope[attribute.name] = kept.isEmpty ? nil : .array(kept)
         if let container { resource[container] = scope.isEmpty ? nil : .object(scope) } else { resource = scope }
@@ -303,17 +299,17 @@ struct SCIMPatch: Sendable {
         /// A string `value`, lowercased.
         case text(String)
         /// A `value` of another JSON type.
-        case value(HashableJSON)
+        case value(JSONValue)
         /// An element without a `value` (or not an object): all of it.
-        case element(HashableJSON)
+        case element(JSONValue)
     }
 
     static func identity(_ element: JSONValue) -> ElementIdentity {
         if case .object(let object) = element, let key = SCIMDocument.key("value", in: object), let value = object[key] {
             if case .string(let text) = value { return .text(text.lowercased()) }
-            return .value(HashableJSON(value))
+            return .value(value)
         }
-        return .element(HashableJSON(element))
+        return .element(element)
     }
 
     /// Two elements are the same value when their `value`s are (case-insensitively for text),
@@ -434,48 +430,9 @@ struct SCIMPatch: Sendable {
     }
 }
 
-/// A JSON value as a key of a set or dictionary: equal exactly when the values are
-/// (`JSONValue`'s `==`); an object's hash does not depend on the order of its keys.
-struct HashableJSON: Hashable, Sendable {
-    let json: JSONValue
-
-    init(_ json: JSONValue) { self.json = json }
-
-    static func == (lhs: HashableJSON, rhs: HashableJSON) -> Bool { lhs.json == rhs.json }
-
-    func hash(into hasher: inout Hasher) { Self.combine(json, into: &hasher) }
-
-    private static func combine(_ value: JSONValue, into hasher: inout Hasher) {
-        switch value {
-        case .null: hasher.combine(0 as UInt8)
-        case .bool(let flag): hasher.combine(1 as UInt8); hasher.combine(flag)
-        case .int(let number): hasher.combine(2 as UInt8); hasher.combine(number)
-        case .double(let number): hasher.combine(3 as UInt8); hasher.combine(number)
-        case .string(let text): hasher.combine(4 as UInt8); hasher.combine(text)
-        case .array(let array):
-            hasher.combine(5 as UInt8)
-            hasher.combine(array.count)
-            for element in array { combine(element, into: &hasher) }
-        case .object(let object):
-            hasher.combine(6 as UInt8)
-            hasher.combine(object.count)
-            // Key order is the dictionary's, not the value's: sum the entries' own hashes.
-            var entries = 0
-            for (key, element) in object {
-                var entry = Hasher()
-                entry.combine(key)
-                combine(element, into: &entry)
-                entries = entries &+ entry.finalize()
-            }
-            hasher.combine(entries)
-        }
-    }
-}
-
-/// The work SCIM's CPU-bound steps do, counted for tests (which assert that it grows linearly
-/// with the request, never how long it takes): PATCH merges count one unit per element
-/// identity computed or looked up, the `/Bulk` schedule one per step (`SCIMBulkSchedule`).
-/// Production passes none.
+/// The work a SCIM PATCH does, in units (an element's identity computed or looked up, an element
+/// compared with a value filter): its budget (`limit`, checked between operations), and what
+/// tests read to assert that the work grows linearly with the request, never how long it takes.
 final class SCIMWorkCounter: Sendable {
     private let units = Mutex(0)
     /// Past this many units the PATCH is refused between two of its operations (each one's work
@@ -490,7 +447,11 @@ final class SCIMWorkCounter: Sendable {
 
     var count: Int { units.withLock { $0 } }
 
-    var isOverBudget: Bool { count > limit }
+    /// Throws `tooMany` once the work done has passed `limit`.
+    func checkBudget() throws(SCIMError) {
+        guard count > limit else { return }
+        throw SCIMError.tooMany("This PATCH would do more than \(limit) units of work on the resource; send its value filters and changes in fewer operations.")
+    }
 }
 
 /// A SCIM filter evaluated on one element of a multi-valued attribute (PATCH value paths), in

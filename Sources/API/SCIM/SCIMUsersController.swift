@@ -85,7 +85,7 @@ extension SCIMUsersController: SCIMResourceType {
         }
         guard found else { throw Self.notFound(id) }
         // A deprovisioned user is suspended, whatever it was.
-        await authenticator.userStatusChanged(id)
+        await authenticator.userChanged(id)
         return SCIMWriteOutcome(status: .noContent)
     }
 
@@ -103,7 +103,7 @@ extension SCIMUsersController: SCIMResourceType {
     /// `active: false`, a PUT, a PATCH) ends their sessions and sockets at once on every replica,
     /// as an admin's suspension does: one path, whichever request suspended them.
     private func endSessionsIfSuspended(_ user: SCIMUser) async {
-        if user.user.status == .suspended { await authenticator.userStatusChanged(user.user.id) }
+        if user.user.status == .suspended { await authenticator.userChanged(user.user.id) }
     }
 
     private func outcome(_ user: SCIMUser, status: HTTPResponse.Status, location: Bool) -> SCIMWriteOutcome {
