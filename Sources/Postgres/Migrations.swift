@@ -125,15 +125,13 @@ public struct Migrator: Sendable {
 
     private static func recordApplied(_ migration: Migration) -> PostgresQuery<Void> {
         PostgresQuery(
-            "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-            [migration.version, migration.name, migration.checksum]
+            "INSERT INTO schema_migrations (version, name, checksum) VALUES (\(migration.version), \(migration.name), \(migration.checksum))"
         )
     }
 
     private static func recordChecksum(of migration: Migration) -> PostgresQuery<Void> {
         PostgresQuery(
-            "UPDATE schema_migrations SET checksum = $2 WHERE version = $1 AND checksum IS NULL",
-            [migration.version, migration.checksum]
+            "UPDATE schema_migrations SET checksum = \(migration.checksum) WHERE version = \(migration.version) AND checksum IS NULL"
         )
     }
 

@@ -8,6 +8,8 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         case server
         /// A value in a row was not what the caller asked for.
         case decoding
+        /// A statement that must yield a row (`require`) yielded none.
+        case noRow
         /// No pooled connection became free in time.
         case poolTimeout
         /// The pool or listener was shut down.
@@ -58,7 +60,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     public var isUnavailable: Bool {
         switch kind {
         case .connection, .poolTimeout, .closed: return true
-        case .server, .decoding: return sqlState.map { $0.hasPrefix("08") || $0.hasPrefix("57P") } ?? false
+        case .server, .decoding, .noRow: return sqlState.map { $0.hasPrefix("08") || $0.hasPrefix("57P") } ?? false
         }
     }
 
