@@ -29,13 +29,12 @@ enum APIKeys {
         PostgresQuery(
             """
             INSERT INTO api_keys (id, hashed_secret, user_id, login_type, lifetime_seconds, expires_at)
-            VALUES ($1, $2, $3, $4, $5, $6)
-            """,
-            [key.id, PostgresBytes(key.hashedSecret), key.userID, key.loginType, key.lifetimeSeconds, key.expiresAt]
+            VALUES (\(key.id), \(PostgresBytes(key.hashedSecret)), \(key.userID), \(key.loginType), \(key.lifetimeSeconds), \(key.expiresAt))
+            """
         )
     }
 
-    private static let columns = "id, hashed_secret, user_id, login_type, lifetime_seconds, expires_at, created_at, last_used"
+    private static let columns: SQL = "id, hashed_secret, user_id, login_type, lifetime_seconds, expires_at, created_at, last_used"
 
     private static func key(_ row: PostgresRow) throws -> APIKey {
         APIKey(
@@ -46,17 +45,17 @@ enum APIKeys {
     }
 
     static func withID(_ id: String) -> PostgresQuery<APIKey> {
-        PostgresQuery("SELECT \(columns) FROM api_keys WHERE id = $1", [id], decode: key)
+        PostgresQuery("SELECT \(columns) FROM api_keys WHERE id = \(id)", decode: key)
     }
 
     /// Deletes the key and returns it as it was; no row if there was no such key.
     static func delete(id: String) -> PostgresQuery<APIKey> {
-        PostgresQuery("DELETE FROM api_keys WHERE id = $1 RETURNING \(columns)", [id], decode: key)
+        PostgresQuery("DELETE FROM api_keys WHERE id = \(id) RETURNING \(columns)", decode: key)
     }
 
     /// Marks a key used; a non-nil `expiresAt` moves its expiry.
     static func refresh(id: String, extendTo expiresAt: Date?) -> PostgresQuery<Void> {
-        PostgresQuery("UPDATE api_keys SET last_used = now(), expires_at = COALESCE($2, expires_at) WHERE id = $1", [id, expiresAt])
+        PostgresQuery("UPDATE api_keys SET last_used = now(), expires_at = COALESCE(\(expiresAt), expires_at) WHERE id = \(id)")
     }
 
     /// Of `ids`, the keys that still authenticate: present, not expired, their user not suspended.
@@ -64,9 +63,8 @@ enum APIKeys {
         PostgresQuery(
             """
             SELECT k.id FROM api_keys k JOIN users u ON u.id = k.user_id
-            WHERE k.id = ANY($1::text[]) AND k.expires_at > now() AND u.status <> 'suspended'
+            WHERE k.id = ANY(\(ids)::text[]) AND k.expires_at > now() AND u.status <> 'suspended'
             """,
-            [ids],
             column: "id"
         )
     }

@@ -61,12 +61,10 @@ extension SiteConfigs {
     )
 
     static func setAppearance(_ appearance: Appearance) throws -> PostgresQuery<Void> {
-        PostgresQuery(
-            "INSERT INTO site_configs (key, value) VALUES ('appearance', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-            [try PostgresJSONValue(appearance)]
-        )
+        let value = try PostgresJSONValue(appearance)
+        return PostgresQuery("INSERT INTO site_configs (key, value) VALUES ('appearance', \(value)) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value")
     }
 
     /// Delivered to every replica when the transaction commits: each re-reads the row.
-    static let announceAppearance = PostgresQuery<Void>("SELECT pg_notify($1, '')", [Store.appearanceChannel])
+    static let announceAppearance = PostgresQuery<Void>("SELECT pg_notify(\(Store.appearanceChannel), '')")
 }

@@ -171,17 +171,15 @@ enum AuditLogs {
     /// (`try connection.execute(AuditLogs.insert(entry))`), so that both commit or neither does.
     /// Throws before any SQL runs when the diff or the additional fields cannot be JSON.
     static func insert(_ entry: AuditEntry) throws -> PostgresQuery<Void> {
-        PostgresQuery(
+        let diff = try PostgresJSONValue(entry.diff), additionalFields = try PostgresJSONValue(entry.additionalFields)
+        return PostgresQuery(
             """
             INSERT INTO audit_logs (id, time, user_id, organization_id, ip, user_agent, resource_type, resource_id,
                 resource_target, resource_icon, action, diff, status_code, additional_fields, request_id)
-            VALUES ($1, $2, $3, $4, $5::inet, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14::jsonb, $15)
-            """,
-            [
-                entry.id, entry.time, entry.userID, entry.organizationID, entry.ip, entry.userAgent, entry.resourceType,
-                entry.resourceID, entry.resourceTarget, entry.resourceIcon, entry.action, try PostgresJSONValue(entry.diff),
-                entry.statusCode, try PostgresJSONValue(entry.additionalFields), entry.requestID,
-            ]
+            VALUES (\(entry.id), \(entry.time), \(entry.userID), \(entry.organizationID), \(entry.ip)::inet, \(entry.userAgent),
+                \(entry.resourceType), \(entry.resourceID), \(entry.resourceTarget), \(entry.resourceIcon), \(entry.action),
+                \(diff)::jsonb, \(entry.statusCode), \(additionalFields)::jsonb, \(entry.requestID))
+            """
         )
     }
 
@@ -205,47 +203,43 @@ enum AuditLogs {
         )
     }
 
-    /// The filter of `list` and `count`, on `$1`…`$12`. Users are matched through a subquery on
-    /// their ids, so the `user_id` index serves it; `$12` is the cursor (rows after that row in
-    /// the reading order; an id of no row keeps none, as `Page` says).
-    private static let matching = """
-        WHERE ($1::text IS NULL OR a.resource_type = $1)
-          AND ($2::uuid IS NULL OR a.resource_id = $2)
-          AND ($3::text IS NULL OR lower(a.resource_target) = lower($3))
-          AND ($4::text IS NULL OR a.action = $4)
-          AND ($5::uuid IS NULL OR a.user_id = $5)
-          AND ($6::text IS NULL OR a.user_id IN (SELECT u.id FROM users u WHERE lower(u.username) = lower($6)))
-          AND ($7::text IS NULL OR a.user_id IN (SELECT u.id FROM users u WHERE lower(u.email) = lower($7)))
-          AND ($8::uuid IS NULL OR a.organization_id = $8)
-          AND ($9::uuid IS NULL OR a.request_id = $9)
-          AND ($10::timestamptz IS NULL OR a.time >= $10)
-          AND ($11::timestamptz IS NULL OR a.time < $11)
-          AND ($12::uuid IS NULL OR EXISTS (
-              SELECT 1 FROM audit_logs c WHERE c.id = $12 AND (a.time < c.time OR (a.time = c.time AND a.id > c.id))))
-        """
-
-    private static func binds(_ filter: AuditFilter, afterID: UUID?) -> [any PostgresEncodable] {
-        [
-            filter.resourceType, filter.resourceID, filter.resourceTarget, filter.action, filter.userID, filter.username,
-            filter.email, filter.organizationID, filter.requestID, filter.from, filter.until, afterID,
-        ]
+    /// The filter of `list`. Users are matched through a subquery on their ids, so the `user_id`
+    /// index serves it; `afterID` is the cursor (rows after that row in the reading order; an id
+    /// of no row keeps none, as `Page` says). Each value is tested for NULL and then compared as
+    /// one parameter (a `Bind`), so PostgreSQL infers its type once, from the cast.
+    private static func matching(_ filter: AuditFilter, afterID: UUID?) -> SQL {
+        let resourceType = SQL.Bind(filter.resourceType), resourceID = SQL.Bind(filter.resourceID)
+        let resourceTarget = SQL.Bind(filter.resourceTarget), action = SQL.Bind(filter.action)
+        let userID = SQL.Bind(filter.userID), username = SQL.Bind(filter.username), email = SQL.Bind(filter.email)
+        let organizationID = SQL.Bind(filter.organizationID), requestID = SQL.Bind(filter.requestID)
+        let from = SQL.Bind(filter.from), until = SQL.Bind(filter.until), afterID = SQL.Bind(afterID)
+        return """
+            WHERE (\(resourceType)::text IS NULL OR a.resource_type = \(resourceType))
+              AND (\(resourceID)::uuid IS NULL OR a.resource_id = \(resourceID))
+              AND (\(resourceTarget)::text IS NULL OR lower(a.resource_target) = lower(\(resourceTarget)))
+              AND (\(action)::text IS NULL OR a.action = \(action))
+              AND (\(userID)::uuid IS NULL OR a.user_id = \(userID))
+              AND (\(username)::text IS NULL OR a.user_id IN (SELECT u.id FROM users u WHERE lower(u.username) = lower(\(username))))
+              AND (\(email)::text IS NULL OR a.user_id IN (SELECT u.id FROM users u WHERE lower(u.email) = lower(\(email))))
+              AND (\(organizationID)::uuid IS NULL OR a.organization_id = \(organizationID))
+              AND (\(requestID)::uuid IS NULL OR a.request_id = \(requestID))
+              AND (\(from)::timestamptz IS NULL OR a.time >= \(from))
+              AND (\(until)::timestamptz IS NULL OR a.time < \(until))
+              AND (\(afterID)::uuid IS NULL OR EXISTS (
+                  SELECT 1 FROM audit_logs c WHERE c.id = \(afterID) AND (a.time < c.time OR (a.time = c.time AND a.id > c.id))))
+            """
     }
 
-    /// Newest first (ties by id), one page.
-    static func list(_ filter: AuditFilter, page: Page) -> PostgresQuery<AuditEntry> {
+    /// Newest first (ties by id), one page, and how many match before its limit and offset
+    /// (Coder's `count`).
+    static func list(_ filter: AuditFilter, page: Page) -> PagedQuery<AuditEntry> {
         PostgresQuery(
             """
             SELECT a.id, a.time, a.user_id, a.organization_id, host(a.ip) AS ip, a.user_agent, a.resource_type, a.resource_id,
                 a.resource_target, a.resource_icon, a.action, a.diff, a.status_code, a.additional_fields, a.request_id
-            FROM audit_logs a \(matching) ORDER BY a.time DESC, a.id LIMIT $13 OFFSET $14
+            FROM audit_logs a \(matching(filter, afterID: page.afterID))
             """,
-            binds(filter, afterID: page.afterID) + [page.limit, page.offset],
             decode: entry
-        )
-    }
-
-    /// How many `list` matches before its limit and offset (Coder's `count`).
-    static func count(_ filter: AuditFilter, afterID: UUID?) -> PostgresQuery<Int> {
-        PostgresQuery("SELECT count(*) AS total FROM audit_logs a \(matching)", binds(filter, afterID: afterID), column: "total")
+        ).paged(limit: page.limit, offset: page.offset, orderBy: "a.time DESC, a.id")
     }
 }

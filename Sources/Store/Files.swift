@@ -7,17 +7,16 @@ enum Files {
     static func insert(hash: String, createdBy: UUID, mimetype: String, data: [UInt8]) -> PostgresQuery<UUID> {
         PostgresQuery(
             """
-            INSERT INTO files (id, hash, created_by, mimetype, data) VALUES ($1, $2, $3, $4, $5)
+            INSERT INTO files (id, hash, created_by, mimetype, data) VALUES (\(UUID()), \(hash), \(createdBy), \(mimetype), \(PostgresBytes(data)))
             ON CONFLICT (hash, created_by) DO UPDATE SET hash = EXCLUDED.hash
             RETURNING id
             """,
-            [UUID(), hash, createdBy, mimetype, PostgresBytes(data)],
             column: "id"
         )
     }
 
     static func withID(_ id: UUID) -> PostgresQuery<(createdBy: UUID, mimetype: String, data: [UInt8])> {
-        PostgresQuery("SELECT created_by, mimetype, data FROM files WHERE id = $1", [id]) { row in
+        PostgresQuery("SELECT created_by, mimetype, data FROM files WHERE id = \(id)") { row in
             (try row.decode("created_by"), try row.decode("mimetype"), try row.decode("data", as: PostgresBytes.self).bytes)
         }
     }

@@ -45,7 +45,7 @@ public enum LicensesChange: String, Sendable {
 enum Licenses {
     static let constraintFields = ["licenses_jwt_key": "license", "licenses_uuid_key": "license"]
 
-    private static let columns = "id, uploaded_at, jwt, exp, uuid"
+    private static let columns: SQL = "id, uploaded_at, jwt, exp, uuid"
 
     private static func license(_ row: PostgresRow) throws -> StoredLicense {
         StoredLicense(
@@ -58,26 +58,23 @@ enum Licenses {
 
     /// Those still inside their grace period at `now`: the only ones entitlements look at.
     static func unexpired(at now: Date) -> PostgresQuery<StoredLicense> {
-        PostgresQuery("SELECT \(columns) FROM licenses WHERE exp > $1 ORDER BY id", [now], decode: license)
+        PostgresQuery("SELECT \(columns) FROM licenses WHERE exp > \(now) ORDER BY id", decode: license)
     }
 
     static func withID(_ id: Int32) -> PostgresQuery<StoredLicense> {
-        PostgresQuery("SELECT \(columns) FROM licenses WHERE id = $1", [id], decode: license)
+        PostgresQuery("SELECT \(columns) FROM licenses WHERE id = \(id)", decode: license)
     }
 
     static func insert(_ new: NewLicense) -> PostgresQuery<StoredLicense> {
-        PostgresQuery(
-            "INSERT INTO licenses (jwt, exp, uuid) VALUES ($1, $2, $3) RETURNING \(columns)",
-            [new.jwt, new.expires, new.uuid], decode: license
-        )
+        PostgresQuery("INSERT INTO licenses (jwt, exp, uuid) VALUES (\(new.jwt), \(new.expires), \(new.uuid)) RETURNING \(columns)", decode: license)
     }
 
     static func delete(id: Int32) -> PostgresQuery<StoredLicense> {
-        PostgresQuery("DELETE FROM licenses WHERE id = $1 RETURNING \(columns)", [id], decode: license)
+        PostgresQuery("DELETE FROM licenses WHERE id = \(id) RETURNING \(columns)", decode: license)
     }
 
     /// Delivered to every replica when the transaction commits.
     static func announce(_ change: LicensesChange) -> PostgresQuery<Void> {
-        PostgresQuery("SELECT pg_notify($1, $2)", [Store.licensesChannel, change.rawValue])
+        PostgresQuery("SELECT pg_notify(\(Store.licensesChannel), \(change.rawValue))")
     }
 }

@@ -16,7 +16,7 @@ enum Organizations {
     static let constraintFields = ["organizations_name_key": "name"]
 
     /// Qualified, so that the same list serves the joins with `organization_members`.
-    private static let columns = "o.id, o.name, o.display_name, o.description, o.is_default, o.created_at, o.updated_at"
+    private static let columns: SQL = "o.id, o.name, o.display_name, o.description, o.is_default, o.created_at, o.updated_at"
 
     private static func organization(_ row: PostgresRow) throws -> Organization {
         Organization(
@@ -26,30 +26,27 @@ enum Organizations {
         )
     }
 
-    private static func organizations(_ tail: String, _ binds: [any PostgresEncodable] = []) -> PostgresQuery<Organization> {
-        PostgresQuery("SELECT \(columns) FROM organizations o \(tail)", binds, decode: organization)
+    private static func organizations(_ tail: SQL) -> PostgresQuery<Organization> {
+        PostgresQuery("SELECT \(columns) FROM organizations o \(tail)", decode: organization)
     }
 
     static func withID(_ id: UUID) -> PostgresQuery<Organization> {
-        organizations("WHERE o.id = $1", [id])
+        organizations("WHERE o.id = \(id)")
     }
 
     static func withName(_ name: String) -> PostgresQuery<Organization> {
-        organizations("WHERE lower(o.name) = lower($1)", [name])
+        organizations("WHERE lower(o.name) = lower(\(name))")
     }
 
     static let theDefault = organizations("WHERE o.is_default")
 
     /// The organizations `userID` is a member of, in the order they joined.
     static func ofMember(_ userID: UUID) -> PostgresQuery<Organization> {
-        organizations("JOIN organization_members m ON m.organization_id = o.id WHERE m.user_id = $1 ORDER BY m.created_at, o.id", [userID])
+        organizations("JOIN organization_members m ON m.organization_id = o.id WHERE m.user_id = \(userID) ORDER BY m.created_at, o.id")
     }
 
     /// The default organization, made with the first user.
     static func insertDefault(id: UUID, name: String) -> PostgresQuery<Void> {
-        PostgresQuery(
-            "INSERT INTO organizations (id, name, display_name, is_default) VALUES ($1, $2, $3, true)",
-            [id, name, name.capitalized]
-        )
+        PostgresQuery("INSERT INTO organizations (id, name, display_name, is_default) VALUES (\(id), \(name), \(name.capitalized), true)")
     }
 }

@@ -60,7 +60,7 @@ public struct ReplicaHeartbeat: Sendable, Equatable {
 /// The `replicas` table's statements, and the liveness locks beside it.
 enum Replicas {
     /// Unqualified: every statement reads `replicas` alone (aliased `r` where it is filtered).
-    private static let columns = """
+    private static let columns: SQL = """
         id, created_at, started_at, stopped_at, updated_at, hostname, region_id, relay_address, version,
         database_latency, error
         """
@@ -77,24 +77,28 @@ enum Replicas {
     /// Inserts or refreshes the row with the database's clock; re-creates a row a peer deleted
     /// and clears `stopped_at`.
     static func heartbeat(_ beat: ReplicaHeartbeat) -> PostgresQuery<Replica> {
-        PostgresQuery(
+        // The values the insert writes and the update rewrites are one parameter each (`Bind`).
+        let hostname = SQL.Bind(beat.hostname), regionID = SQL.Bind(beat.regionID), relayAddress = SQL.Bind(beat.relayAddress)
+        let version = SQL.Bind(beat.version), databaseLatency = SQL.Bind(beat.databaseLatency), error = SQL.Bind(beat.error)
+        let interval = SQL.Bind(beat.heartbeatIntervalMilliseconds), lockKey = SQL.Bind(beat.lockKey)
+        return PostgresQuery(
             """
             INSERT INTO replicas (id, started_at, hostname, region_id, relay_address, version, database_latency, error,
                                   heartbeat_interval_ms, lock_key)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            VALUES (\(beat.id), \(beat.startedAt), \(hostname), \(regionID), \(relayAddress), \(version), \(databaseLatency), \(error),
+                    \(interval), \(lockKey))
             ON CONFLICT (id) DO UPDATE SET
-                updated_at = now(), stopped_at = NULL, hostname = $3, region_id = $4, relay_address = $5, version = $6,
-                database_latency = $7, error = $8, heartbeat_interval_ms = $9, lock_key = $10
+                updated_at = now(), stopped_at = NULL, hostname = \(hostname), region_id = \(regionID), relay_address = \(relayAddress),
+                version = \(version), database_latency = \(databaseLatency), error = \(error), heartbeat_interval_ms = \(interval),
+                lock_key = \(lockKey)
             RETURNING \(columns)
             """,
-            [beat.id, beat.startedAt, beat.hostname, beat.regionID, beat.relayAddress, beat.version,
-             beat.databaseLatency, beat.error, beat.heartbeatIntervalMilliseconds, beat.lockKey],
             decode: replica
         )
     }
 
     static func markStopped(id: UUID) -> PostgresQuery<Void> {
-        PostgresQuery("UPDATE replicas SET stopped_at = now(), updated_at = now() WHERE id = $1", [id])
+        PostgresQuery("UPDATE replicas SET stopped_at = now(), updated_at = now() WHERE id = \(id)")
     }
 
     /// Not stopped, heartbeat within three of their own intervals (by the database's clock), and
@@ -107,25 +111,24 @@ enum Replicas {
           AND EXISTS (
               SELECT 1 FROM pg_locks l
               WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
-                AND l.classid = $1::int4::oid AND l.objid = r.lock_key::oid
+                AND l.classid = \(Store.replicaLockClass)::int4::oid AND l.objid = r.lock_key::oid
                 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
           )
         ORDER BY r.created_at, r.id
         """,
-        [Store.replicaLockClass],
         decode: replica
     )
 
     static func withID(_ id: UUID) -> PostgresQuery<Replica> {
-        PostgresQuery("SELECT \(columns) FROM replicas WHERE id = $1", [id], decode: replica)
+        PostgresQuery("SELECT \(columns) FROM replicas WHERE id = \(id)", decode: replica)
     }
 
     static func deleteOld(retention: Duration) -> PostgresQuery<Void> {
-        PostgresQuery("DELETE FROM replicas WHERE updated_at < now() - $1 * interval '1 millisecond'", [retention.milliseconds])
+        PostgresQuery("DELETE FROM replicas WHERE updated_at < now() - \(retention.milliseconds) * interval '1 millisecond'")
     }
 
     static func tryLock(_ key: Int32) -> PostgresQuery<Bool> {
-        PostgresQuery("SELECT pg_try_advisory_lock($1, $2) AS locked", [Store.replicaLockClass, key], column: "locked")
+        PostgresQuery("SELECT pg_try_advisory_lock(\(Store.replicaLockClass), \(key)) AS locked", column: "locked")
     }
 
     /// Whether this session (this connection) holds the lock.
@@ -133,9 +136,8 @@ enum Replicas {
         PostgresQuery(
             """
             SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()
-                           AND classid = $1::int4::oid AND objid = $2::int4::oid AND objsubid = 2) AS held
+                           AND classid = \(Store.replicaLockClass)::int4::oid AND objid = \(key)::int4::oid AND objsubid = 2) AS held
             """,
-            [Store.replicaLockClass, key],
             column: "held"
         )
     }

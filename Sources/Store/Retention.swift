@@ -54,7 +54,7 @@ enum Retention {
             WITH doomed AS (
                 SELECT j.id FROM provisioner_jobs j
                 WHERE j.completed_at IS NOT NULL AND j.logs_purged_at IS NULL
-                  AND j.completed_at < now() - $1 * interval '1 millisecond'
+                  AND j.completed_at < now() - \(cutoff(age)) * interval '1 millisecond'
                   AND NOT EXISTS (
                       SELECT 1 FROM workspace_builds b
                       WHERE b.job_id = j.id
@@ -67,8 +67,7 @@ enum Retention {
                 DELETE FROM provisioner_job_logs WHERE job_id IN (SELECT id FROM marked) RETURNING 1
             )
             SELECT (SELECT count(*) FROM marked) AS jobs, (SELECT count(*) FROM deleted) AS lines
-            """,
-            [cutoff(age)]
+            """
         ) { row in
             PurgedLogs(jobs: Int(try row.decode("jobs", as: Int64.self)), lines: Int(try row.decode("lines", as: Int64.self)))
         }
@@ -78,17 +77,13 @@ enum Retention {
         PostgresQuery(
             """
             DELETE FROM audit_logs WHERE id IN (
-                SELECT id FROM audit_logs WHERE time < now() - $1 * interval '1 millisecond' ORDER BY time LIMIT \(batch)
+                SELECT id FROM audit_logs WHERE time < now() - \(cutoff(age)) * interval '1 millisecond' ORDER BY time LIMIT \(batch)
             )
-            """,
-            [cutoff(age)]
+            """
         )
     }
 
     static func purgeDaemons(unseenFor age: Duration) -> PostgresQuery<Void> {
-        PostgresQuery(
-            "DELETE FROM provisioner_daemons WHERE NOT connected AND coalesce(last_seen_at, created_at) < now() - $1 * interval '1 millisecond'",
-            [cutoff(age)]
-        )
+        PostgresQuery("DELETE FROM provisioner_daemons WHERE NOT connected AND coalesce(last_seen_at, created_at) < now() - \(cutoff(age)) * interval '1 millisecond'")
     }
 }

@@ -11,18 +11,15 @@ enum SiteConfigs {
     }
 
     static func value(_ key: Key) -> PostgresQuery<String> {
-        PostgresQuery("SELECT value FROM site_configs WHERE key = $1", [key.rawValue], column: "value")
+        PostgresQuery("SELECT value FROM site_configs WHERE key = \(key.rawValue)", column: "value")
     }
 
     /// Sets `key` unless it is set already (then the value there stays).
     static func setOnce(_ key: Key, to value: String) -> PostgresQuery<Void> {
-        PostgresQuery("INSERT INTO site_configs (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING", [key.rawValue, value])
+        PostgresQuery("INSERT INTO site_configs (key, value) VALUES (\(key.rawValue), \(value)) ON CONFLICT (key) DO NOTHING")
     }
 
     static func set(_ key: Key, to value: String) -> PostgresQuery<Void> {
-        PostgresQuery(
-            "INSERT INTO site_configs (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-            [key.rawValue, value]
-        )
+        PostgresQuery("INSERT INTO site_configs (key, value) VALUES (\(key.rawValue), \(value)) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value")
     }
 }

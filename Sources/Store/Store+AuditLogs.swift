@@ -22,9 +22,9 @@ extension Store {
     /// when that user no longer exists), and how many match in all (after `page.afterID`, before
     /// its limit and offset). Filters and paging run in SQL; users are read for the page only.
     public func auditLogs(filter: AuditFilter, page: Page) async throws -> (logs: [AuditLog], count: Int) {
-        try await pool.withTransaction { connection in
-            let count = try connection.one(AuditLogs.count(filter, afterID: page.afterID)) ?? 0
-            let entries = try connection.all(AuditLogs.list(filter, page: page))
+        // REPEATABLE READ: the count, the page and its users from one snapshot.
+        try await pool.withTransaction(isolation: .repeatableRead) { connection in
+            let (entries, count) = try connection.page(AuditLogs.list(filter, page: page))
             let userIDs = Array(Set(entries.compactMap(\.userID)))
             let users = userIDs.isEmpty ? [] : try connection.all(Users.withIDs(userIDs))
             let byID = Dictionary(users.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })

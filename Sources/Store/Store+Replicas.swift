@@ -9,7 +9,7 @@ extension Store {
     /// peer deleted, and clears `stopped_at` (a replica that heartbeats is running).
     @discardableResult
     public func heartbeat(_ beat: ReplicaHeartbeat) async throws -> Replica {
-        try await pool.one(Replicas.heartbeat(beat))!
+        try await pool.withConnection { try await $0.require(Replicas.heartbeat(beat)) }
     }
 
     public func markReplicaStopped(id: UUID) async throws {

@@ -22,8 +22,8 @@ extension Store {
                 try Self.insertUser(user, on: connection)
                 if let license { try connection.execute(Licenses.insert(license)) }
                 try connection.execute(Licenses.announce(license == nil ? .users : .add))
-                let created = try connection.one(Users.withID(user.id))!
-                let organization = try connection.one(Organizations.withID(organizationID))!
+                let created = try connection.require(Users.withID(user.id))
+                let organization = try connection.require(Organizations.withID(organizationID))
                 return (created, organization)
             }
         }
@@ -37,7 +37,7 @@ extension Store {
             try await pool.withTransaction { connection in
                 try Self.insertUser(new, on: connection)
                 try connection.execute(Licenses.announce(.users))
-                let created = try connection.one(Users.withID(new.id))!
+                let created = try connection.require(Users.withID(new.id))
                 try Self.recordAudit(try audit?(created), on: connection)
                 return created
             }
@@ -80,7 +80,7 @@ extension Store {
     /// Users in creation order, optionally filtered by a search term (username or email) and
     /// status, one `page` of them (see `Page` for the cursor).
     public func users(search: String?, status: UserStatus?, page: Page) async throws -> [User] {
-        try await pool.all(Users.list(search: search, status: status, page: page))
+        try await pool.all(Users.list(search: search, status: status, page: page).rows)
     }
 
     /// Users in creation order, optionally filtered by a search term (username or email) and status.
@@ -91,10 +91,9 @@ extension Store {
     /// A page of the users `viewer` may see (nil: all of them) matching the search and status,
     /// and how many match in all (after `page.afterID`, before its limit and offset).
     public func users(search: String?, status: UserStatus?, visibleTo viewer: (userID: UUID, organizationIDs: [UUID])?, page: Page) async throws -> (users: [User], count: Int) {
-        try await pool.withTransaction { connection in
-            let count = try connection.one(Users.count(search: search, status: status, visibleTo: viewer, afterID: page.afterID)) ?? 0
-            return (try connection.all(Users.list(search: search, status: status, visibleTo: viewer, page: page)), count)
-        }
+        // Both from one snapshot, so the count agrees with the page.
+        let found = try await pool.page(Users.list(search: search, status: status, visibleTo: viewer, page: page))
+        return (found.rows, found.total)
     }
 
     /// Sets the user's status, with the row locked; `audit` sees the user before and after, and
@@ -124,7 +123,7 @@ extension Store {
             guard let before = try connection.one(Users.withID(id, forUpdate: true)) else { throw StoreError.notFound }
             guard try connection.execute(change) == 1 else { throw StoreError.notFound }
             if let announcing { try connection.execute(Licenses.announce(announcing)) }
-            let after = try connection.one(Users.withID(id))!
+            let after = try connection.require(Users.withID(id))
             try Self.recordAudit(try audit?(before, after), on: connection)
             return after
         }
