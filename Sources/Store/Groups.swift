@@ -108,7 +108,7 @@ public struct GroupFilter: Sendable {
 enum Groups {
     static let constraintFields = ["groups_name_organization_id_key": "name", "group_members_pkey": "add_users"]
 
-    private static let columns = "g.id, g.name, g.display_name, g.organization_id, g.avatar_url, g.quota_allowance, g.source"
+    private static let columns: SQL = "g.id, g.name, g.display_name, g.organization_id, g.avatar_url, g.quota_allowance, g.source"
 
     static func group(_ row: PostgresRow) throws -> Group {
         Group(
@@ -120,25 +120,27 @@ enum Groups {
 
     /// Every organization's Everyone group, which shares the organization's id (as in Coder).
     static func insertEveryone(organizationID: UUID) -> PostgresQuery<Void> {
-        PostgresQuery("INSERT INTO groups (id, name, organization_id) VALUES ($1, 'Everyone', $1)", [organizationID])
+        let id = SQL.Bind(organizationID)
+        return PostgresQuery("INSERT INTO groups (id, name, organization_id) VALUES (\(id), 'Everyone', \(id))")
     }
 
     static func insert(_ new: NewGroup) -> PostgresQuery<Group> {
         PostgresQuery(
             """
             INSERT INTO groups AS g (id, name, display_name, organization_id, avatar_url, quota_allowance)
-            VALUES ($1, $2, $3, $4, $5, $6) RETURNING \(columns)
+            VALUES (\(UUID()), \(new.name), \(new.displayName), \(new.organizationID), \(new.avatarURL), \(new.quotaAllowance))
+            RETURNING \(columns)
             """,
-            [UUID(), new.name, new.displayName, new.organizationID, new.avatarURL, new.quotaAllowance], decode: group
+            decode: group
         )
     }
 
     static func withID(_ id: UUID, forUpdate: Bool = false) -> PostgresQuery<Group> {
-        PostgresQuery("SELECT \(columns) FROM groups g WHERE g.id = $1\(forUpdate ? " FOR UPDATE" : "")", [id], decode: group)
+        PostgresQuery("SELECT \(columns) FROM groups g WHERE g.id = \(id)\(unescaped: forUpdate ? " FOR UPDATE" : "")", decode: group)
     }
 
     static func withName(_ name: String, organizationID: UUID) -> PostgresQuery<Group> {
-        PostgresQuery("SELECT \(columns) FROM groups g WHERE g.organization_id = $1 AND g.name = $2", [organizationID, name], decode: group)
+        PostgresQuery("SELECT \(columns) FROM groups g WHERE g.organization_id = \(organizationID) AND g.name = \(name)", decode: group)
     }
 
     /// By organization, Everyone first, then by name, each with its members' ids in no order
@@ -146,7 +148,10 @@ enum Groups {
     /// The Store puts members in username order once it has read them, which is cheaper than
     /// a join and a sort per group here.
     static func list(_ filter: GroupFilter) -> PostgresQuery<GroupListing> {
-        PostgresQuery(
+        // Each filter is one parameter wherever it is named, so its type is inferred once.
+        let organization = SQL.Bind(filter.organizationID), organizations = SQL.Bind(filter.organizationIDs)
+        let member = SQL.Bind(filter.hasMember), ids = SQL.Bind(filter.ids)
+        return PostgresQuery(
             """
             SELECT \(columns), CASE WHEN g.id = g.organization_id THEN
                     ARRAY(SELECT om.user_id::text FROM organization_members om WHERE om.organization_id = g.organization_id)
@@ -154,76 +159,79 @@ enum Groups {
                     ARRAY(SELECT gm.user_id::text FROM group_members gm WHERE gm.group_id = g.id)
                 END AS member_ids
             FROM groups g
-            WHERE ($1::uuid IS NULL OR g.organization_id = $1)
-              AND ($2::uuid[] IS NULL OR g.organization_id = ANY($2::uuid[]))
-              AND ($3::uuid IS NULL
-                   OR EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = g.id AND gm.user_id = $3)
+            WHERE (\(organization)::uuid IS NULL OR g.organization_id = \(organization))
+              AND (\(organizations)::uuid[] IS NULL OR g.organization_id = ANY(\(organizations)::uuid[]))
+              AND (\(member)::uuid IS NULL
+                   OR EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = g.id AND gm.user_id = \(member))
                    OR (g.id = g.organization_id AND EXISTS (
-                       SELECT 1 FROM organization_members om WHERE om.organization_id = g.organization_id AND om.user_id = $3)))
-              AND ($4::uuid[] IS NULL OR g.id = ANY($4::uuid[]))
+                       SELECT 1 FROM organization_members om WHERE om.organization_id = g.organization_id AND om.user_id = \(member))))
+              AND (\(ids)::uuid[] IS NULL OR g.id = ANY(\(ids)::uuid[]))
             ORDER BY g.organization_id, g.id <> g.organization_id, g.name
-            """,
-            [filter.organizationID, filter.organizationIDs, filter.hasMember, filter.ids]
+            """
         ) { row in GroupListing(group: try group(row), memberIDs: try row.decode("member_ids")) }
     }
 
     /// The members of every group in `ids`, in one statement: stored members, and for an
     /// Everyone group the organization's members.
     static func members(ofGroups ids: [UUID]) -> PostgresQuery<(groupID: UUID, user: User)> {
-        PostgresQuery(
+        let ids = SQL.Bind(ids)
+        return PostgresQuery(
             """
             SELECT gm.group_id, \(Users.columns)
             FROM group_members gm JOIN users u ON u.id = gm.user_id
-            WHERE gm.group_id = ANY($1::uuid[])
+            WHERE gm.group_id = ANY(\(ids)::uuid[])
             UNION ALL
             SELECT om.organization_id AS group_id, \(Users.columns)
             FROM organization_members om JOIN users u ON u.id = om.user_id
-            WHERE om.organization_id = ANY($1::uuid[])
+            WHERE om.organization_id = ANY(\(ids)::uuid[])
             ORDER BY group_id, username
-            """,
-            [ids]
+            """
         ) { row in (try row.decode("group_id"), try Users.user(row)) }
     }
 
     /// Which of `userIDs` are members of the organization.
     static func organizationMembers(_ organizationID: UUID, among userIDs: [UUID]) -> PostgresQuery<UUID> {
         PostgresQuery(
-            "SELECT user_id FROM organization_members WHERE organization_id = $1 AND user_id = ANY($2::uuid[])",
-            [organizationID, userIDs], column: "user_id"
+            "SELECT user_id FROM organization_members WHERE organization_id = \(organizationID) AND user_id = ANY(\(userIDs)::uuid[])",
+            column: "user_id"
         )
     }
 
     static func update(_ id: UUID, name: String, displayName: String, avatarURL: String, quotaAllowance: Int32) -> PostgresQuery<Void> {
         PostgresQuery(
-            "UPDATE groups SET name = $2, display_name = $3, avatar_url = $4, quota_allowance = $5, updated_at = greatest(clock_timestamp(), updated_at + interval '1 microsecond') WHERE id = $1",
-            [id, name, displayName, avatarURL, quotaAllowance]
+            """
+            UPDATE groups SET name = \(name), display_name = \(displayName), avatar_url = \(avatarURL), quota_allowance = \(quotaAllowance),
+                updated_at = greatest(clock_timestamp(), updated_at + interval '1 microsecond')
+            WHERE id = \(id)
+            """
         )
     }
 
     static func addMember(_ userID: UUID, to groupID: UUID) -> PostgresQuery<Void> {
-        PostgresQuery("INSERT INTO group_members (user_id, group_id) VALUES ($1, $2)", [userID, groupID])
+        PostgresQuery("INSERT INTO group_members (user_id, group_id) VALUES (\(userID), \(groupID))")
     }
 
     /// From this group only (v0.17 matched the user alone and removed them from every group).
     static func removeMember(_ userID: UUID, from groupID: UUID) -> PostgresQuery<Void> {
-        PostgresQuery("DELETE FROM group_members WHERE user_id = $1 AND group_id = $2", [userID, groupID])
+        PostgresQuery("DELETE FROM group_members WHERE user_id = \(userID) AND group_id = \(groupID)")
     }
 
     static func delete(_ id: UUID) -> PostgresQuery<Void> {
-        PostgresQuery("DELETE FROM groups WHERE id = $1", [id])
+        PostgresQuery("DELETE FROM groups WHERE id = \(id)")
     }
 
     /// The groups `userID` belongs to in the organization, its Everyone included when they are a
     /// member of it: what the template ACLs are checked against.
     static func memberships(userID: UUID, organizationID: UUID) -> PostgresQuery<UUID> {
-        PostgresQuery(
+        let user = SQL.Bind(userID), organization = SQL.Bind(organizationID)
+        return PostgresQuery(
             """
             SELECT gm.group_id FROM group_members gm JOIN groups g ON g.id = gm.group_id
-            WHERE gm.user_id = $1 AND g.organization_id = $2
+            WHERE gm.user_id = \(user) AND g.organization_id = \(organization)
             UNION ALL
-            SELECT organization_id FROM organization_members WHERE user_id = $1 AND organization_id = $2
+            SELECT organization_id FROM organization_members WHERE user_id = \(user) AND organization_id = \(organization)
             """,
-            [userID, organizationID], column: "group_id"
+            column: "group_id"
         )
     }
 }

@@ -21,7 +21,8 @@ struct SCIMColumn: Sendable {
         case uuid
     }
 
-    var expression: String
+    /// An SQL fragment without values, written by the program (never from a request).
+    var expression: SQL
     var kind: Kind
 }
 
@@ -29,9 +30,9 @@ struct SCIMColumn: Sendable {
 /// item, with how each sub-attribute reads on an element. A filter on it is an EXISTS.
 struct SCIMElements: Sendable {
     /// `jsonb_array_elements(…) e`, or `group_members e`: the alias is always `e`.
-    var from: String
+    var from: SQL
     /// Ties the elements to the outer row (`e.group_id = g.id`); "true" when `from` already does.
-    var correlation: String
+    var correlation: SQL
     var subAttributes: [String: SCIMColumn]
     /// The sub-attribute a bare `emails eq "x"` means (RFC 7644 §3.4.2.2: `value`).
     var defaultSubAttribute = "value"
@@ -61,16 +62,15 @@ struct SCIMResourceColumns: Sendable {
 }
 
 /// Turns a parsed SCIM filter into a SQL condition with bound parameters. Every value is a
-/// parameter (never spliced into the text). Comparisons stay bare (`lower(col) = lower($2)`), so
+/// parameter (never spliced into the text), bound by interpolation and numbered wherever the
+/// condition lands in a statement. Comparisons stay bare (`lower(col) = lower(value::text)`), so
 /// that the planner matches them to expression indexes; a missing attribute compares NULL, which
 /// a WHERE treats as false, and `not (…)` reads NULL as false before negating, so that it still
 /// means "does not match".
 struct SCIMFilterSQL {
     let resource: SCIMResourceColumns
-    /// The statement's parameters so far; the filter's are appended, numbered after them.
-    var binds: [any PostgresEncodable]
 
-    mutating func condition(_ filter: SCIMFilter) throws(SCIMQueryError) -> String {
+    func condition(_ filter: SCIMFilter) throws(SCIMQueryError) -> SQL {
         switch filter {
         case .and(let lhs, let rhs):
             return "(\(try condition(lhs)) AND \(try condition(rhs)))"
@@ -100,7 +100,7 @@ struct SCIMFilterSQL {
     }
 
     /// The inner filter of `emails[…]`: its paths name sub-attributes of one element.
-    private mutating func elementCondition(_ filter: SCIMFilter, _ elements: SCIMElements) throws(SCIMQueryError) -> String {
+    private func elementCondition(_ filter: SCIMFilter, _ elements: SCIMElements) throws(SCIMQueryError) -> SQL {
         switch filter {
         case .and(let lhs, let rhs):
             return "(\(try elementCondition(lhs, elements)) AND \(try elementCondition(rhs, elements)))"
@@ -127,27 +127,22 @@ struct SCIMFilterSQL {
         return column
     }
 
-    private func present(_ column: SCIMColumn) -> String {
+    private func present(_ column: SCIMColumn) -> SQL {
         switch column.kind {
         case .string: "coalesce(\(column.expression) <> '', false)"
         default: "(\(column.expression) IS NOT NULL)"
         }
     }
 
-    private mutating func bind(_ value: any PostgresEncodable) -> String {
-        binds.append(value)
-        return "$\(binds.count)"
-    }
-
-    private mutating func compare(_ column: SCIMColumn, _ op: SCIMOperator, _ value: SCIMValue, _ path: SCIMAttributePath) throws(SCIMQueryError) -> String {
-        let sql: String
+    private func compare(_ column: SCIMColumn, _ op: SCIMOperator, _ value: SCIMValue, _ path: SCIMAttributePath) throws(SCIMQueryError) -> SQL {
+        let sql: SQL
         switch column.kind {
         case .string(let caseExact):
             guard case .string(let sent) = value else { throw SCIMQueryError("\"\(path)\" is a string: compare it with a string") }
-            let lhs = caseExact ? column.expression : "lower(\(column.expression))"
+            let lhs: SQL = caseExact ? column.expression : "lower(\(column.expression))"
             // SCIM text is stored in NFC (the API normalizes what IdPs write); so is what it is compared with.
-            let text = sent.precomposedStringWithCanonicalMapping
-            let rhs = caseExact ? "\(bind(text))::text" : "lower(\(bind(text))::text)"
+            let text = SQL.Bind(sent.precomposedStringWithCanonicalMapping)
+            let rhs: SQL = caseExact ? "\(text)::text" : "lower(\(text)::text)"
             sql = ordered(lhs, op, rhs, collate: true)
         case .uuid:
             guard case .string(let text) = value else { throw SCIMQueryError("\"\(path)\" is a string: compare it with a string") }
@@ -155,15 +150,16 @@ struct SCIMFilterSQL {
             case .eq, .ne:
                 // A text that is no uuid names no row: `id eq "x"` matches nothing, `ne` everything.
                 guard let id = UUID(uuidString: text) else { return op == .eq ? "false" : "true" }
-                sql = "\(column.expression) \(op == .eq ? "=" : "<>") \(bind(id))::uuid"
+                sql = "\(column.expression) \(unescaped: op == .eq ? "=" : "<>") \(id)::uuid"
             default:
-                sql = ordered("\(column.expression)::text", op, "lower(\(bind(text))::text)", collate: true)
+                let sent = SQL.Bind(text)
+                sql = ordered("\(column.expression)::text", op, "lower(\(sent)::text)", collate: true)
             }
         case .boolean:
             guard case .bool(let flag) = value else { throw SCIMQueryError("\"\(path)\" is a boolean: compare it with true or false") }
             switch op {
-            case .eq: sql = "\(column.expression) = \(bind(flag))::boolean"
-            case .ne: sql = "\(column.expression) <> \(bind(flag))::boolean"
+            case .eq: sql = "\(column.expression) = \(flag)::boolean"
+            case .ne: sql = "\(column.expression) <> \(flag)::boolean"
             default: throw SCIMQueryError("\"\(op)\" does not apply to the boolean \"\(path)\"")
             }
         case .dateTime:
@@ -172,15 +168,17 @@ struct SCIMFilterSQL {
             }
             switch op {
             case .co, .sw, .ew: throw SCIMQueryError("\"\(op)\" does not apply to the dateTime \"\(path)\"")
-            default: sql = ordered(column.expression, op, "\(bind(date))::timestamptz", collate: false)
+            default: sql = ordered(column.expression, op, "\(SQL.Bind(date))::timestamptz", collate: false)
             }
         }
         return "(\(sql))"
     }
 
-    private func ordered(_ lhs: String, _ op: SCIMOperator, _ rhs: String, collate: Bool) -> String {
+    /// `lhs op rhs`. `rhs` is named twice by `ew`: its value is a `SQL.Bind`, so that both are
+    /// one parameter, as the filter sent one value.
+    private func ordered(_ lhs: SQL, _ op: SCIMOperator, _ rhs: SQL, collate: Bool) -> SQL {
         // Byte order for gt/lt on text, the same on every server whatever its locale.
-        let c = collate ? " COLLATE \"C\"" : ""
+        let c: SQL = collate ? " COLLATE \"C\"" : ""
         switch op {
         case .eq: return "\(lhs) = \(rhs)"
         case .ne: return "\(lhs) <> \(rhs)"
@@ -195,15 +193,16 @@ struct SCIMFilterSQL {
     }
 
     /// `ORDER BY` for `sortBy`: a single-valued attribute, or a multi-valued one's primary value.
-    static func orderBy(_ path: SCIMAttributePath, descending: Bool, in resource: SCIMResourceColumns, primary: [String: String]) throws(SCIMQueryError) -> String {
-        let direction = descending ? "DESC NULLS LAST" : "ASC NULLS LAST"
+    static func orderBy(_ path: SCIMAttributePath, descending: Bool, in resource: SCIMResourceColumns, primary: [String: SQL]) throws(SCIMQueryError) -> SQL {
+        let direction: SQL = descending ? "DESC NULLS LAST" : "ASC NULLS LAST"
         if let expression = primary[path.name.lowercased()], path.subAttribute == nil || path.subAttribute?.lowercased() == "value" {
             return "\(expression) \(direction)"
         }
         let column = try resource.column(path)
         switch column.kind {
         case .string(let caseExact):
-            return "\(caseExact ? column.expression : "lower(\(column.expression))") COLLATE \"C\" \(direction)"
+            let key: SQL = caseExact ? column.expression : "lower(\(column.expression))"
+            return "\(key) COLLATE \"C\" \(direction)"
         default:
             return "\(column.expression) \(direction)"
         }

@@ -37,8 +37,8 @@ public struct SCIMUnknownMembers: Error, Sendable, Equatable {
 enum SCIMGroups {
     static let groupSchema = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
-    static func columns(members: Bool) -> String {
-        let memberList = members
+    static func columns(members: Bool) -> SQL {
+        let memberList: SQL = members
             ? "ARRAY(SELECT gm.user_id::text FROM group_members gm WHERE gm.group_id = g.id ORDER BY gm.user_id)"
             : "NULL::text[]"
         return """
@@ -56,8 +56,10 @@ enum SCIMGroups {
         )
     }
 
-    /// The default organization's groups but Everyone, on `$1`.
-    static let visible = "g.organization_id = $1 AND g.id <> g.organization_id"
+    /// The default organization's groups but Everyone.
+    static func visible(_ organizationID: UUID) -> SQL {
+        "g.organization_id = \(organizationID) AND g.id <> g.organization_id"
+    }
 
     static let resource = SCIMResourceColumns(
         columns: [
@@ -77,16 +79,19 @@ enum SCIMGroups {
     )
 
     static func withID(_ id: UUID, organizationID: UUID, forUpdate: Bool = false) -> PostgresQuery<SCIMGroup> {
-        PostgresQuery("SELECT \(columns(members: true)) FROM groups g WHERE g.id = $2 AND \(visible)\(forUpdate ? " FOR UPDATE OF g" : "")", [organizationID, id], decode: scimGroup)
+        PostgresQuery(
+            "SELECT \(columns(members: true)) FROM groups g WHERE g.id = \(id) AND \(visible(organizationID))\(unescaped: forUpdate ? " FOR UPDATE OF g" : "")",
+            decode: scimGroup
+        )
     }
 
     static func list(_ request: SCIMListRequest, organizationID: UUID, members: Bool) throws(SCIMQueryError) -> (page: PostgresQuery<SCIMGroup>, total: PostgresQuery<Int>) {
-        var builder = SCIMFilterSQL(resource: resource, binds: [organizationID])
-        let filter = try request.filter.map { filter throws(SCIMQueryError) in try builder.condition(filter) } ?? "true"
-        let order = try request.sortBy.map { path throws(SCIMQueryError) in
+        let builder = SCIMFilterSQL(resource: resource)
+        let filter: SQL = try request.filter.map { filter throws(SCIMQueryError) in try builder.condition(filter) } ?? "true"
+        let order: SQL = try request.sortBy.map { path throws(SCIMQueryError) in
             try SCIMFilterSQL.orderBy(path, descending: request.descending, in: resource, primary: [:]) + ", "
         } ?? ""
-        let condition = "WHERE \(visible) AND \(filter)"
+        let condition: SQL = "WHERE \(visible(organizationID)) AND \(filter)"
         // Ids first, then columns (members) for the page only, as for Users.
         let page = PostgresQuery(
             """
@@ -94,38 +99,33 @@ enum SCIMGroups {
                 SELECT g.id FROM groups g \(condition) ORDER BY \(order)g.created_at, g.id LIMIT \(max(0, request.count)) OFFSET \(request.offset)
             ) ORDER BY \(order)g.created_at, g.id
             """,
-            builder.binds, decode: scimGroup
+            decode: scimGroup
         )
-        return (page, PostgresQuery<Int>("SELECT count(*) AS total FROM groups g \(condition)", builder.binds, column: "total"))
+        return (page, PostgresQuery<Int>("SELECT count(*) AS total FROM groups g \(condition)", column: "total"))
     }
 
     static func insert(id: UUID, _ write: SCIMGroupWrite, organizationID: UUID) -> PostgresQuery<Void> {
         PostgresQuery(
-            "INSERT INTO groups (id, name, organization_id, scim_external_id) VALUES ($1, $2, $3, $4)",
-            [id, write.displayName, organizationID, write.externalID]
+            "INSERT INTO groups (id, name, organization_id, scim_external_id) VALUES (\(id), \(write.displayName), \(organizationID), \(write.externalID))"
         )
     }
 
     static func update(id: UUID, _ write: SCIMGroupWrite) -> PostgresQuery<Void> {
         PostgresQuery(
             """
-            UPDATE groups SET name = $2, scim_external_id = $3,
+            UPDATE groups SET name = \(write.displayName), scim_external_id = \(write.externalID),
                 updated_at = greatest(clock_timestamp(), updated_at + interval '1 microsecond')
-            WHERE id = $1
-            """,
-            [id, write.displayName, write.externalID]
+            WHERE id = \(id)
+            """
         )
     }
 
     /// The members become exactly `memberIDs`: two statements whatever the size of the change.
     static func removeMembers(groupID: UUID, keeping memberIDs: [UUID]) -> PostgresQuery<Void> {
-        PostgresQuery("DELETE FROM group_members WHERE group_id = $1 AND NOT (user_id = ANY($2::uuid[]))", [groupID, memberIDs])
+        PostgresQuery("DELETE FROM group_members WHERE group_id = \(groupID) AND NOT (user_id = ANY(\(memberIDs)::uuid[]))")
     }
 
     static func addMembers(groupID: UUID, _ memberIDs: [UUID]) -> PostgresQuery<Void> {
-        PostgresQuery(
-            "INSERT INTO group_members (user_id, group_id) SELECT DISTINCT unnest($2::uuid[]), $1::uuid ON CONFLICT DO NOTHING",
-            [groupID, memberIDs]
-        )
+        PostgresQuery("INSERT INTO group_members (user_id, group_id) SELECT DISTINCT unnest(\(memberIDs)::uuid[]), \(groupID)::uuid ON CONFLICT DO NOTHING")
     }
 }

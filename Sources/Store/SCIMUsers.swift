@@ -70,11 +70,11 @@ enum SCIMUsers {
     static let userSchema = "urn:ietf:params:scim:schemas:core:2.0:User"
     static let enterpriseSchema = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
-    static let userName = "coalesce(u.scim_user_name, u.username)"
+    static let userName: SQL = "coalesce(u.scim_user_name, u.username)"
     /// The stored emails once an IdP has sent some; before, the product email as the primary one.
-    static let emails = "(CASE WHEN u.scim_attributes ? 'emails' THEN u.scim_attributes->'emails' ELSE jsonb_build_array(jsonb_build_object('value', u.email, 'primary', true)) END)"
+    static let emails: SQL = "(CASE WHEN u.scim_attributes ? 'emails' THEN u.scim_attributes->'emails' ELSE jsonb_build_array(jsonb_build_object('value', u.email, 'primary', true)) END)"
 
-    static let columns = """
+    static let columns: SQL = """
         \(Users.columns), \(userName) AS scim_user_name, u.scim_external_id, u.scim_attributes,
         u.scim_user_name IS NOT NULL AS scim_linked, (extract(epoch FROM u.updated_at) * 1000000)::bigint AS scim_version
         """
@@ -91,13 +91,16 @@ enum SCIMUsers {
     }
 
     /// Who SCIM sees: members of the default organization not deprovisioned over SCIM.
-    static let visible = """
-        u.scim_deprovisioned_at IS NULL
-        AND EXISTS (SELECT 1 FROM organization_members m WHERE m.user_id = u.id AND m.organization_id = $1)
+    static func visible(_ organizationID: UUID) -> SQL {
         """
+        u.scim_deprovisioned_at IS NULL
+        AND EXISTS (SELECT 1 FROM organization_members m WHERE m.user_id = u.id AND m.organization_id = \(organizationID))
+        """
+    }
 
+    /// `path`: a fixed path of the table below, written into the statement.
     private static func text(_ path: String) -> SCIMColumn {
-        SCIMColumn(expression: "(u.scim_attributes #>> '{\(path)}')", kind: .string(caseExact: false))
+        SCIMColumn(expression: "(u.scim_attributes #>> '{\(unescaped: path)}')", kind: .string(caseExact: false))
     }
 
     static let resource = SCIMResourceColumns(
@@ -134,31 +137,33 @@ enum SCIMUsers {
         schemas: [userSchema, enterpriseSchema]
     )
 
-    private static func jsonElements(_ array: String, _ texts: [String], primary: Bool) -> SCIMElements {
+    private static func jsonElements(_ array: SQL, _ texts: [String], primary: Bool) -> SCIMElements {
         var subAttributes: [String: SCIMColumn] = [:]
-        for name in texts { subAttributes[name.lowercased()] = SCIMColumn(expression: "(e->>'\(name)')", kind: .string(caseExact: false)) }
+        for name in texts { subAttributes[name.lowercased()] = SCIMColumn(expression: "(e->>'\(unescaped: name)')", kind: .string(caseExact: false)) }
         if primary { subAttributes["primary"] = SCIMColumn(expression: "(e->>'primary')::boolean", kind: .boolean) }
         return SCIMElements(from: "jsonb_array_elements(CASE WHEN jsonb_typeof(\(array)) = 'array' THEN \(array) ELSE '[]'::jsonb END) e", correlation: "true", subAttributes: subAttributes)
     }
 
     /// `sortBy` on a multi-valued attribute sorts by its primary value (RFC 7644 §3.4.2.3).
-    static let primaryValues = [
+    static let primaryValues: [String: SQL] = [
         "emails": "lower(u.email)",
     ]
 
     static func withID(_ id: UUID, organizationID: UUID, forUpdate: Bool = false) -> PostgresQuery<SCIMUser> {
-        PostgresQuery("SELECT \(columns) FROM users u WHERE u.id = $2 AND \(visible)\(forUpdate ? " FOR UPDATE OF u" : "")", [organizationID, id], decode: scimUser)
+        PostgresQuery(
+            "SELECT \(columns) FROM users u WHERE u.id = \(id) AND \(visible(organizationID))\(unescaped: forUpdate ? " FOR UPDATE OF u" : "")",
+            decode: scimUser
+        )
     }
 
     /// The rows of a list and how many match in all, in one statement.
     static func list(_ request: SCIMListRequest, organizationID: UUID) throws(SCIMQueryError) -> (page: PostgresQuery<SCIMUser>, total: PostgresQuery<Int>) {
-        var builder = SCIMFilterSQL(resource: resource, binds: [organizationID])
-        let filter = try request.filter.map { filter throws(SCIMQueryError) in try builder.condition(filter) } ?? "true"
-        let order = try request.sortBy.map { path throws(SCIMQueryError) in
+        let builder = SCIMFilterSQL(resource: resource)
+        let filter: SQL = try request.filter.map { filter throws(SCIMQueryError) in try builder.condition(filter) } ?? "true"
+        let order: SQL = try request.sortBy.map { path throws(SCIMQueryError) in
             try SCIMFilterSQL.orderBy(path, descending: request.descending, in: resource, primary: primaryValues) + ", "
         } ?? ""
-        let binds = builder.binds
-        let condition = "WHERE \(visible) AND \(filter)"
+        let condition: SQL = "WHERE \(visible(organizationID)) AND \(filter)"
         // The page's ids first, then their columns: the offset walks ids only, and the per-row
         // subqueries of `columns` (organization ids) run for the page's rows, not for every row
         // the offset skips (a plan that ran them for all 50,000 skipped rows took 3 times as long).
@@ -168,37 +173,38 @@ enum SCIMUsers {
                 SELECT u.id FROM users u \(condition) ORDER BY \(order)u.created_at, u.id LIMIT \(max(0, request.count)) OFFSET \(request.offset)
             ) ORDER BY \(order)u.created_at, u.id
             """,
-            binds, decode: scimUser
+            decode: scimUser
         )
-        let total = PostgresQuery<Int>("SELECT count(*) AS total FROM users u \(condition)", binds, column: "total")
+        let total = PostgresQuery<Int>("SELECT count(*) AS total FROM users u \(condition)", column: "total")
         return (page, total)
     }
 
     /// The user SCIM would link a new IdP user to: same linked userName, else same email, else
     /// same product username (Coder's lookup "by email or username"), deprovisioned ones included.
     static func match(userName: String, email: String?) -> PostgresQuery<(user: SCIMUser, deprovisioned: Bool)> {
-        PostgresQuery(
+        let name = SQL.Bind(userName), email = SQL.Bind(email ?? "")
+        return PostgresQuery(
             """
             SELECT \(columns), u.scim_deprovisioned_at IS NOT NULL AS deprovisioned FROM users u
-            WHERE lower(u.scim_user_name) = lower($1) OR lower(u.email) = lower($2) OR lower(u.username) = lower($1)
-            ORDER BY (lower(u.scim_user_name) = lower($1)) DESC NULLS LAST, (lower(u.email) = lower($2)) DESC, u.created_at
+            WHERE lower(u.scim_user_name) = lower(\(name)) OR lower(u.email) = lower(\(email)) OR lower(u.username) = lower(\(name))
+            ORDER BY (lower(u.scim_user_name) = lower(\(name))) DESC NULLS LAST, (lower(u.email) = lower(\(email))) DESC, u.created_at
             LIMIT 1 FOR UPDATE OF u
             """,
-            [userName, email ?? ""], decode: { (try scimUser($0), try $0.decode("deprovisioned", as: Bool.self)) }
+            decode: { (try scimUser($0), try $0.decode("deprovisioned", as: Bool.self)) }
         )
     }
 
     /// Sets what SCIM holds, the product email (when given) and the status; clears a
     /// deprovisioning; moves `updated_at` strictly forward, so the version always changes.
     static func write(id: UUID, _ write: SCIMUserWrite, status: UserStatus) throws -> PostgresQuery<Void> {
-        PostgresQuery(
+        let attributes = try PostgresJSONValue(write.attributes)
+        return PostgresQuery(
             """
-            UPDATE users SET scim_user_name = $2, scim_external_id = $3, scim_attributes = $4::jsonb,
-                email = coalesce($5, email), status = $6, scim_deprovisioned_at = NULL,
+            UPDATE users SET scim_user_name = \(write.userName), scim_external_id = \(write.externalID), scim_attributes = \(attributes)::jsonb,
+                email = coalesce(\(write.email), email), status = \(status), scim_deprovisioned_at = NULL,
                 updated_at = greatest(clock_timestamp(), updated_at + interval '1 microsecond')
-            WHERE id = $1
-            """,
-            [id, write.userName, write.externalID, try PostgresJSONValue(write.attributes), write.email, status]
+            WHERE id = \(id)
+            """
         )
     }
 
@@ -207,13 +213,12 @@ enum SCIMUsers {
             """
             UPDATE users SET status = 'suspended', scim_deprovisioned_at = now(),
                 updated_at = greatest(clock_timestamp(), updated_at + interval '1 microsecond')
-            WHERE id = $1
-            """,
-            [id]
+            WHERE id = \(id)
+            """
         )
     }
 
     static func usernameTaken(_ username: String) -> PostgresQuery<Bool> {
-        PostgresQuery("SELECT EXISTS (SELECT 1 FROM users WHERE lower(username) = lower($1)) AS taken", [username], column: "taken")
+        PostgresQuery("SELECT EXISTS (SELECT 1 FROM users WHERE lower(username) = lower(\(username))) AS taken", column: "taken")
     }
 }

@@ -26,7 +26,7 @@ extension Store {
                 let id = UUID()
                 try connection.execute(SCIMGroups.insert(id: id, write, organizationID: organizationID))
                 if !write.memberIDs.isEmpty { try connection.execute(SCIMGroups.addMembers(groupID: id, write.memberIDs)) }
-                let created = try connection.one(SCIMGroups.withID(id, organizationID: organizationID))!
+                let created = try connection.require(SCIMGroups.withID(id, organizationID: organizationID))
                 try Self.recordAudit(try audit(.create, nil, created), on: connection)
                 return created
             }
@@ -57,7 +57,7 @@ extension Store {
                 if !before.subtracting(after).isEmpty { try connection.execute(SCIMGroups.removeMembers(groupID: id, keeping: Array(after))) }
                 let added = Array(after.subtracting(before))
                 if !added.isEmpty { try connection.execute(SCIMGroups.addMembers(groupID: id, added)) }
-                let replaced = try connection.one(SCIMGroups.withID(id, organizationID: organizationID))!
+                let replaced = try connection.require(SCIMGroups.withID(id, organizationID: organizationID))
                 try Self.recordAudit(try audit(.write, current, replaced), on: connection)
                 return replaced
             }

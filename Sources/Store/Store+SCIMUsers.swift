@@ -58,7 +58,7 @@ extension Store {
                         try connection.execute(OrganizationMembers.insert(userID: existing.user.user.id, organizationID: organizationID))
                     }
                     if status != existing.user.user.status { try connection.execute(Licenses.announce(.users)) }
-                    let linked = try connection.one(SCIMUsers.withID(existing.user.user.id, organizationID: organizationID))!
+                    let linked = try connection.require(SCIMUsers.withID(existing.user.user.id, organizationID: organizationID))
                     try Self.recordAudit(try audit(.write, existing.user, linked), on: connection)
                     return (linked, false)
                 }
@@ -73,7 +73,7 @@ extension Store {
                 try connection.execute(OrganizationMembers.insert(userID: id, organizationID: organizationID))
                 try connection.execute(try SCIMUsers.write(id: id, write, status: write.active == false ? .suspended : .active))
                 try connection.execute(Licenses.announce(.users))
-                let created = try connection.one(SCIMUsers.withID(id, organizationID: organizationID))!
+                let created = try connection.require(SCIMUsers.withID(id, organizationID: organizationID))
                 try Self.recordAudit(try audit(.create, nil, created), on: connection)
                 return (created, true)
             }
@@ -97,7 +97,7 @@ extension Store {
                 let status = Self.status(after: write.active, from: current.user.status)
                 try connection.execute(try SCIMUsers.write(id: id, write, status: status))
                 if status != current.user.status { try connection.execute(Licenses.announce(.users)) }
-                let replaced = try connection.one(SCIMUsers.withID(id, organizationID: organizationID))!
+                let replaced = try connection.require(SCIMUsers.withID(id, organizationID: organizationID))
                 try Self.recordAudit(try audit(.write, current, replaced), on: connection)
                 return replaced
             }
