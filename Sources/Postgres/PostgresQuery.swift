@@ -41,6 +41,11 @@ public struct PostgresQuery<Row: Sendable>: Sendable {
 public struct PagedQuery<Row: Sendable>: Sendable {
     public var rows: PostgresQuery<Row>
     public var total: PostgresQuery<Int>
+
+    public init(rows: PostgresQuery<Row>, total: PostgresQuery<Int>) {
+        self.rows = rows
+        self.total = total
+    }
 }
 
 extension PostgresQuery where Row == Void {
