@@ -124,7 +124,7 @@ public enum DaemonRegistrationOutcome: Sendable, Equatable {
 
 /// The `provisioner_daemons` table's statements.
 enum ProvisionerDaemons {
-    private static let columns = """
+    private static let columns: SQL = """
         id, created_at, updated_at, last_seen_at, name, organization_id, provisioners, tags::text, replica_id, version,
         current_job_id, connected, scope, owner_id, instance_id, connection_id
         """
@@ -145,20 +145,21 @@ enum ProvisionerDaemons {
     /// A daemon's key, as Coder's (migration 11): its organization, its name and its owner
     /// (`''` for organization daemons). Owners never share a row, so one owner's name cannot
     /// block another's.
-    static let ownerKey = "COALESCE(owner_id::text, '')"
+    static let ownerKey: SQL = "COALESCE(owner_id::text, '')"
 
     /// The new daemon's row; none if its owner already has a daemon of that name in the organization.
     static func insert(_ daemon: DaemonRegistration) throws -> PostgresQuery<ProvisionerDaemonRecord> {
-        PostgresQuery(
+        let tags = try TagsJSON(daemon.tags)
+        return PostgresQuery(
             """
             INSERT INTO provisioner_daemons (id, name, organization_id, provisioners, tags, replica_id, version, connected,
                 last_seen_at, updated_at, scope, owner_id, instance_id, connection_id)
-            VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, true, now(), now(), $8, $9, $10, $11)
+            VALUES (\(UUID()), \(daemon.name), \(daemon.organizationID), \(daemon.provisioners), \(tags)::jsonb, \(daemon.replicaID),
+                \(daemon.version), true, now(), now(), \(daemon.ownership.scope), \(daemon.ownership.ownerID), \(daemon.instanceID),
+                \(daemon.connectionID))
             ON CONFLICT (organization_id, name, (\(ownerKey))) DO NOTHING
             RETURNING \(columns)
             """,
-            [UUID(), daemon.name, daemon.organizationID, daemon.provisioners, try TagsJSON(daemon.tags), daemon.replicaID,
-             daemon.version, daemon.ownership.scope, daemon.ownership.ownerID, daemon.instanceID, daemon.connectionID],
             decode: record
         )
     }
@@ -169,12 +170,11 @@ enum ProvisionerDaemons {
     static func lockNamed(_ name: String, organizationID: UUID, ownerID: UUID?, liveness: Duration) -> PostgresQuery<(daemon: ProvisionerDaemonRecord, live: Bool?)> {
         PostgresQuery(
             """
-            SELECT \(columns), connected AND last_seen_at > now() - $3 * interval '1 millisecond' AS live
+            SELECT \(columns), connected AND last_seen_at > now() - \(liveness.milliseconds) * interval '1 millisecond' AS live
             FROM provisioner_daemons
-            WHERE organization_id = $1 AND name = $2 AND \(ownerKey) = COALESCE($4::uuid::text, '')
+            WHERE organization_id = \(organizationID) AND name = \(name) AND \(ownerKey) = COALESCE(\(ownerID)::uuid::text, '')
             FOR UPDATE
-            """,
-            [organizationID, name, liveness.milliseconds, ownerID]
+            """
         ) { row in
             (try record(row), try row.decode("live", as: Bool?.self))
         }
@@ -182,15 +182,15 @@ enum ProvisionerDaemons {
 
     /// The registration takes over the row `id`: this connection holds the name now.
     static func reconnect(id: UUID, _ daemon: DaemonRegistration) throws -> PostgresQuery<ProvisionerDaemonRecord> {
-        PostgresQuery(
+        let tags = try TagsJSON(daemon.tags)
+        return PostgresQuery(
             """
-            UPDATE provisioner_daemons SET provisioners = $2, tags = $3::jsonb, replica_id = $4, version = $5, connected = true,
-                last_seen_at = now(), updated_at = now(), instance_id = $6, connection_id = $7
-            WHERE id = $1
+            UPDATE provisioner_daemons SET provisioners = \(daemon.provisioners), tags = \(tags)::jsonb, replica_id = \(daemon.replicaID),
+                version = \(daemon.version), connected = true, last_seen_at = now(), updated_at = now(),
+                instance_id = \(daemon.instanceID), connection_id = \(daemon.connectionID)
+            WHERE id = \(id)
             RETURNING \(columns)
             """,
-            [id, daemon.provisioners, try TagsJSON(daemon.tags), daemon.replicaID, daemon.version,
-             daemon.instanceID, daemon.connectionID],
             decode: record
         )
     }
@@ -202,25 +202,26 @@ enum ProvisionerDaemons {
     /// after the lock is held, and after `capLockTimeout`.
     static func capLock(organizationID: UUID, ownerID: UUID?) -> PostgresQuery<Void> {
         PostgresQuery(
-            "SELECT pg_advisory_xact_lock(hashtextextended('coordinator.daemon_caps:' || $1::text || ':' || coalesce($2::text, ''), 0))",
-            [organizationID, ownerID]
+            "SELECT pg_advisory_xact_lock(hashtextextended('coordinator.daemon_caps:' || \(organizationID)::text || ':' || coalesce(\(ownerID)::text, ''), 0))"
         )
     }
 
-    /// The longest a registration waits for a cap's lock (`DaemonCaps.lockTimeout`).
-    static let capLockTimeout = PostgresQuery<Void>("SET LOCAL lock_timeout = '\(DaemonCaps.lockTimeout)'")
+    /// The longest a registration waits for a cap's lock (`DaemonCaps.lockTimeout`), written into
+    /// the text: SET takes no parameters, and the value is the program's own constant.
+    static let capLockTimeout = PostgresQuery<Void>("SET LOCAL lock_timeout = '\(unescaped: DaemonCaps.lockTimeout)'")
 
     /// The organization's connected daemons (seen within `liveness`) other than `id`; with
     /// `ownerID`, only that user's user daemons. Through `provisioner_daemons_connected` (migration
     /// 14): connected rows only, however many the organization has had.
     static func connectedCount(organizationID: UUID, ownerID: UUID?, excluding id: UUID, liveness: Duration) -> PostgresQuery<Int> {
-        PostgresQuery(
+        let owner = SQL.Bind(ownerID)
+        return PostgresQuery(
             """
             SELECT count(*) AS connected FROM provisioner_daemons
-            WHERE organization_id = $1 AND connected AND id <> $2 AND last_seen_at > now() - $3 * interval '1 millisecond'
-              AND ($4::uuid IS NULL OR (owner_id = $4::uuid AND scope = 'user'))
+            WHERE organization_id = \(organizationID) AND connected AND id <> \(id)
+              AND last_seen_at > now() - \(liveness.milliseconds) * interval '1 millisecond'
+              AND (\(owner)::uuid IS NULL OR (owner_id = \(owner)::uuid AND scope = 'user'))
             """,
-            [organizationID, id, liveness.milliseconds, ownerID],
             column: "connected"
         )
     }
@@ -229,8 +230,10 @@ enum ProvisionerDaemons {
     /// than `id`. Through `provisioner_daemons_owner` (migration 14).
     static func namesOwned(organizationID: UUID, ownerID: UUID, excluding id: UUID) -> PostgresQuery<Int> {
         PostgresQuery(
-            "SELECT count(*) AS names FROM provisioner_daemons WHERE organization_id = $1 AND owner_id = $2 AND scope = 'user' AND id <> $3",
-            [organizationID, ownerID, id],
+            """
+            SELECT count(*) AS names FROM provisioner_daemons
+            WHERE organization_id = \(organizationID) AND owner_id = \(ownerID) AND scope = 'user' AND id <> \(id)
+            """,
             column: "names"
         )
     }
@@ -238,47 +241,43 @@ enum ProvisionerDaemons {
     /// Returns the connections that are still their daemon's current one.
     static func seen(connectionIDs: [UUID]) -> PostgresQuery<UUID> {
         PostgresQuery(
-            "UPDATE provisioner_daemons SET last_seen_at = now() WHERE connection_id = ANY($1::uuid[]) RETURNING connection_id",
-            [connectionIDs],
+            "UPDATE provisioner_daemons SET last_seen_at = now() WHERE connection_id = ANY(\(connectionIDs)::uuid[]) RETURNING connection_id",
             column: "connection_id"
         )
     }
 
     static func disconnected(connectionID: UUID) -> PostgresQuery<Void> {
-        PostgresQuery("UPDATE provisioner_daemons SET connected = false, last_seen_at = now() WHERE connection_id = $1", [connectionID])
+        PostgresQuery("UPDATE provisioner_daemons SET connected = false, last_seen_at = now() WHERE connection_id = \(connectionID)")
     }
 
     static func ofOrganization(_ organizationID: UUID) -> PostgresQuery<ProvisionerDaemonRecord> {
-        PostgresQuery(
-            "SELECT \(columns) FROM provisioner_daemons WHERE organization_id = $1 ORDER BY created_at, name",
-            [organizationID],
-            decode: record
-        )
+        PostgresQuery("SELECT \(columns) FROM provisioner_daemons WHERE organization_id = \(organizationID) ORDER BY created_at, name", decode: record)
     }
 
     /// Coder's `matched_provisioners`: how many could take such a job, how many are idle, and
     /// when one was last seen.
     static func matching(organizationID: UUID, provisioner: String, tags: [String: String]) throws -> PostgresQuery<(count: Int, available: Int, mostRecentlySeen: Date?)> {
-        PostgresQuery(
+        let jobTags = try TagsJSON(tags)
+        return PostgresQuery(
             """
             SELECT count(*) FILTER (WHERE connected) AS count,
                    count(*) FILTER (WHERE connected AND current_job_id IS NULL) AS available,
                    max(last_seen_at) AS most_recently_seen
             FROM provisioner_daemons
-            WHERE organization_id = $1 AND $2 = ANY(provisioners) AND provisioner_tagset_contains(tags, $3::jsonb)
-            """,
-            [organizationID, provisioner, try TagsJSON(tags)]
+            WHERE organization_id = \(organizationID) AND \(provisioner) = ANY(provisioners)
+              AND provisioner_tagset_contains(tags, \(jobTags)::jsonb)
+            """
         ) { row in
             (try row.decode("count"), try row.decode("available"), try row.decode("most_recently_seen", as: Date?.self))
         }
     }
 
     static func assign(jobID: UUID, to daemonID: UUID) -> PostgresQuery<Void> {
-        PostgresQuery("UPDATE provisioner_daemons SET current_job_id = $2, last_seen_at = now() WHERE id = $1", [daemonID, jobID])
+        PostgresQuery("UPDATE provisioner_daemons SET current_job_id = \(jobID), last_seen_at = now() WHERE id = \(daemonID)")
     }
 
     /// Frees the daemon, unless it has moved on to another job meanwhile.
     static func release(jobID: UUID, from daemonID: UUID) -> PostgresQuery<Void> {
-        PostgresQuery("UPDATE provisioner_daemons SET current_job_id = NULL WHERE id = $1 AND current_job_id = $2", [daemonID, jobID])
+        PostgresQuery("UPDATE provisioner_daemons SET current_job_id = NULL WHERE id = \(daemonID) AND current_job_id = \(jobID)")
     }
 }

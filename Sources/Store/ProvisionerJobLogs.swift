@@ -24,20 +24,22 @@ enum ProvisionerJobLogs {
     /// One statement for the whole batch, however many lines an update carries, and the job's
     /// counters (`budget`) with it. Returns the new lines' ids.
     static func append(jobID: UUID, _ lines: [JobLogLine], budget: JobLogBudget) -> PostgresQuery<Int64> {
-        PostgresQuery(
+        let job = SQL.Bind(jobID)
+        let createdAt = lines.map(\.createdAt), source = lines.map(\.source), level = lines.map(\.level)
+        let stage = lines.map(\.stage), output = lines.map(\.output)
+        return PostgresQuery(
             """
             WITH counted AS (
-                UPDATE provisioner_jobs SET log_lines = $7, log_bytes = $8, logs_truncated = $9 WHERE id = $1
+                UPDATE provisioner_jobs SET log_lines = \(budget.lines), log_bytes = \(budget.bytes), logs_truncated = \(budget.truncated)
+                WHERE id = \(job)
             )
             INSERT INTO provisioner_job_logs (job_id, created_at, source, level, stage, output)
-            SELECT $1, created_at, source, level, stage, output
-            FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
+            SELECT \(job), created_at, source, level, stage, output
+            FROM unnest(\(createdAt)::timestamptz[], \(source)::text[], \(level)::text[], \(stage)::text[], \(output)::text[]) WITH ORDINALITY
                 AS line(created_at, source, level, stage, output, position)
             ORDER BY position
             RETURNING id
             """,
-            [jobID, lines.map(\.createdAt), lines.map(\.source), lines.map(\.level),
-             lines.map(\.stage), lines.map(\.output), budget.lines, budget.bytes, budget.truncated],
             column: "id"
         )
     }
@@ -45,16 +47,14 @@ enum ProvisionerJobLogs {
     /// The line that tells whoever follows a job's logs why the job was failed.
     static func failureNotice(jobID: UUID, error: String) -> PostgresQuery<Void> {
         PostgresQuery(
-            "INSERT INTO provisioner_job_logs (job_id, source, level, stage, output) VALUES ($1, 'provisioner_daemon', 'error', 'Cleaning Up', $2)",
-            [jobID, error]
+            "INSERT INTO provisioner_job_logs (job_id, source, level, stage, output) VALUES (\(jobID), 'provisioner_daemon', 'error', 'Cleaning Up', \(error))"
         )
     }
 
     /// Up to `limit` lines after the line `after`.
     static func page(jobID: UUID, after: Int64, limit: Int) -> PostgresQuery<JobLogLine> {
         PostgresQuery(
-            "SELECT id, created_at, source, level, stage, output FROM provisioner_job_logs WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-            [jobID, after, limit]
+            "SELECT id, created_at, source, level, stage, output FROM provisioner_job_logs WHERE job_id = \(jobID) AND id > \(after) ORDER BY id LIMIT \(limit)"
         ) { row in
             JobLogLine(
                 id: try row.decode("id"), createdAt: try row.decode("created_at"), source: try row.decode("source"),

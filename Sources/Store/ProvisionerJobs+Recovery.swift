@@ -16,7 +16,7 @@ extension ProvisionerJobs {
     }
 
     /// SQL: the error of a job canceled while it was on its way to a daemon that never got it.
-    private static let canceledWhileUndelivered = "'Canceled before a provisioner daemon took it.'"
+    private static let canceledWhileUndelivered: SQL = "'Canceled before a provisioner daemon took it.'"
 
     /// The error of a job handed to daemons too often without a single update.
     private static let undeliverableError = "The job was handed to a provisioner daemon \(ProvisionerLimits.maxDeliveriesWithoutUpdate) times without a single update; it is failed instead of being offered again. The daemons may be unable to receive it (is the template archive larger than they accept?)."
@@ -28,11 +28,10 @@ extension ProvisionerJobs {
             """
             UPDATE provisioner_jobs SET started_at = NULL, worker_id = NULL, lease_daemon_id = NULL, last_update_at = NULL,
                 lease_lost_at = NULL, lease_connection_id = NULL, lease_instance_id = NULL, updated_at = now()
-            WHERE lease_daemon_id = $1 AND lease_instance_id = $4 AND completed_at IS NULL AND canceled_at IS NULL
-              AND NOT (id = ANY($2::uuid[])) AND deliveries > 0 AND deliveries < $3
+            WHERE lease_daemon_id = \(daemonID) AND lease_instance_id = \(instanceID) AND completed_at IS NULL AND canceled_at IS NULL
+              AND NOT (id = ANY(\(held)::uuid[])) AND deliveries > 0 AND deliveries < \(ProvisionerLimits.maxDeliveriesWithoutUpdate)
             RETURNING \(postedColumns)
             """,
-            [daemonID, held, ProvisionerLimits.maxDeliveriesWithoutUpdate, instanceID],
             decode: posted
         )
     }
@@ -43,12 +42,12 @@ extension ProvisionerJobs {
             """
             UPDATE provisioner_jobs SET completed_at = now(), updated_at = now(), error_code = 'LOST_DAEMON',
                 error = CASE WHEN canceled_at IS NOT NULL THEN \(canceledWhileUndelivered)
-                    WHEN deliveries > 0 THEN $3
+                    WHEN deliveries > 0 THEN \(undeliverableError)
                     ELSE 'The provisioner daemon running this job dropped it without finishing it.' END
-            WHERE lease_daemon_id = $1 AND lease_instance_id = $4 AND completed_at IS NULL AND NOT (id = ANY($2::uuid[]))
+            WHERE lease_daemon_id = \(daemonID) AND lease_instance_id = \(instanceID) AND completed_at IS NULL
+              AND NOT (id = ANY(\(held)::uuid[]))
             RETURNING id, error
             """,
-            [daemonID, held, undeliverableError, instanceID],
             decode: failure
         )
     }
@@ -59,11 +58,10 @@ extension ProvisionerJobs {
             """
             UPDATE provisioner_jobs SET started_at = NULL, worker_id = NULL, lease_daemon_id = NULL, last_update_at = NULL,
                 lease_connection_id = NULL, lease_instance_id = NULL
-            WHERE id = $1 AND lease_daemon_id = $2 AND lease_epoch = $3 AND completed_at IS NULL AND canceled_at IS NULL
-              AND deliveries < $4
+            WHERE id = \(lease.jobID) AND lease_daemon_id = \(lease.daemonID) AND lease_epoch = \(lease.epoch)
+              AND completed_at IS NULL AND canceled_at IS NULL AND deliveries < \(ProvisionerLimits.maxDeliveriesWithoutUpdate)
             RETURNING \(postedColumns)
             """,
-            [lease.jobID, lease.daemonID, lease.epoch, ProvisionerLimits.maxDeliveriesWithoutUpdate],
             decode: posted
         )
     }
@@ -73,11 +71,10 @@ extension ProvisionerJobs {
         PostgresQuery(
             """
             UPDATE provisioner_jobs SET completed_at = now(), updated_at = now(), error_code = 'LOST_DAEMON',
-                error = CASE WHEN canceled_at IS NOT NULL THEN \(canceledWhileUndelivered) ELSE $4 END
-            WHERE id = $1 AND lease_daemon_id = $2 AND lease_epoch = $3 AND completed_at IS NULL
+                error = CASE WHEN canceled_at IS NOT NULL THEN \(canceledWhileUndelivered) ELSE \(undeliverableError) END
+            WHERE id = \(lease.jobID) AND lease_daemon_id = \(lease.daemonID) AND lease_epoch = \(lease.epoch) AND completed_at IS NULL
             RETURNING id, error
             """,
-            [lease.jobID, lease.daemonID, lease.epoch, undeliverableError],
             decode: failure
         )
     }
@@ -85,37 +82,35 @@ extension ProvisionerJobs {
     static func failHeld(connectionID: UUID, error: String) -> PostgresQuery<Failure> {
         PostgresQuery(
             """
-            UPDATE provisioner_jobs SET completed_at = now(), updated_at = now(), error_code = 'LOST_DAEMON', error = $2
-            WHERE lease_connection_id = $1 AND completed_at IS NULL
+            UPDATE provisioner_jobs SET completed_at = now(), updated_at = now(), error_code = 'LOST_DAEMON', error = \(error)
+            WHERE lease_connection_id = \(connectionID) AND completed_at IS NULL
             RETURNING id, error
             """,
-            [connectionID, error],
             decode: failure
         )
     }
 
     static func markLeasesLost(connectionID: UUID) -> PostgresQuery<Void> {
         PostgresQuery(
-            "UPDATE provisioner_jobs SET lease_lost_at = now() WHERE lease_connection_id = $1 AND completed_at IS NULL AND lease_lost_at IS NULL",
-            [connectionID]
+            "UPDATE provisioner_jobs SET lease_lost_at = now() WHERE lease_connection_id = \(connectionID) AND completed_at IS NULL AND lease_lost_at IS NULL"
         )
     }
 
     /// Fails running jobs whose daemon did not come back within `grace`, or that sent nothing for `hangBound`.
     static func reap(grace: Duration, hangBound: Duration) -> PostgresQuery<Failure> {
-        PostgresQuery(
+        let graceMilliseconds = SQL.Bind(grace.milliseconds), hangMilliseconds = SQL.Bind(hangBound.milliseconds)
+        return PostgresQuery(
             """
             UPDATE provisioner_jobs SET completed_at = now(), updated_at = now(), error_code = 'LOST_DAEMON',
-                error = CASE WHEN lease_lost_at IS NOT NULL AND lease_lost_at < now() - $1 * interval '1 millisecond'
-                    THEN 'The provisioner daemon running this job disconnected and did not come back within ' || ($1 / 1000)::text || ' seconds.'
-                    ELSE 'The provisioner daemon running this job sent no update for ' || ($2 / 1000)::text || ' seconds; it is presumed hung.'
+                error = CASE WHEN lease_lost_at IS NOT NULL AND lease_lost_at < now() - \(graceMilliseconds) * interval '1 millisecond'
+                    THEN 'The provisioner daemon running this job disconnected and did not come back within ' || (\(graceMilliseconds) / 1000)::text || ' seconds.'
+                    ELSE 'The provisioner daemon running this job sent no update for ' || (\(hangMilliseconds) / 1000)::text || ' seconds; it is presumed hung.'
                 END
             WHERE started_at IS NOT NULL AND completed_at IS NULL
-              AND ((lease_lost_at IS NOT NULL AND lease_lost_at < now() - $1 * interval '1 millisecond')
-                   OR last_update_at < now() - $2 * interval '1 millisecond')
+              AND ((lease_lost_at IS NOT NULL AND lease_lost_at < now() - \(graceMilliseconds) * interval '1 millisecond')
+                   OR last_update_at < now() - \(hangMilliseconds) * interval '1 millisecond')
             RETURNING id, error
             """,
-            [grace.milliseconds, hangBound.milliseconds],
             decode: failure
         )
     }

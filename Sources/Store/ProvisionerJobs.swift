@@ -94,7 +94,7 @@ typealias TagsJSON = PostgresJSONValue<[String: String]>
 
 /// The `provisioner_jobs` table's statements: the queue.
 enum ProvisionerJobs {
-    private static let columns = """
+    private static let columns: SQL = """
         id, created_at, updated_at, started_at, canceled_at, completed_at, error, error_code, organization_id,
         initiator_id, provisioner, type, file_id, input::text AS input, tags::text AS tags, worker_id, lease_daemon_id, lease_epoch,
         lease_lost_at, last_update_at, lease_connection_id, deliveries
@@ -125,19 +125,20 @@ enum ProvisionerJobs {
     }
 
     /// What a statement returns of each job it put back in the queue.
-    static let postedColumns = "organization_id, provisioner, tags::text AS tags"
+    static let postedColumns: SQL = "organization_id, provisioner, tags::text AS tags"
 
     static func posted(_ row: PostgresRow) throws -> Posted {
         Posted(organizationID: try row.decode("organization_id"), provisioner: try row.decode("provisioner"), tags: try row.decode("tags"))
     }
 
     static func insert(_ job: NewProvisionerJob) throws -> PostgresQuery<Void> {
-        PostgresQuery(
+        let input = PostgresJSON(job.input), tags = try TagsJSON(job.tags)
+        return PostgresQuery(
             """
             INSERT INTO provisioner_jobs (id, organization_id, initiator_id, provisioner, type, file_id, input, tags)
-            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb)
-            """,
-            [job.id, job.organizationID, job.initiatorID, job.provisioner, job.type, job.fileID, PostgresJSON(job.input), try TagsJSON(job.tags)]
+            VALUES (\(job.id), \(job.organizationID), \(job.initiatorID), \(job.provisioner), \(job.type), \(job.fileID),
+                \(input)::jsonb, \(tags)::jsonb)
+            """
         )
     }
 
@@ -145,8 +146,10 @@ enum ProvisionerJobs {
     /// payload lets each replica wake only the waiter groups that can run it.
     static func announcePosted(_ job: Posted) -> PostgresQuery<Void> {
         PostgresQuery(
-            "SELECT pg_notify($1, json_build_object('organization_id', $2::text, 'provisioner', $3::text, 'tags', $4::jsonb)::text)",
-            [Store.jobPostedChannel, job.organizationID, job.provisioner, job.tags]
+            """
+            SELECT pg_notify(\(Store.jobPostedChannel), json_build_object('organization_id', \(job.organizationID)::text,
+                'provisioner', \(job.provisioner)::text, 'tags', \(job.tags)::jsonb)::text)
+            """
         )
     }
 
@@ -162,28 +165,28 @@ enum ProvisionerJobs {
     }
 
     static func withID(_ id: UUID) -> PostgresQuery<ProvisionerJob> {
-        PostgresQuery("SELECT \(columns) FROM provisioner_jobs WHERE id = $1", [id], decode: job)
+        PostgresQuery("SELECT \(columns) FROM provisioner_jobs WHERE id = \(id)", decode: job)
     }
 
     /// The oldest pending job the daemon can run, leased to it, if its connection is current.
     static func acquire(daemonID: UUID, connectionID: UUID, instanceID: String, organizationID: UUID, provisioners: [String], tags: [String: String]) throws -> PostgresQuery<ProvisionerJob> {
-        PostgresQuery(
+        let daemon = SQL.Bind(daemonID), connection = SQL.Bind(connectionID), daemonTags = try TagsJSON(tags)
+        return PostgresQuery(
             """
             UPDATE provisioner_jobs SET
-                started_at = now(), updated_at = now(), last_update_at = now(), worker_id = $1,
-                lease_daemon_id = $1, lease_epoch = lease_epoch + 1, lease_lost_at = NULL,
-                lease_connection_id = $5, lease_instance_id = $6, deliveries = deliveries + 1
-            WHERE EXISTS (SELECT 1 FROM provisioner_daemons WHERE id = $1 AND connection_id = $5) AND id = (
+                started_at = now(), updated_at = now(), last_update_at = now(), worker_id = \(daemon),
+                lease_daemon_id = \(daemon), lease_epoch = lease_epoch + 1, lease_lost_at = NULL,
+                lease_connection_id = \(connection), lease_instance_id = \(instanceID), deliveries = deliveries + 1
+            WHERE EXISTS (SELECT 1 FROM provisioner_daemons WHERE id = \(daemon) AND connection_id = \(connection)) AND id = (
                 SELECT id FROM provisioner_jobs
-                WHERE started_at IS NULL AND canceled_at IS NULL AND organization_id = $2
-                  AND provisioner = ANY($3::text[]) AND provisioner_tagset_contains($4::jsonb, tags)
+                WHERE started_at IS NULL AND canceled_at IS NULL AND organization_id = \(organizationID)
+                  AND provisioner = ANY(\(provisioners)::text[]) AND provisioner_tagset_contains(\(daemonTags)::jsonb, tags)
                 ORDER BY created_at, id
                 FOR UPDATE SKIP LOCKED
                 LIMIT 1
             )
             RETURNING \(columns)
             """,
-            [daemonID, organizationID, provisioners, try TagsJSON(tags), connectionID, instanceID],
             decode: job
         )
     }
@@ -192,12 +195,11 @@ enum ProvisionerJobs {
     static func resume(_ lease: JobLease, connectionID: UUID, instanceID: String) -> PostgresQuery<ProvisionerJob> {
         PostgresQuery(
             """
-            UPDATE provisioner_jobs SET lease_lost_at = NULL, last_update_at = now(), updated_at = now(), lease_connection_id = $4,
-                lease_instance_id = $5
-            WHERE id = $1 AND lease_daemon_id = $2 AND lease_epoch = $3 AND completed_at IS NULL
+            UPDATE provisioner_jobs SET lease_lost_at = NULL, last_update_at = now(), updated_at = now(),
+                lease_connection_id = \(connectionID), lease_instance_id = \(instanceID)
+            WHERE id = \(lease.jobID) AND lease_daemon_id = \(lease.daemonID) AND lease_epoch = \(lease.epoch) AND completed_at IS NULL
             RETURNING \(columns)
             """,
-            [lease.jobID, lease.daemonID, lease.epoch, connectionID, instanceID],
             decode: job
         )
     }
@@ -215,10 +217,10 @@ enum ProvisionerJobs {
         PostgresQuery(
             """
             UPDATE provisioner_jobs SET last_update_at = now(), updated_at = now(), deliveries = 0
-            WHERE id = $1 AND lease_daemon_id = $2 AND lease_epoch = $3 AND lease_connection_id = $4 AND completed_at IS NULL
+            WHERE id = \(lease.jobID) AND lease_daemon_id = \(lease.daemonID) AND lease_epoch = \(lease.epoch)
+              AND lease_connection_id = \(connectionID) AND completed_at IS NULL
             RETURNING canceled_at IS NOT NULL AS canceled, log_lines, log_bytes, logs_truncated
-            """,
-            [lease.jobID, lease.daemonID, lease.epoch, connectionID]
+            """
         ) { row in
             Progress(
                 canceled: try row.decode("canceled"), logLines: try row.decode("log_lines"), logBytes: try row.decode("log_bytes"),
@@ -233,14 +235,14 @@ enum ProvisionerJobs {
         case .completed(let result): (nil, nil, result)
         case .failed(let error, let code): (error, code, nil)
         }
+        let resultJSON = result.map { PostgresJSON($0) }, connection = SQL.Bind(connectionID)
         return PostgresQuery(
             """
-            UPDATE provisioner_jobs SET completed_at = now(), updated_at = now(), error = $4, error_code = $5,
-                result = $6::jsonb
-            WHERE id = $1 AND lease_daemon_id = $2 AND lease_epoch = $3 AND completed_at IS NULL
-              AND ($7::uuid IS NULL OR lease_connection_id = $7)
-            """,
-            [lease.jobID, lease.daemonID, lease.epoch, error, code, result.map { PostgresJSON($0) }, connectionID]
+            UPDATE provisioner_jobs SET completed_at = now(), updated_at = now(), error = \(error), error_code = \(code),
+                result = \(resultJSON)::jsonb
+            WHERE id = \(lease.jobID) AND lease_daemon_id = \(lease.daemonID) AND lease_epoch = \(lease.epoch) AND completed_at IS NULL
+              AND (\(connection)::uuid IS NULL OR lease_connection_id = \(connection))
+            """
         )
     }
 
@@ -251,10 +253,9 @@ enum ProvisionerJobs {
             UPDATE provisioner_jobs SET canceled_at = COALESCE(canceled_at, now()), updated_at = now(),
                 completed_at = CASE WHEN started_at IS NULL THEN now() ELSE completed_at END,
                 error = CASE WHEN started_at IS NULL THEN 'Canceled before a provisioner daemon took it.' ELSE error END
-            WHERE id = $1 AND completed_at IS NULL
+            WHERE id = \(id) AND completed_at IS NULL
             RETURNING \(columns)
             """,
-            [id],
             decode: job
         )
     }

@@ -54,16 +54,16 @@ enum Quotas {
     /// organization. Only this organization's Everyone group: v0.17 added every organization's.
     /// Everyone first, then by name (bytewise, whatever the database's collation).
     static func allowances(userID: UUID, organizationID: UUID) -> PostgresQuery<QuotaAllowance> {
-        PostgresQuery(
+        let user = SQL.Bind(userID), organization = SQL.Bind(organizationID)
+        return PostgresQuery(
             """
             SELECT g.id, g.name, g.quota_allowance::bigint AS quota_allowance FROM groups g
-            WHERE g.organization_id = $2 AND (
+            WHERE g.organization_id = \(organization) AND (
                 (g.id = g.organization_id AND EXISTS (
-                    SELECT 1 FROM organization_members m WHERE m.organization_id = $2 AND m.user_id = $1))
-                OR EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = g.id AND gm.user_id = $1))
+                    SELECT 1 FROM organization_members m WHERE m.organization_id = \(organization) AND m.user_id = \(user)))
+                OR EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = g.id AND gm.user_id = \(user)))
             ORDER BY g.id = g.organization_id DESC, g.name COLLATE "C", g.id
-            """,
-            [userID, organizationID]
+            """
         ) { row in
             QuotaAllowance(groupID: try row.decode("id"), groupName: try row.decode("name"), quotaAllowance: try row.decode("quota_allowance"))
         }
@@ -73,15 +73,16 @@ enum Quotas {
     /// `organizationID`, leaving out `exceptWorkspace` (the one a commit is for). Summed by the
     /// database; a total past 64 bits is an error, not a wrapped number.
     static func consumed(userID: UUID, organizationID: UUID, exceptWorkspace: UUID? = nil) -> PostgresQuery<Int64> {
-        PostgresQuery(
+        let except = SQL.Bind(exceptWorkspace)
+        return PostgresQuery(
             """
             SELECT COALESCE(sum(b.daily_cost), 0)::bigint AS consumed FROM workspaces w
             CROSS JOIN LATERAL (
                 SELECT daily_cost FROM workspace_builds WHERE workspace_id = w.id ORDER BY build_number DESC LIMIT 1
             ) b
-            WHERE w.owner_id = $1 AND w.organization_id = $2 AND NOT w.deleted AND ($3::uuid IS NULL OR w.id <> $3)
+            WHERE w.owner_id = \(userID) AND w.organization_id = \(organizationID) AND NOT w.deleted
+              AND (\(except)::uuid IS NULL OR w.id <> \(except))
             """,
-            [userID, organizationID, exceptWorkspace],
             column: "consumed"
         )
     }
@@ -89,16 +90,16 @@ enum Quotas {
     /// The build run by the job held under `lease` on `connectionID`; no row when the lease is
     /// stale, the job ended, or it runs no workspace build.
     static func build(_ lease: JobLease, connectionID: UUID?) -> PostgresQuery<QuotaBuild> {
-        PostgresQuery(
+        let connection = SQL.Bind(connectionID)
+        return PostgresQuery(
             """
             SELECT b.workspace_id, b.build_number, b.transition, w.owner_id, w.organization_id
             FROM provisioner_jobs j
             JOIN workspace_builds b ON b.job_id = j.id
             JOIN workspaces w ON w.id = b.workspace_id
-            WHERE j.id = $1 AND j.lease_daemon_id = $2 AND j.lease_epoch = $3 AND j.completed_at IS NULL
-              AND ($4::uuid IS NULL OR j.lease_connection_id = $4)
-            """,
-            [lease.jobID, lease.daemonID, lease.epoch, connectionID]
+            WHERE j.id = \(lease.jobID) AND j.lease_daemon_id = \(lease.daemonID) AND j.lease_epoch = \(lease.epoch) AND j.completed_at IS NULL
+              AND (\(connection)::uuid IS NULL OR j.lease_connection_id = \(connection))
+            """
         ) { row in
             QuotaBuild(
                 workspaceID: try row.decode("workspace_id"), buildNumber: try row.decode("build_number"), transition: try row.decode("transition"),
@@ -109,12 +110,13 @@ enum Quotas {
 
     /// Whether the job is held under `lease` on `connectionID` and still running.
     static func held(_ lease: JobLease, connectionID: UUID?) -> PostgresQuery<Void> {
-        PostgresQuery(
+        let connection = SQL.Bind(connectionID)
+        return PostgresQuery(
             """
-            SELECT 1 FROM provisioner_jobs WHERE id = $1 AND lease_daemon_id = $2 AND lease_epoch = $3 AND completed_at IS NULL
-              AND ($4::uuid IS NULL OR lease_connection_id = $4)
-            """,
-            [lease.jobID, lease.daemonID, lease.epoch, connectionID]
+            SELECT 1 FROM provisioner_jobs
+            WHERE id = \(lease.jobID) AND lease_daemon_id = \(lease.daemonID) AND lease_epoch = \(lease.epoch) AND completed_at IS NULL
+              AND (\(connection)::uuid IS NULL OR lease_connection_id = \(connection))
+            """
         )
     }
 
@@ -125,21 +127,19 @@ enum Quotas {
 
     static func lock(userID: UUID, organizationID: UUID) -> PostgresQuery<Void> {
         PostgresQuery(
-            "SELECT pg_advisory_xact_lock(hashtextextended('coordinator.workspace_quota:' || $1::text || ':' || $2::text, 0))",
-            [userID, organizationID]
+            "SELECT pg_advisory_xact_lock(hashtextextended('coordinator.workspace_quota:' || \(userID)::text || ':' || \(organizationID)::text, 0))"
         )
     }
 
     /// The committed cost of the build before `buildNumber` of the workspace; no row for a first build.
     static func previousCost(workspaceID: UUID, buildNumber: Int32) -> PostgresQuery<Int64> {
         PostgresQuery(
-            "SELECT daily_cost FROM workspace_builds WHERE workspace_id = $1 AND build_number < $2 ORDER BY build_number DESC LIMIT 1",
-            [workspaceID, buildNumber],
+            "SELECT daily_cost FROM workspace_builds WHERE workspace_id = \(workspaceID) AND build_number < \(buildNumber) ORDER BY build_number DESC LIMIT 1",
             column: "daily_cost"
         )
     }
 
     static func setCost(jobID: UUID, dailyCost: Int64) -> PostgresQuery<Void> {
-        PostgresQuery("UPDATE workspace_builds SET daily_cost = $2, updated_at = now() WHERE job_id = $1", [jobID, dailyCost])
+        PostgresQuery("UPDATE workspace_builds SET daily_cost = \(dailyCost), updated_at = now() WHERE job_id = \(jobID)")
     }
 }

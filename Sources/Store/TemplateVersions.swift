@@ -14,7 +14,7 @@ public struct TemplateVersion: Sendable, Equatable {
 
 /// The `template_versions` table's statements.
 enum TemplateVersions {
-    private static let columns = "id, template_id, organization_id, created_at, updated_at, name, job_id, created_by"
+    private static let columns: SQL = "id, template_id, organization_id, created_at, updated_at, name, job_id, created_by"
 
     private static func version(_ row: PostgresRow) throws -> TemplateVersion {
         TemplateVersion(
@@ -29,19 +29,18 @@ enum TemplateVersions {
         PostgresQuery(
             """
             INSERT INTO template_versions (id, template_id, organization_id, name, job_id, created_by)
-            VALUES ($1, $2, $3, $4, $5, $6) RETURNING \(columns)
+            VALUES (\(id), \(templateID), \(job.organizationID), \(name), \(job.id), \(job.initiatorID)) RETURNING \(columns)
             """,
-            [id, templateID, job.organizationID, name, job.id, job.initiatorID],
             decode: version
         )
     }
 
     static func withID(_ id: UUID) -> PostgresQuery<TemplateVersion> {
-        PostgresQuery("SELECT \(columns) FROM template_versions WHERE id = $1", [id], decode: version)
+        PostgresQuery("SELECT \(columns) FROM template_versions WHERE id = \(id)", decode: version)
     }
 
     /// A version made before its template belongs to it once the template exists.
     static func adopt(versionID: UUID, templateID: UUID) -> PostgresQuery<Void> {
-        PostgresQuery("UPDATE template_versions SET template_id = $1 WHERE id = $2 AND template_id IS NULL", [templateID, versionID])
+        PostgresQuery("UPDATE template_versions SET template_id = \(templateID) WHERE id = \(versionID) AND template_id IS NULL")
     }
 }

@@ -28,7 +28,7 @@ public enum TemplateRole: String, Sendable, Codable, CaseIterable {
 enum Templates {
     static let constraintFields = ["templates_organization_id_name_key": "name"]
 
-    private static let columns = "id, created_at, updated_at, organization_id, name, display_name, description, provisioner, active_version_id, created_by, user_acl, group_acl"
+    private static let columns: SQL = "id, created_at, updated_at, organization_id, name, display_name, description, provisioner, active_version_id, created_by, user_acl, group_acl"
 
     /// An ACL column: ids to role names. An entry this version cannot read grants nothing.
     private static func acl(_ row: PostgresRow, _ name: String) throws -> [UUID: TemplateRole] {
@@ -54,38 +54,39 @@ enum Templates {
     }
 
     static func insert(id: UUID, organizationID: UUID, name: String, displayName: String, description: String, provisioner: String, activeVersionID: UUID, createdBy: UUID, groupACL: [UUID: TemplateRole]) throws -> PostgresQuery<Template> {
-        PostgresQuery(
+        let groups = try aclJSON(groupACL)
+        return PostgresQuery(
             """
             INSERT INTO templates (id, organization_id, name, display_name, description, provisioner, active_version_id, created_by, group_acl)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb) RETURNING \(columns)
+            VALUES (\(id), \(organizationID), \(name), \(displayName), \(description), \(provisioner), \(activeVersionID), \(createdBy),
+                \(groups)::jsonb)
+            RETURNING \(columns)
             """,
-            [id, organizationID, name, displayName, description, provisioner, activeVersionID, createdBy, try aclJSON(groupACL)],
             decode: template
         )
     }
 
     static func withID(_ id: UUID, forUpdate: Bool = false) -> PostgresQuery<Template> {
-        PostgresQuery("SELECT \(columns) FROM templates WHERE id = $1\(forUpdate ? " FOR UPDATE" : "")", [id], decode: template)
+        let lock: SQL = forUpdate ? " FOR UPDATE" : ""
+        return PostgresQuery("SELECT \(columns) FROM templates WHERE id = \(id)\(lock)", decode: template)
     }
 
     static func setACL(_ id: UUID, users: [UUID: TemplateRole], groups: [UUID: TemplateRole]) throws -> PostgresQuery<Void> {
-        PostgresQuery(
-            "UPDATE templates SET user_acl = $2::jsonb, group_acl = $3::jsonb, updated_at = now() WHERE id = $1",
-            [id, try aclJSON(users), try aclJSON(groups)]
-        )
+        let userACL = try aclJSON(users), groupACL = try aclJSON(groups)
+        return PostgresQuery("UPDATE templates SET user_acl = \(userACL)::jsonb, group_acl = \(groupACL)::jsonb, updated_at = now() WHERE id = \(id)")
     }
 
     /// Which of `userIDs` name users, and which of `groupIDs` name groups of the organization.
     static func existingUsers(_ userIDs: [UUID]) -> PostgresQuery<UUID> {
-        PostgresQuery("SELECT id FROM users WHERE id = ANY($1::uuid[])", [userIDs], column: "id")
+        PostgresQuery("SELECT id FROM users WHERE id = ANY(\(userIDs)::uuid[])", column: "id")
     }
 
     static func existingGroups(_ groupIDs: [UUID], organizationID: UUID) -> PostgresQuery<UUID> {
-        PostgresQuery("SELECT id FROM groups WHERE id = ANY($1::uuid[]) AND organization_id = $2", [groupIDs, organizationID], column: "id")
+        PostgresQuery("SELECT id FROM groups WHERE id = ANY(\(groupIDs)::uuid[]) AND organization_id = \(organizationID)", column: "id")
     }
 
     /// By name.
     static func ofOrganization(_ organizationID: UUID) -> PostgresQuery<Template> {
-        PostgresQuery("SELECT \(columns) FROM templates WHERE organization_id = $1 ORDER BY name", [organizationID], decode: template)
+        PostgresQuery("SELECT \(columns) FROM templates WHERE organization_id = \(organizationID) ORDER BY name", decode: template)
     }
 }

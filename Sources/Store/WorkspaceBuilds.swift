@@ -17,7 +17,7 @@ public struct WorkspaceBuild: Sendable, Equatable {
 
 /// The `workspace_builds` table's statements.
 enum WorkspaceBuilds {
-    private static let columns = "id, created_at, updated_at, workspace_id, template_version_id, build_number, transition, initiator_id, job_id, daily_cost"
+    private static let columns: SQL = "id, created_at, updated_at, workspace_id, template_version_id, build_number, transition, initiator_id, job_id, daily_cost"
 
     private static func build(_ row: PostgresRow) throws -> WorkspaceBuild {
         WorkspaceBuild(
@@ -34,27 +34,28 @@ enum WorkspaceBuilds {
     /// still counts what the workspace costs (with 0, a refused rebuild would free its
     /// workspace's share for another workspace while the old resources live on).
     static func insert(workspaceID: UUID, versionID: UUID, transition: String, job: NewProvisionerJob) -> PostgresQuery<WorkspaceBuild> {
-        PostgresQuery(
+        let workspace = SQL.Bind(workspaceID)
+        return PostgresQuery(
             """
             INSERT INTO workspace_builds (id, workspace_id, template_version_id, build_number, transition, initiator_id, job_id, daily_cost)
-            SELECT $1, $2, $3, COALESCE(p.build_number, 0) + 1, $4, $5, $6, COALESCE(p.daily_cost, 0)
+            SELECT \(UUID()), \(workspace), \(versionID), COALESCE(p.build_number, 0) + 1, \(transition), \(job.initiatorID), \(job.id),
+                COALESCE(p.daily_cost, 0)
             FROM (SELECT 1) one
             LEFT JOIN LATERAL (
-                SELECT build_number, daily_cost FROM workspace_builds WHERE workspace_id = $2 ORDER BY build_number DESC LIMIT 1
+                SELECT build_number, daily_cost FROM workspace_builds WHERE workspace_id = \(workspace) ORDER BY build_number DESC LIMIT 1
             ) p ON true
             RETURNING \(columns)
             """,
-            [UUID(), workspaceID, versionID, transition, job.initiatorID, job.id],
             decode: build
         )
     }
 
     static func withID(_ id: UUID) -> PostgresQuery<WorkspaceBuild> {
-        PostgresQuery("SELECT \(columns) FROM workspace_builds WHERE id = $1", [id], decode: build)
+        PostgresQuery("SELECT \(columns) FROM workspace_builds WHERE id = \(id)", decode: build)
     }
 
     static func latest(workspaceID: UUID) -> PostgresQuery<WorkspaceBuild> {
-        PostgresQuery("SELECT \(columns) FROM workspace_builds WHERE workspace_id = $1 ORDER BY build_number DESC LIMIT 1", [workspaceID], decode: build)
+        PostgresQuery("SELECT \(columns) FROM workspace_builds WHERE workspace_id = \(workspaceID) ORDER BY build_number DESC LIMIT 1", decode: build)
     }
 
     /// Some build of the workspace whose job has not ended.
@@ -62,15 +63,14 @@ enum WorkspaceBuilds {
         PostgresQuery(
             """
             SELECT 1 FROM workspace_builds b JOIN provisioner_jobs j ON j.id = b.job_id
-            WHERE b.workspace_id = $1 AND j.completed_at IS NULL LIMIT 1
-            """,
-            [workspaceID]
+            WHERE b.workspace_id = \(workspaceID) AND j.completed_at IS NULL LIMIT 1
+            """
         )
     }
 
     /// The transition of the build run by `jobID`; no row if the job runs no build.
     static func transition(jobID: UUID) -> PostgresQuery<String> {
-        PostgresQuery("SELECT transition FROM workspace_builds WHERE job_id = $1", [jobID], column: "transition")
+        PostgresQuery("SELECT transition FROM workspace_builds WHERE job_id = \(jobID)", column: "transition")
     }
 
     /// The build run by `jobID`, its transition, and the state of the last build before it that
@@ -83,9 +83,8 @@ enum WorkspaceBuilds {
                    (SELECT p.state FROM workspace_builds p WHERE p.workspace_id = b.workspace_id AND p.build_number < b.build_number
                       AND p.state IS NOT NULL
                     ORDER BY p.build_number DESC LIMIT 1) AS state
-            FROM workspace_builds b WHERE b.job_id = $1
-            """,
-            [jobID]
+            FROM workspace_builds b WHERE b.job_id = \(jobID)
+            """
         ) { row in
             (try row.decode("transition", as: String?.self), try row.decode("state", as: PostgresBytes?.self)?.bytes)
         }
@@ -98,17 +97,17 @@ enum WorkspaceBuilds {
     /// committed before failing (as in Coder), and a daemon that reports more than it committed
     /// is counted at what it reported, so later commits see the real consumption.
     static func recordOutcome(jobID: UUID, state: [UInt8]?) -> PostgresQuery<Void> {
-        PostgresQuery(
+        let newState = state.map { PostgresBytes($0) }
+        return PostgresQuery(
             """
             UPDATE workspace_builds b SET updated_at = now(),
                 daily_cost = GREATEST(b.daily_cost, (SELECT COALESCE(sum(r.daily_cost), 0) FROM workspace_resources r WHERE r.job_id = b.job_id)),
-                state = COALESCE($2, b.state, (
+                state = COALESCE(\(newState), b.state, (
                     SELECT p.state FROM workspace_builds p
                     WHERE p.workspace_id = b.workspace_id AND p.build_number < b.build_number AND p.state IS NOT NULL
                     ORDER BY p.build_number DESC LIMIT 1))
-            WHERE b.job_id = $1
-            """,
-            [jobID, state.map { PostgresBytes($0) }]
+            WHERE b.job_id = \(jobID)
+            """
         )
     }
 }

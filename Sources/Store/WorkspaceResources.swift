@@ -10,14 +10,16 @@ public typealias JobResource = Resource
 enum WorkspaceResources {
     static func insert(_ resource: JobResource, jobID: UUID, transition: String) -> PostgresQuery<Void> {
         PostgresQuery(
-            "INSERT INTO workspace_resources (id, job_id, transition, type, name, daily_cost) VALUES ($1, $2, $3, $4, $5, $6)",
-            [UUID(), jobID, transition, resource.type, resource.name, resource.dailyCost]
+            """
+            INSERT INTO workspace_resources (id, job_id, transition, type, name, daily_cost)
+            VALUES (\(UUID()), \(jobID), \(transition), \(resource.type), \(resource.name), \(resource.dailyCost))
+            """
         )
     }
 
     /// By name.
     static func ofJob(_ jobID: UUID) -> PostgresQuery<JobResource> {
-        PostgresQuery("SELECT name, type, daily_cost FROM workspace_resources WHERE job_id = $1 ORDER BY name", [jobID]) { row in
+        PostgresQuery("SELECT name, type, daily_cost FROM workspace_resources WHERE job_id = \(jobID) ORDER BY name") { row in
             JobResource(name: try row.decode("name"), type: try row.decode("type"), dailyCost: try row.decode("daily_cost"))
         }
     }

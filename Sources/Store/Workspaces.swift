@@ -15,7 +15,7 @@ public struct Workspace: Sendable, Equatable {
 enum Workspaces {
     static let constraintFields = ["workspaces_owner_name": "name"]
 
-    private static let columns = "id, created_at, updated_at, owner_id, organization_id, template_id, name"
+    private static let columns: SQL = "id, created_at, updated_at, owner_id, organization_id, template_id, name"
 
     private static func workspace(_ row: PostgresRow) throws -> Workspace {
         Workspace(
@@ -27,27 +27,28 @@ enum Workspaces {
 
     static func insert(id: UUID, ownerID: UUID, organizationID: UUID, templateID: UUID, name: String) -> PostgresQuery<Workspace> {
         PostgresQuery(
-            "INSERT INTO workspaces (id, owner_id, organization_id, template_id, name) VALUES ($1, $2, $3, $4, $5) RETURNING \(columns)",
-            [id, ownerID, organizationID, templateID, name],
+            """
+            INSERT INTO workspaces (id, owner_id, organization_id, template_id, name)
+            VALUES (\(id), \(ownerID), \(organizationID), \(templateID), \(name)) RETURNING \(columns)
+            """,
             decode: workspace
         )
     }
 
     /// Deleted ones only when asked.
     static func withID(_ id: UUID, includingDeleted: Bool) -> PostgresQuery<Workspace> {
-        PostgresQuery("SELECT \(columns) FROM workspaces WHERE id = $1 AND (NOT deleted OR $2)", [id, includingDeleted], decode: workspace)
+        PostgresQuery("SELECT \(columns) FROM workspaces WHERE id = \(id) AND (NOT deleted OR \(includingDeleted))", decode: workspace)
     }
 
     /// Takes the row lock that serializes a workspace's builds; no row if it is gone or deleted.
     static func lockForBuild(_ id: UUID) -> PostgresQuery<Void> {
-        PostgresQuery("SELECT 1 FROM workspaces WHERE id = $1 AND NOT deleted FOR UPDATE", [id])
+        PostgresQuery("SELECT 1 FROM workspaces WHERE id = \(id) AND NOT deleted FOR UPDATE")
     }
 
     /// The workspace of the build run by `buildJobID` ends (a delete succeeded).
     static func markDeleted(buildJobID: UUID) -> PostgresQuery<Void> {
         PostgresQuery(
-            "UPDATE workspaces SET deleted = true, updated_at = now() WHERE id = (SELECT workspace_id FROM workspace_builds WHERE job_id = $1)",
-            [buildJobID]
+            "UPDATE workspaces SET deleted = true, updated_at = now() WHERE id = (SELECT workspace_id FROM workspace_builds WHERE job_id = \(buildJobID))"
         )
     }
 }
