@@ -11,13 +11,13 @@ import TestSupport
     }
 
     static func items(after id: Int) -> PostgresQuery<Item> {
-        PostgresQuery("SELECT name, id FROM items WHERE id > $1 ORDER BY id", [id]) { row in
+        PostgresQuery("SELECT name, id FROM items WHERE id > \(id) ORDER BY id") { row in
             Item(id: try row.decode("id"), name: try row.decode("name"))
         }
     }
 
     static func insert(_ item: Item) -> PostgresQuery<Void> {
-        PostgresQuery("INSERT INTO items (id, name) VALUES ($1, $2)", [item.id, item.name])
+        PostgresQuery("INSERT INTO items (id, name) VALUES (\(item.id), \(item.name))")
     }
 
     static let count = PostgresQuery<Int>("SELECT count(*) AS n FROM items", column: "n")
@@ -46,7 +46,7 @@ import TestSupport
         try await withPool(.init(connectionString: db.url)) { pool in
             try await pool.query("CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL)")
             for id in 1...3 { try await pool.execute(Self.insert(Item(id: id, name: "n\(id)"))) }
-            let rename = PostgresQuery<Void>("UPDATE items SET name = $1 WHERE id >= $2", ["renamed", 2])
+            let rename = PostgresQuery<Void>("UPDATE items SET name = \(String("renamed")) WHERE id >= \(Int(2))")
             #expect(try await pool.execute(rename) == 2)
             let touched = try await pool.withTransaction { connection in try connection.execute(rename) }
             #expect(touched == 2)

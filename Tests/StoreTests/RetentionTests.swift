@@ -28,11 +28,11 @@ import TestSupport
     }
 
     func logCount(_ store: Store, _ job: UUID) async throws -> Int64 {
-        try await store.pool.one(PostgresQuery<Int64>("SELECT count(*) AS n FROM provisioner_job_logs WHERE job_id = $1", [job], column: "n")) ?? -1
+        try await store.pool.one(PostgresQuery<Int64>("SELECT count(*) AS n FROM provisioner_job_logs WHERE job_id = \(job)", column: "n")) ?? -1
     }
 
     func count(_ store: Store, _ table: String) async throws -> Int64 {
-        try await store.pool.one(PostgresQuery<Int64>("SELECT count(*) AS n FROM \(table)", column: "n")) ?? -1
+        try await store.pool.one(PostgresQuery<Int64>("SELECT count(*) AS n FROM \(unescaped: table)", column: "n")) ?? -1
     }
 
     @Test func eachRetentionDeletesWhatIsPastItAndKeepsTheRest() async throws {
