@@ -68,7 +68,7 @@ import WebSocket
             #expect(closed)
             let response = try #require(RawResponse(parsing: Array(text.utf8)), "\(text)")
             #expect(response.status == 429)
-            #expect(response.message == AddressCapHandler.error.message)
+            #expect(try response.message == AddressCapHandler.error.message)
 
             // The counted WebSockets carry their traffic as before (the handler left their pipelines).
             for socket in [first, second] {
@@ -102,7 +102,7 @@ import WebSocket
             #expect(closed)
             let response = try #require(RawResponse(parsing: Array(text.utf8)), "\(text)")
             #expect(response.status == 429)
-            #expect(response.message == AddressCapHandler.error.message)
+            #expect(try response.message == AddressCapHandler.error.message)
             // Closed, the silent ones give their slots back, and a request is served again.
             for connection in silent { connection.close() }
             try await eventually("the slots given back", timeout: .seconds(30)) { gate.openConnections(address: "127.0.0.1") == 1 }

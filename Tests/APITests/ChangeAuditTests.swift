@@ -15,7 +15,7 @@ import Testing
         let path = q.map { "/api/v2/audit?q=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0) } ?? "/api/v2/audit"
         let response = try await client.request(.get, path, token: token)
         #expect(response.status == .ok)
-        return (response.json["audit_logs"] as? [[String: Any]] ?? [], String(decoding: response.body, as: UTF8.self))
+        return try (response.json["audit_logs"] as? [[String: Any]] ?? [], String(decoding: response.body, as: UTF8.self))
     }
 
     static func diff(_ row: [String: Any]) -> [String: [String: Any]] {
@@ -45,7 +45,7 @@ import Testing
             let body: [String: Any] = ["email": "alice@example.com", "username": "alice", "password": password, "organization_id": org]
             let created = try await client.request(.post, "/api/v2/users", json: body, token: owner.token)
             #expect(created.status == .created)
-            let aliceID = try #require(created.json["id"] as? String)
+            let aliceID = try #require(try created.json["id"] as? String)
             // The same email (and username) again fails in the insert: no row.
             #expect(try await client.request(.post, "/api/v2/users", json: body, token: owner.token).status == .conflict)
             // A failed login changes nothing: no row (this product records changes that happened).
@@ -55,7 +55,7 @@ import Testing
             let session = try await client.login("alice@example.com", password)
             let minted = try await client.request(.post, "/api/v2/users/alice/keys", token: owner.token)
             #expect(minted.status == .created)
-            let token = try #require(minted.json["key"] as? String)
+            let token = try #require(try minted.json["key"] as? String)
             #expect(try await client.request(.put, "/api/v2/users/alice/status/suspend", token: owner.token).status == .ok)
             // Suspending a suspended user changes nothing: no row.
             #expect(try await client.request(.put, "/api/v2/users/alice/status/suspend", token: owner.token).status == .ok)
@@ -139,15 +139,15 @@ import Testing
                 "storage_method": "file", "file_id": fileID.uuidString, "provisioner": "echo", "name": "v1",
             ], token: owner.token)
             #expect(version.status == .created)
-            let versionID = try #require(version.json["id"] as? String)
-            let importJob = try #require(UUID(uuidString: (version.json["job"] as? [String: Any])?["id"] as? String ?? ""))
+            let versionID = try #require(try version.json["id"] as? String)
+            let importJob = try #require(try UUID(uuidString: (version.json["job"] as? [String: Any])?["id"] as? String ?? ""))
             try await store.pool.query("UPDATE provisioner_jobs SET started_at = now(), completed_at = now() WHERE id = $1", [importJob])
 
             let template = try await client.request(.post, "/api/v2/organizations/\(org)/templates", json: [
                 "name": "docker", "template_version_id": versionID,
             ], token: owner.token)
             #expect(template.status == .created)
-            let templateID = try #require(template.json["id"] as? String)
+            let templateID = try #require(try template.json["id"] as? String)
             // The same name again fails in the insert: no row.
             let again = try await client.request(.post, "/api/v2/organizations/\(org)/templates", json: [
                 "name": "docker", "template_version_id": versionID,
@@ -158,8 +158,8 @@ import Testing
                 "name": "dev", "template_id": templateID,
             ], token: owner.token)
             #expect(workspace.status == .created)
-            let workspaceID = try #require(workspace.json["id"] as? String)
-            let firstBuild = try #require(workspace.json["latest_build"] as? [String: Any])
+            let workspaceID = try #require(try workspace.json["id"] as? String)
+            let firstBuild = try #require(try workspace.json["latest_build"] as? [String: Any])
             let firstBuildID = try #require(firstBuild["id"] as? String)
             // The first build is still active: a second is refused inside the transaction, no row.
             let refused = try await client.request(.post, "/api/v2/workspaces/\(workspaceID)/builds", json: ["transition": "stop"], token: owner.token)
@@ -168,7 +168,7 @@ import Testing
             try await store.pool.query("UPDATE provisioner_jobs SET started_at = now(), completed_at = now() WHERE id = $1", [firstJob])
             let stop = try await client.request(.post, "/api/v2/workspaces/\(workspaceID)/builds", json: ["transition": "stop"], token: owner.token)
             #expect(stop.status == .created)
-            let stopID = try #require(stop.json["id"] as? String)
+            let stopID = try #require(try stop.json["id"] as? String)
 
             let (rows, text) = try await Self.audit(client, owner.token)
             // A version, a template, a workspace with its first build, and the stop.

@@ -10,7 +10,7 @@ import Testing
     func logs(_ client: TestClient, _ token: String) async throws -> [[String: Any]] {
         let response = try await client.request(.get, "/api/v2/audit", token: token)
         #expect(response.status == .ok)
-        return response.json["audit_logs"] as? [[String: Any]] ?? []
+        return try response.json["audit_logs"] as? [[String: Any]] ?? []
     }
 
     @Test func addingAndDeletingALicenseIsAuditedWithTheJWTKeptSecret() async throws {
@@ -18,8 +18,9 @@ import Testing
             let owner = try await licensedOwner(client)
             #expect(try await logs(client, owner.token).isEmpty)
             let added = try await client.request(.post, "/api/v2/licenses", json: ["license": try licenseJWT()], token: owner.token, headers: [.userAgent: "audit-test/1"])
-            let id = try #require(added.json["id"] as? Int)
-            let uuid = try #require(added.json["uuid"] as? String)
+            #expect(added.status == .created)
+            let id = try #require(try added.json["id"] as? Int)
+            let uuid = try #require(try added.json["uuid"] as? String)
             #expect(try await client.request(.delete, "/api/v2/licenses/\(id)", token: owner.token).status == .ok)
 
             let rows = try await logs(client, owner.token)

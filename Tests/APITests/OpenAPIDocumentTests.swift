@@ -84,8 +84,8 @@ import WebSocket
             let response = try await client.request(.get, "/api/v2/openapi.json")
             #expect(response.status == .ok)
             #expect(response.headers[.contentType] == "application/json")
-            #expect(response.json["openapi"] as? String == "3.1.0")
-            #expect((response.json["paths"] as? [String: Any])?["/api/v2/openapi.json"] != nil)
+            #expect(try response.json["openapi"] as? String == "3.1.0")
+            #expect(try (response.json["paths"] as? [String: Any])?["/api/v2/openapi.json"] != nil)
         }
     }
 }

@@ -13,50 +13,62 @@ import Testing
             let scim = SCIMClient(client: client)
             var ids: [String] = []
             for name in ["ann", "ben", "cat"] {
-                ids.append(try #require(try await scim.create("\(name)@example.com").json["id"] as? String))
+                let user = try await scim.create("\(name)@example.com")
+                #expect(user.status == .created)
+                ids.append(try #require(try user.json["id"] as? String))
             }
             // Okta's listing: Everyone is not a SCIM group.
             let empty = try await scim(.get, "/Groups?count=100&startIndex=1")
-            #expect(empty.status == .ok && empty.json["totalResults"] as? Int == 0)
+            #expect(try empty.status == .ok && empty.json["totalResults"] as? Int == 0)
             let created = try await scim(.post, "/Groups", [
                 "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Engineering", "externalId": "grp-1",
                 "members": [["value": ids[0]], ["value": ids[1]]],
             ])
             #expect(created.status == .created)
-            let groupID = try #require(created.json["id"] as? String)
+            let groupID = try #require(try created.json["id"] as? String)
             #expect(created.headers[.location] == "http://localhost/scim/v2/Groups/\(groupID)")
-            #expect(Set((created.json["members"] as? [[String: Any]])?.compactMap { $0["$ref"] as? String } ?? []) == Set(ids.prefix(2).map { "http://localhost/scim/v2/Users/\($0)" }))
+            #expect(try Set((created.json["members"] as? [[String: Any]])?.compactMap { $0["$ref"] as? String } ?? []) == Set(ids.prefix(2).map { "http://localhost/scim/v2/Users/\($0)" }))
             // A search at the root spans Users and Groups; a filter on what only Groups have finds the group.
             let root = try await scim(.post, "/.search", ["filter": #"displayName eq "Engineering""#])
-            #expect(root.json["totalResults"] as? Int == 1 && root.resources.first?["id"] as? String == groupID)
-            #expect(try await scim(.post, "/.search", ["filter": #"userName sw "ann""#]).json["totalResults"] as? Int == 1)
-            #expect(try await scim(.post, "/.search", ["filter": #"nosuch eq "x""#]).scimType == "invalidFilter")
+            #expect(root.status == .ok)
+            #expect(try root.json["totalResults"] as? Int == 1 && root.resources.first?["id"] as? String == groupID)
+            let ann = try await scim(.post, "/.search", ["filter": #"userName sw "ann""#])
+            #expect(ann.status == .ok)
+            #expect(try ann.json["totalResults"] as? Int == 1)
+            #expect(try await scim(.post, "/.search", ["filter": #"nosuch eq "x""#]).refusal == "400 invalidFilter")
             // Entra's match, members left out.
             let matched = try await scim(.get, "/Groups?excludedAttributes=members&" + filterQuery(#"displayName eq "engineering""#))
-            #expect(matched.resources.count == 1 && matched.resources.first?["members"] == nil)
-            #expect(try await scim(.get, "/Groups?" + filterQuery(#"externalId eq "grp-1""#)).resources.count == 1)
-            #expect(try await scim(.get, "/Groups?" + filterQuery(#"members.value eq "\#(ids[1])""#)).resources.count == 1)
+            #expect(matched.status == .ok)
+            #expect(try matched.resources.count == 1 && matched.resources.first?["members"] == nil)
+            let byExternalID = try await scim(.get, "/Groups?" + filterQuery(#"externalId eq "grp-1""#))
+            #expect(byExternalID.status == .ok)
+            #expect(try byExternalID.resources.count == 1)
+            let byMember = try await scim(.get, "/Groups?" + filterQuery(#"members.value eq "\#(ids[1])""#))
+            #expect(byMember.status == .ok)
+            #expect(try byMember.resources.count == 1)
             // Add one, then Entra's filtered remove of one member only.
             let added = try await scim(.patch, "/Groups/\(groupID)", ["Operations": [["op": "Add", "path": "members", "value": [["value": ids[2]]]]]])
-            #expect((added.json["members"] as? [[String: Any]])?.count == 3)
+            #expect(added.status == .ok)
+            #expect(try (added.json["members"] as? [[String: Any]])?.count == 3)
             let removed = try await scim(.patch, "/Groups/\(groupID)", ["Operations": [["op": "Remove", "path": "members[value eq \"\(ids[0])\"]"]]])
             #expect(removed.status == .ok)
-            #expect(Set((removed.json["members"] as? [[String: Any]])?.compactMap { $0["value"] as? String } ?? []) == [ids[1], ids[2]])
+            #expect(try Set((removed.json["members"] as? [[String: Any]])?.compactMap { $0["value"] as? String } ?? []) == [ids[1], ids[2]])
             // Okta's remove with the members as the value.
             let okta = try await scim(.patch, "/Groups/\(groupID)", ["Operations": [["op": "remove", "path": "members", "value": [["value": ids[1]]]]]])
-            #expect((okta.json["members"] as? [[String: Any]])?.compactMap { $0["value"] as? String } == [ids[2]])
+            #expect(okta.status == .ok)
+            #expect(try (okta.json["members"] as? [[String: Any]])?.compactMap { $0["value"] as? String } == [ids[2]])
             // The product's groups show it at once.
             let product = try await client.request(.get, "/api/v2/groups/\(groupID)", token: owner.token)
             #expect(product.status == .ok)
-            #expect((product.json["members"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [ids[2]])
+            #expect(try (product.json["members"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [ids[2]])
             // Rename with PUT; unknown members and duplicate names are refused.
             let put = try await scim(.put, "/Groups/\(groupID)", ["displayName": "Platform", "members": [["value": ids[0]]]])
-            #expect(put.status == .ok && put.json["displayName"] as? String == "Platform")
+            #expect(try put.status == .ok && put.json["displayName"] as? String == "Platform")
             let unknown = try await scim(.patch, "/Groups/\(groupID)", ["Operations": [["op": "add", "path": "members", "value": [["value": UUID().uuidString]]]]])
-            #expect(unknown.status == .badRequest && unknown.scimType == "invalidValue")
-            #expect(try await scim(.post, "/Groups", ["displayName": "Platform"]).scimType == "uniqueness")
+            #expect(try unknown.status == .badRequest && unknown.scimType == "invalidValue")
+            #expect(try await scim(.post, "/Groups", ["displayName": "Platform"]).refusal == "409 uniqueness")
             // Everyone is a reserved name under the one group-name rule (`GroupNames`), refused before any write.
-            #expect(try await scim(.post, "/Groups", ["displayName": "Everyone"]).scimType == "invalidValue")
+            #expect(try await scim(.post, "/Groups", ["displayName": "Everyone"]).refusal == "400 invalidValue")
             // Everyone cannot be reached by id either.
             #expect(try await scim(.get, "/Groups/\(owner.organizationID.uuidString)").status == .notFound)
             #expect(try await scim(.delete, "/Groups/\(owner.organizationID.uuidString)").status == .notFound)
@@ -64,7 +76,8 @@ import Testing
             #expect(try await scim(.delete, "/Groups/\(groupID)").status == .noContent)
             #expect(try await client.request(.get, "/api/v2/groups/\(groupID)", token: owner.token).status == .notFound)
             let audit = try await client.request(.get, "/api/v2/audit?q=resource_type%3Agroup", token: owner.token)
-            let rows = (audit.json["audit_logs"] as? [[String: Any]] ?? []).filter { ($0["additional_fields"] as? [String: Any])?["automatic_subsystem"] as? String == "scim" }
+            #expect(audit.status == .ok)
+            let rows = try (audit.json["audit_logs"] as? [[String: Any]] ?? []).filter { ($0["additional_fields"] as? [String: Any])?["automatic_subsystem"] as? String == "scim" }
             #expect(rows.count == 6)
         }
     }

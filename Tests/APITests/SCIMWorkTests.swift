@@ -181,12 +181,14 @@ import WireFormat
             _ = try await licensedOwner(client)
             let scim = SCIMClient(client: client)
             let created = try await scim.create("many@example.com")
-            let id = try #require(created.json["id"] as? String)
+            #expect(created.status == .created)
+            let id = try #require(try created.json["id"] as? String)
             let emails = (0..<6_000).map { ["value": "user\($0)@example.com"] }
             let response = try await scim(.patch, "/Users/\(id)", ["Operations": [["op": "add", "path": "emails", "value": emails]]])
-            #expect(response.status == .badRequest && response.scimType == "invalidValue" && response.isSCIMError)
+            #expect(try response.status == .badRequest && response.scimType == "invalidValue" && response.isSCIMError)
             let after = try await scim(.get, "/Users/\(id)")
-            #expect((after.json["emails"] as? [[String: Any]])?.count == 1)
+            #expect(after.status == .ok)
+            #expect(try (after.json["emails"] as? [[String: Any]])?.count == 1)
             #expect(after.headers[.eTag] == created.headers[.eTag])
             #expect(try await client.request(.get, "/healthz").status == .ok)
         }
@@ -196,14 +198,18 @@ import WireFormat
         try await withLicensedApp(scimKey: SCIMClient.key) { client, _, _ in
             _ = try await licensedOwner(client)
             let scim = SCIMClient(client: client)
-            let member = try #require(try await scim.create("member@example.com").json["id"] as? String)
+            let user = try await scim.create("member@example.com")
+            #expect(user.status == .created)
+            let member = try #require(try user.json["id"] as? String)
             let created = try await scim(.post, "/Groups", ["displayName": "Crowd", "members": [["value": member]]])
-            let id = try #require(created.json["id"] as? String)
+            #expect(created.status == .created)
+            let id = try #require(try created.json["id"] as? String)
             let members = (0...10_000).map { _ in ["value": UUID().uuidString] }
             let response = try await scim(.patch, "/Groups/\(id)", ["Operations": [["op": "add", "path": "members", "value": members]]])
-            #expect(response.status == .badRequest && response.scimType == "tooMany" && response.isSCIMError)
+            #expect(try response.status == .badRequest && response.scimType == "tooMany" && response.isSCIMError)
             let after = try await scim(.get, "/Groups/\(id)")
-            #expect((after.json["members"] as? [[String: Any]])?.compactMap { $0["value"] as? String } == [member])
+            #expect(after.status == .ok)
+            #expect(try (after.json["members"] as? [[String: Any]])?.compactMap { $0["value"] as? String } == [member])
             #expect(after.headers[.eTag] == created.headers[.eTag])
         }
     }
@@ -347,19 +353,23 @@ import WireFormat
             }
             let response = try await scim(.post, "/Bulk", ["schemas": [SCIMBulkController.requestSchema], "Operations": operations])
             #expect(response.status == .ok)
-            let results = try #require(response.json["Operations"] as? [[String: Any]])
+            let results = try #require(try response.json["Operations"] as? [[String: Any]])
             #expect(results.count == count)
             #expect(results.allSatisfy { $0["status"] as? String == "201" })
             #expect(results.map { $0["bulkId"] as? String } == (0..<count).map { "c\($0)" })
             let ids = results.compactMap { ($0["location"] as? String)?.split(separator: "/").last.map(String.init) }
             try #require(ids.count == count)
             for index in [0, count / 2, count - 2] {
-                #expect(try await scim(.get, "/Users/\(ids[index])").json["externalId"] as? String == ids[index + 1])
+                let user = try await scim(.get, "/Users/\(ids[index])")
+                #expect(user.status == .ok)
+                #expect(try user.json["externalId"] as? String == ids[index + 1])
             }
-            #expect(try await scim(.get, "/Users/\(ids[count - 1])").json["externalId"] == nil)
+            let last = try await scim(.get, "/Users/\(ids[count - 1])")
+            #expect(last.status == .ok)
+            #expect(try last.json["externalId"] == nil)
             // More than the limit is still refused whole, before anything runs.
             let tooMany = try await scim(.post, "/Bulk", ["Operations": operations + [["method": "DELETE", "path": "/Users/\(ids[0])"]]])
-            #expect(tooMany.status == .contentTooLarge && tooMany.scimType == "tooMany")
+            #expect(try tooMany.status == .contentTooLarge && tooMany.scimType == "tooMany")
             #expect(try await scim(.get, "/Users/\(ids[0])").status == .ok)
             #expect(try await client.request(.get, "/healthz").status == .ok)
         }

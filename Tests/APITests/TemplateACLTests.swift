@@ -33,7 +33,9 @@ import Testing
     }
 
     func names(_ client: TestClient, _ fixture: Fixture, _ token: String) async throws -> [String] {
-        try await client.request(.get, "/api/v2/organizations/\(fixture.owner.organizationID)/templates", token: token).jsonArray.compactMap { $0["name"] as? String }
+        let response = try await client.request(.get, "/api/v2/organizations/\(fixture.owner.organizationID)/templates", token: token)
+        #expect(response.status == .ok)
+        return try response.jsonArray.compactMap { $0["name"] as? String }
     }
 
     @Test func aMemberSeesOnlyTemplatesTheirACLEntriesGrant() async throws {
@@ -47,15 +49,16 @@ import Testing
                 "template_id": f.hidden.id.uuidString, "name": "ws",
             ], token: f.member.token)
             #expect(build.status == .notFound)
-            #expect(build.message == "Template with ID \"\(f.hidden.id.uuidString)\" not found.")
+            #expect(try build.message == "Template with ID \"\(f.hidden.id.uuidString)\" not found.")
 
             // Through a group.
             let group = try await client.request(.post, "/api/v2/organizations/\(f.owner.organizationID)/groups", json: ["name": "devs"], token: f.owner.token)
-            let groupID = try #require(group.json["id"] as? String)
+            #expect(group.status == .created)
+            let groupID = try #require(try group.json["id"] as? String)
             #expect(try await client.request(.patch, "/api/v2/groups/\(groupID)", json: ["add_users": [f.member.id.uuidString]], token: f.owner.token).status == .ok)
             let granted = try await client.request(.patch, "/api/v2/templates/\(f.hidden.id)/acl", json: ["group_perms": [groupID: "use"]], token: f.owner.token)
             #expect(granted.status == .ok)
-            #expect(granted.message == "Successfully updated template ACL list.")
+            #expect(try granted.message == "Successfully updated template ACL list.")
             #expect(try await names(client, f, f.member.token) == ["hidden", "open"])
             let allowed = try await client.request(.post, "/api/v2/organizations/\(f.owner.organizationID)/members/me/workspaces", json: [
                 "template_id": f.hidden.id.uuidString, "name": "ws",
@@ -63,7 +66,7 @@ import Testing
             #expect(allowed.status == .created)
             // Taken away again: the member cannot start a build, but may delete the workspace.
             #expect(try await client.request(.patch, "/api/v2/templates/\(f.hidden.id)/acl", json: ["group_perms": [groupID: ""]], token: f.owner.token).status == .ok)
-            let workspaceID = try #require(allowed.json["id"] as? String)
+            let workspaceID = try #require(try allowed.json["id"] as? String)
             // (The first build is still active; the refusal comes before that check.)
             let start = try await client.request(.post, "/api/v2/workspaces/\(workspaceID)/builds", json: ["transition": "start"], token: f.member.token)
             #expect(start.status == .forbidden)
@@ -88,7 +91,7 @@ import Testing
             let push: [String: Any] = ["template_id": f.hidden.id.uuidString, "file_id": fileID.uuidString, "provisioner": "echo", "storage_method": "file"]
             let hidden = try await client.request(.post, "/api/v2/organizations/\(org)/templateversions", json: push, token: f.member.token)
             #expect(hidden.status == .notFound)
-            #expect(hidden.message == "Template with ID \"\(f.hidden.id.uuidString)\" not found.")
+            #expect(try hidden.message == "Template with ID \"\(f.hidden.id.uuidString)\" not found.")
             // `use` (Everyone's, on the open template) reads versions but pushes none.
             var useOnly = push
             useOnly["template_id"] = f.open.id.uuidString
@@ -98,7 +101,7 @@ import Testing
             #expect(try await client.request(.get, "/api/v2/templateversions/\(version.id)", token: f.member.token).status == .ok)
             let pushed = try await client.request(.post, "/api/v2/organizations/\(org)/templateversions", json: push, token: f.member.token)
             #expect(pushed.status == .created)
-            #expect(pushed.json["template_id"] as? String == f.hidden.id.uuidString.lowercased())
+            #expect(try pushed.json["template_id"] as? String == f.hidden.id.uuidString.lowercased())
             // Without a template, a version is still a template admin's to create.
             var bare = push
             bare["template_id"] = nil
@@ -127,10 +130,12 @@ import Testing
                 "name": "private", "template_version_id": version.id.uuidString, "disable_everyone_group_access": true,
             ], token: templateAdmin)
             #expect(created.status == .created)
-            let id = try #require(created.json["id"] as? String)
+            let id = try #require(try created.json["id"] as? String)
             #expect(try await names(client, f, f.member.token) == ["open"])
             #expect(try await names(client, f, templateAdmin) == ["hidden", "open", "private"])
-            #expect(try await client.request(.get, "/api/v2/templates/\(id)/acl/groups", token: templateAdmin).jsonArray.isEmpty)
+            let noGroups = try await client.request(.get, "/api/v2/templates/\(id)/acl/groups", token: templateAdmin)
+            #expect(noGroups.status == .ok)
+            #expect(try noGroups.jsonArray.isEmpty)
             let shared = try await client.request(.patch, "/api/v2/templates/\(id)/acl", json: ["user_perms": [f.member.id.uuidString: "use"]], token: templateAdmin)
             #expect(shared.status == .ok)
             #expect(try await names(client, f, f.member.token) == ["open", "private"])
@@ -142,9 +147,10 @@ import Testing
                 "name": "shared", "template_version_id": version.id.uuidString,
             ], token: templateAdmin)
             #expect(defaulted.status == .created)
-            let groups = try await client.request(.get, "/api/v2/templates/\(try #require(defaulted.json["id"] as? String))/acl/groups", token: templateAdmin)
-            #expect(groups.jsonArray.map { $0["name"] as? String } == ["Everyone"])
-            #expect(groups.jsonArray.map { $0["role"] as? String } == ["use"])
+            let groups = try await client.request(.get, "/api/v2/templates/\(try #require(try defaulted.json["id"] as? String))/acl/groups", token: templateAdmin)
+            #expect(groups.status == .ok)
+            #expect(try groups.jsonArray.map { $0["name"] as? String } == ["Everyone"])
+            #expect(try groups.jsonArray.map { $0["role"] as? String } == ["use"])
             #expect(try await client.request(.get, "/api/v2/templates/\(id)/acl", token: f.member.token).status == .ok)
             #expect(try await client.request(.get, "/api/v2/templates/\(f.hidden.id)/acl", token: f.member.token).status == .notFound)
         }
@@ -156,12 +162,13 @@ import Testing
             #expect(try await client.request(.patch, "/api/v2/templates/\(f.open.id)/acl", json: ["user_perms": [f.member.id.uuidString: "admin"]], token: f.owner.token).status == .ok)
             let users = try await client.request(.get, "/api/v2/templates/\(f.open.id)/acl", token: f.member.token)
             #expect(users.status == .ok)
-            #expect(users.jsonArray.map { $0["username"] as? String } == ["member"])
-            #expect(users.jsonArray.first?["role"] as? String == "admin")
-            #expect(users.jsonArray.first?["roles"] != nil)
+            #expect(try users.jsonArray.map { $0["username"] as? String } == ["member"])
+            #expect(try users.jsonArray.first?["role"] as? String == "admin")
+            #expect(try users.jsonArray.first?["roles"] != nil)
             let groups = try await client.request(.get, "/api/v2/templates/\(f.open.id)/acl/groups", token: f.member.token)
-            #expect(groups.jsonArray.map { $0["name"] as? String } == ["Everyone"])
-            #expect(groups.jsonArray.first?["role"] as? String == "use")
+            #expect(groups.status == .ok)
+            #expect(try groups.jsonArray.map { $0["name"] as? String } == ["Everyone"])
+            #expect(try groups.jsonArray.first?["role"] as? String == "use")
 
             // An ACL admin changes the ACL; a user with `use` only may not; one without access
             // does not see the template at all.
@@ -182,12 +189,12 @@ import Testing
                 "group_perms": [UUID().uuidString: "admin"],
             ], token: f.owner.token)
             #expect(refused.status == .badRequest)
-            #expect(refused.message == "Invalid request to update template metadata!")
-            let details = (refused.json["validations"] as? [[String: Any]] ?? []).compactMap { $0["detail"] as? String }
+            #expect(try refused.message == "Invalid request to update template metadata!")
+            let details = try (refused.json["validations"] as? [[String: Any]] ?? []).compactMap { $0["detail"] as? String }
             #expect(details.contains("role \"boss\" is not a valid Template role"))
             #expect(details.contains("ID not-a-uuidmust be a valid UUID."))
             #expect(details.contains { $0.hasPrefix("Failed to find resource with ID \"\(unknown.uuidString.lowercased())\"") })
-            #expect(refused.validationFields.sorted() == ["group_perms", "user_perms", "user_perms", "user_perms"])
+            #expect(try refused.validationFields.sorted() == ["group_perms", "user_perms", "user_perms", "user_perms"])
             #expect(try await store.template(id: f.open.id)?.userACL.isEmpty == true)
         }
     }
@@ -199,11 +206,11 @@ import Testing
             #expect(try await client.request(.get, "/api/v2/templates/\(f.hidden.id)", token: f.member.token).status == .ok)
             let gated = try await client.request(.get, "/api/v2/templates/\(f.open.id)/acl", token: f.owner.token)
             #expect(gated.status == .forbidden)
-            #expect(gated.message == "Template RBAC is an Enterprise feature. Contact sales!")
+            #expect(try gated.message == "Template RBAC is an Enterprise feature. Contact sales!")
             for (method, path) in [(HTTPRequest.Method.patch, "/api/v2/templates/\(f.open.id)/acl"), (.get, "/api/v2/templates/\(f.open.id)/acl/groups")] {
                 let refused = try await client.request(method, path, json: ["user_perms": [f.member.id.uuidString: "admin"]], token: f.owner.token)
                 #expect(refused.status == .forbidden, "\(method) \(path)")
-                #expect(refused.message == "Template RBAC is an Enterprise feature. Contact sales!")
+                #expect(try refused.message == "Template RBAC is an Enterprise feature. Contact sales!")
             }
             #expect(try await store.template(id: f.open.id)?.userACL.isEmpty == true)
         }
@@ -213,7 +220,9 @@ import Testing
         try await withLicensedApp { client, store, _ in
             let f = try await Self.fixture(client, store)
             #expect(try await client.request(.patch, "/api/v2/templates/\(f.open.id)/acl", json: ["user_perms": [f.member.id.uuidString: "use"]], token: f.owner.token).status == .ok)
-            let rows = try await client.request(.get, "/api/v2/audit?q=resource_type:template", token: f.owner.token).json["audit_logs"] as? [[String: Any]] ?? []
+            let audit = try await client.request(.get, "/api/v2/audit?q=resource_type:template", token: f.owner.token)
+            #expect(audit.status == .ok)
+            let rows = try audit.json["audit_logs"] as? [[String: Any]] ?? []
             #expect(rows.count == 1)
             #expect(rows.first?["resource_id"] as? String == f.open.id.uuidString.lowercased())
             #expect((rows.first?["diff"] as? [String: Any])?["user_acl"] != nil)

@@ -15,19 +15,17 @@ struct TestResponse {
     let headers: HTTPFields
     let body: Data
 
-    var json: [String: Any] {
-        (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
-    }
+    /// The body as a JSON object; throws `UnexpectedBody` if it is not one.
+    var json: [String: Any] { get throws { try bodyJSONObject(body, status: Int(status.code)) } }
 
-    var jsonArray: [[String: Any]] {
-        (try? JSONSerialization.jsonObject(with: body)) as? [[String: Any]] ?? []
-    }
+    /// The body as a JSON array of objects; throws `UnexpectedBody` if it is not one.
+    var jsonArray: [[String: Any]] { get throws { try bodyJSONArray(body, status: Int(status.code)) } }
 
-    var message: String? { json["message"] as? String }
+    var message: String? { get throws { try json["message"] as? String } }
 
     /// Field names of the validation entries, in order.
     var validationFields: [String] {
-        (json["validations"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String }
+        get throws { (try json["validations"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String } }
     }
 }
 
@@ -58,16 +56,16 @@ struct TestClient: Sendable {
     /// Creates the first user and logs in; returns (token, user id, organization id).
     func setUpOwner(email: String = "owner@example.com", username: String = "owner") async throws -> (token: String, userID: UUID, organizationID: UUID) {
         let created = try await request(.post, "/api/v2/users/first", json: ["email": email, "username": username, "password": Self.ownerPassword])
-        #expect(created.status == .created)
-        let userID = try #require(UUID(uuidString: created.json["user_id"] as? String ?? ""))
-        let organizationID = try #require(UUID(uuidString: created.json["organization_id"] as? String ?? ""))
+        try #require(created.status == .created)
+        let userID = try #require(UUID(uuidString: try created.json["user_id"] as? String ?? ""))
+        let organizationID = try #require(UUID(uuidString: try created.json["organization_id"] as? String ?? ""))
         return (try await login(email, Self.ownerPassword), userID, organizationID)
     }
 
     func login(_ email: String, _ password: String) async throws -> String {
         let response = try await request(.post, "/api/v2/users/login", json: ["email": email, "password": password])
-        #expect(response.status == .created)
-        return try #require(response.json["session_token"] as? String)
+        try #require(response.status == .created)
+        return try #require(try response.json["session_token"] as? String)
     }
 
     /// Creates a member of `organizationID` as `token`'s user and logs them in.
@@ -76,8 +74,8 @@ struct TestClient: Sendable {
             "email": "\(username)@example.com", "username": username, "password": password,
             "organization_id": organizationID.uuidString,
         ], token: token)
-        #expect(created.status == .created)
-        let id = try #require(UUID(uuidString: created.json["id"] as? String ?? ""))
+        try #require(created.status == .created)
+        let id = try #require(UUID(uuidString: try created.json["id"] as? String ?? ""))
         return (try await login("\(username)@example.com", password), id)
     }
 }

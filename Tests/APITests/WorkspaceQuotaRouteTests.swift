@@ -62,9 +62,9 @@ import Testing
                          "/api/v2/organizations/\(owner.organizationID)/members/me/workspace-quota"] {
                 let response = try await client.request(.get, path, token: bob.token)
                 #expect(response.status == .ok, "\(path)")
-                #expect(response.json["budget"] as? Int == 13)
-                #expect(response.json["credits_consumed"] as? Int == 9)
-                let allowances = response.json["allowances"] as? [[String: Any]] ?? []
+                #expect(try response.json["budget"] as? Int == 13)
+                #expect(try response.json["credits_consumed"] as? Int == 9)
+                let allowances = try response.json["allowances"] as? [[String: Any]] ?? []
                 #expect(allowances.map { $0["group_name"] as? String } == ["Everyone", "devs"])
                 #expect(allowances.map { $0["group_id"] as? String } == [owner.organizationID.uuidString.lowercased(), devs.uuidString.lowercased()])
                 #expect(allowances.map { $0["quota_allowance"] as? Int } == [3, 10])
@@ -83,7 +83,7 @@ import Testing
                 for path in ["/api/v2/workspace-quota/bob", "/api/v2/organizations/\(owner.organizationID)/members/\(bob.id)/workspace-quota"] {
                     let response = try await client.request(.get, path, token: token)
                     #expect(response.status.code == status, "\(path)")
-                    if status == 404 { #expect(response.message == "Resource not found or you do not have access to this resource") }
+                    if status == 404 { #expect(try response.message == "Resource not found or you do not have access to this resource") }
                 }
             }
             #expect(try await client.request(.get, "/api/v2/workspace-quota/bob").status == .unauthorized)
@@ -102,9 +102,9 @@ import Testing
             try await Self.workspace(store, "a", ownerID: owner.userID, organizationID: owner.organizationID, cost: 4)
             let response = try await client.request(.get, "/api/v2/workspace-quota/me", token: owner.token)
             #expect(response.status == .ok)
-            #expect(response.json["budget"] as? Int == -1)
-            #expect(response.json["credits_consumed"] as? Int == 4)
-            #expect((response.json["allowances"] as? [Any])?.isEmpty == true)
+            #expect(try response.json["budget"] as? Int == -1)
+            #expect(try response.json["credits_consumed"] as? Int == 4)
+            #expect(try (response.json["allowances"] as? [Any])?.isEmpty == true)
         }
     }
 }

@@ -25,8 +25,8 @@ import Testing
 
         let info = try await request(.GET, "\(server.base)/api/v2/buildinfo")
         #expect(info.status == 200)
-        #expect(info.json["version"] as? String == "test")
-        #expect(info.json["external_url"] as? String == "https://coder.example.com")
+        #expect(try info.json["version"] as? String == "test")
+        #expect(try info.json["external_url"] as? String == "https://coder.example.com")
 
         // It migrated the new database: the first user can be created, and is an owner.
         let first = try await request(.POST, "\(server.base)/api/v2/users/first", json: [
@@ -34,13 +34,15 @@ import Testing
         ])
         #expect(first.status == 201)
         let login = try await request(.POST, "\(server.base)/api/v2/users/login", json: ["email": "owner@example.com", "password": "Sup3r-Secret-Passw0rd!"])
-        let token = try #require(login.json["session_token"] as? String)
+        #expect(login.status == 201)
+        let token = try #require(try login.json["session_token"] as? String)
         let id = configuration.replica.id.uuidString.lowercased()
         // Membership starts after HTTP: the replica appears once it registered.
         var replica: [String: Any] = [:]
         try await eventually("the replica listed", timeout: .seconds(600)) {
             let replicas = try await request(.GET, "\(server.base)/api/v2/replicas", token: token)
-            replica = replicas.jsonArray.first { $0["id"] as? String == id } ?? [:]
+            guard replicas.status == 200 else { return false }
+            replica = try replicas.jsonArray.first { $0["id"] as? String == id } ?? [:]
             return !replica.isEmpty
         }
         #expect(replica["hostname"] as? String == "in-process")

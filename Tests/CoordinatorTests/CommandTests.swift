@@ -56,10 +56,10 @@ import Testing
         #expect(first.status == 201)
         let login = try await HTTP.request(.POST, "\(base)/api/v2/users/login", json: ["email": "admin@example.com", "password": "Ch4nge-Me-Now!"])
         #expect(login.status == 201)
-        let token = try #require(login.json["session_token"] as? String)
+        let token = try #require(try login.json["session_token"] as? String)
         let me = try await HTTP.request(.GET, "\(base)/api/v2/users/me", token: token)
         #expect(me.status == 200)
-        #expect(me.json["username"] as? String == "admin")
+        #expect(try me.json["username"] as? String == "admin")
 
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0, "\(server.log)")

@@ -84,7 +84,7 @@ import Testing
         let response = try #require(RawResponse(parsing: Array(text.utf8)), "\(text)")
         #expect(response.status == 503)
         #expect(response.headers["connection"] == "close")
-        #expect(response.message == "The server is at its connection limit. Try again later.")
+        #expect(try response.message == "The server is at its connection limit. Try again later.")
         #expect(server.log.contains("connection limit reached"))
 
         // The held ones still work, and one closing frees a slot.
@@ -123,7 +123,7 @@ import Testing
         #expect(response.status == 429)
         #expect(response.headers["connection"] == "close")
         #expect(response.headers["x-request-id"] != nil)
-        #expect(response.message == "Too many connections from your address. Try again later.")
+        #expect(try response.message == "Too many connections from your address. Try again later.")
     }
 
     /// Issue 20, finding 11: the connection cap is per client address too. Connections are

@@ -33,7 +33,7 @@ extension ProvisionerTests {
         let audit = try await HTTP.request(.GET, "\(a.base)/api/v2/audit?q=resource_type:provisioner_daemon", token: setup.cluster.token)
         #expect(audit.status == 200)
         let text = String(decoding: audit.body, as: UTF8.self)
-        let rows = audit.json["audit_logs"] as? [[String: Any]] ?? []
+        let rows = try audit.json["audit_logs"] as? [[String: Any]] ?? []
         #expect(rows.map { $0["action"] as? String } == ["create", "write", "create"], "\(text)")
         try #require(rows.count == 3)
         let (bobsRow, reconnect, created) = (rows[0], rows[1], rows[2])

@@ -11,7 +11,8 @@ extension ProvisionerTests {
     /// The id of the user whose session `token` is, as the API writes it (lowercase).
     func sessionUserID(_ setup: Setup, token: String) async throws -> String {
         let me = try await HTTP.request(.GET, "\(setup.cluster.members[0].base)/api/v2/users/me", token: token)
-        return try #require(me.json["id"] as? String)
+        #expect(me.status == 200)
+        return try #require(try me.json["id"] as? String)
     }
 
     /// Finding 5: names are keyed by organization, name and owner (Coder's
@@ -51,7 +52,7 @@ extension ProvisionerTests {
         let path = ProvisionerServe.path(organization: "default")
         let twin = try await RawHTTP.upgrade(port: a.port, path: "\(path)?provisioner=echo&tag=scope=user&name=provisioner-1&instance_id=bob-desktop", headers: [("Coder-Session-Token", bobToken)])
         #expect(twin.status == 409, "\(twin.body)")
-        #expect(twin.message?.contains("already connected from another process") == true, "\(twin.body)")
+        #expect(try twin.message?.contains("already connected from another process") == true, "\(twin.body)")
         // …and the same process reconnecting keeps bob's id and replaces his older connection.
         let (bobAgain, bobAgainWelcome) = try await hostile(a, name: "provisioner-1", instanceID: "bob-laptop", tags: ["scope=user"], token: bobToken)
         #expect(bobAgainWelcome.daemonID == bobWelcome.daemonID)
@@ -93,15 +94,15 @@ extension ProvisionerTests {
             "name": "personal", "template_version_id": versionID,
         ], token: setup.cluster.token)
         #expect(template.status == 201, "\(String(decoding: template.body, as: UTF8.self))")
-        let templateID = try #require(template.json["id"] as? String)
+        let templateID = try #require(try template.json["id"] as? String)
 
         // Alice, a member, creates a workspace from it: the build's job is hers.
         let workspace = try await HTTP.request(.POST, "\(a.base)/api/v2/organizations/\(setup.organizationID)/members/me/workspaces", json: [
             "name": "alices", "template_id": templateID,
         ], token: aliceToken)
         #expect(workspace.status == 201, "\(String(decoding: workspace.body, as: UTF8.self))")
-        let workspaceID = try #require(workspace.json["id"] as? String)
-        let buildJob = try #require((workspace.json["latest_build"] as? [String: Any])?["job"] as? [String: Any])
+        let workspaceID = try #require(try workspace.json["id"] as? String)
+        let buildJob = try #require(try (workspace.json["latest_build"] as? [String: Any])?["job"] as? [String: Any])
         let buildJobID = try #require((buildJob["id"] as? String).flatMap(UUID.init(uuidString:)))
         #expect(buildJob["tags"] as? [String: String] == ["scope": "user", "owner": aliceID])
         // No daemon can take it yet: the author's is no match.
@@ -141,9 +142,9 @@ extension ProvisionerTests {
         // A build of her workspace that someone else starts (the owner stops it) is still hers.
         let stop = try await HTTP.request(.POST, "\(a.base)/api/v2/workspaces/\(workspaceID)/builds", json: ["transition": "stop"], token: setup.cluster.token)
         #expect(stop.status == 201, "\(String(decoding: stop.body, as: UTF8.self))")
-        let stopJob = try #require(stop.json["job"] as? [String: Any])
+        let stopJob = try #require(try stop.json["job"] as? [String: Any])
         #expect(stopJob["tags"] as? [String: String] == ["scope": "user", "owner": aliceID])
-        #expect(stop.json["initiator_id"] as? String == authorID)
+        #expect(try stop.json["initiator_id"] as? String == authorID)
         let stopBuild = try await acquire(alicesDaemon, id: 3)
         #expect(stopBuild.lease.jobID.uuidString.lowercased() == stopJob["id"] as? String)
         #expect(stopBuild.transition == "stop")

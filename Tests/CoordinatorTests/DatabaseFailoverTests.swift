@@ -16,24 +16,26 @@ import Testing
     func postImport(_ cluster: ReplicaCluster, through member: ReplicaCluster.Member, organizationID: String, manifest: [String: Any]) async throws -> String {
         let archive = TarArchive.make(name: "manifest.json", contents: Array(try JSONSerialization.data(withJSONObject: manifest)))
         let upload = try await HTTP.raw(.POST, "\(member.base)/api/v2/files", body: archive, contentType: "application/x-tar", token: cluster.token)
-        let fileID = try #require(upload.json["hash"] as? String, "\(upload.status)")
+        #expect(upload.status == 201)
+        let fileID = try #require(try upload.json["hash"] as? String, "\(upload.status)")
         let version = try await HTTP.request(.POST, "\(member.base)/api/v2/organizations/\(organizationID)/templateversions", json: [
             "storage_method": "file", "file_id": fileID, "provisioner": "echo",
         ], token: cluster.token)
         #expect(version.status == 201, "\(String(decoding: version.body, as: UTF8.self))")
-        return try #require(version.json["id"] as? String)
+        return try #require(try version.json["id"] as? String)
     }
 
     func jobStatus(_ cluster: ReplicaCluster, _ versionID: String, at member: ReplicaCluster.Member) async throws -> String? {
         let version = try await HTTP.request(.GET, "\(member.base)/api/v2/templateversions/\(versionID)", token: cluster.token, timeout: .seconds(5))
-        return (version.json["job"] as? [String: Any])?["status"] as? String
+        guard version.status == 200 else { return nil }
+        return try (version.json["job"] as? [String: Any])?["status"] as? String
     }
 
     @Test func aPromotedStandbyTakesOverWithAJobInFlight() async throws {
-        let primary = try ThrowawayPostgres()
-        try primary.start()
-        let standby = try ThrowawayPostgres(standbyOf: primary)
-        try standby.start()
+        let primary = try await ThrowawayPostgres()
+        try await primary.start()
+        let standby = try await ThrowawayPostgres(standbyOf: primary)
+        try await standby.start()
         try await withPool(.init(connectionString: primary.url(), maximumConnections: 1)) { pool in
             try await eventually("the standby streaming", timeout: .seconds(60)) {
                 try await pool.query("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'").first?.decode(0, as: Int.self) == 1
@@ -47,7 +49,8 @@ import Testing
         let (a, b) = (cluster.members[0], cluster.members[1])
         try await cluster.createOwner()
         let me = try await HTTP.request(.GET, "\(a.base)/api/v2/users/me", token: cluster.token)
-        let organizationID = try #require((me.json["organization_ids"] as? [String])?.first)
+        #expect(me.status == 200)
+        let organizationID = try #require(try (me.json["organization_ids"] as? [String])?.first)
         let ids: Set<String> = [try await cluster.ownID(a), try await cluster.ownID(b)]
         try await cluster.waitUntilAll(cluster.members, see: ids, "both replicas")
 
@@ -68,8 +71,8 @@ import Testing
         #expect(try await jobStatus(cluster, inFlight, at: b) == "running")
 
         // Fail over: promote the standby, then stop the old primary at once.
-        try standby.promote()
-        try primary.stop()
+        try await standby.promote()
+        try await primary.stop()
 
         for member in cluster.members {
             try await eventually("/healthz 200 on :\(member.port)", timeout: .seconds(30)) {

@@ -18,18 +18,18 @@ import Testing
     }
 
     @Test func withTheDatabaseStoppedLoginIs503WithOnlyARequestID() async throws {
-        let postgres = try ThrowawayPostgres()
-        try postgres.start()
+        let postgres = try await ThrowawayPostgres()
+        try await postgres.start()
         let (server, base) = try startServer(postgres.url(), extra: ["--log-level", "notice"])
         try await eventually("server healthy", timeout: .seconds(60)) {
             try await HTTP.request(.GET, "\(base)/healthz").status == 200
         }
-        try postgres.stop()
+        try await postgres.stop()
 
         let login = try await HTTP.request(.POST, "\(base)/api/v2/users/login", json: ["email": "a@example.com", "password": "Wh4tever-Passw0rd!"])
         #expect(login.status == 503)
-        #expect(login.json["message"] as? String == "The database is unavailable.")
-        let requestID = try #require(login.json["detail"] as? String)
+        #expect(try login.json["message"] as? String == "The database is unavailable.")
+        let requestID = try #require(try login.json["detail"] as? String)
         #expect(!requestID.isEmpty)
         #expect(login.headers.first(name: "X-Request-Id") == requestID)
         expectScrubbed(String(decoding: login.body, as: UTF8.self), postgres, "login")
@@ -44,7 +44,7 @@ import Testing
 
         let health = try await HTTP.request(.GET, "\(base)/healthz")
         #expect(health.status == 503)
-        #expect(health.json["message"] as? String == "database unreachable")
+        #expect(try health.json["message"] as? String == "database unreachable")
         expectScrubbed(String(decoding: health.body, as: UTF8.self), postgres, "healthz")
 
         // A WebSocket upgrade that needs the database to authenticate is refused the same way.
@@ -52,13 +52,13 @@ import Testing
             ("Coder-Session-Token", "abcdefghij-abcdefghijklmnopqrstuv"),
         ])
         #expect(upgrade.status == 503)
-        #expect(upgrade.message == "The database is unavailable.")
-        #expect(upgrade.json["detail"] as? String == upgrade.headers["x-request-id"])
+        #expect(try upgrade.message == "The database is unavailable.")
+        #expect(try upgrade.json["detail"] as? String == upgrade.headers["x-request-id"])
         #expect(upgrade.headers["x-request-id"]?.isEmpty == false)
         expectScrubbed(upgrade.body, postgres, "the refused upgrade")
 
         // Back up: the same replica serves again, no restart needed.
-        try postgres.start()
+        try await postgres.start()
         try await eventually("healthy again", timeout: .seconds(60)) {
             try await HTTP.request(.GET, "\(base)/healthz").status == 200
         }
@@ -68,11 +68,11 @@ import Testing
 
     @Test func aServerStartedBeforeItsDatabaseWaitsForIt() async throws {
         let databasePort = try freePort()
-        let postgres = try ThrowawayPostgres(port: databasePort)
+        let postgres = try await ThrowawayPostgres(port: databasePort)
         let (server, base) = try startServer(postgres.url(), extra: ["--postgres-connect-timeout", "5m"])
         try await eventually("a retry logged", timeout: .seconds(60)) { server.log.contains("database unreachable; retrying") }
         #expect(server.isRunning, "\(server.log)")
-        try postgres.start()
+        try await postgres.start()
         try await eventually("server healthy", timeout: .seconds(90)) {
             try await HTTP.request(.GET, "\(base)/healthz").status == 200
         }
@@ -82,8 +82,8 @@ import Testing
     }
 
     @Test func refusedCredentialsStopTheServerAtOnce() async throws {
-        let postgres = try ThrowawayPostgres(password: "the-right-one")
-        try postgres.start()
+        let postgres = try await ThrowawayPostgres(password: "the-right-one")
+        try await postgres.start()
         // A connect timeout far beyond the exit wait: exiting in time shows it did not retry.
         let (server, _) = try startServer(postgres.url(password: "a-wrong-one"), extra: ["--postgres-connect-timeout", "10m"])
         let status = try await server.waitForExit(timeout: .seconds(120))

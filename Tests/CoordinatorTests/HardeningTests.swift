@@ -29,7 +29,8 @@ extension ProvisionerTests {
         ], token: setup.cluster.token)
         #expect(created.status == 201)
         let login = try await HTTP.request(.POST, "\(base)/api/v2/users/login", json: ["email": "\(name)@example.com", "password": "M3mber-Passw0rd!"])
-        return try #require(login.json["session_token"] as? String)
+        #expect(login.status == 201)
+        return try #require(try login.json["session_token"] as? String)
     }
 
     /// Acquires the next job on `daemon` (request id `id`).
@@ -50,16 +51,20 @@ extension ProvisionerTests {
         let template = try await HTTP.request(.POST, "\(a.base)/api/v2/organizations/\(setup.organizationID)/templates", json: [
             "name": "t-\(UUID().uuidString.prefix(6).lowercased())", "template_version_id": versionID,
         ], token: setup.cluster.token)
-        let templateID = try #require(template.json["id"] as? String)
+        #expect(template.status == 201)
+        let templateID = try #require(try template.json["id"] as? String)
         let workspace = try await HTTP.request(.POST, "\(a.base)/api/v2/organizations/\(setup.organizationID)/members/me/workspaces", json: [
             "name": "w-\(UUID().uuidString.prefix(6).lowercased())", "template_id": templateID,
         ], token: setup.cluster.token)
-        let workspaceID = try #require(workspace.json["id"] as? String)
+        #expect(workspace.status == 201)
+        let workspaceID = try #require(try workspace.json["id"] as? String)
         return (workspaceID, try await acquire(daemon, id: 102))
     }
 
     func daemonList(_ setup: Setup, at member: ReplicaCluster.Member) async throws -> [[String: Any]] {
-        try await HTTP.request(.GET, "\(member.base)/api/v2/organizations/\(setup.organizationID)/provisionerdaemons", token: setup.cluster.token).jsonArray
+        let response = try await HTTP.request(.GET, "\(member.base)/api/v2/organizations/\(setup.organizationID)/provisionerdaemons", token: setup.cluster.token)
+        #expect(response.status == 200)
+        return try response.jsonArray
     }
 
     // MARK: 1. identity
@@ -111,8 +116,8 @@ extension ProvisionerTests {
         for member in [a, b] {
             let twin = try await RawHTTP.upgrade(port: member.port, path: HostileDaemon.url(port: member.port, .init(name: "twin", instanceID: "process-2")).replacingOccurrences(of: "ws://127.0.0.1:\(member.port)", with: ""), headers: [("Coder-Provisioner-Daemon-PSK", Self.psk)])
             #expect(twin.status == 409, "\(twin.body)")
-            #expect(twin.message?.contains("already connected from another process") == true)
-            #expect(((try? JSONSerialization.jsonObject(with: Data(twin.body.utf8))) as? [String: Any])?["detail"] as? String ?? "" != "")
+            #expect(try twin.message?.contains("already connected from another process") == true)
+            #expect(try (twin.json["detail"] as? String)?.isEmpty == false)
             #expect(twin.body.contains("--name"))
         }
         try await first.send(.update(id: 3, lease: job.lease, logs: []))
@@ -218,7 +223,8 @@ extension ProvisionerTests {
         let cost = try await pool.query("SELECT daily_cost FROM workspace_builds WHERE job_id = $1", [build.lease.jobID]).first
         #expect(try cost?.decode(0, as: Int64.self) == 2 * big)
         let buildJSON = try await HTTP.request(.GET, "\(a.base)/api/v2/workspacebuilds/\(try #require(try await buildID(pool, job: build.lease.jobID)))", token: setup.cluster.token)
-        #expect(buildJSON.json["daily_cost"] as? Int == Int(2 * big))
+        #expect(buildJSON.status == 200)
+        #expect(try buildJSON.json["daily_cost"] as? Int == Int(2 * big))
 
         // Out of range: refused as bad_request, the job fails with the reason, the replica lives.
         for (index, cost) in [Int64(-1), big + 1, Int64.max].enumerated() {
@@ -246,7 +252,7 @@ extension ProvisionerTests {
         let workspaceID = try #require(try await pool.query("SELECT workspace_id FROM workspace_builds WHERE job_id = $1", [previous.lease.jobID]).first?.decode(0, as: UUID.self))
         let posted = try await HTTP.request(.POST, "\(setup.cluster.members[0].base)/api/v2/workspaces/\(workspaceID.uuidString.lowercased())/builds", json: ["transition": transition], token: setup.cluster.token)
         #expect(posted.status == 201, "\(String(decoding: posted.body, as: UTF8.self))")
-        return (try #require(posted.json["id"] as? String), try await acquire(daemon, id: id))
+        return (try #require(try posted.json["id"] as? String), try await acquire(daemon, id: id))
     }
 
     // MARK: 4. no poison jobs
@@ -258,7 +264,7 @@ extension ProvisionerTests {
         let tooBig = [UInt8](repeating: 0x61, count: ProvisionerLimits.maxArchiveBytes + 1)
         let refused = try await HTTP.raw(.POST, "\(a.base)/api/v2/files", body: tooBig, contentType: "application/x-tar", token: setup.cluster.token)
         #expect(refused.status == 413)
-        #expect(refused.json["message"] as? String == "File is too large.")
+        #expect(try refused.json["message"] as? String == "File is too large.")
 
         // The largest upload reaches a current daemon: the message limit holds it.
         let manifest = try JSONSerialization.data(withJSONObject: ["resources": []])
@@ -267,12 +273,13 @@ extension ProvisionerTests {
         #expect(archive.count <= ProvisionerLimits.maxArchiveBytes)
         let upload = try await HTTP.raw(.POST, "\(a.base)/api/v2/files", body: archive, contentType: "application/x-tar", token: setup.cluster.token)
         #expect(upload.status == 201)
-        let fileID = try #require(upload.json["hash"] as? String)
+        let fileID = try #require(try upload.json["hash"] as? String)
         func postVersion() async throws -> String {
             let version = try await HTTP.request(.POST, "\(a.base)/api/v2/organizations/\(setup.organizationID)/templateversions", json: [
                 "storage_method": "file", "file_id": fileID, "provisioner": "echo",
             ], token: setup.cluster.token)
-            return try #require(version.json["id"] as? String)
+            #expect(version.status == 201)
+            return try #require(try version.json["id"] as? String)
         }
         // An older daemon (4 MiB messages) cannot take it: it closes with 1009, and the job fails
         // with a reason instead of being handed to it forever.
@@ -357,7 +364,9 @@ extension ProvisionerTests {
         let error = try await pool.query("SELECT error FROM provisioner_jobs WHERE id = $1", [build.lease.jobID]).first?.decode(0, as: String?.self)
         #expect(error?.unicodeScalars.map(\.value) == [0x61, 0xFFFD, 0x301, 0x62])
         let id = try #require(try await buildID(pool, job: build.lease.jobID))
-        let logs = try await HTTP.request(.GET, "\(a.base)/api/v2/workspacebuilds/\(id)/logs", token: setup.cluster.token).jsonArray
+        let response = try await HTTP.request(.GET, "\(a.base)/api/v2/workspacebuilds/\(id)/logs", token: setup.cluster.token)
+        #expect(response.status == 200)
+        let logs = try response.jsonArray
         #expect((logs.first?["output"] as? String)?.unicodeScalars.map(\.value) == [0x61, 0xFFFD, 0x301, 0x62])
         await pool.close()
         await daemon.close()
@@ -400,7 +409,7 @@ extension ProvisionerTests {
             for index in 0..<10 {
                 group.addTask {
                     let response = try await HTTP.request(.POST, "\(members[index % 2].base)/api/v2/workspaces/\(workspaceID)/builds", json: ["transition": "stop"], token: setup.cluster.token)
-                    return (response.status, response.json["message"] as? String ?? "")
+                    return try (response.status, response.json["message"] as? String ?? "")
                 }
             }
             return try await group.reduce(into: []) { $0.append($1) }
@@ -454,7 +463,8 @@ extension ProvisionerTests {
         // A suspended user's sockets close too.
         let second = try await memberToken(setup, name: "second")
         let me = try await HTTP.request(.GET, "\(a.base)/api/v2/users/me", token: second)
-        let userID = try #require(me.json["id"] as? String)
+        #expect(me.status == 200)
+        let userID = try #require(try me.json["id"] as? String)
         let (other, _) = try await hostile(a, name: "theirs", tags: ["scope=user"], token: second)
         let suspend = try await HTTP.request(.PUT, "\(b.base)/api/v2/users/\(userID)/status/suspend", token: setup.cluster.token)
         #expect(suspend.status == 200)
@@ -490,13 +500,16 @@ extension ProvisionerTests {
         }
         let pool = database(setup)
         let id = try #require(try await buildID(pool, job: build.lease.jobID))
-        let logs = try await HTTP.request(.GET, "\(a.base)/api/v2/workspacebuilds/\(id)/logs", token: setup.cluster.token).jsonArray
+        let response = try await HTTP.request(.GET, "\(a.base)/api/v2/workspacebuilds/\(id)/logs", token: setup.cluster.token)
+        #expect(response.status == 200)
+        let logs = try response.jsonArray
         #expect(logs.count == 6, "\(logs)")
         #expect((logs.last?["output"] as? String)?.contains("log limit") == true)
         #expect(logs.first?["output"] as? String == "line 0-0\u{FFFD}")
         // Paged reads.
-        let page = try await HTTP.request(.GET, "\(a.base)/api/v2/workspacebuilds/\(id)/logs?limit=2", token: setup.cluster.token).jsonArray
-        #expect(page.count == 2)
+        let paged = try await HTTP.request(.GET, "\(a.base)/api/v2/workspacebuilds/\(id)/logs?limit=2", token: setup.cluster.token)
+        #expect(paged.status == 200)
+        #expect(try paged.jsonArray.count == 2)
         await pool.close()
         await daemon.close()
     }

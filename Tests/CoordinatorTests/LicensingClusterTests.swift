@@ -31,7 +31,7 @@ import Testing
     func entitlements(_ member: ReplicaCluster.Member) async throws -> [String: Any] {
         let response = try await HTTP.request(.GET, "\(member.base)/api/v2/entitlements", timeout: .seconds(5))
         guard response.status == 200 else { throw TestSetupError("GET /entitlements: \(response.status)") }
-        return response.json
+        return try response.json
     }
 
     func userLimit(_ entitlements: [String: Any]) -> [String: Any]? {
@@ -44,24 +44,26 @@ import Testing
 
         let added = try await HTTP.request(.POST, "\(a.base)/api/v2/licenses", json: ["license": try Self.license()], token: cluster.token)
         #expect(added.status == 201)
-        let id = try #require(added.json["id"] as? Int)
+        let id = try #require(try added.json["id"] as? Int)
         try await eventually("B sees the license") {
             let seen = try await entitlements(b)
             return seen["has_license"] as? Bool == true && userLimit(seen)?["limit"] as? Int == 7
         }
         let listed = try await HTTP.request(.GET, "\(b.base)/api/v2/licenses", token: cluster.token)
-        #expect(listed.jsonArray.map { $0["id"] as? Int } == [id])
+        #expect(listed.status == 200)
+        #expect(try listed.jsonArray.map { $0["id"] as? Int } == [id])
 
         // A user created on A is counted on B.
         let organizations = try await HTTP.request(.GET, "\(a.base)/api/v2/users/me/organizations", token: cluster.token)
-        let organizationID = try #require(organizations.jsonArray.first?["id"] as? String)
+        #expect(organizations.status == 200)
+        let organizationID = try #require(try organizations.jsonArray.first?["id"] as? String)
         let created = try await HTTP.request(.POST, "\(a.base)/api/v2/users", json: [
             "email": "second@example.com", "username": "second", "password": "An0ther-Passw0rd!", "organization_id": organizationID,
         ], token: cluster.token)
         #expect(created.status == 201)
         try await eventually("B counts the new user") { userLimit(try await entitlements(b))?["actual"] as? Int == 2 }
         // Suspended on B: counted out on A.
-        let userID = try #require(created.json["id"] as? String)
+        let userID = try #require(try created.json["id"] as? String)
         #expect(try await HTTP.request(.PUT, "\(b.base)/api/v2/users/\(userID)/status/suspend", token: cluster.token).status == 200)
         try await eventually("A counts the suspension") { userLimit(try await entitlements(a))?["actual"] as? Int == 1 }
         // Activated again on A: counted again on B.
@@ -92,7 +94,8 @@ import Testing
         #expect(put.status == 200)
         try await eventually("B shows A's appearance") {
             let got = try await HTTP.request(.GET, "\(b.base)/api/v2/appearance", token: cluster.token)
-            return got.json["logo_url"] as? String == "https://example.com/cluster.png"
+            guard got.status == 200 else { return false }
+            return try got.json["logo_url"] as? String == "https://example.com/cluster.png"
                 && (got.json["service_banner"] as? [String: Any])?["message"] as? String == "from A"
         }
     }
@@ -129,7 +132,10 @@ import Testing
         // Both replicas see both: two live replicas, without high_availability, under the grace.
         try await eventually("both replicas list both") {
             for member in [a, b] where try await cluster.replicaIDs(at: member).count != 2 { return false }
-            for member in [a, b] where (try await HTTP.request(.GET, "\(member.base)/api/v2/licenses", token: cluster.token)).jsonArray.count != 2 { return false }
+            for member in [a, b] {
+                let licenses = try await HTTP.request(.GET, "\(member.base)/api/v2/licenses", token: cluster.token)
+                guard licenses.status == 200, try licenses.jsonArray.count == 2 else { return false }
+            }
             return true
         }
         for member in [a, b] {

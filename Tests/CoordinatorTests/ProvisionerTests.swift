@@ -22,7 +22,8 @@ import WebSocket
         for _ in 0..<replicas { try await cluster.start(extra: ["--provisioner-daemon-psk", Self.psk] + extra) }
         try await cluster.createOwner()
         let me = try await HTTP.request(.GET, "\(cluster.members[0].base)/api/v2/users/me", token: cluster.token)
-        return Setup(cluster: cluster, organizationID: try #require((me.json["organization_ids"] as? [String])?.first))
+        #expect(me.status == 200)
+        return Setup(cluster: cluster, organizationID: try #require(try (me.json["organization_ids"] as? [String])?.first))
     }
 
     /// Uploads a template archive and posts an import job through `member`; returns the version id.
@@ -31,17 +32,18 @@ import WebSocket
         let archive = TarArchive.make(name: "manifest.json", contents: Array(manifestData))
         let upload = try await HTTP.raw(.POST, "\(member.base)/api/v2/files", body: archive, contentType: "application/x-tar", token: setup.cluster.token)
         #expect(upload.status == 201)
-        let fileID = try #require(upload.json["hash"] as? String)
+        let fileID = try #require(try upload.json["hash"] as? String)
         let version = try await HTTP.request(.POST, "\(member.base)/api/v2/organizations/\(setup.organizationID)/templateversions", json: [
             "storage_method": "file", "file_id": fileID, "provisioner": "echo", "tags": tags,
         ], token: setup.cluster.token)
         #expect(version.status == 201, "\(String(decoding: version.body, as: UTF8.self))")
-        return try #require(version.json["id"] as? String)
+        return try #require(try version.json["id"] as? String)
     }
 
     func job(_ setup: Setup, _ versionID: String, at member: ReplicaCluster.Member) async throws -> [String: Any] {
         let version = try await HTTP.request(.GET, "\(member.base)/api/v2/templateversions/\(versionID)", token: setup.cluster.token)
-        return version.json["job"] as? [String: Any] ?? [:]
+        guard version.status == 200 else { throw TestSetupError("GET /templateversions/\(versionID): \(version.status)") }
+        return try version.json["job"] as? [String: Any] ?? [:]
     }
 
     func daemon(_ urls: [ReplicaCluster.Member], name: String, extra: [String] = []) throws -> CoordinatorProcess {
@@ -54,8 +56,9 @@ import WebSocket
         // No license is installed: external provisioner daemons are not entitled, and they are
         // never gated (as in Coder, they are part of the open core).
         let entitlements = try await HTTP.request(.GET, "\(a.base)/api/v2/entitlements")
-        #expect(entitlements.json["has_license"] as? Bool == false)
-        #expect((entitlements.json["features"] as? [String: [String: Any]])?["external_provisioner_daemons"]?["entitlement"] as? String == "not_entitled")
+        #expect(entitlements.status == 200)
+        #expect(try entitlements.json["has_license"] as? Bool == false)
+        #expect(try (entitlements.json["features"] as? [String: [String: Any]])?["external_provisioner_daemons"]?["entitlement"] as? String == "not_entitled")
         let daemon = try daemon([a], name: "d-a")
         defer { daemon.signal(SIGKILL) }
         let versionID = try await postImport(setup, through: b, manifest: ["resources": [["name": "dev", "type": "vm", "daily_cost": 3]]])
@@ -63,7 +66,8 @@ import WebSocket
             try await job(setup, versionID, at: b)["status"] as? String == "succeeded"
         }
         let daemons = try await HTTP.request(.GET, "\(b.base)/api/v2/organizations/\(setup.organizationID)/provisionerdaemons", token: setup.cluster.token)
-        let entry = try #require(daemons.jsonArray.first { $0["name"] as? String == "d-a" })
+        #expect(daemons.status == 200)
+        let entry = try #require(try daemons.jsonArray.first { $0["name"] as? String == "d-a" })
         #expect(entry["replica_id"] as? String == (try await setup.cluster.ownID(a)))
         #expect(Set(entry.keys).isSuperset(of: ["id", "created_at", "updated_at", "name", "provisioners", "tags"]))
         #expect((try await job(setup, versionID, at: a))["worker_id"] as? String == entry["id"] as? String)
@@ -85,13 +89,13 @@ import WebSocket
             "name": "docker", "template_version_id": versionID,
         ], token: setup.cluster.token)
         #expect(template.status == 201, "\(String(decoding: template.body, as: UTF8.self))")
-        let templateID = try #require(template.json["id"] as? String)
+        let templateID = try #require(try template.json["id"] as? String)
         let workspace = try await HTTP.request(.POST, "\(b.base)/api/v2/organizations/\(setup.organizationID)/members/me/workspaces", json: [
             "name": "dev", "template_id": templateID,
         ], token: setup.cluster.token)
         #expect(workspace.status == 201, "\(String(decoding: workspace.body, as: UTF8.self))")
-        let workspaceID = try #require(workspace.json["id"] as? String)
-        let buildID = try #require((workspace.json["latest_build"] as? [String: Any])?["id"] as? String)
+        let workspaceID = try #require(try workspace.json["id"] as? String)
+        let buildID = try #require(try (workspace.json["latest_build"] as? [String: Any])?["id"] as? String)
 
         // Follow the build's logs live through C while the daemon on A runs it.
         var headers = HTTPHeaders()
@@ -111,19 +115,22 @@ import WebSocket
         #expect(await follow.closeStatus.code == .normalClosure)
 
         let build = try await HTTP.request(.GET, "\(c.base)/api/v2/workspacebuilds/\(buildID)", token: setup.cluster.token)
-        #expect(build.json["status"] as? String == "running")
-        #expect(build.json["daily_cost"] as? Int == 5)
-        #expect((build.json["resources"] as? [[String: Any]])?.first?["name"] as? String == "dev")
+        #expect(build.status == 200)
+        #expect(try build.json["status"] as? String == "running")
+        #expect(try build.json["daily_cost"] as? Int == 5)
+        #expect(try (build.json["resources"] as? [[String: Any]])?.first?["name"] as? String == "dev")
         let logs = try await HTTP.request(.GET, "\(a.base)/api/v2/workspacebuilds/\(buildID)/logs", token: setup.cluster.token)
-        #expect(logs.jsonArray.map { $0["output"] as? String ?? "" } == outputs)
+        #expect(logs.status == 200)
+        #expect(try logs.jsonArray.map { $0["output"] as? String ?? "" } == outputs)
 
         // Stop, then delete: the workspace goes away.
         for (transition, status) in [("stop", "stopped"), ("delete", "deleted")] {
             let next = try await HTTP.request(.POST, "\(b.base)/api/v2/workspaces/\(workspaceID)/builds", json: ["transition": transition], token: setup.cluster.token)
             #expect(next.status == 201)
-            let nextID = try #require(next.json["id"] as? String)
+            let nextID = try #require(try next.json["id"] as? String)
             try await eventually("\(transition) done", timeout: .seconds(30)) {
-                try await HTTP.request(.GET, "\(c.base)/api/v2/workspacebuilds/\(nextID)", token: setup.cluster.token).json["status"] as? String == status
+                let polled = try await HTTP.request(.GET, "\(c.base)/api/v2/workspacebuilds/\(nextID)", token: setup.cluster.token)
+                return try polled.status == 200 && polled.json["status"] as? String == status
             }
         }
         #expect(try await HTTP.request(.GET, "\(b.base)/api/v2/workspaces/\(workspaceID)", token: setup.cluster.token).status == 404)
@@ -138,7 +145,8 @@ import WebSocket
         defer { daemon.signal(SIGKILL) }
         try await eventually("daemon connected to A") {
             let list = try await HTTP.request(.GET, "\(b.base)/api/v2/organizations/\(setup.organizationID)/provisionerdaemons", token: setup.cluster.token)
-            return list.jsonArray.contains { $0["name"] as? String == "d-failover" && $0["status"] as? String == "idle" }
+            guard list.status == 200 else { return false }
+            return try list.jsonArray.contains { $0["name"] as? String == "d-failover" && $0["status"] as? String == "idle" }
         }
         // A build-like import that takes a while: the daemon logs and sleeps between updates.
         let versionID = try await postImport(setup, through: b, manifest: ["resources": [], "logs": ["one", "two"], "plan_ms": 2500, "apply_ms": 2500])
@@ -256,7 +264,8 @@ import WebSocket
         let daemon = try daemon([a], name: "d-int")
         try await eventually("daemon idle") {
             let list = try await HTTP.request(.GET, "\(a.base)/api/v2/organizations/\(setup.organizationID)/provisionerdaemons", token: setup.cluster.token)
-            return list.jsonArray.contains { $0["name"] as? String == "d-int" && $0["status"] as? String == "idle" }
+            guard list.status == 200 else { return false }
+            return try list.jsonArray.contains { $0["name"] as? String == "d-int" && $0["status"] as? String == "idle" }
         }
         daemon.signal(SIGINT)
         #expect(try await daemon.waitForExit(timeout: .seconds(30)) == 0, "\(daemon.log.suffix(2000))")
@@ -270,7 +279,8 @@ import WebSocket
         defer { daemon.signal(SIGKILL) }
         try await eventually("daemon connected") {
             let list = try await HTTP.request(.GET, "\(a.base)/api/v2/organizations/\(setup.organizationID)/provisionerdaemons", token: setup.cluster.token)
-            return list.jsonArray.contains { $0["status"] as? String == "idle" }
+            guard list.status == 200 else { return false }
+            return try list.jsonArray.contains { $0["status"] as? String == "idle" }
         }
         let versionID = try await postImport(setup, through: a, manifest: ["resources": []], tags: ["region": "mars"])
         // The queue is served oldest first: once a later job the daemon can run has succeeded,
@@ -301,7 +311,7 @@ import WebSocket
         for (query, headers, status, message) in cases {
             let response = try await RawHTTP.upgrade(port: a.port, path: path + query, headers: headers)
             #expect(response.status == status, "\(query) \(headers): \(response.body)")
-            #expect(response.message == message, "\(query) \(headers)")
+            #expect(try response.message == message, "\(query) \(headers)")
             #expect(response.headers["connection"]?.lowercased() == "close")
         }
         let badOrganization = try await RawHTTP.upgrade(port: a.port, path: "/api/v2/organizations/\(UUID())/provisionerdaemons/serve?provisioner=echo", headers: [("Coder-Provisioner-Daemon-PSK", Self.psk)])
@@ -311,10 +321,11 @@ import WebSocket
             "email": "m@example.com", "username": "member", "password": "M3mber-Passw0rd!", "organization_id": setup.organizationID,
         ], token: setup.cluster.token)
         let login = try await HTTP.request(.POST, "\(a.base)/api/v2/users/login", json: ["email": "m@example.com", "password": "M3mber-Passw0rd!"])
-        let memberToken = try #require(login.json["session_token"] as? String)
+        #expect(login.status == 201)
+        let memberToken = try #require(try login.json["session_token"] as? String)
         let forbidden = try await RawHTTP.upgrade(port: a.port, path: path + "?provisioner=echo", headers: [("Coder-Session-Token", memberToken)])
         #expect(forbidden.status == 403)
-        #expect(forbidden.message == "You aren't allowed to create provisioner daemons for the organization.")
+        #expect(try forbidden.message == "You aren't allowed to create provisioner daemons for the organization.")
         // …but a user-scoped one is theirs to run.
         var headers = HTTPHeaders()
         headers.add(name: "Coder-Session-Token", value: memberToken)

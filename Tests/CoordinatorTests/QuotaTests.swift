@@ -22,7 +22,8 @@ import Testing
         let template = try await HTTP.request(.POST, "\(member.base)/api/v2/organizations/\(setup.organizationID)/templates", json: [
             "name": "t\(cost)", "template_version_id": versionID,
         ], token: setup.cluster.token)
-        return try #require(template.json["id"] as? String)
+        #expect(template.status == 201)
+        return try #require(try template.json["id"] as? String)
     }
 
     /// Creates a workspace and waits for its first build to end; returns the build.
@@ -31,14 +32,17 @@ import Testing
         let workspace = try await HTTP.request(.POST, "\(base)/api/v2/organizations/\(setup.organizationID)/members/me/workspaces", json: [
             "name": name, "template_id": template,
         ], token: setup.cluster.token)
-        let buildID = try #require((workspace.json["latest_build"] as? [String: Any])?["id"] as? String)
+        #expect(workspace.status == 201)
+        let buildID = try #require(try (workspace.json["latest_build"] as? [String: Any])?["id"] as? String)
         return try await ended(setup, buildID)
     }
 
     func ended(_ setup: ProvisionerTests.Setup, _ buildID: String) async throws -> [String: Any] {
         var build: [String: Any] = [:]
         try await eventually("build \(buildID) ended", timeout: .seconds(30)) {
-            build = try await HTTP.request(.GET, "\(setup.cluster.members[0].base)/api/v2/workspacebuilds/\(buildID)", token: setup.cluster.token).json
+            let response = try await HTTP.request(.GET, "\(setup.cluster.members[0].base)/api/v2/workspacebuilds/\(buildID)", token: setup.cluster.token)
+            guard response.status == 200 else { return false }
+            build = try response.json
             return ["running", "stopped", "failed"].contains(build["status"] as? String)
         }
         return build
@@ -46,7 +50,8 @@ import Testing
 
     func quota(_ setup: ProvisionerTests.Setup) async throws -> (budget: Int?, consumed: Int?) {
         let quota = try await HTTP.request(.GET, "\(setup.cluster.members[0].base)/api/v2/workspace-quota/me", token: setup.cluster.token)
-        return (quota.json["budget"] as? Int, quota.json["credits_consumed"] as? Int)
+        guard quota.status == 200 else { throw TestSetupError("GET /workspace-quota/me: \(quota.status)") }
+        return try (quota.json["budget"] as? Int, quota.json["credits_consumed"] as? Int)
     }
 
     @Test func buildsAreHeldToTheBudgetOnceTemplateRBACIsLicensed() async throws {
@@ -74,7 +79,9 @@ import Testing
             let workspaces = try await pool.query("SELECT id::text FROM workspaces WHERE name = 'free'")
             let freeID = try #require(try workspaces.first?.decode(0, as: String.self))
             let stop = try await HTTP.request(.POST, "\(base)/api/v2/workspaces/\(freeID)/builds", json: ["transition": "stop"], token: setup.cluster.token)
-            #expect(try await ended(setup, try #require(stop.json["id"] as? String))["status"] as? String == "stopped")
+            #expect(stop.status == 201)
+            let stopID = try #require(try stop.json["id"] as? String)
+            #expect(try await ended(setup, stopID)["status"] as? String == "stopped")
             #expect(try await quota(setup) == (7, 1))
             #expect(try await workspace(setup, "third", template: template)["status"] as? String == "running")
             #expect(try await quota(setup) == (7, 6))

@@ -54,13 +54,14 @@ final class ReplicaCluster: @unchecked Sendable {
         ])
         #expect(first.status == 201)
         let login = try await HTTP.request(.POST, "\(base)/api/v2/users/login", json: ["email": "owner@example.com", "password": "Sup3r-Secret-Passw0rd!"])
-        token = try #require(login.json["session_token"] as? String)
+        #expect(login.status == 201)
+        token = try #require(try login.json["session_token"] as? String)
     }
 
     func replicas(at member: Member) async throws -> [[String: Any]] {
         let response = try await HTTP.request(.GET, "\(member.base)/api/v2/replicas", token: token, timeout: .seconds(5))
         guard response.status == 200 else { throw TestSetupError("GET /replicas: \(response.status)") }
-        return response.jsonArray
+        return try response.jsonArray
     }
 
     func replicaIDs(at member: Member) async throws -> Set<String> {

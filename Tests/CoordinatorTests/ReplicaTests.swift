@@ -133,16 +133,18 @@ import Testing
         let cluster = try await cluster(1)
         let base = cluster.members[0].base
         let me = try await HTTP.request(.GET, "\(base)/api/v2/users/me", token: cluster.token)
-        let organization = try #require((me.json["organization_ids"] as? [String])?.first)
+        #expect(me.status == 200)
+        let organization = try #require(try (me.json["organization_ids"] as? [String])?.first)
         let created = try await HTTP.request(.POST, "\(base)/api/v2/users", json: [
             "email": "m@example.com", "username": "member", "password": "M3mber-Passw0rd!", "organization_id": organization,
         ], token: cluster.token)
         #expect(created.status == 201)
         let login = try await HTTP.request(.POST, "\(base)/api/v2/users/login", json: ["email": "m@example.com", "password": "M3mber-Passw0rd!"])
-        let memberToken = try #require(login.json["session_token"] as? String)
+        #expect(login.status == 201)
+        let memberToken = try #require(try login.json["session_token"] as? String)
         let denied = try await HTTP.request(.GET, "\(base)/api/v2/replicas", token: memberToken)
         #expect(denied.status == 404)
-        #expect(denied.json["message"] as? String == "Resource not found or you do not have access to this resource")
+        #expect(try denied.json["message"] as? String == "Resource not found or you do not have access to this resource")
         #expect(try await HTTP.request(.GET, "\(base)/api/v2/replicas").status == 401)
     }
 

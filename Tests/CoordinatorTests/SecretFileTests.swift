@@ -30,15 +30,17 @@ import Testing
         ])
         #expect(first.status == 201)
         let login = try await HTTP.request(.POST, "\(base)/api/v2/users/login", json: ["email": "owner@example.com", "password": "Sup3r-Secret-Passw0rd!"])
-        let token = try #require(login.json["session_token"] as? String)
-        let organization = try #require(first.json["organization_id"] as? String)
+        #expect(login.status == 201)
+        let token = try #require(try login.json["session_token"] as? String)
+        let organization = try #require(try first.json["organization_id"] as? String)
 
         // The key without its newline is the one the server holds: a daemon reading the same file gets in.
         let daemon = try CoordinatorProcess(["provisionerd", "start", "--url", base, "--psk-file", pskFile, "--name", "from-file"])
         defer { daemon.signal(SIGKILL) }
         try await eventually("the daemon registered", timeout: .seconds(30)) {
             let daemons = try await HTTP.request(.GET, "\(base)/api/v2/organizations/\(organization)/provisionerdaemons", token: token)
-            return daemons.jsonArray.contains { $0["name"] as? String == "from-file" }
+            guard daemons.status == 200 else { return false }
+            return try daemons.jsonArray.contains { $0["name"] as? String == "from-file" }
         }
         server.signal(SIGTERM)
         _ = try await server.waitForExit()

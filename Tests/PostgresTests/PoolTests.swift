@@ -80,9 +80,9 @@ import TestSupport
     /// broken, every waiter tries the freed slot in turn and hears the database's error, none
     /// waits out the acquire timeout behind an open that failed for someone else.
     @Test func whenTheFreedSlotCannotConnectEveryWaiterHearsAtOnce() async throws {
-        let postgres = try ThrowawayPostgres()
-        try postgres.start()
-        defer { try? postgres.stop() }
+        let postgres = try await ThrowawayPostgres()
+        // The holder below stops it; if the test fails first, the cluster's deinit ends it.
+        try await postgres.start()
         try await withPool(.init(connectionString: postgres.url(), maximumConnections: 1, acquireTimeout: .seconds(60))) { pool in
             let (go, proceed) = AsyncStream<Void>.makeStream()
             let (holding, held) = AsyncStream<Void>.makeStream()
@@ -91,7 +91,7 @@ import TestSupport
                     _ = try await connection.query("SELECT 1")
                     held.yield()
                     for await _ in go { break }
-                    try postgres.stop()
+                    try await postgres.stop()
                     // The backend is gone: the connection breaks and goes back to the pool broken.
                     _ = try? await connection.query("SELECT 1")
                 }

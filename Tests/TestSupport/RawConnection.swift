@@ -107,9 +107,8 @@ public struct RawResponse: Sendable {
         isComplete = fields["content-length"].flatMap(Int.init).map { body.utf8.count >= $0 } ?? false
     }
 
-    public var json: [String: Any] {
-        ((try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]) ?? [:]
-    }
+    /// The body as a JSON object; throws `UnexpectedBody` if it is not one.
+    public var json: [String: Any] { get throws { try bodyJSONObject(Data(body.utf8), status: status) } }
 
-    public var message: String? { json["message"] as? String }
+    public var message: String? { get throws { try json["message"] as? String } }
 }

@@ -87,8 +87,10 @@ public struct HTTP: Sendable {
         public let status: Int
         public let body: Data
         public var headers: HTTPHeaders = [:]
-        public var json: [String: Any] { ((try? JSONSerialization.jsonObject(with: body)) as? [String: Any]) ?? [:] }
-        public var jsonArray: [[String: Any]] { ((try? JSONSerialization.jsonObject(with: body)) as? [[String: Any]]) ?? [] }
+        /// The body as a JSON object; throws `UnexpectedBody` if it is not one.
+        public var json: [String: Any] { get throws { try bodyJSONObject(body, status: status) } }
+        /// The body as a JSON array of objects; throws `UnexpectedBody` if it is not one.
+        public var jsonArray: [[String: Any]] { get throws { try bodyJSONArray(body, status: status) } }
     }
 
     public static let client = HTTPClient(eventLoopGroupProvider: .singleton)
