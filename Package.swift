@@ -144,11 +144,14 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            // The document as edited; the binary serves OpenAPIDocument.swift, made from it by
-            // scripts/openapi-embed.
+            // Files that are not Swift source, embedded in the binary by the plugin.
             exclude: ["OpenAPI/openapi.json"],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedResourcesPlugin"]
         ),
+        // build tools
+        .executableTarget(name: "EmbedResources", swiftSettings: swiftSettings),
+        .plugin(name: "EmbedResourcesPlugin", capability: .buildTool(), dependencies: ["EmbedResources"]),
         // apps
         // The composition root: one replica with every service wired, which the executable only
         // configures and tests start in-process.

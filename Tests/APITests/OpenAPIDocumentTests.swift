@@ -18,14 +18,14 @@ import WebSocket
 /// the answers against it.
 @Suite struct OpenAPIDocumentTests {
     static var document: [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8))) as? [String: Any] ?? [:]
+        (try? JSONSerialization.jsonObject(with: Data(OpenAPIController.json.utf8))) as? [String: Any] ?? [:]
     }
 
     @Test func theEmbeddedDocumentIsTheEditedJSON() throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../Sources/API/OpenAPI/openapi.json").standardizedFileURL
         let edited = try String(contentsOf: url, encoding: .utf8)
-        #expect(edited.trimmingCharacters(in: .newlines) == OpenAPIDocument.json, "openapi.json changed: run scripts/openapi-embed")
+        #expect(edited.trimmingCharacters(in: .newlines) == OpenAPIController.json, "the served document is not the file: the EmbedResourcesPlugin did not run")
         #expect(Self.document["openapi"] as? String == "3.1.0")
     }
 
