@@ -12,15 +12,13 @@ enum WebSocketInboundElement: Sendable {
 struct WebSocketReplyToClose: Sendable {}
 
 /// The NIO adapter around `WebSocketStateMachine`: bytes in, messages out; outbound frames in,
-/// bytes out. It answers pings, keeps the connection alive, runs the close handshake with its
-/// timeouts, and turns quiesce and half-closure into a proper end of the connection.
+/// bytes out. It does the I/O and nothing else: every close decision (which timer runs, when
+/// our close frame goes out, when the transport closes, how the end is reported) is the state
+/// machine's answer, a list of `WebSocketAction`s this handler performs in order.
 ///
 /// When the peer closes or breaks the protocol, our close frame waits until the application
 /// has consumed the messages before it (or the close timeout passes), so replies to them still
 /// go out first: Autobahn's strict verdicts need this, and it is what a synchronous server would do.
-///
-/// Messages that arrive after we sent our close frame are dropped: the application said it is
-/// done, and delivering them would mean reading without backpressure until the peer answers.
 final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = WebSocketInboundElement
@@ -28,17 +26,10 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
     typealias OutboundOut = ByteBuffer
 
     private var machine: WebSocketStateMachine
-    private let configuration: WebSocketConfiguration
     private let closedPromise: EventLoopPromise<WebSocketCloseStatus>
     private let budget: WebSocketSendBudget
-    private var status: WebSocketCloseStatus?
-    private var pingTimer: Scheduled<Void>?
-    private var pingDeadline: Scheduled<Void>?
-    private var closeDeadline: Scheduled<Void>?
-    private var replyDeadline: Scheduled<Void>?
-    private var isActive = false
-    private var isClosing = false
-    private var isFinished = false
+    /// The tasks behind the timers the machine started and has not cancelled.
+    private var timers: [WebSocketTimer: Scheduled<Void>] = [:]
     /// Completions of frames written but not yet flushed: frames become bytes at the flush, as
     /// one batch, so a burst of small messages goes down as one buffer.
     private var unflushed: [EventLoopPromise<Void>] = []
@@ -56,7 +47,6 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
         observer: (any WebSocketObserver)? = nil
     ) {
         self.machine = WebSocketStateMachine(role: role, configuration: configuration)
-        self.configuration = configuration
         self.closedPromise = closedPromise
         self.budget = budget
         self.observer = observer
@@ -66,61 +56,28 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     func handlerAdded(context: ChannelHandlerContext) {
         if context.channel.isActive {
-            becameActive(context: context)
+            perform(machine.transportActive(), context: context)
         }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        becameActive(context: context)
+        perform(machine.transportActive(), context: context)
         context.fireChannelActive()
     }
 
-    private func becameActive(context: ChannelHandlerContext) {
-        guard !isActive else { return }
-        isActive = true
-        schedulePing(context: context)
-    }
-
     func channelInactive(context: ChannelHandlerContext) {
-        finish()
+        perform(machine.transportClosed(), context: context)
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        finish()
+        perform(machine.transportClosed(), context: context)
     }
-
-    private func finish() {
-        isFinished = true
-        for task in [pingTimer, pingDeadline, closeDeadline, replyDeadline] {
-            task?.cancel()
-        }
-        pingTimer = nil
-        pingDeadline = nil
-        closeDeadline = nil
-        replyDeadline = nil
-        budget.isClosed.store(true, ordering: .releasing)
-        let neverFlushed = unflushed
-        unflushed = []
-        for promise in neverFlushed {
-            promise.fail(ChannelError.ioOnClosedChannel)
-        }
-        let final = status ?? WebSocketCloseStatus(code: .abnormalClosure)
-        if !reportedClose {
-            reportedClose = true
-            observer?.closed(code: final.code.rawValue)
-        }
-        closedPromise.succeed(final)
-    }
-    /// `finish` runs for channelInactive and again for handlerRemoved: report the close once.
-    private var reportedClose = false
 
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        // Any bytes at all show the peer is alive.
-        pingDeadline?.cancel()
-        pingDeadline = nil
+        perform(machine.peerIsAlive(), context: context)
         let bytes = unwrapInboundIn(data)
         observer?.transferred(bytes: bytes.readableBytes, inbound: true)
         machine.receive(bytes)
@@ -133,63 +90,26 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
                     case .binary: observer.frame("binary", inbound: true)
                     }
                 }
-                if machine.sentClose == nil {
+                if machine.isDeliveringMessages {
                     context.fireChannelRead(wrapInboundOut(.message(message)))
                 }
             case .ping:
                 observer?.frame("ping", inbound: true)
+                // The pong is queued: send it, behind whatever was written before.
                 flushOutput(context: context)
             case .pong:
                 observer?.frame("pong", inbound: true)
-            case .close(let frame):
+            case .close:
                 observer?.frame("close", inbound: true)
-                status = status ?? WebSocketCloseStatus(code: frame.code ?? .noStatusReceived, reason: frame.reason)
-                readingEnded(context: context)
-            case .failure(let error):
-                status = WebSocketCloseStatus(code: error.code, reason: error.reason)
-                readingEnded(context: context)
+                perform(machine.readingEnded(), context: context)
+            case .failure:
+                perform(machine.readingEnded(), context: context)
             }
-        }
-    }
-
-    /// Nothing more will be read. Tell the consumer, and owe the peer our close frame until
-    /// the consumer gets there (or the close timeout passes).
-    private func readingEnded(context: ChannelHandlerContext) {
-        context.fireChannelRead(wrapInboundOut(.end))
-        if machine.state == .replyOwed {
-            replyDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(configuration.closeTimeout)) {
-                self.sendOwedReply(context: context)
-            }
-        } else {
-            // Our close was already out: the handshake (or the failure) is complete.
-            afterCloseExchanged(context: context)
-        }
-    }
-
-    private func sendOwedReply(context: ChannelHandlerContext) {
-        guard machine.state == .replyOwed else { return }
-        machine.replyToClose()
-        afterCloseExchanged(context: context)
-    }
-
-    /// Both close frames have crossed, or the connection failed. The server closes the TCP
-    /// connection at once (RFC 6455 §7.1.1), as does a failing endpoint; a client otherwise
-    /// gives the server the close timeout to close first.
-    private func afterCloseExchanged(context: ChannelHandlerContext) {
-        replyDeadline?.cancel()
-        replyDeadline = nil
-        if machine.role == .server || machine.receivedClose == nil {
-            flushOutputThenClose(context: context)
-        } else {
-            flushOutput(context: context)
-            armCloseDeadline(context: context)
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        // Once our close is out, keep reading regardless of the consumer so the peer's close
-        // frame is seen; the messages are dropped anyway.
-        if machine.state == .closeSent {
+        if machine.readsRegardlessOfDemand {
             context.read()
         }
         context.fireChannelReadComplete()
@@ -197,30 +117,25 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ChannelShouldQuiesceEvent {
-            // Graceful shutdown: say "going away" and let the close handshake end the channel.
-            startClose(context: context, code: .goingAway, reason: "server shutting down")
+            perform(machine.quiesce(), context: context)
             return
         }
         if case ChannelEvent.inputClosed = event {
-            // The peer will send nothing more; with half-closure allowed, NIO would otherwise
-            // leave the socket in CLOSE-WAIT.
-            context.close(promise: nil)
+            // With half-closure allowed, NIO would otherwise leave the socket in CLOSE-WAIT.
+            perform(machine.receivedEOF(), context: context)
             return
         }
         context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // Transport errors end the connection; the application learns of it through the end
-        // of the message stream and the close status (1006).
-        context.close(promise: nil)
+        perform(machine.transportFailed(), context: context)
     }
 
     // MARK: Outbound
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let frame = unwrapOutboundIn(data)
-        let wasOwingReply = machine.state == .replyOwed
         // The sender counted this frame against the budget; give it back once written.
         let cost = WebSocketSendBudget.cost(of: frame)
         let budget = self.budget
@@ -232,11 +147,12 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
             case .failure(let error): promise?.fail(error)
             }
         }
-        guard !isFinished else {
+        guard !machine.isTransportClosed else {
             // The channel went inactive and its handlers are not removed yet: nothing will flush.
             written.fail(ChannelError.ioOnClosedChannel)
             return
         }
+        var closeActions: [WebSocketAction] = []
         do {
             switch frame {
             case .message(let message):
@@ -248,7 +164,7 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
             case .pong(let payload):
                 try machine.sendPong(payload)
             case .close(let code, let reason):
-                try machine.sendClose(code: code, reason: reason)
+                closeActions = try machine.close(code: code, reason: reason)
             }
         } catch {
             written.fail(error)
@@ -264,18 +180,12 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
             case .close: observer.frame("close", inbound: false)
             }
         }
-        if machine.sentClose != nil {
+        if machine.isSendingOver {
             budget.isClosed.store(true, ordering: .releasing)
         }
         unflushed.append(written)
         scheduleFlush(context: context)
-        if case .close = frame {
-            if wasOwingReply {
-                afterCloseExchanged(context: context)
-            } else {
-                armCloseDeadline(context: context)
-            }
-        }
+        perform(closeActions, context: context)
     }
 
     func flush(context: ChannelHandlerContext) {
@@ -284,14 +194,52 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
         if event is WebSocketReplyToClose {
-            sendOwedReply(context: context)
+            perform(machine.applicationCaughtUp(), context: context)
             promise?.succeed()
             return
         }
         context.triggerUserOutboundEvent(event, promise: promise)
     }
 
-    // MARK: Helpers
+    // MARK: Actions
+
+    /// Does what the machine answered, in order.
+    private func perform(_ actions: [WebSocketAction], context: ChannelHandlerContext) {
+        for action in actions {
+            switch action {
+            case .startTimer(let timer, let delay):
+                timers[timer] = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(delay)) {
+                    self.perform(self.machine.timerFired(timer), context: context)
+                }
+            case .cancelTimer(let timer):
+                timers.removeValue(forKey: timer)?.cancel()
+            case .endOfMessages:
+                context.fireChannelRead(wrapInboundOut(.end))
+            case .flush:
+                flushOutput(context: context)
+            case .flushThenCloseTransport:
+                let written = context.eventLoop.makePromise(of: Void.self)
+                flushOutput(context: context, promise: written)
+                written.futureResult.assumeIsolated().whenComplete { _ in
+                    context.close(promise: nil)
+                }
+            case .closeTransport:
+                context.close(promise: nil)
+            case .discardPendingWrites:
+                budget.isClosed.store(true, ordering: .releasing)
+                let neverFlushed = unflushed
+                unflushed = []
+                for promise in neverFlushed {
+                    promise.fail(ChannelError.ioOnClosedChannel)
+                }
+            case .reportClose(let status):
+                observer?.closed(code: status.code.rawValue)
+                closedPromise.succeed(status)
+            }
+        }
+    }
+
+    // MARK: Output
 
     /// Writes every frame sent so far, as one batch, and flushes; `promise` completes once
     /// they are written.
@@ -299,7 +247,7 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
         if let promise {
             unflushed.append(promise)
         }
-        if machine.sentClose != nil {
+        if machine.isSendingOver {
             budget.isClosed.store(true, ordering: .releasing)
         }
         let written = takeUnflushedPromises(context: context)
@@ -334,7 +282,7 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
         flushScheduled = true
         context.eventLoop.assumeIsolated().execute {
             self.flushScheduled = false
-            guard !self.isFinished, self.machine.hasOutput || !self.unflushed.isEmpty else { return }
+            guard !self.machine.isTransportClosed, self.machine.hasOutput || !self.unflushed.isEmpty else { return }
             self.flushOutput(context: context)
         }
     }
@@ -354,62 +302,5 @@ final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandl
             }
         }
         return combined
-    }
-
-    private func flushOutputThenClose(context: ChannelHandlerContext) {
-        guard !isClosing else { return }
-        isClosing = true
-        let written = context.eventLoop.makePromise(of: Void.self)
-        flushOutput(context: context, promise: written)
-        written.futureResult.assumeIsolated().whenComplete { _ in
-            context.close(promise: nil)
-        }
-    }
-
-    private func startClose(context: ChannelHandlerContext, code: WebSocketCloseCode, reason: String) {
-        switch machine.state {
-        case .open:
-            try? machine.sendClose(code: code, reason: reason)
-            flushOutput(context: context)
-            armCloseDeadline(context: context)
-        case .replyOwed:
-            sendOwedReply(context: context)
-        case .closeSent, .closed:
-            break
-        }
-    }
-
-    private func armCloseDeadline(context: ChannelHandlerContext) {
-        guard closeDeadline == nil else { return }
-        closeDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(configuration.closeTimeout)) {
-            context.close(promise: nil)
-        }
-    }
-
-    private func schedulePing(context: ChannelHandlerContext) {
-        guard let interval = configuration.pingInterval else { return }
-        pingTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(interval)) {
-            self.sendKeepalivePing(context: context)
-        }
-    }
-
-    private func sendKeepalivePing(context: ChannelHandlerContext) {
-        guard machine.state == .open else { return }
-        try? machine.sendPing()
-        flushOutput(context: context)
-        if pingDeadline == nil {
-            pingDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(configuration.pingTimeout)) {
-                self.keepaliveExpired(context: context)
-            }
-        }
-        schedulePing(context: context)
-    }
-
-    private func keepaliveExpired(context: ChannelHandlerContext) {
-        status = WebSocketCloseStatus(code: .internalError, reason: "keepalive ping timeout")
-        if machine.state == .open {
-            try? machine.sendClose(code: .internalError, reason: "keepalive ping timeout")
-        }
-        flushOutputThenClose(context: context)
     }
 }

@@ -12,16 +12,3 @@ public enum WebSocketOutboundFrame: Sendable, Hashable {
     /// the close timeout passes.
     case close(code: WebSocketCloseCode?, reason: String)
 }
-
-/// How the connection ended (RFC 6455 §7.1.5–7.1.6): the code of the peer's close frame
-/// (1005 if it had none), the code we failed the connection with, or 1006 if the transport
-/// went away without a close frame.
-public struct WebSocketCloseStatus: Sendable, Hashable {
-    public var code: WebSocketCloseCode
-    public var reason: String
-
-    public init(code: WebSocketCloseCode, reason: String = "") {
-        self.code = code
-        self.reason = reason
-    }
-}

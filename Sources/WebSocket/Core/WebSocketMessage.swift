@@ -17,6 +17,19 @@ public struct WebSocketCloseFrame: Sendable, Hashable {
     }
 }
 
+/// How the connection ended (RFC 6455 §7.1.5–7.1.6): the code of the peer's close frame
+/// (1005 if it had none), the code we failed the connection with (1011 for a peer silent past
+/// the keepalive), or 1006 if the transport went away without a close frame.
+public struct WebSocketCloseStatus: Sendable, Hashable {
+    public var code: WebSocketCloseCode
+    public var reason: String
+
+    public init(code: WebSocketCloseCode, reason: String = "") {
+        self.code = code
+        self.reason = reason
+    }
+}
+
 /// Why we failed the connection; `code` and `reason` go into our close frame.
 public struct WebSocketProtocolError: Error, Sendable, Hashable {
     public var code: WebSocketCloseCode

@@ -13,6 +13,10 @@ import NIOCore
 /// machine.replyToClose()
 /// ```
 ///
+/// A transport adapter with timers and an application behind it asks the machine's lifecycle
+/// methods instead (`WebSocketCloseState.swift`): they answer every close decision as
+/// `WebSocketAction`s, so the adapter itself decides nothing.
+///
 /// Payload bytes move once: from the receive buffer into the message buffer, unmasked on the
 /// way, eight bytes at a time. Limits are checked on the frame header, before any payload of
 /// that frame is buffered.
@@ -40,6 +44,8 @@ public struct WebSocketStateMachine: Sendable {
     public private(set) var sentClose: WebSocketCloseFrame?
     /// What `replyToClose()` will send while the state is `.replyOwed`.
     private var owedReply: WebSocketCloseFrame?
+    /// Timers, transport closure and the close status, for the lifecycle methods.
+    var closing = WebSocketCloseState()
 
     private let allocator: ByteBufferAllocator
     private var input: ByteBuffer
@@ -348,6 +354,8 @@ public struct WebSocketStateMachine: Sendable {
             frame = WebSocketCloseFrame(code: code, reason: String(buffer: payload))
         }
         receivedClose = frame
+        // A keepalive timeout that came first keeps its 1011.
+        closing.status = closing.status ?? WebSocketCloseStatus(code: frame.code ?? .noStatusReceived, reason: frame.reason)
         if state == .open {
             // Echo the peer's code, as RFC 6455 §5.5.1 asks.
             owedReply = WebSocketCloseFrame(code: frame.code)
@@ -364,6 +372,7 @@ public struct WebSocketStateMachine: Sendable {
 
     private mutating func fail(_ code: WebSocketCloseCode, _ reason: String) -> WebSocketEvent {
         failed = true
+        closing.status = WebSocketCloseStatus(code: code, reason: reason)
         if state == .open {
             owedReply = WebSocketCloseFrame(code: code, reason: reason)
             state = .replyOwed
