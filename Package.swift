@@ -207,7 +207,9 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "Postgres",
+                // Store: the migrations the template of `TestDatabase.createMigrated` is made with.
+                "Postgres", "Store",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -282,7 +284,8 @@ let package = Package(
         .testTarget(
             name: "CoordinatorServerTests",
             dependencies: [
-                "CoordinatorServer", "Replicas", "Postgres", "Licensing", "Store", "TestSupport", "Telemetry",
+                // API: `@testable`, for the test-only password cost of the in-process servers.
+                "API", "CoordinatorServer", "Replicas", "Postgres", "Licensing", "Store", "TestSupport", "Telemetry",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

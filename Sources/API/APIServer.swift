@@ -18,6 +18,11 @@ public struct APIServer: Sendable {
         public var proxyTrust: ProxyTrust
         /// The key IdPs present to `/scim/v2` (`--scim-auth-header`); nil: SCIM is off.
         public var scimKey: String?
+        /// The cost new password hashes are made at, and below which a login re-hashes. Always
+        /// `.current` but in tests: no flag or environment variable reaches it, it is not among
+        /// `init`'s parameters, and only code importing this module `@testable` can make another
+        /// value (see `Passwords.Parameters`).
+        public var passwordHashing: Passwords.Parameters = .current
         public init(
             version: String, accessURL: String, connectionLimits: ConnectionLimits = ConnectionLimits(),
             loginPolicy: LoginThrottle.Policy = LoginThrottle.Policy(), proxyTrust: ProxyTrust = ProxyTrust(),
@@ -72,9 +77,10 @@ public struct APIServer: Sendable {
             OpenAPIController(),
             SessionsController(
                 store: store, authenticator: authenticator, secureCookies: configuration.accessURL.hasPrefix("https://"),
-                loginThrottle: loginThrottle, proxyTrust: configuration.proxyTrust, licensing: licensing, audit: audit
+                loginThrottle: loginThrottle, proxyTrust: configuration.proxyTrust, licensing: licensing, audit: audit,
+                passwordHashing: configuration.passwordHashing
             ),
-            UsersController(store: store, authenticator: authenticator, audit: audit),
+            UsersController(store: store, authenticator: authenticator, audit: audit, passwordHashing: configuration.passwordHashing),
             OrganizationsController(store: store),
             FilesController(store: store),
             TemplateVersionsController(store: store, access: templateAccess, audit: audit),

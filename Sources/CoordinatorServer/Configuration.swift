@@ -48,6 +48,10 @@ extension CoordinatorServer {
         /// Signals that start a graceful shutdown. A server run in-process, by a test or inside a
         /// larger service group, takes none and is stopped by its group or by cancellation.
         public var gracefulShutdownSignals: [UnixSignal]
+        /// The cost new password hashes are made at (`APIServer.Configuration.passwordHashing`):
+        /// `.current`, which the executable never changes (no flag or environment variable sets
+        /// it, and `init` takes none); a test running the server in-process sets a cheap one.
+        public var passwordHashing: Passwords.Parameters = .current
 
         /// The defaults are those of `coordinator server`; `accessURL` defaults to `http://host:port`.
         public init(

@@ -36,11 +36,14 @@ extension CoordinatorServer {
             quotaEnforced: { [entitlements = licensing.entitlements] in entitlements.isEnabled(.templateRBAC) }
         )
         // The one place the HTTP layer is built.
+        var apiConfiguration = APIServer.Configuration(
+            version: configuration.version, accessURL: configuration.accessURL,
+            connectionLimits: configuration.connectionLimits, loginPolicy: configuration.loginPolicy, proxyTrust: configuration.proxyTrust,
+            scimKey: configuration.scimKey
+        )
+        apiConfiguration.passwordHashing = configuration.passwordHashing
         let server = APIServer(
-            store: database.store, configuration: .init(version: configuration.version, accessURL: configuration.accessURL,
-                connectionLimits: configuration.connectionLimits, loginPolicy: configuration.loginPolicy, proxyTrust: configuration.proxyTrust,
-                scimKey: configuration.scimKey
-            ),
+            store: database.store, configuration: apiConfiguration,
             pubsub: pubsub, membership: membership, provisioners: provisioners, licensing: licensing, metrics: metrics, logger: logger
         )
         Self.collectDeploymentMetrics(metrics, store: database.store, membership: membership, acquirer: acquirer, connections: daemonConnections, entitlements: licensing.entitlements, logger: logger)

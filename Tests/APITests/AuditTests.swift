@@ -37,7 +37,7 @@ import WireFormat
     static func login(_ client: TestClient, _ store: Store, _ name: String, roles: [String], organizationID: UUID) async throws -> String {
         let password = "An0ther-Passw0rd!"
         _ = try await store.createUser(NewUser(
-            email: "\(name)@example.com", username: name, hashedPassword: try Passwords.hash(password), siteRoles: roles, organizationID: organizationID
+            email: "\(name)@example.com", username: name, hashedPassword: try Passwords.hash(password, parameters: .testCost), siteRoles: roles, organizationID: organizationID
         ))
         return try await client.login("\(name)@example.com", password)
     }

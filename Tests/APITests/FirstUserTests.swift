@@ -4,7 +4,8 @@ import Testing
 
 @Suite struct FirstUserTests {
     @Test func firstUserBecomesOwnerWithDefaultOrganizationAndEveryoneGroup() async throws {
-        try await withApp { client, store in
+        // Production's cost: the stored hash is asserted below.
+        try await withApp(passwordHashing: .current) { client, store in
             let before = try await client.request(.get, "/api/v2/users/first")
             #expect(before.status == .notFound)
 

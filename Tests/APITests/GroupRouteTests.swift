@@ -194,7 +194,7 @@ func licensedOwner(_ client: TestClient) async throws -> (token: String, userID:
             let org = owner.organizationID.uuidString.lowercased()
             func login(_ name: String, _ role: String) async throws -> String {
                 _ = try await store.createUser(NewUser(
-                    email: "\(name)@example.com", username: name, hashedPassword: try Passwords.hash("An0ther-Passw0rd!"),
+                    email: "\(name)@example.com", username: name, hashedPassword: try Passwords.hash("An0ther-Passw0rd!", parameters: .testCost),
                     siteRoles: [role], organizationID: owner.organizationID
                 ))
                 return try await client.login("\(name)@example.com", "An0ther-Passw0rd!")

@@ -65,9 +65,9 @@ func withLicensedApp(
             trialIssuer: LicenseIssuer(privateKey: trialKey, keyID: "trial")
         )
         let publisher = pubsub ? Pubsub(listener: Listener(.init(connectionString: database.url)), pool: store.pool) : nil
-        let router = APIServer(
-            store: store, configuration: .init(version: "test", accessURL: "http://localhost", scimKey: scimKey), pubsub: publisher, licensing: services
-        ).makeRouter()
+        var configuration = APIServer.Configuration(version: "test", accessURL: "http://localhost", scimKey: scimKey)
+        configuration.passwordHashing = .testCost
+        let router = APIServer(store: store, configuration: configuration, pubsub: publisher, licensing: services).makeRouter()
         try await Application(router: router, logger: testLogger).test(.router) { client in
             try await body(TestClient(client: client), store, services)
         }

@@ -2,6 +2,13 @@ import Foundation
 import Testing
 @testable import API
 
+extension Passwords.Parameters {
+    /// Production's algorithm and sizes at a fraction of its rounds: what the in-process test apps
+    /// hash at (`withApp`, `withLicensedApp`), so that each user created or logged in costs
+    /// milliseconds, not a tenth of a second. Only a `@testable` import can make it.
+    static let testCost = Passwords.Parameters(rounds: 1_000, saltBytes: 16, keyBytes: 32)
+}
+
 @Suite struct PasswordHashTests {
     @Test func hashesCarryTheirParametersAndWeakerOnesNeedARehash() throws {
         let current = Passwords.Parameters.current
@@ -18,7 +25,8 @@ import Testing
     }
 
     @Test func aSuccessfulLoginUpgradesAHashMadeWithLowerParameters() async throws {
-        try await withApp { client, store in
+        // Production's cost: the upgrade is to `.current`.
+        try await withApp(passwordHashing: .current) { client, store in
             let owner = try await client.setUpOwner()
             let cheap = try Passwords.hash(TestClient.ownerPassword, parameters: .init(rounds: 1000, saltBytes: 16, keyBytes: 32))
             try await store.pool.query("UPDATE users SET hashed_password = $1 WHERE id = $2", [cheap, owner.userID])

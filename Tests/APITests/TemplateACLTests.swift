@@ -116,7 +116,7 @@ import Testing
             let f = try await Self.fixture(client, store)
             let org = f.owner.organizationID.uuidString.lowercased()
             _ = try await store.createUser(NewUser(
-                email: "ta@example.com", username: "templateadmin", hashedPassword: try Passwords.hash("An0ther-Passw0rd!"),
+                email: "ta@example.com", username: "templateadmin", hashedPassword: try Passwords.hash("An0ther-Passw0rd!", parameters: .testCost),
                 siteRoles: ["template-admin"], organizationID: f.owner.organizationID
             ))
             let templateAdmin = try await client.login("ta@example.com", "An0ther-Passw0rd!")

@@ -94,11 +94,10 @@ func withMigratedStore<T>(_ body: (TestDatabase, Store) async throws -> T) async
     }
 }
 
-/// A store on a fresh, migrated database; the caller closes its pool.
+/// A store on a fresh, migrated database (a copy of the migrated template); the caller closes its pool.
 func migratedStore() async throws -> (database: TestDatabase, store: Store) {
-    let database = try await TestDatabase.create()
+    let database = try await TestDatabase.createMigrated()
     let store = Store(pool: DatabasePool(.init(connectionString: database.url, maximumConnections: 4)))
-    _ = try await store.migrate(logger: testLogger)
     return (database, store)
 }
 
@@ -109,11 +108,17 @@ let testLogger: Logger = {
 }()
 
 /// Runs `body` against a router on a fresh, migrated database. `features`: which licensed
-/// features are enabled (default: every one, the audit log too).
-func withApp(features: (any FeatureProvider)? = nil, _ body: @escaping @Sendable (TestClient, Store) async throws -> Void) async throws {
+/// features are enabled (default: every one, the audit log too). `passwordHashing`: the cost
+/// passwords are hashed at, the test-only one unless a test asserts production's (`.current`).
+func withApp(
+    features: (any FeatureProvider)? = nil, passwordHashing: Passwords.Parameters = .testCost,
+    _ body: @escaping @Sendable (TestClient, Store) async throws -> Void
+) async throws {
     let (_, store) = try await migratedStore()
     let (pool, logger) = (store.pool, testLogger)
-    let router = APIServer(store: store, configuration: .init(version: "test", accessURL: "http://localhost"), features: features).makeRouter()
+    var configuration = APIServer.Configuration(version: "test", accessURL: "http://localhost")
+    configuration.passwordHashing = passwordHashing
+    let router = APIServer(store: store, configuration: configuration, features: features).makeRouter()
     let app = Application(router: router, logger: logger)
     do {
         try await app.test(.router) { client in

@@ -13,9 +13,9 @@ import Testing
     static func withQuotaApp(enabled: Set<FeatureName> = [.templateRBAC], _ body: @escaping @Sendable (TestClient, Store) async throws -> Void) async throws {
         let (_, store) = try await migratedStore()
         do {
-            let router = APIServer(
-                store: store, configuration: .init(version: "test", accessURL: "http://localhost"), features: FeatureGateTests.Only(enabled: enabled)
-            ).makeRouter()
+            var configuration = APIServer.Configuration(version: "test", accessURL: "http://localhost")
+            configuration.passwordHashing = .testCost
+            let router = APIServer(store: store, configuration: configuration, features: FeatureGateTests.Only(enabled: enabled)).makeRouter()
             try await Application(router: router, logger: testLogger).test(.router) { client in try await body(TestClient(client: client), store) }
             await store.pool.close()
         } catch {

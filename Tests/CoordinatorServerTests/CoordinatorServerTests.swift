@@ -59,7 +59,7 @@ import Testing
     }
 
     @Test func cancellingRunStopsTheServer() async throws {
-        let db = try await TestDatabase.create()
+        let db = try await TestDatabase.createMigrated()
         let (addresses, serving) = AsyncStream.makeStream(of: SocketAddress.self)
         let server = CoordinatorServer(
             configuration: InProcessServer.configuration(databaseURL: db.url), logger: InProcessServer.logger,
@@ -91,7 +91,7 @@ import Testing
     }
 
     @Test func aPortInUseStopsTheSecondServerWithOneLine() async throws {
-        let db = try await TestDatabase.create()
+        let db = try await TestDatabase.createMigrated()
         let first = try await InProcessServer.start(InProcessServer.configuration(databaseURL: db.url))
         var configuration = InProcessServer.configuration(databaseURL: db.url)
         configuration.port = first.port

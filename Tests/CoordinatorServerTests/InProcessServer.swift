@@ -1,3 +1,4 @@
+import API
 import CoordinatorServer
 import Foundation
 import Logging
@@ -22,14 +23,17 @@ struct InProcessServer {
         return logger
     }()
 
-    /// A configuration for a replica of this process on `databaseURL`.
+    /// A configuration for a replica of this process on `databaseURL`, hashing passwords at the
+    /// test-only cost.
     static func configuration(databaseURL: String) -> CoordinatorServer.Configuration {
-        CoordinatorServer.Configuration(
+        var configuration = CoordinatorServer.Configuration(
             version: "test", host: "127.0.0.1", port: 0,
             database: .init(source: .url(databaseURL), poolSize: 4),
             replica: ReplicaConfiguration(hostname: "in-process", version: "test"),
             gracefulShutdownSignals: []
         )
+        configuration.passwordHashing = .testCost
+        return configuration
     }
 
     /// Starts the server and returns once it serves; throws what stopped it if it never did.

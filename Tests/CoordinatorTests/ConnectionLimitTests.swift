@@ -9,7 +9,7 @@ import Testing
     /// Starts a server and waits until it answers, over connections it closes itself (a pooled
     /// client connection would hold one of the few slots the cap test counts).
     func startServer(_ extra: [String]) async throws -> (CoordinatorProcess, Int) {
-        let db = try await TestDatabase.create()
+        let db = try await TestDatabase.createMigrated()
         let port = try freePort()
         let server = try CoordinatorProcess(["server", "--postgres-url", db.url, "--http-address", "127.0.0.1:\(port)", "--log-level", "notice"] + extra)
         try await eventually("server up", timeout: .seconds(60)) {

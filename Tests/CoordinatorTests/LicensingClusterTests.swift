@@ -21,7 +21,7 @@ import Testing
     }
 
     func cluster(_ count: Int, haGrace: String) async throws -> ReplicaCluster {
-        let db = try await TestDatabase.create()
+        let db = try await TestDatabase.createMigrated()
         let cluster = ReplicaCluster(databaseURL: db.url)
         for _ in 0..<count { try await cluster.start(extra: Self.keyFlag + ["--ha-grace", haGrace]) }
         try await cluster.createOwner()
@@ -117,7 +117,7 @@ import Testing
     /// The key ring from the environment (comma-separated `KID=KEY`), and the HA grace at its
     /// default (1m): a second replica that just started raises no error.
     @Test func keysFromTheEnvironmentAndTheDefaultHAGrace() async throws {
-        let db = try await TestDatabase.create()
+        let db = try await TestDatabase.createMigrated()
         let cluster = ReplicaCluster(databaseURL: db.url)
         let other = try Curve25519.Signing.PrivateKey(rawRepresentation: Data(repeating: 4, count: 32))
         let keys = [LicenseKeyRing.flagValue(kid: "cluster-key", publicKey: Self.key.publicKey), LicenseKeyRing.flagValue(kid: "other-key", publicKey: other.publicKey)]

@@ -12,7 +12,7 @@ import Testing
     }
 
     @Test func failedLoginsAreRefusedWith429PerAccountAndPerForwardedAddress() async throws {
-        let db = try await TestDatabase.create()
+        let db = try await TestDatabase.createMigrated()
         let cluster = ReplicaCluster(databaseURL: db.url)
         let trusting = try await cluster.start(extra: Self.limits + ["--proxy-trusted-origins", "127.0.0.1/32", "--proxy-trusted-headers", "X-Forwarded-For"])
         try await cluster.createOwner()

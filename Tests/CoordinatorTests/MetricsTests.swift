@@ -69,7 +69,7 @@ import Testing
     }
 
     @Test func withoutTheFlagThereIsNoMetricsListener() async throws {
-        let db = try await TestDatabase.create()
+        let db = try await TestDatabase.createMigrated()
         let cluster = ReplicaCluster(databaseURL: db.url)
         let metricsPort = try freePort()
         let member = try await cluster.start(extra: ["--prometheus-address", "127.0.0.1:\(metricsPort)"])

@@ -17,7 +17,7 @@ import WebSocket
     }
 
     func setUp(replicas: Int, extra: [String] = []) async throws -> Setup {
-        let db = try await TestDatabase.create()
+        let db = try await TestDatabase.createMigrated()
         let cluster = ReplicaCluster(databaseURL: db.url)
         for _ in 0..<replicas { try await cluster.start(extra: ["--provisioner-daemon-psk", Self.psk] + extra) }
         try await cluster.createOwner()

@@ -7,7 +7,7 @@ import Testing
 /// nothing (scripts/bench/failover measures).
 @Suite(.serialized) struct ReplicaTests {
     func cluster(_ count: Int) async throws -> ReplicaCluster {
-        let db = try await TestDatabase.create()
+        let db = try await TestDatabase.createMigrated()
         let cluster = ReplicaCluster(databaseURL: db.url)
         for _ in 0..<count { try await cluster.start() }
         try await cluster.createOwner()

@@ -11,7 +11,7 @@ import Testing
     }
 
     @Test func theDatabaseURLAndThePSKComeFromFilesOnBothSides() async throws {
-        let db = try await TestDatabase.create()
+        let db = try await TestDatabase.createMigrated()
         let psk = "psk-\(UUID().uuidString)"
         let urlFile = try write(db.url + "\n")
         let pskFile = try write(psk + "\n")

@@ -5,7 +5,7 @@ import Testing
 /// Cross-site WebSocket hijacking: a page elsewhere opening a log stream with the user's cookie.
 @Suite(.serialized) struct WebSocketOriginTests {
     @Test func aCookieAuthenticatedUpgradeMustComeFromTheAccessURL() async throws {
-        let db = try await TestDatabase.create()
+        let db = try await TestDatabase.createMigrated()
         let cluster = ReplicaCluster(databaseURL: db.url)
         let member = try await cluster.start()
         try await cluster.createOwner()

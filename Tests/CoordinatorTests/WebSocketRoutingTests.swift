@@ -6,7 +6,7 @@ import Testing
 /// path, and what a plain request to a WebSocket path gets.
 @Suite(.serialized) struct WebSocketRoutingTests {
     @Test func upgradesAndPlainRequestsAreAnsweredByTheSameRoutes() async throws {
-        let db = try await TestDatabase.create()
+        let db = try await TestDatabase.createMigrated()
         let cluster = ReplicaCluster(databaseURL: db.url)
         let member = try await cluster.start()
         try await cluster.createOwner()

@@ -4,15 +4,11 @@ import Postgres
 import Store
 import TestSupport
 
-/// Runs `body` with a Store on a fresh, migrated database.
+/// Runs `body` with a Store on a fresh, migrated database (a copy of the migrated template).
 func withStore<T>(_ body: (Store, TestDatabase) async throws -> T) async throws -> T {
-    let db = try await TestDatabase.create()
+    let db = try await TestDatabase.createMigrated()
     return try await withPool(.init(connectionString: db.url)) { pool in
-        let store = Store(pool: pool)
-        var logger = Logger(label: "test")
-        logger.logLevel = .warning
-        _ = try await store.migrate(logger: logger)
-        return try await body(store, db)
+        try await body(Store(pool: pool), db)
     }
 }
 

@@ -1,7 +1,10 @@
 import Foundation
+import Logging
 import Postgres
+import Store
 
-/// A fresh, empty database on the PostgreSQL that scripts/test started, one per test.
+/// A fresh database on the PostgreSQL that scripts/test started, one per test: empty (`create`),
+/// or with every migration applied (`createMigrated`).
 public struct TestDatabase: Sendable {
     public static var serverURL: String {
         get throws {
@@ -15,12 +18,59 @@ public struct TestDatabase: Sendable {
     public let name: String
     public let url: String
 
+    /// An empty database: for tests of migrating, and of what runs before or without a schema.
     public static func create() async throws -> TestDatabase {
+        try await create(copying: nil)
+    }
+
+    /// A database with every migration applied, as `Store.migrate` leaves one (schema_migrations
+    /// and its checksums included, so a server started on it migrates nothing): a copy of a
+    /// template this process migrated once, which costs a file copy instead of every migration.
+    /// Not for tests of migrating, nor of what migrating logs.
+    public static func createMigrated() async throws -> TestDatabase {
+        try await create(copying: try await migratedTemplate.value)
+    }
+
+    private static func create(copying template: String?) async throws -> TestDatabase {
         let server = try serverURL
         let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        _ = try await admin("CREATE DATABASE \(name)" + (template.map { " TEMPLATE \($0)" } ?? ""))
+        return TestDatabase(name: name, url: url(of: name, on: server))
+    }
+
+    private static func url(of name: String, on server: String) -> String {
+        "\(server[..<server.lastIndex(of: "/")!])/\(name)"
+    }
+
+    /// The migrated template's name. Made by the first `createMigrated` of the process, which the
+    /// others (however many at once) wait for; a failure is every caller's. Detached: it belongs
+    /// to no one test. Left in place at exit, as the test databases are: scripts/test removes
+    /// the whole cluster.
+    private static let migratedTemplate: Task<String, any Error> = Task.detached {
+        try await TestDatabase.makeMigratedTemplate()
+    }
+
+    /// Creates `tmpl_<uuid>` (one per process: test processes sharing the cluster each have
+    /// theirs), migrates it, and closes every connection to it before anyone copies it:
+    /// `CREATE DATABASE … TEMPLATE` refuses a source that has sessions (after waiting a few
+    /// seconds for them to end). Then nothing may connect to it again (`ALLOW_CONNECTIONS false`),
+    /// and it is marked a template; copies, which may run at the same time, get neither mark.
+    private static func makeMigratedTemplate() async throws -> String {
+        let server = try serverURL
+        let name = "tmpl_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         _ = try await admin("CREATE DATABASE \(name)")
-        let base = server[..<server.lastIndex(of: "/")!]
-        return TestDatabase(name: name, url: "\(base)/\(name)")
+        var logger = Logger(label: "test.template")
+        logger.logLevel = .warning
+        let pool = DatabasePool(.init(connectionString: url(of: name, on: server), maximumConnections: 1))
+        do {
+            _ = try await Store(pool: pool).migrate(logger: logger)
+        } catch {
+            await pool.close()
+            throw error
+        }
+        await pool.close()
+        _ = try await admin("ALTER DATABASE \(name) WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
+        return name
     }
 
     /// Runs a statement on a separate administrative connection (to kill backends, for instance).

@@ -6,15 +6,23 @@ import NIOPosix
 /// Password hashing with PBKDF2-SHA256, stored as `$pbkdf2-sha256$<rounds>$<salt>$<hash>` (base64):
 /// every hash carries the parameters it was made with, so raising `Parameters.current` takes
 /// effect for each user at their next successful login (`needsRehash`), and old hashes keep working.
-enum Passwords {
+///
+/// Public only so that a server's configuration can name the cost it hashes at
+/// (`APIServer.Configuration.passwordHashing`); everything else stays inside the module.
+public enum Passwords {
     /// The one place the cost is set.
-    struct Parameters: Sendable, Equatable {
+    ///
+    /// Outside this module the only value there is, is `.current`: the initializer is internal, so
+    /// a lower cost can be made only by code that imports the module `@testable` (tests, which
+    /// give their in-process servers a cheap one), never by a release build, a flag or the
+    /// environment. Verification reads the rounds from the stored hash whatever the setting.
+    public struct Parameters: Sendable, Equatable {
         var rounds: Int
         var saltBytes: Int
         var keyBytes: Int
 
         /// OWASP's 2023 figure for PBKDF2-HMAC-SHA256.
-        static let current = Parameters(rounds: 210_000, saltBytes: 16, keyBytes: 32)
+        public static let current = Parameters(rounds: 210_000, saltBytes: 16, keyBytes: 32)
     }
 
     static func hash(_ password: String, parameters: Parameters = .current) throws -> String {
@@ -60,8 +68,8 @@ enum Passwords {
 
     /// `hash` and `verify` cost ~0.1 s of CPU each: they run on NIO's blocking thread pool, so
     /// that logins do not stall the cooperative threads every request shares.
-    static func hashOffloaded(_ password: String) async throws -> String {
-        try await NIOThreadPool.singleton.runIfActive { try hash(password) }
+    static func hashOffloaded(_ password: String, parameters: Parameters) async throws -> String {
+        try await NIOThreadPool.singleton.runIfActive { try hash(password, parameters: parameters) }
     }
 
     static func verifyOffloaded(_ password: String, against stored: String) async -> Bool {

@@ -18,6 +18,9 @@ struct SessionsController: ResourceController {
     /// Installs the deployment's trial when the first user asks for one.
     let licensing: LicensingServices?
     let audit: AuditRecorder
+    /// The cost new password hashes are made at, and below which a login re-hashes
+    /// (`APIServer.Configuration.passwordHashing`).
+    let passwordHashing: Passwords.Parameters
 
     struct CreateFirstUserRequest: Decodable {
         let email: String
@@ -80,7 +83,7 @@ struct SessionsController: ResourceController {
             throw APIError(.conflict, "The initial user has already been created.")
         }
         let new = NewUser(
-            email: body.email, username: body.username, hashedPassword: try await Passwords.hashOffloaded(body.password),
+            email: body.email, username: body.username, hashedPassword: try await Passwords.hashOffloaded(body.password, parameters: passwordHashing),
             siteRoles: [Role.owner.rawValue], organizationID: nil
         )
         let trial = try body.trial ? licensing.map { try trialLicense(for: body.email, services: $0) } : nil
@@ -127,7 +130,7 @@ struct SessionsController: ResourceController {
             throw Self.tooManyFailures(later.after)
         }
         // Hash even for an unknown email, so timing does not reveal which addresses exist.
-        let stored = user?.hashedPassword ?? Self.dummyHash
+        let stored = user?.hashedPassword ?? dummyHash()
         let valid = await Passwords.verifyOffloaded(body.password, against: stored)
         guard let user, valid, !user.hashedPassword.isEmpty else {
             // Already counted by `begin`.
@@ -137,10 +140,11 @@ struct SessionsController: ResourceController {
         guard user.status != .suspended else {
             throw APIError(.unauthorized, "Your account is suspended. Contact an admin to reactivate your account.")
         }
-        if Passwords.needsRehash(user.hashedPassword) {
+        if Passwords.needsRehash(user.hashedPassword, target: passwordHashing) {
             // The cost was raised since this hash was made: the password is at hand only now.
             do {
-                try await store.setPasswordHash(userID: user.id, try await Passwords.hashOffloaded(body.password), replacing: user.hashedPassword)
+                let rehashed = try await Passwords.hashOffloaded(body.password, parameters: passwordHashing)
+                try await store.setPasswordHash(userID: user.id, rehashed, replacing: user.hashedPassword)
             } catch {
                 context.logger.warning("re-hashing a password failed; the old hash stays", metadata: ["user_id": "\(user.id)", "error": "\(error)"])
             }
@@ -176,5 +180,12 @@ struct SessionsController: ResourceController {
         )
     }
 
-    static let dummyHash = (try? Passwords.hash(Tokens.random(16))) ?? ""
+    /// What an unknown email's login verifies against, made at the cost real hashes are, so that
+    /// it takes as long as a known one's. Production's is made once; a test's cheap cost, each time.
+    private func dummyHash() -> String {
+        if passwordHashing == .current { return Self.currentDummyHash }
+        return (try? Passwords.hash(Tokens.random(16), parameters: passwordHashing)) ?? ""
+    }
+
+    private static let currentDummyHash = (try? Passwords.hash(Tokens.random(16))) ?? ""
 }

@@ -8,6 +8,8 @@ struct UsersController: ResourceController {
     let store: Store
     let authenticator: Authenticator
     let audit: AuditRecorder
+    /// The cost new password hashes are made at (`APIServer.Configuration.passwordHashing`).
+    let passwordHashing: Passwords.Parameters
 
     /// What the audit log shows of a user: the user as the API writes it, and its login type;
     /// never its password hash (no field holds it).
@@ -122,7 +124,7 @@ struct UsersController: ResourceController {
         } catch let error as APIError where error.status == .notFound {
             throw APIError(.notFound, "Organization does not exist with the provided id \"\(body.organizationID)\".")
         }
-        let hashedPassword = if let password = body.password { try await Passwords.hashOffloaded(password) } else { "" }
+        let hashedPassword = if let password = body.password { try await Passwords.hashOffloaded(password, parameters: passwordHashing) } else { "" }
         let new = NewUser(
             email: body.email, username: body.username, hashedPassword: hashedPassword,
             loginType: body.loginType, organizationID: organization.id
