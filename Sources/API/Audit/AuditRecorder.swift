@@ -4,27 +4,25 @@ import Hummingbird
 import Store
 import WireFormat
 
-/// Builds the audit entry of a mutating request, for the Store function that makes the change
-/// to write in the same transaction. It answers nil while the `audit_log` feature is not
-/// enabled: rows are written only while it is (Coder's enterprise audit backend).
+/// Makes the audit trail of a request (`AuditTrail`): who acts, from where, under which request
+/// id. Signed-in routes find theirs on the context (`context.audit`, set by the authentication
+/// middleware); a public route that changes something (a login) makes one with `trail(_:_:)`.
 ///
-/// How a mutating handler uses it (the controller holds `audit`, from `APIServer.audit`):
+/// How a mutating handler records its change:
 ///
 /// ```swift
-/// let entry = try audit.entry(
-///     request, context, resourceType: .license, resourceID: license.uuid, target: "\(license.id)",
-///     action: .create, new: LicenseJSON(license), status: .created
-/// )
-/// let created = try await store.addLicense(license, audit: entry)   // inserts `entry` in its transaction
-/// return Created(LicenseJSON(created))
+/// let audit = context.audit
+/// let created = try await store.createGroup(new) { group in
+///     try audit.record(.group, id: group.id, target: group.name, action: .create, new: AuditedGroup(group),
+///                      organization: group.organizationID, status: .created)
+/// }
 /// ```
 ///
-/// and the Store function, inside its `pool.withTransaction { connection in … }`, calls
-/// `try Self.recordAudit(entry, on: connection)` after its own statements. A change that fails
-/// rolls back with its row; so only changes that happened are recorded (unlike Coder, which also
-/// logs refused requests), and `status` is the status the request answers with on success.
-/// A change whose old state is read inside the transaction can build its entry there too, from
-/// `AuditDiff.between` and a copy of this entry with the diff set.
+/// The Store function calls the closure inside its transaction and writes the entry there
+/// (`Self.recordAudit(entry, on: connection)`), so the change and its row commit together, and a
+/// change that fails leaves no row (unlike Coder, which also logs refused requests); `status` is
+/// the status the request answers with on success. `record` answers nil while the `audit_log`
+/// feature is off: rows are written only while it is (Coder's enterprise audit backend).
 struct AuditRecorder: Sendable {
     let features: any FeatureProvider
     let proxyTrust: ProxyTrust
@@ -32,29 +30,13 @@ struct AuditRecorder: Sendable {
     /// Longest user agent kept: the header is the client's to fill, the row is ours to store.
     static let maximumUserAgentLength = 1024
 
-    /// The entry for `request`, or nil while the audit log is off. `old` and `new` are snapshots
-    /// of the resource before and after (nil before a create, after a delete), encoded as the API
-    /// writes them (`WireJSON`), and diffed field by field; `secretFields` show only that they
-    /// changed. `organizationID` is nil for deployment-wide resources.
-    func entry(
-        _ request: Request, _ context: AppRequestContext,
-        resourceType: AuditResourceType, resourceID: UUID, target: String, action: AuditAction,
-        old: (any Encodable)? = nil, new: (any Encodable)? = nil, secretFields: Set<String> = [],
-        organizationID: UUID? = nil, status: HTTPResponse.Status, additionalFields: JSONValue = .object([:])
-    ) throws -> AuditEntry? {
-        guard features.isEnabled(.auditLog) else { return nil }
-        return AuditEntry(
+    /// The trail of `request`: its subject (if any yet), client address and user agent.
+    func trail(_ request: Request, _ context: AppRequestContext) -> AuditTrail {
+        AuditTrail(
+            features: features,
             userID: context.subject?.userID,
-            organizationID: organizationID,
             ip: clientAddress(request, context),
             userAgent: String((request.headers[.userAgent] ?? "").prefix(Self.maximumUserAgentLength)),
-            resourceType: resourceType,
-            resourceID: resourceID,
-            resourceTarget: target,
-            action: action,
-            diff: AuditDiff.between(old: try old.map(Self.snapshot), new: try new.map(Self.snapshot), secretFields: secretFields),
-            statusCode: Int(status.code),
-            additionalFields: additionalFields,
             requestID: Self.requestUUID(context.id)
         )
     }
@@ -89,22 +71,6 @@ struct AuditRecorder: Sendable {
 }
 
 extension AuditRecorder {
-    /// `entry` for a change whose snapshots exist only inside the Store's transaction (the
-    /// group as re-read there, its new id): the Store calls the closure there.
-    typealias Deferred = @Sendable (
-        _ type: AuditResourceType, _ id: UUID, _ target: String, _ action: AuditAction,
-        _ old: (any Encodable)?, _ new: (any Encodable)?, _ organizationID: UUID?, _ status: HTTPResponse.Status
-    ) throws -> AuditEntry?
-
-    func deferred(_ request: Request, _ context: AppRequestContext) -> Deferred {
-        { type, id, target, action, old, new, organizationID, status in
-            try entry(request, context, resourceType: type, resourceID: id, target: target, action: action,
-                      old: old, new: new, organizationID: organizationID, status: status)
-        }
-    }
-}
-
-extension AuditRecorder {
     /// What the audit log shows of an API key: never its secret nor the secret's hash (no field
     /// holds either, so no diff can), only what says whose key it is and for how long.
     struct AuditedAPIKey: Encodable {
@@ -131,13 +97,12 @@ extension AuditRecorder {
     /// the key's id (which is not secret: the token is the id and a 22-character secret). The
     /// key's owner is in the diff's `user_id`. `actingUserID` is the actor when the request has
     /// no subject (a login acts as the user it logs in, as in Coder).
-    func apiKeyEntry(
-        _ request: Request, _ context: AppRequestContext, key: APIKey, action: AuditAction, status: HTTPResponse.Status,
-        actingUserID: UUID? = nil
+    static func apiKeyEntry(
+        _ trail: AuditTrail, key: APIKey, action: AuditAction, status: HTTPResponse.Status, actingUserID: UUID? = nil
     ) throws -> AuditEntry? {
         let snapshot: any Encodable = AuditedAPIKey(key)
-        var made = try self.entry(
-            request, context, resourceType: .apiKey, resourceID: Self.apiKeyResourceID(key.id), target: key.id, action: action,
+        var made = try trail.record(
+            .apiKey, id: apiKeyResourceID(key.id), target: key.id, action: action,
             old: action == .delete ? snapshot : nil, new: action == .delete ? nil : snapshot, status: status
         )
         if made?.userID == nil, let actingUserID { made?.userID = actingUserID }

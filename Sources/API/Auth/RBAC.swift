@@ -67,8 +67,35 @@ public enum Role: String, CaseIterable, Sendable {
     public static let assignableSiteRoles: Set<String> = [owner.rawValue, templateAdmin.rawValue, userAdmin.rawValue, auditor.rawValue]
 }
 
+/// Which part of a collection a subject may read: all of it, or what belongs to some
+/// organizations (theirs). Lists filter by it in SQL instead of checking row by row.
+public enum Scope: Sendable, Equatable {
+    case all
+    case organizations([UUID])
+}
+
+/// Lists read through a `Scope`.
+public enum Listing: Sendable {
+    /// Every user account (a member sees the members of their organizations, and themselves).
+    case users
+    /// Every organization's groups.
+    case groups
+}
+
 /// The one authorization rule book: every handler asks `can` before acting.
 public enum RBAC {
+    /// What of `listing` the subject may read: the same rule as `can(_:.read,_:)` on each of
+    /// its rows, answered once for the whole list.
+    public static func scope(_ subject: Subject, reading listing: Listing) -> Scope {
+        let roles = subject.siteRoles
+        let everything: Bool
+        switch listing {
+        case .users, .groups:
+            everything = [Role.owner, .userAdmin, .templateAdmin, .auditor].contains { roles.contains($0.rawValue) }
+        }
+        return everything ? .all : .organizations(Array(subject.organizations.keys))
+    }
+
     public static func can(_ subject: Subject, _ action: Action, _ resource: Resource) -> Bool {
         let roles = subject.siteRoles
         if roles.contains(Role.owner.rawValue) { return true }

@@ -9,6 +9,8 @@ struct RequireAuthentication: RouterMiddleware {
     let accessURL: String
     /// Whose entitlement warnings owners see on every response.
     var features: any FeatureProvider = AllFeaturesEnabled()
+    /// Makes the signed-in request's audit trail.
+    let audit: AuditRecorder
 
     static let entitlementsWarningHeader = HTTPField.Name("X-Coder-Entitlements-Warning")!
 
@@ -31,6 +33,7 @@ struct RequireAuthentication: RouterMiddleware {
         var context = context
         let subject = try await authenticator.authenticate(token: token)
         context.subject = subject
+        context.audit = audit.trail(request, context)
         // As Coder: owners (who may read the deployment's configuration) see the warnings, on
         // error responses too (Coder sets them before the handler runs).
         var warnings = HTTPFields()

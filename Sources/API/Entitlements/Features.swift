@@ -20,9 +20,7 @@ public struct AllFeaturesEnabled: FeatureProvider {
 
 /// A route's feature gate: after authentication, refuses with Coder's 403
 /// "<Feature> is an Enterprise feature. Contact sales!" in the route family's error shape.
-struct RequireFeature: RouterMiddleware {
-    typealias Context = AppRequestContext
-    let feature: FeatureName
+struct RequireFeature<Context: RequestContext>: RouterMiddleware {    let feature: FeatureName
     let provider: any FeatureProvider
     let shape: APIError.Shape
 

@@ -47,16 +47,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         switch error {
         case let error as APIError:
             return error
-        case let error as SCIMError:
+        case let error as any APIErrorConvertible:
+            // SCIM's errors, the Store's, and each resource's own.
             return error.apiError
-        case StoreError.notFound:
-            return .resourceNotFound
-        case StoreError.invalid(let field, let detail):
-            // The store's own check behind the handler's (which answers in the resource's words).
-            var apiError = APIError.validationFailed([.init(field: field, detail: detail)])
-            apiError.detail = "\"\(field)\" \(detail)."
-            apiError.scimType = "invalidValue"
-            return apiError
         case let error as HTTPError where error.status == .notFound:
             return .routeNotFound
         case let error as HTTPError:

@@ -26,8 +26,17 @@ struct RouteGuards: Sendable {
 
     /// Refuses when `feature` is not enabled, in the route family's error shape. Add it after
     /// `authentication`: an unauthenticated caller learns nothing about the license.
-    func feature(_ feature: FeatureName, shape: APIError.Shape = .coder) -> RequireFeature {
+    func feature<Context: RequestContext>(_ feature: FeatureName, shape: APIError.Shape = .coder) -> RequireFeature<Context> {
         RequireFeature(feature: feature, provider: features, shape: shape)
+    }
+
+    /// The routes of `routes` added after this call run behind authentication and then, if
+    /// given, `feature`'s gate, with a `SignedInContext`: the subject is never missing there.
+    func signedIn(_ routes: RouteCollection<AppRequestContext>, feature: FeatureName? = nil) -> RouterGroup<SignedInContext> {
+        routes.add(middleware: authentication)
+        let group = routes.group(context: SignedInContext.self)
+        if let feature { group.add(middleware: self.feature(feature)) }
+        return group
     }
 }
 

@@ -22,7 +22,7 @@ extension Lookup where Value == Organization {
     }
 }
 
-extension AppRequestContext {
+extension SignedInContext {
     /// `{organization}` by uuid; 404 unless the caller may read it.
     func organizationParameter(_ store: Store, name: String = "organization") async throws -> Organization {
         try await load(.organization(try uuidParameter(name), in: store), for: .read)

@@ -136,7 +136,7 @@ public struct APIServer: Sendable {
         if let metrics { router.add(middleware: HTTPMetricsMiddleware(metrics: metrics)) }
         router.add(middleware: ErrorMiddleware())
         let guards = RouteGuards(
-            authentication: RequireAuthentication(authenticator: authenticator, accessURL: configuration.accessURL, features: features),
+            authentication: RequireAuthentication(authenticator: authenticator, accessURL: configuration.accessURL, features: features, audit: audit),
             features: features
         )
         for controller in controllers {

@@ -47,7 +47,7 @@ public final class WebSocketUpgradeRequest: Sendable {
     static let acceptedResponse = Response(status: .switchingProtocols)
 }
 
-extension RouterMethods where Context == AppRequestContext {
+extension RouterMethods where Context: UpgradeAwareContext {
     /// A WebSocket route: an ordinary GET route of the one router, so authentication, parameters,
     /// feature gates and errors are the router's. On an upgrade, `accept` decides; anything it
     /// throws is answered as any route's error and refuses the upgrade. A plain request to the
@@ -59,8 +59,8 @@ extension RouterMethods where Context == AppRequestContext {
     @discardableResult
     func webSocket(
         _ path: RouterPath,
-        plain: @escaping @Sendable (Request, AppRequestContext) async throws -> Response = WebSocketRoutes.upgradeRequired,
-        accept: @escaping @Sendable (Request, AppRequestContext) async throws -> WebSocketAcceptance
+        plain: @escaping @Sendable (Request, Context) async throws -> Response = WebSocketRoutes.upgradeRequired,
+        accept: @escaping @Sendable (Request, Context) async throws -> WebSocketAcceptance
     ) -> Self {
         get(path) { request, context -> Response in
             guard let upgrade = context.webSocketUpgrade else { return try await plain(request, context) }
@@ -72,7 +72,7 @@ extension RouterMethods where Context == AppRequestContext {
 }
 
 enum WebSocketRoutes {
-    @Sendable static func upgradeRequired(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+    @Sendable static func upgradeRequired<Context: RequestContext>(_ request: Request, _ context: Context) async throws -> Response {
         if request.headers[.upgrade] != nil {
             // NIO upgrades only the first request of a connection: send the client to a new one.
             throw APIError(.temporaryRedirect, "Reconnect to upgrade.", headers: [.location: request.uri.description, .connection: "close"])
