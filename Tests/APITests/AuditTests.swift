@@ -228,8 +228,8 @@ import WireFormat
         router.add(middleware: ErrorMiddleware())
         let recorder = AuditRecorder(features: features, proxyTrust: proxyTrust)
         router.post("change") { request, context -> String in
-            let entry = try recorder.entry(
-                request, context, resourceType: .appearance, resourceID: UUID(), target: "appearance", action: .write,
+            let entry = try recorder.trail(request, context).record(
+                .appearance, id: UUID(), target: "appearance", action: .write,
                 old: Snapshot(name: "a", secret: "s1", at: Self.base), new: Snapshot(name: "b", secret: "s2", at: Self.base),
                 secretFields: ["secret"], status: .ok
             )

@@ -11,15 +11,15 @@ struct AuditController: ResourceController {
 
     func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
-        routes.add(middleware: guards.authentication)
-        routes.get("audit", use: auditLogs)
+        let signedIn = guards.signedIn(routes)
+        signedIn.get("audit", use: auditLogs)
         return routes
     }
 
-    @Sendable func auditLogs(_ request: Request, _ context: AppRequestContext) async throws -> AuditLogsResponse {
+    @Sendable func auditLogs(_ request: Request, _ context: SignedInContext) async throws -> AuditLogsResponse {
         // Coder answers a refused read of the audit log with 403, not the usual 404: that there
         // is an audit log is no secret.
-        guard RBAC.can(try context.requireSubject(), .read, .auditLog) else { throw APIError.forbidden }
+        guard RBAC.can(context.subject, .read, .auditLog) else { throw APIError.forbidden }
         var search = AuditSearch(request.uri.queryParameters["q"].map(String.init) ?? "")
         if let error = search.error { throw error }
         let page = try request.page()

@@ -10,20 +10,14 @@ struct FilesController: ResourceController {
     /// What a daemon can be handed: see `ProvisionerLimits`.
     static let maximumFileSize = ProvisionerLimits.maxArchiveBytes
 
-    struct UploadResponse: Encodable {
-        /// Coder names the file id "hash" in this response.
-        let hash: UUID
-    }
-
     func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
-        routes.add(middleware: guards.authentication)
-        routes.post("files", use: upload)
+        let signedIn = guards.signedIn(routes)
+        signedIn.post("files", use: upload)
         return routes
     }
 
-    @Sendable func upload(_ request: Request, _ context: AppRequestContext) async throws -> Created<UploadResponse> {
-        let subject = try context.requireSubject()
+    @Sendable func upload(_ request: Request, _ context: SignedInContext) async throws -> Created<UploadResponse> {
         guard let contentType = request.headers[.contentType], ["application/x-tar", "application/zip"].contains(contentType) else {
             throw APIError(.badRequest, "Unsupported content type header \"\(request.headers[.contentType] ?? "")\".")
         }
@@ -35,6 +29,6 @@ struct FilesController: ResourceController {
         }
         let bytes = Array(body.readableBytesView)
         let hash = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
-        return Created(UploadResponse(hash: try await store.insertFile(hash: hash, createdBy: subject.userID, mimetype: contentType, data: bytes)))
+        return Created(UploadResponse(hash: try await store.insertFile(hash: hash, createdBy: context.subject.userID, mimetype: contentType, data: bytes)))
     }
 }

@@ -2,7 +2,7 @@ import Hummingbird
 import Pubsub
 import Store
 
-/// `/healthz` for load balancers and `/api/v2/buildinfo`.
+/// `/healthz` for load balancers and `/api/v2/buildinfo` (`BuildInfo`), all public.
 struct HealthController: ResourceController {
     let store: Store
     let pubsub: Pubsub?
@@ -10,11 +10,6 @@ struct HealthController: ResourceController {
     let externalURL: String
 
     var mountPath: String { "" }
-
-    struct BuildInfo: ResponseEncodable {
-        let version: String
-        let external_url: String
-    }
 
     func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)

@@ -6,56 +6,27 @@ import WireFormat
 
 /// `GET/POST /api/v2/licenses` and `DELETE /api/v2/licenses/{id}`, as Coder answers them.
 /// A change is stored and announced in one transaction; this replica recomputes at once, the
-/// others on the announcement.
+/// others on the announcement. The body is in `LicenseRequests.swift`, the answers in `LicenseJSON.swift`.
 struct LicensesController: ResourceController {
     let store: Store
     let services: LicensingServices
-    let audit: AuditRecorder
-
-    /// What the audit log shows of a license: the JWT only as "changed" (Coder's secret field).
-    struct AuditedLicense: Encodable {
-        let uuid: UUID
-        let exp: Date
-        let jwt: String
-        let uploaded_at: Date?
-
-        static let secretFields: Set<String> = ["jwt"]
-    }
-
-    struct LicenseJSON: ResponseEncodable {
-        let claims: [String: JSONValue]
-        let id: Int32
-        let uploaded_at: Date
-        let uuid: UUID
-    }
 
     /// Longest license accepted: ours are under 1 KiB; a JWT this long is no license.
     static let maximumLicenseBytes = 64 << 10
 
-    struct AddLicenseRequest: Decodable {
-        let license: String
-
-        init(from decoder: any Decoder) throws {
-            var fields = try RequestFields(decoder)
-            license = fields.required("license")
-            try fields.check()
-        }
-    }
-
     func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
-        routes.add(middleware: guards.authentication)
-        routes.get("licenses", use: list)
-        routes.post("licenses", use: add)
-        routes.delete("licenses/:id", use: delete)
+        let signedIn = guards.signedIn(routes)
+        signedIn.get("licenses", use: list)
+        signedIn.post("licenses", use: add)
+        signedIn.delete("licenses/:id", use: delete)
         return routes
     }
 
     /// Everyone may ask; only owners see any. Claims are shown as signed, unverified: an
     /// expired license, or one of a key this replica does not trust, is listed too.
-    @Sendable func list(_ request: Request, _ context: AppRequestContext) async throws -> [LicenseJSON] {
-        let subject = try context.requireSubject()
-        guard RBAC.can(subject, .read, .licenses) else { return [] }
+    @Sendable func list(_ request: Request, _ context: SignedInContext) async throws -> [LicenseJSON] {
+        guard RBAC.can(context.subject, .read, .licenses) else { return [] }
         return try await store.licenses().map { stored in
             do {
                 return LicenseJSON(claims: try LicenseVerifier.unverifiedClaims(of: stored.jwt), id: stored.id, uploaded_at: stored.uploadedAt, uuid: stored.uuid)
@@ -65,7 +36,7 @@ struct LicensesController: ResourceController {
         }
     }
 
-    @Sendable func add(_ request: Request, _ context: AppRequestContext) async throws -> Created<LicenseJSON> {
+    @Sendable func add(_ request: Request, _ context: SignedInContext) async throws -> Created<LicenseJSON> {
         try context.authorize(.create, .licenses)
         let body = try await request.decode(as: AddLicenseRequest.self, context: context)
         guard body.license.utf8.count <= Self.maximumLicenseBytes else {
@@ -76,8 +47,8 @@ struct LicensesController: ResourceController {
             throw APIError(.badRequest, "Invalid license", detail: "exp claim missing or not parsable")
         }
         let new = NewLicense(jwt: body.license, expires: expires, uuid: license.uuid ?? UUID())
-        let entry = try audit.entry(
-            request, context, resourceType: .license, resourceID: new.uuid, target: "", action: .create,
+        let entry = try context.audit.record(
+            .license, id: new.uuid, target: "", action: .create,
             new: AuditedLicense(uuid: new.uuid, exp: expires, jwt: new.jwt, uploaded_at: nil),
             secretFields: AuditedLicense.secretFields, status: .created
         )
@@ -91,20 +62,21 @@ struct LicensesController: ResourceController {
         return Created(LicenseJSON(claims: license.claims, id: stored.id, uploaded_at: stored.uploadedAt, uuid: stored.uuid))
     }
 
-    @Sendable func delete(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+    @Sendable func delete(_ request: Request, _ context: SignedInContext) async throws -> Response {
         guard let id = context.parameters.get("id").flatMap(Int32.init) else {
             throw APIError(.notFound, "License ID must be an integer")
         }
         try context.authorize(.delete, .licenses)
         do {
             guard let license = try await store.license(id: id) else { throw StoreError.notFound }
-            let entry = try audit.entry(
-                request, context, resourceType: .license, resourceID: license.uuid, target: String(id), action: .delete,
+            let entry = try context.audit.record(
+                .license, id: license.uuid, target: String(id), action: .delete,
                 old: AuditedLicense(uuid: license.uuid, exp: license.expires, jwt: license.jwt, uploaded_at: license.uploadedAt),
                 secretFields: AuditedLicense.secretFields, status: .ok
             )
             try await store.deleteLicense(id: id, audit: entry)
         } catch StoreError.notFound {
+            // Coder's words for a license that is not there (the generic 404's are not).
             throw APIError(.notFound, "Unknown license ID")
         }
         try await recompute()

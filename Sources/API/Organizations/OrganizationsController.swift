@@ -8,9 +8,9 @@ struct OrganizationsController: ResourceController {
 
     func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
-        routes.add(middleware: guards.authentication)
-        routes.get("organizations/:organization") { _, context in
-            OrganizationJSON(try await context.load(.organization(try context.uuidParameter("organization"), in: store), for: .read))
+        let signedIn = guards.signedIn(routes)
+        signedIn.get("organizations/:organization") { _, context in
+            OrganizationJSON(try await context.organizationParameter(store))
         }
         return routes
     }

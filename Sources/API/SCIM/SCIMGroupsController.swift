@@ -19,7 +19,7 @@ struct SCIMGroupsController: ResourceController {
 
     func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
         let routes = SCIMController.guarded(authentication, guards)
-        routes.add(middleware: guards.feature(.templateRBAC, shape: .scim))
+        routes.add(middleware: guards.feature(.templateRBAC, shape: .scim) as RequireFeature<AppRequestContext>)
         addRoutes(to: routes)
         return routes
     }
@@ -96,13 +96,15 @@ extension SCIMGroupsController: SCIMResourceType {
 
 extension SCIMGroupsController {
     private func auditor(_ request: Request, _ context: AppRequestContext) -> Store.SCIMGroupAudit {
-        let audit = self.audit
+        // An IdP's bearer-key request has no subject: its trail is made here, not by the
+        // authentication middleware.
+        let audit = self.audit.trail(request, context)
         return { action, old, new in
             guard let subject = new ?? old else { return nil }
-            return try audit.entry(
-                request, context, resourceType: .group, resourceID: subject.group.id, target: subject.group.name, action: action,
+            return try audit.record(
+                .group, id: subject.group.id, target: subject.group.name, action: action,
                 old: old.map { JSONValue.object(SCIMGroupResource.writable($0)) }, new: new.map { JSONValue.object(SCIMGroupResource.writable($0)) },
-                organizationID: subject.group.organizationID, status: Self.auditStatus(action), additionalFields: SCIMController.automaticActor
+                organization: subject.group.organizationID, status: Self.auditStatus(action), additionalFields: SCIMController.automaticActor
             )
         }
     }

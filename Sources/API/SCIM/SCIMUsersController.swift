@@ -117,13 +117,15 @@ extension SCIMUsersController: SCIMResourceType {
 extension SCIMUsersController {
     /// The audit row of a SCIM change: no acting user, Coder's automatic actor fields.
     private func auditor(_ request: Request, _ context: AppRequestContext) -> Store.SCIMUserAudit {
-        let audit = self.audit
+        // An IdP's bearer-key request has no subject: its trail is made here, not by the
+        // authentication middleware.
+        let audit = self.audit.trail(request, context)
         return { action, old, new in
             guard let subject = new ?? old else { return nil }
-            return try audit.entry(
-                request, context, resourceType: .user, resourceID: subject.user.id, target: subject.user.username, action: action,
+            return try audit.record(
+                .user, id: subject.user.id, target: subject.user.username, action: action,
                 old: old.map(SCIMController.auditSnapshot), new: new.map(SCIMController.auditSnapshot),
-                organizationID: subject.user.organizationIDs.first, status: Self.auditStatus(action), additionalFields: SCIMController.automaticActor
+                organization: subject.user.organizationIDs.first, status: Self.auditStatus(action), additionalFields: SCIMController.automaticActor
             )
         }
     }

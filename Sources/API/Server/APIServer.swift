@@ -80,7 +80,7 @@ public struct APIServer: Sendable {
                 loginThrottle: loginThrottle, proxyTrust: configuration.proxyTrust, licensing: licensing, audit: audit,
                 passwordHashing: configuration.passwordHashing
             ),
-            UsersController(store: store, authenticator: authenticator, audit: audit, passwordHashing: configuration.passwordHashing),
+            UsersController(store: store, authenticator: authenticator, passwordHashing: configuration.passwordHashing),
             OrganizationsController(store: store),
             FilesController(store: store),
             TemplateVersionsController(store: store, access: templateAccess, audit: audit),
@@ -106,8 +106,8 @@ public struct APIServer: Sendable {
         if let membership { controllers.append(ReplicasController(membership: membership)) }
         if let licensing {
             controllers.append(EntitlementsController(entitlements: licensing.entitlements))
-            controllers.append(LicensesController(store: store, services: licensing, audit: audit))
-            controllers.append(AppearanceController(store: store, services: licensing, audit: audit))
+            controllers.append(LicensesController(store: store, services: licensing))
+            controllers.append(AppearanceController(store: store, services: licensing))
         }
         if let provisioners {
             controllers.append(ProvisionerDaemonsController(

@@ -8,7 +8,8 @@ import Store
 /// A login's session key and a logout's deletion of it are audited (`api_key`, create and
 /// delete; Coder's actions `login` and `logout` are not among the seed's and our table's). A
 /// failed login changes nothing and writes no row. The first user is not audited, as in Coder:
-/// no license, so no audit log, can exist before it.
+/// no license, so no audit log, can exist before it. The request bodies are in
+/// `SessionRequests.swift`, the answers in `SessionResponses.swift`.
 struct SessionsController: ResourceController {
     let store: Store
     let authenticator: Authenticator
@@ -22,50 +23,13 @@ struct SessionsController: ResourceController {
     /// (`APIServer.Configuration.passwordHashing`).
     let passwordHashing: Passwords.Parameters
 
-    struct CreateFirstUserRequest: Decodable {
-        let email: String
-        let username: String
-        let password: String
-        let trial: Bool
-
-        init(from decoder: any Decoder) throws {
-            var fields = try RequestFields(decoder)
-            email = fields.email("email")
-            username = fields.username("username")
-            password = fields.required("password")
-            trial = fields.optional("trial", as: Bool.self) ?? false
-            try fields.check()
-        }
-    }
-
-    struct CreateFirstUserResponse: ResponseEncodable {
-        let user_id: UUID
-        let organization_id: UUID
-    }
-
-    struct LoginRequest: Decodable {
-        let email: String
-        let password: String
-
-        init(from decoder: any Decoder) throws {
-            var fields = try RequestFields(decoder)
-            email = fields.email("email")
-            password = fields.required("password")
-            try fields.check()
-        }
-    }
-
-    struct LoginResponse: Encodable {
-        let session_token: String
-    }
-
     func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
         routes.get("users/first", use: checkFirstUser)
         routes.post("users/first", use: createFirstUser)
         routes.post("users/login", use: login)
-        routes.add(middleware: guards.authentication)
-        routes.post("users/logout", use: logout)
+        let signedIn = guards.signedIn(routes)
+        signedIn.post("users/logout", use: logout)
         return routes
     }
 
@@ -149,20 +113,20 @@ struct SessionsController: ResourceController {
                 context.logger.warning("re-hashing a password failed; the old hash stays", metadata: ["user_id": "\(user.id)", "error": "\(error)"])
             }
         }
-        let audit = self.audit
+        // A public route: the trail is made here (the user it logs in acts).
+        let audit = self.audit.trail(request, context)
         let token = try await authenticator.issueKey(for: user.id, loginType: "password", lifetime: Authenticator.sessionLifetime) { key in
-            try audit.apiKeyEntry(request, context, key: key, action: .create, status: .created, actingUserID: user.id)
+            try AuditRecorder.apiKeyEntry(audit, key: key, action: .create, status: .created, actingUserID: user.id)
         }
         var headers = HTTPFields()
         headers[.setCookie] = sessionCookie(token, maxAge: Int(Authenticator.sessionLifetime))
         return try JSON.response(LoginResponse(session_token: token), status: .created, headers: headers)
     }
 
-    @Sendable func logout(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let subject = try context.requireSubject()
-        let audit = self.audit
-        try await authenticator.revokeKey(id: subject.apiKeyID) { key in
-            try audit.apiKeyEntry(request, context, key: key, action: .delete, status: .ok)
+    @Sendable func logout(_ request: Request, _ context: SignedInContext) async throws -> Response {
+        let audit = context.audit
+        try await authenticator.revokeKey(id: context.subject.apiKeyID) { key in
+            try AuditRecorder.apiKeyEntry(audit, key: key, action: .delete, status: .ok)
         }
         var headers = HTTPFields()
         headers[.setCookie] = sessionCookie("", maxAge: -1)

@@ -4,94 +4,29 @@ import Store
 
 /// Users and their API keys (Coder's `/api/v2/users…`). Creating a user, suspending and
 /// activating one, and minting a key are audited (`user` create and write, `api_key` create).
+/// The request bodies are in `UserRequests.swift`, the answers in `UserResponses.swift`.
 struct UsersController: ResourceController {
     let store: Store
     let authenticator: Authenticator
-    let audit: AuditRecorder
     /// The cost new password hashes are made at (`APIServer.Configuration.passwordHashing`).
     let passwordHashing: Passwords.Parameters
 
-    /// What the audit log shows of a user: the user as the API writes it, and its login type;
-    /// never its password hash (no field holds it).
-    struct AuditedUser: Encodable {
-        let user: UserJSON
-        let loginType: String
-
-        init(_ user: User) {
-            self.user = UserJSON(user)
-            loginType = user.loginType
-        }
-
-        enum Key: String, CodingKey { case login_type }
-
-        func encode(to encoder: any Encoder) throws {
-            try user.encode(to: encoder)
-            var container = encoder.container(keyedBy: Key.self)
-            try container.encode(loginType, forKey: .login_type)
-        }
-    }
-
-    struct CreateUserRequest: Decodable {
-        let email: String
-        let username: String
-        /// Nil for login type "none".
-        let password: String?
-        let organizationID: UUID
-        let loginType: String
-
-        init(from decoder: any Decoder) throws {
-            var fields = try RequestFields(decoder)
-            email = fields.email("email")
-            username = fields.username("username")
-            let loginType = fields.optional("login_type", as: String.self) ?? "password"
-            if !["password", "none"].contains(loginType) { fields.fail("login_type", tag: "oneof", value: loginType) }
-            self.loginType = loginType
-            if loginType == "none", let given = fields.optional("password", as: String.self), !given.isEmpty {
-                fields.fail("password", detail: "a user with login type \"none\" cannot have a password")
-            }
-            password = loginType == "password" ? fields.required("password", as: String.self) : nil
-            organizationID = fields.required("organization_id")
-            try fields.check()
-        }
-    }
-
-    /// Coder's `UpdateRoles`: the user's site roles, all of them (what is left out is taken away).
-    struct UpdateRolesRequest: Decodable {
-        let roles: [String]
-
-        init(from decoder: any Decoder) throws {
-            var fields = try RequestFields(decoder)
-            // As Coder's: absent is none.
-            roles = fields.optional("roles", as: [String].self) ?? []
-            try fields.check()
-        }
-    }
-
-    struct UsersResponse: ResponseEncodable {
-        let users: [UserJSON]
-        let count: Int
-    }
-
-    struct KeyResponse: Encodable {
-        let key: String
-    }
-
     func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
-        routes.add(middleware: guards.authentication)
-        routes.get("users", use: listUsers)
-        routes.post("users", use: createUser)
-        routes.get("users/:user", use: getUser)
-        routes.put("users/:user/status/suspend") { try await setStatus($0, $1, .suspended) }
-        routes.put("users/:user/status/activate") { try await setStatus($0, $1, .active) }
-        routes.put("users/:user/roles", use: setRoles)
-        routes.get("users/:user/organizations", use: userOrganizations)
-        routes.post("users/:user/keys", use: createKey)
+        let signedIn = guards.signedIn(routes)
+        signedIn.get("users", use: listUsers)
+        signedIn.post("users", use: createUser)
+        signedIn.get("users/:user", use: getUser)
+        signedIn.put("users/:user/status/suspend") { try await setStatus($0, $1, .suspended) }
+        signedIn.put("users/:user/status/activate") { try await setStatus($0, $1, .active) }
+        signedIn.put("users/:user/roles", use: setRoles)
+        signedIn.get("users/:user/organizations", use: userOrganizations)
+        signedIn.post("users/:user/keys", use: createKey)
         return routes
     }
 
-    @Sendable func listUsers(_ request: Request, _ context: AppRequestContext) async throws -> UsersResponse {
-        let subject = try context.requireSubject()
+    @Sendable func listUsers(_ request: Request, _ context: SignedInContext) async throws -> UsersResponse {
+        let subject = context.subject
         var search: String?
         var status: UserStatus?
         for term in (request.uri.queryParameters["q"].map(String.init) ?? "").split(separator: " ") {
@@ -109,12 +44,15 @@ struct UsersController: ResourceController {
         let page = try request.page()
         // Everyone sees the users they may read: all of them for owners and administrators, the
         // members of their own organizations for others.
-        let viewer = RBAC.can(subject, .read, .user(id: UUID(), organizations: [])) ? nil : (subject.userID, Array(subject.organizations.keys))
+        let viewer: (userID: UUID, organizationIDs: [UUID])? = switch RBAC.scope(subject, reading: .users) {
+        case .all: nil
+        case .organizations(let organizations): (userID: subject.userID, organizationIDs: organizations)
+        }
         let (users, count) = try await store.users(search: search, status: status, visibleTo: viewer, page: page)
         return UsersResponse(users: users.map(UserJSON.init), count: count)
     }
 
-    @Sendable func createUser(_ request: Request, _ context: AppRequestContext) async throws -> Created<UserJSON> {
+    @Sendable func createUser(_ request: Request, _ context: SignedInContext) async throws -> Created<UserJSON> {
         try context.authorize(.create, .user(id: UUID(), organizations: []))
         let body = try await request.decode(as: CreateUserRequest.self, context: context)
         if let password = body.password { try Passwords.checkStrength(password) }
@@ -129,12 +67,12 @@ struct UsersController: ResourceController {
             email: body.email, username: body.username, hashedPassword: hashedPassword,
             loginType: body.loginType, organizationID: organization.id
         )
-        let audit = self.audit
+        let audit = context.audit
         do {
             return Created(UserJSON(try await store.createUser(new) { created in
-                try audit.entry(
-                    request, context, resourceType: .user, resourceID: created.id, target: created.username, action: .create,
-                    new: AuditedUser(created), organizationID: organization.id, status: .created
+                try audit.record(
+                    .user, id: created.id, target: created.username, action: .create,
+                    new: AuditedUser(created), organization: organization.id, status: .created
                 )
             }))
         } catch StoreError.conflict(let field) {
@@ -142,18 +80,17 @@ struct UsersController: ResourceController {
         }
     }
 
-    @Sendable func getUser(_ request: Request, _ context: AppRequestContext) async throws -> UserJSON {
+    @Sendable func getUser(_ request: Request, _ context: SignedInContext) async throws -> UserJSON {
         UserJSON(try await context.load(.user(context, in: store), for: .read))
     }
 
-    func setStatus(_ request: Request, _ context: AppRequestContext, _ status: UserStatus) async throws -> UserJSON {
-        let subject = try context.requireSubject()
+    func setStatus(_ request: Request, _ context: SignedInContext, _ status: UserStatus) async throws -> UserJSON {
         let user = try await context.load(.user(context, in: store), for: .read)
-        if status == .suspended, user.id == subject.userID {
+        if status == .suspended, user.id == context.subject.userID {
             throw APIError(.badRequest, "You cannot suspend yourself.")
         }
         try context.authorize(.update, .userAdministration(id: user.id, isOwner: user.siteRoles.contains(Role.owner.rawValue)))
-        let updated = try await store.setUserStatus(id: user.id, status, audit: changeAudit(request, context))
+        let updated = try await store.setUserStatus(id: user.id, status, audit: Self.changeAudit(context.audit))
         await authenticator.userChanged(user.id)
         return UserJSON(updated)
     }
@@ -161,10 +98,9 @@ struct UsersController: ResourceController {
     /// `PUT /users/{user}/roles` (Coder's): replaces the user's site roles. Owners only; nobody
     /// changes their own. Every replica drops the user's cached keys and re-checks the WebSockets
     /// they hold: a template admin demoted to member loses their organization daemon's connection.
-    @Sendable func setRoles(_ request: Request, _ context: AppRequestContext) async throws -> UserJSON {
-        let subject = try context.requireSubject()
+    @Sendable func setRoles(_ request: Request, _ context: SignedInContext) async throws -> UserJSON {
         let user = try await context.load(.user(context, in: store), for: .read)
-        guard user.id != subject.userID else { throw APIError(.badRequest, "You cannot change your own roles.") }
+        guard user.id != context.subject.userID else { throw APIError(.badRequest, "You cannot change your own roles.") }
         try context.authorize(.update, .siteRoles)
         let body = try await request.decode(as: UpdateRolesRequest.self, context: context)
         var roles = Set<String>()
@@ -173,7 +109,7 @@ struct UsersController: ResourceController {
             guard Role.assignableSiteRoles.contains(role) else { throw APIError(.badRequest, "\"\(role)\" is not a supported role") }
             roles.insert(role)
         }
-        let updated = try await store.setSiteRoles(id: user.id, roles.sorted(), audit: changeAudit(request, context))
+        let updated = try await store.setSiteRoles(id: user.id, roles.sorted(), audit: Self.changeAudit(context.audit))
         await authenticator.userChanged(user.id)
         return UserJSON(updated)
     }
@@ -181,31 +117,30 @@ struct UsersController: ResourceController {
     /// The audit row of a change of a user's status or roles (`user`, write), made inside the
     /// change's transaction; none when the user's status and roles are as they were (setting
     /// what a user has already changes nothing).
-    private func changeAudit(_ request: Request, _ context: AppRequestContext) -> @Sendable (_ old: User, _ new: User) throws -> AuditEntry? {
-        let audit = self.audit
-        return { old, new in
+    private static func changeAudit(_ audit: AuditTrail) -> @Sendable (_ old: User, _ new: User) throws -> AuditEntry? {
+        { old, new in
             guard old.status != new.status || Set(old.siteRoles) != Set(new.siteRoles) else { return nil }
-            return try audit.entry(
-                request, context, resourceType: .user, resourceID: new.id, target: new.username, action: .write,
-                old: AuditedUser(old), new: AuditedUser(new), organizationID: new.organizationIDs.first, status: .ok
+            return try audit.record(
+                .user, id: new.id, target: new.username, action: .write,
+                old: AuditedUser(old), new: AuditedUser(new), organization: new.organizationIDs.first, status: .ok
             )
         }
     }
 
-    @Sendable func userOrganizations(_ request: Request, _ context: AppRequestContext) async throws -> [OrganizationJSON] {
-        let subject = try context.requireSubject()
+    @Sendable func userOrganizations(_ request: Request, _ context: SignedInContext) async throws -> [OrganizationJSON] {
+        let subject = context.subject
         let user = try await context.load(.user(context, in: store), for: .read)
         return try await store.organizations(userID: user.id)
             .filter { RBAC.can(subject, .read, .organization(id: $0.id)) }
             .map(OrganizationJSON.init)
     }
 
-    @Sendable func createKey(_ request: Request, _ context: AppRequestContext) async throws -> Created<KeyResponse> {
+    @Sendable func createKey(_ request: Request, _ context: SignedInContext) async throws -> Created<KeyResponse> {
         let user = try await context.load(.user(context, in: store), for: .read)
         try context.authorize(.create, .apiKey(owner: user.id))
-        let audit = self.audit
+        let audit = context.audit
         let token = try await authenticator.issueKey(for: user.id, loginType: "token", lifetime: Authenticator.tokenLifetime) { key in
-            try audit.apiKeyEntry(request, context, key: key, action: .create, status: .created)
+            try AuditRecorder.apiKeyEntry(audit, key: key, action: .create, status: .created)
         }
         return Created(KeyResponse(key: token))
     }
@@ -214,13 +149,13 @@ struct UsersController: ResourceController {
 extension Lookup where Value == User {
     /// `{user}`: a uuid, a username, or `me` (the caller), as Coder resolves it; one that names
     /// nobody is Coder's 400.
-    static func user(_ context: AppRequestContext, parameter name: String = "user", in store: Store) -> Lookup {
+    static func user(_ context: SignedInContext, parameter name: String = "user", in store: Store) -> Lookup {
         let raw = context.parameters.get(name) ?? ""
-        let caller = context.subject?.userID
+        let caller = context.subject.userID
         return Lookup(
             fetch: {
                 let user: User? = if raw == "me" {
-                    if let caller { try await store.user(id: caller) } else { nil }
+                    try await store.user(id: caller)
                 } else if let id = UUID(uuidString: raw) {
                     try await store.user(id: id)
                 } else {
@@ -234,7 +169,7 @@ extension Lookup where Value == User {
     }
 }
 
-extension AppRequestContext {
+extension SignedInContext {
     /// `{user}`, resolved without a permission check: the route decides what the caller may do
     /// with that user (create a workspace for them, say).
     func userParameter(_ store: Store) async throws -> User {
