@@ -11,38 +11,6 @@ import Pubsub
 import Store
 import WebSocket
 
-/// What the provisioner endpoints need from the running replica.
-public struct ProvisionerServices: Sendable {
-    public let acquirer: JobAcquirer
-    public let connections: DaemonConnections
-    public let pubsub: Pubsub
-    public let replicaID: UUID
-    /// `--provisioner-daemon-psk`; nil when external daemons may only use session tokens.
-    public let preSharedKey: String?
-    public let webSocket: WebSocketConfiguration
-    public let logLimits: JobLogLimits
-    /// The replica's quota commits; whether quotas are enforced, the composition root answers
-    /// from the licensing (`quotaEnforced`).
-    public let quotaCommits: QuotaCommits
-    /// `--provisioner-daemons-per-user` and `--provisioner-daemons-per-organization`.
-    public let daemonCaps: DaemonCaps
-
-    public init(
-        acquirer: JobAcquirer, connections: DaemonConnections, pubsub: Pubsub, replicaID: UUID, preSharedKey: String?, webSocket: WebSocketConfiguration,
-        logLimits: JobLogLimits = JobLogLimits(), daemonCaps: DaemonCaps = DaemonCaps(), quotaEnforced: @escaping @Sendable () -> Bool = { false }
-    ) {
-        self.daemonCaps = daemonCaps
-        self.acquirer = acquirer
-        self.connections = connections
-        self.pubsub = pubsub
-        self.replicaID = replicaID
-        self.preSharedKey = preSharedKey
-        self.webSocket = webSocket
-        self.logLimits = logLimits
-        self.quotaCommits = QuotaCommits(enforced: quotaEnforced)
-    }
-}
-
 /// `GET /organizations/{organization}/provisionerdaemons` and the `…/serve` WebSocket.
 struct ProvisionerDaemonsController: ResourceController {
     static let pskHeader = HTTPField.Name(ProvisionerServe.pskHeader)!
@@ -59,79 +27,13 @@ struct ProvisionerDaemonsController: ResourceController {
     /// for one reconnecting), with the upgrade's request; a refused one writes no row.
     let audit: AuditRecorder
 
-    /// What the audit log shows of a daemon. Its `instance_id` (which lets a reconnect replace a
-    /// live connection) shows only that it changed.
-    struct AuditedDaemon: Encodable {
-        let id: UUID
-        let name: String
-        let organization_id: UUID
-        let provisioners: [String]
-        let tags: [String: String]
-        let version: String
-        let scope: String
-        let owner_id: UUID?
-        let instance_id: String
-        let replica_id: UUID?
-        let connection_id: UUID?
-        let connected: Bool
-
-        static let secretFields: Set<String> = ["instance_id"]
-
-        init(_ daemon: ProvisionerDaemonRecord) {
-            id = daemon.id
-            name = daemon.name
-            organization_id = daemon.organizationID
-            provisioners = daemon.provisioners
-            tags = daemon.tags
-            version = daemon.version
-            scope = daemon.ownership.scope
-            owner_id = daemon.ownership.ownerID
-            instance_id = daemon.instanceID
-            replica_id = daemon.replicaID
-            connection_id = daemon.connectionID
-            connected = daemon.connected
-        }
-    }
-
-    struct DaemonJSON: ResponseEncodable {
-        struct NullTime: Encodable {
-            let time: String
-            let valid: Bool
-        }
-        let id: UUID
-        let created_at: Date
-        let updated_at: NullTime
-        let name: String
-        let provisioners: [String]
-        let tags: [String: String]
-        let last_seen_at: Date?
-        let status: String
-        let replica_id: UUID?
-        let current_job_id: UUID?
-        let version: String
-
-        init(_ daemon: ProvisionerDaemonRecord) {
-            id = daemon.id
-            created_at = daemon.createdAt
-            updated_at = NullTime(time: daemon.updatedAt.map(RFC3339.string(from:)) ?? "0001-01-01T00:00:00Z", valid: daemon.updatedAt != nil)
-            name = daemon.name
-            provisioners = daemon.provisioners
-            tags = daemon.tags
-            last_seen_at = daemon.lastSeenAt
-            status = !daemon.connected ? "offline" : (daemon.currentJobID == nil ? "idle" : "busy")
-            replica_id = daemon.replicaID
-            current_job_id = daemon.currentJobID
-            version = daemon.version
-        }
-    }
-
     func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
         // Authenticated by the pre-shared key or a session token: its own rule, so before the
         // authentication middleware.
         routes.webSocket("organizations/:organization/provisionerdaemons/serve", accept: serve)
-        routes.add(middleware: guards.authentication)
-        routes.get("organizations/:organization/provisionerdaemons") { _, context in
+        let signedIn = guards.signedIn(routes)
+        signedIn.get("organizations/:organization/provisionerdaemons") { _, context in
             let organization = try await context.organizationParameter(store)
             try context.authorize(.read, .provisionerDaemons(organization: organization.id))
             return try await store.daemons(organizationID: organization.id).map(DaemonJSON.init)
@@ -222,21 +124,20 @@ struct ProvisionerDaemonsController: ResourceController {
         // organization only.
         var caps = services.daemonCaps
         if subject == nil || !isUserScoped { caps.perUser = nil }
-        let audit = self.audit
         // The token's user is the actor (this route authenticates itself; the context has no subject).
         var actor = context
         actor.subject = subject
-        let auditContext = actor
+        let audit = self.audit.trail(request, actor)
         let credential: JSONValue = .object(["credential": .string(subject == nil ? "psk" : "session_token")])
         let outcome = try await store.registerDaemon(DaemonRegistration(
             name: name, organizationID: organization.id, ownership: ownership, instanceID: instanceID, connectionID: connectionID,
             provisioners: provisioners.sorted(), tags: tags, replicaID: services.replicaID,
             version: version
         ), liveness: services.connections.liveness, caps: caps) { old, new in
-            try audit.entry(
-                request, auditContext, resourceType: .provisionerDaemon, resourceID: new.id, target: new.name, action: old == nil ? .create : .write,
+            try audit.record(
+                .provisionerDaemon, id: new.id, target: new.name, action: old == nil ? .create : .write,
                 old: old.map(AuditedDaemon.init), new: AuditedDaemon(new), secretFields: AuditedDaemon.secretFields,
-                organizationID: new.organizationID, status: .switchingProtocols, additionalFields: credential
+                organization: new.organizationID, status: .switchingProtocols, additionalFields: credential
             )
         }
         let record: ProvisionerDaemonRecord
@@ -315,24 +216,4 @@ struct ProvisionerDaemonsController: ResourceController {
             logger.info("provisioner daemon disconnected", metadata: ["daemon": "\(name)", "connection": "\(connectionID)", "close": "\(status)"])
         }
     }
-}
-
-/// The text messages of a connection; a binary message ends it (the protocol is text only).
-struct DaemonTexts: AsyncSequence, Sendable {
-    struct BinaryMessage: Error, Equatable {}
-    typealias Element = String
-    let inbound: WebSocketInbound
-
-    struct AsyncIterator: AsyncIteratorProtocol {
-        var base: WebSocketInbound.AsyncIterator
-        mutating func next() async throws -> String? {
-            switch try await base.next() {
-            case .text(let text): return text
-            case .binary: throw BinaryMessage()
-            case nil: return nil
-            }
-        }
-    }
-
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: inbound.makeAsyncIterator()) }
 }

@@ -8,78 +8,29 @@ import Store
 struct TemplateACLController: ResourceController {
     let store: Store
     let access: TemplateAccessChecker
+    /// Unused since the signed-in routes record through `context.audit`; kept for `APIServer`'s call.
     let audit: AuditRecorder
-
-    struct TemplateUserJSON: ResponseEncodable {
-        let user: UserJSON
-        let role: TemplateRole
-
-        func encode(to encoder: any Encoder) throws {
-            try user.encode(to: encoder)
-            var container = encoder.container(keyedBy: RoleKey.self)
-            try container.encode(role, forKey: .role)
-        }
-    }
-
-    struct TemplateGroupJSON: ResponseEncodable {
-        let group: GroupsController.GroupJSON
-        let role: TemplateRole
-
-        func encode(to encoder: any Encoder) throws {
-            try group.encode(to: encoder)
-            var container = encoder.container(keyedBy: RoleKey.self)
-            try container.encode(role, forKey: .role)
-        }
-    }
-
-    enum RoleKey: String, CodingKey { case role }
-
-    /// What the audit log shows of a template's ACL.
-    struct AuditedACL: Encodable {
-        let user_acl: [String: String]
-        let group_acl: [String: String]
-        init(_ template: Template) {
-            user_acl = Dictionary(uniqueKeysWithValues: template.userACL.map { ($0.key.uuidString.lowercased(), $0.value.rawValue) })
-            group_acl = Dictionary(uniqueKeysWithValues: template.groupACL.map { ($0.key.uuidString.lowercased(), $0.value.rawValue) })
-        }
-    }
-
-    struct UpdateACLRequest: Decodable {
-        let userPerms: [String: String]
-        let groupPerms: [String: String]
-
-        init(from decoder: any Decoder) throws {
-            var fields = try RequestFields(decoder)
-            userPerms = fields.optional("user_perms") ?? [:]
-            groupPerms = fields.optional("group_perms") ?? [:]
-            try fields.check()
-        }
-    }
-
-    /// Entries one PATCH may change: it is one transaction and one validation pass.
-    static let maximumEntries = 10_000
 
     func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
-        routes.add(middleware: guards.authentication)
-        routes.add(middleware: guards.feature(.templateRBAC))
-        routes.get("templates/:template/acl") { _, context in
+        let signedIn = guards.signedIn(routes, feature: .templateRBAC)
+        signedIn.get("templates/:template/acl") { _, context in
             let template = try await load(context, for: .read)
             let users = try await store.users(ids: Array(template.userACL.keys)).sorted { $0.username < $1.username }
             return users.compactMap { user in template.userACL[user.id].map { TemplateUserJSON(user: UserJSON(user), role: $0) } }
         }
-        routes.get("templates/:template/acl/groups") { _, context in
+        signedIn.get("templates/:template/acl/groups") { _, context in
             let template = try await load(context, for: .read)
             let groups = try await store.groups(GroupFilter(organizationID: template.organizationID, ids: Array(template.groupACL.keys))).withMembers
             return groups.compactMap { group in
                 template.groupACL[group.group.id].map { TemplateGroupJSON(group: GroupsController.GroupJSON(group), role: $0) }
             }
         }
-        routes.patch("templates/:template/acl", use: update)
+        signedIn.patch("templates/:template/acl", use: update)
         return routes
     }
 
-    @Sendable func update(_ request: Request, _ context: AppRequestContext) async throws -> MessageJSON {
+    @Sendable func update(_ request: Request, _ context: SignedInContext) async throws -> MessageJSON {
         let template = try await load(context, for: .update)
         let body = try await request.decode(as: UpdateACLRequest.self, context: context)
         guard body.userPerms.count + body.groupPerms.count <= Self.maximumEntries else {
@@ -122,18 +73,17 @@ struct TemplateACLController: ResourceController {
         guard validations.isEmpty else {
             throw APIError(.badRequest, "Invalid request to update template metadata!", validations: validations)
         }
-        let audit = self.audit.deferred(request, context)
-        do {
-            _ = try await store.updateTemplateACL(templateID: template.id, users: users, groups: groups) { old, new in
-                try audit(.template, new.id, new.name, .write, AuditedACL(old), AuditedACL(new), new.organizationID, .ok)
-            }
-        } catch StoreError.notFound {
-            throw APIError.resourceNotFound
+        let audit = context.audit
+        _ = try await store.updateTemplateACL(templateID: template.id, users: users, groups: groups) { old, new in
+            try audit.record(
+                .template, id: new.id, target: new.name, action: .write,
+                old: AuditedACL(old), new: AuditedACL(new), organization: new.organizationID, status: .ok
+            )
         }
         return MessageJSON(message: "Successfully updated template ACL list.")
     }
 
-    private func load(_ context: AppRequestContext, for action: Action) async throws -> Template {
+    private func load(_ context: SignedInContext, for action: Action) async throws -> Template {
         let id = try context.uuidParameter("template")
         return try await context.load(.template(id, in: store, checker: access, context: context), for: action).template
     }

@@ -53,8 +53,8 @@ struct AccessibleTemplate: Sendable {
 }
 
 extension Lookup where Value == AccessibleTemplate {
-    static func template(_ id: UUID, in store: Store, checker: TemplateAccessChecker, context: AppRequestContext) throws -> Lookup {
-        let subject = try context.requireSubject()
+    static func template(_ id: UUID, in store: Store, checker: TemplateAccessChecker, context: SignedInContext) -> Lookup {
+        let subject = context.subject
         return Lookup(
             fetch: {
                 guard let template = try await store.template(id: id) else { return nil }

@@ -1,93 +1,31 @@
 import Foundation
 import Hummingbird
-import ProvisionerProtocol
 import Provisioning
 import Store
 
 /// Template versions: importing an uploaded archive (an import job), reading and canceling it.
-/// A creation is audited (`template_version`, create).
+/// A creation is audited (`template_version`, create). The JSON is in `TemplateVersionJSON.swift`,
+/// the request bodies in `TemplateVersionRequests.swift`, the lookup in `TemplateVersionAccess.swift`.
 struct TemplateVersionsController: ResourceController {
     let store: Store
     /// A version of a template is that template's: hidden with it, and changed by its ACL admins.
     let access: TemplateAccessChecker
+    /// Unused since audit rows come from `context.audit`; kept while `APIServer` passes it.
     let audit: AuditRecorder
-
-    /// What the audit log shows of a template version: the version and what its import job runs.
-    struct AuditedVersion: Encodable {
-        let id: UUID
-        let template_id: UUID?
-        let organization_id: UUID
-        let name: String
-        let created_by: UUID
-        let created_at: Date
-        let job_id: UUID
-        let file_id: UUID
-        let provisioner: String
-        let tags: [String: String]
-
-        init(_ version: TemplateVersion, job: NewProvisionerJob) {
-            id = version.id
-            template_id = version.templateID
-            organization_id = version.organizationID
-            name = version.name
-            created_by = version.createdBy
-            created_at = version.createdAt
-            job_id = version.jobID
-            file_id = job.fileID
-            provisioner = job.provisioner
-            tags = job.tags
-        }
-    }
-
-    struct CreateVersionRequest: Decodable {
-        let name: String?
-        let templateID: UUID?
-        let fileID: UUID
-        let provisioner: String
-        let tags: [String: String]
-
-        init(from decoder: any Decoder) throws {
-            var fields = try RequestFields(decoder)
-            name = fields.optional("name")
-            templateID = fields.optional("template_id")
-            _ = fields.oneOf("storage_method", ["file"])
-            fileID = fields.required("file_id")
-            provisioner = fields.oneOf("provisioner", ProvisionerDaemonsController.knownProvisioners)
-            tags = fields.optional("tags") ?? [:]
-            try fields.check()
-            do {
-                try ProvisionerTagList.check(tags)
-            } catch {
-                throw APIError.validationFailed([.init(field: "tags", detail: error.description)])
-            }
-        }
-    }
-
-    struct VersionJSON: ResponseEncodable {
-        let id: UUID
-        let template_id: UUID?
-        let organization_id: UUID
-        let created_at: Date
-        let updated_at: Date
-        let name: String
-        let readme: String
-        let created_by: UUID
-        let job: ProvisionerJobJSON
-    }
 
     func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
-        routes.add(middleware: guards.authentication)
-        routes.post("organizations/:organization/templateversions", use: createVersion)
-        routes.get("templateversions/:templateversion") { _, context in
-            try await versionJSON(try await context.load(.templateVersion(try context.uuidParameter("templateversion"), in: store, checker: access, context: context), for: .read).version)
+        let signedIn = guards.signedIn(routes)
+        signedIn.post("organizations/:organization/templateversions", use: createVersion)
+        signedIn.get("templateversions/:templateversion") { _, context in
+            try await VersionJSON.make(try await context.load(.templateVersion(try context.uuidParameter("templateversion"), in: store, checker: access, context: context), for: .read).version, store: store)
         }
-        routes.patch("templateversions/:templateversion/cancel", use: cancelVersion)
+        signedIn.patch("templateversions/:templateversion/cancel", use: cancelVersion)
         return routes
     }
 
-    @Sendable func createVersion(_ request: Request, _ context: AppRequestContext) async throws -> Created<VersionJSON> {
-        let subject = try context.requireSubject()
+    @Sendable func createVersion(_ request: Request, _ context: SignedInContext) async throws -> Created<VersionJSON> {
+        let subject = context.subject
         let organization = try await context.organizationParameter(store)
         let body = try await request.decode(as: CreateVersionRequest.self, context: context)
         if let templateID = body.templateID {
@@ -110,62 +48,18 @@ struct TemplateVersionsController: ResourceController {
             fileID: body.fileID, input: "{}", tags: ProvisionerTags.normalize(body.tags, userID: subject.userID)
         )
         let name = body.name.flatMap { $0.isEmpty ? nil : $0 } ?? "version-\(Tokens.random(6).lowercased())"
-        let audit = self.audit
+        let audit = context.audit
         let version = try await store.createTemplateVersion(name: name, templateID: body.templateID, job: job) { created in
-            try audit.entry(
-                request, context, resourceType: .templateVersion, resourceID: created.id, target: created.name, action: .create,
-                new: AuditedVersion(created, job: job), organizationID: created.organizationID, status: .created
+            try audit.record(
+                .templateVersion, id: created.id, target: created.name, action: .create,
+                new: AuditedVersion(created, job: job), organization: created.organizationID, status: .created
             )
         }
-        return Created(try await versionJSON(version))
+        return Created(try await VersionJSON.make(version, store: store))
     }
 
-    @Sendable func cancelVersion(_ request: Request, _ context: AppRequestContext) async throws -> MessageJSON {
+    @Sendable func cancelVersion(_ request: Request, _ context: SignedInContext) async throws -> MessageJSON {
         let version = try await context.load(.templateVersion(try context.uuidParameter("templateversion"), in: store, checker: access, context: context), for: .update).version
         return try await JobCancellation.cancel(jobID: version.jobID, in: store)
-    }
-
-    private func versionJSON(_ version: TemplateVersion) async throws -> VersionJSON {
-        guard let job = try await store.job(id: version.jobID) else { throw APIError.internalError("template version without its job") }
-        return VersionJSON(
-            id: version.id, template_id: version.templateID, organization_id: version.organizationID,
-            created_at: version.createdAt, updated_at: version.updatedAt, name: version.name, readme: "",
-            created_by: version.createdBy, job: try await ProvisionerJobJSON.make(job, store: store)
-        )
-    }
-}
-
-/// A template version and what the caller may do with its template (nil: it has none yet).
-struct AccessibleTemplateVersion: Sendable {
-    let version: TemplateVersion
-    let access: TemplateAccess?
-}
-
-extension Lookup where Value == AccessibleTemplateVersion {
-    static func templateVersion(_ id: UUID, in store: Store, checker: TemplateAccessChecker, context: AppRequestContext) throws -> Lookup {
-        let subject = try context.requireSubject()
-        return Lookup(
-            fetch: {
-                guard let version = try await store.templateVersion(id: id) else { return nil }
-                guard let templateID = version.templateID, let template = try await store.template(id: templateID) else {
-                    return AccessibleTemplateVersion(version: version, access: nil)
-                }
-                return AccessibleTemplateVersion(version: version, access: try await checker.access(subject, to: template))
-            },
-            resource: { found in
-                found.access.map { .template(organization: found.version.organizationID, access: $0) } ?? .templates(organization: found.version.organizationID)
-            }
-        )
-    }
-}
-
-/// Canceling the job behind a template version or a workspace build: Coder's answers.
-enum JobCancellation {
-    static func cancel(jobID: UUID, in store: Store) async throws -> MessageJSON {
-        guard let job = try await store.job(id: jobID), job.completedAt == nil, job.canceledAt == nil else {
-            throw APIError(.badRequest, "Job has already completed or been canceled.")
-        }
-        _ = try await store.cancelJob(id: job.id)
-        return MessageJSON(message: "Job has been marked as canceled...")
     }
 }

@@ -20,12 +20,12 @@ struct WorkspaceBuildsController: ResourceController {
 
     func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
-        routes.add(middleware: guards.authentication)
-        routes.get("workspacebuilds/:build") { _, context in
+        let signedIn = guards.signedIn(routes)
+        signedIn.get("workspacebuilds/:build") { _, context in
             try await BuildJSON.make(try await context.load(.build(try context.uuidParameter("build"), in: store), for: .read).build, store: store)
         }
-        routes.webSocket("workspacebuilds/:build/logs", plain: logsPage, accept: followedLogs)
-        routes.patch("workspacebuilds/:build/cancel") { _, context in
+        signedIn.webSocket("workspacebuilds/:build/logs", plain: logsPage, accept: followedLogs)
+        signedIn.patch("workspacebuilds/:build/cancel") { _, context in
             let (build, _) = try await context.load(.build(try context.uuidParameter("build"), in: store), for: .update)
             return try await JobCancellation.cancel(jobID: build.jobID, in: store)
         }
@@ -33,7 +33,7 @@ struct WorkspaceBuildsController: ResourceController {
     }
 
     /// `GET …/logs`: `limit` lines (default and most: `logPageSize`) after the line `after`.
-    @Sendable private func logsPage(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+    @Sendable private func logsPage(_ request: Request, _ context: SignedInContext) async throws -> Response {
         let (build, _) = try await context.load(.build(try context.uuidParameter("build"), in: store), for: .read)
         let after = Int64(request.uri.queryParameters["after"].map(String.init) ?? "0") ?? 0
         let requested = request.uri.queryParameters["limit"].flatMap { Int(String($0)) } ?? Self.logPageSize
@@ -45,8 +45,8 @@ struct WorkspaceBuildsController: ResourceController {
     /// new one as the daemon sends it (from any replica: NOTIFY on the logs channel, with a slow
     /// backup poll), one JSON object per text message; closed with 1000 once the job has ended
     /// and every line is out.
-    @Sendable private func followedLogs(_ request: Request, _ context: AppRequestContext) async throws -> WebSocketAcceptance {
-        let subject = try context.requireSubject()
+    @Sendable private func followedLogs(_ request: Request, _ context: SignedInContext) async throws -> WebSocketAcceptance {
+        let subject = context.subject
         let (build, workspace) = try await context.load(.build(try context.uuidParameter("build"), in: store), for: .read)
         let after = Int64(request.uri.queryParameters["after"].map(String.init) ?? "0") ?? 0
         let sockets = self.sockets

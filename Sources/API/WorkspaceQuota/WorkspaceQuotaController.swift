@@ -11,29 +11,16 @@ struct WorkspaceQuotaController: ResourceController {
     let store: Store
     let features: any FeatureProvider
 
-    /// The seed's `{budget, credits_consumed}`, plus `allowances`, which says where the budget
-    /// comes from (coder/coder#6271).
-    struct QuotaJSON: ResponseEncodable {
-        struct AllowanceJSON: Encodable {
-            let group_id: UUID
-            let group_name: String
-            let quota_allowance: Int64
-        }
-        let credits_consumed: Int64
-        let budget: Int64
-        let allowances: [AllowanceJSON]
-    }
-
     func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
-        routes.add(middleware: guards.authentication)
-        routes.get("workspace-quota/:user") { _, context in
+        let signedIn = guards.signedIn(routes)
+        signedIn.get("workspace-quota/:user") { _, context in
             let user = try await context.load(.workspaceQuota(context, in: store), for: .read)
             // The deployment's default organization, as Coder's newer route redirects to.
             guard let organization = try await store.defaultOrganization() else { throw APIError.resourceNotFound }
             return try await quota(user, organizationID: organization.id)
         }
-        routes.get("organizations/:organization/members/:user/workspace-quota") { _, context in
+        signedIn.get("organizations/:organization/members/:user/workspace-quota") { _, context in
             let organization = try await context.organizationParameter(store)
             let user = try await context.load(.workspaceQuota(context, in: store), for: .read)
             return try await quota(user, organizationID: organization.id)
@@ -56,7 +43,7 @@ struct WorkspaceQuotaController: ResourceController {
 extension Lookup where Value == User {
     /// `{user}` (id, username or `me`) as the subject of a quota: readable by that user, user
     /// admins and owners; others get 404, as if the user did not exist.
-    static func workspaceQuota(_ context: AppRequestContext, in store: Store) -> Lookup {
+    static func workspaceQuota(_ context: SignedInContext, in store: Store) -> Lookup {
         Lookup(fetch: Lookup.user(context, in: store).fetch, resource: { .workspaceQuota(user: $0.id) })
     }
 }

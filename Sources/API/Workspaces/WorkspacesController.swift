@@ -2,59 +2,18 @@ import Foundation
 import Hummingbird
 import Provisioning
 import Store
-import WireFormat
 
 /// Workspaces and starting their builds: what turns into workspace-build jobs. Creating a
 /// workspace is audited (`workspace`, create, and its first build's row), and so is every
 /// build (`workspace_build`, create; the transition is in the diff). A build's target is its
 /// workspace's name, with Coder's additional fields (`workspace_name`, `build_number`,
-/// `build_reason`).
+/// `build_reason`). The JSON is in `WorkspaceJSON.swift`, the request bodies in
+/// `WorkspaceRequests.swift`, the audit snapshots in `WorkspaceAudit.swift`.
 struct WorkspacesController: ResourceController {
     let store: Store
     let access: TemplateAccessChecker
+    /// Unused since audit rows come from `context.audit`; kept while `APIServer` passes it.
     let audit: AuditRecorder
-
-    /// What the audit log shows of a workspace.
-    struct AuditedWorkspace: Encodable {
-        let id: UUID
-        let name: String
-        let owner_id: UUID
-        let organization_id: UUID
-        let template_id: UUID
-        let created_at: Date
-
-        init(_ workspace: Workspace) {
-            id = workspace.id
-            name = workspace.name
-            owner_id = workspace.ownerID
-            organization_id = workspace.organizationID
-            template_id = workspace.templateID
-            created_at = workspace.createdAt
-        }
-    }
-
-    /// What the audit log shows of a build.
-    struct AuditedBuild: Encodable {
-        let id: UUID
-        let workspace_id: UUID
-        let template_version_id: UUID
-        let build_number: Int32
-        let transition: String
-        let initiator_id: UUID
-        let job_id: UUID
-        let created_at: Date
-
-        init(_ build: WorkspaceBuild) {
-            id = build.id
-            workspace_id = build.workspaceID
-            template_version_id = build.templateVersionID
-            build_number = build.buildNumber
-            transition = build.transition
-            initiator_id = build.initiatorID
-            job_id = build.jobID
-            created_at = build.createdAt
-        }
-    }
 
     /// The job of a workspace build (every transition): the template version's archive and
     /// provisioner, with the version's tags made the workspace owner's (`ProvisionerTags.forBuild`),
@@ -67,54 +26,19 @@ struct WorkspacesController: ResourceController {
         )
     }
 
-    /// A build's audit row: created by the request, about the workspace `workspaceName`.
-    static func buildEntry(
-        _ audit: AuditRecorder, _ request: Request, _ context: AppRequestContext, build: WorkspaceBuild, workspaceName: String, organizationID: UUID
-    ) throws -> AuditEntry? {
-        try audit.entry(
-            request, context, resourceType: .workspaceBuild, resourceID: build.id, target: workspaceName, action: .create,
-            new: AuditedBuild(build), organizationID: organizationID, status: .created,
-            additionalFields: .object([
-                "workspace_name": .string(workspaceName), "build_number": .string(String(build.buildNumber)), "build_reason": .string("initiator"),
-            ])
-        )
-    }
-
-    struct CreateWorkspaceRequest: Decodable {
-        let name: String
-        let templateID: UUID
-
-        init(from decoder: any Decoder) throws {
-            var fields = try RequestFields(decoder)
-            name = fields.username("name")
-            templateID = fields.required("template_id")
-            try fields.check()
-        }
-    }
-
-    struct CreateBuildRequest: Decodable {
-        let transition: String
-
-        init(from decoder: any Decoder) throws {
-            var fields = try RequestFields(decoder)
-            transition = fields.oneOf("transition", ["start", "stop", "delete"])
-            try fields.check()
-        }
-    }
-
     func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
-        routes.add(middleware: guards.authentication)
-        routes.post("organizations/:organization/members/:user/workspaces", use: createWorkspace)
-        routes.get("workspaces/:workspace") { _, context in
+        let signedIn = guards.signedIn(routes)
+        signedIn.post("organizations/:organization/members/:user/workspaces", use: createWorkspace)
+        signedIn.get("workspaces/:workspace") { _, context in
             try await WorkspaceJSON.make(try await context.load(.workspace(try context.uuidParameter("workspace"), in: store), for: .read), store: store)
         }
-        routes.post("workspaces/:workspace/builds", use: createBuild)
+        signedIn.post("workspaces/:workspace/builds", use: createBuild)
         return routes
     }
 
-    @Sendable func createWorkspace(_ request: Request, _ context: AppRequestContext) async throws -> Created<WorkspaceJSON> {
-        let subject = try context.requireSubject()
+    @Sendable func createWorkspace(_ request: Request, _ context: SignedInContext) async throws -> Created<WorkspaceJSON> {
+        let subject = context.subject
         let organization = try await context.organizationParameter(store)
         let owner = try await context.userParameter(store)
         try context.authorize(.create, .workspace(owner: owner.id, organization: organization.id))
@@ -129,26 +53,27 @@ struct WorkspacesController: ResourceController {
         let template = found.template
         let (version, versionJob) = try await activeVersion(of: template)
         let job = Self.buildJob(organizationID: organization.id, initiatorID: subject.userID, template: template, versionJob: versionJob, ownerID: owner.id)
-        let audit = self.audit
+        let audit = context.audit
         do {
             let (workspace, _) = try await store.createWorkspace(
                 ownerID: owner.id, organizationID: organization.id, templateID: template.id, versionID: version.id, name: body.name, job: job
             ) { created, build in
-                let workspaceRow = try audit.entry(
-                    request, context, resourceType: .workspace, resourceID: created.id, target: created.name, action: .create,
-                    new: AuditedWorkspace(created), organizationID: created.organizationID, status: .created
+                let workspaceRow = try audit.record(
+                    .workspace, id: created.id, target: created.name, action: .create,
+                    new: AuditedWorkspace(created), organization: created.organizationID, status: .created
                 )
-                let buildRow = try Self.buildEntry(audit, request, context, build: build, workspaceName: created.name, organizationID: created.organizationID)
+                let buildRow = try Self.buildEntry(audit, build: build, workspaceName: created.name, organizationID: created.organizationID)
                 return [workspaceRow, buildRow].compactMap { $0 }
             }
             return Created(try await WorkspaceJSON.make(workspace, store: store))
         } catch StoreError.conflict {
+            // The Store's conflict in this resource's words (Coder's).
             throw APIError(.conflict, "Workspace \"\(body.name)\" already exists.", validations: [.init(field: "name", detail: "This value is already in use and should be unique.")])
         }
     }
 
-    @Sendable func createBuild(_ request: Request, _ context: AppRequestContext) async throws -> Created<BuildJSON> {
-        let subject = try context.requireSubject()
+    @Sendable func createBuild(_ request: Request, _ context: SignedInContext) async throws -> Created<BuildJSON> {
+        let subject = context.subject
         let workspace = try await context.load(.workspace(try context.uuidParameter("workspace"), in: store), for: .update)
         let body = try await request.decode(as: CreateBuildRequest.self, context: context)
         guard let found = try await Lookup.template(workspace.templateID, in: store, checker: access, context: context).fetch() else {
@@ -166,15 +91,15 @@ struct WorkspacesController: ResourceController {
         )
         do {
             // Decided inside the transaction that inserts the build: of concurrent requests exactly one wins.
-            let audit = self.audit
+            let audit = context.audit
             let build = try await store.createBuild(workspaceID: workspace.id, versionID: version.id, transition: body.transition, job: job) { created in
-                try Self.buildEntry(audit, request, context, build: created, workspaceName: workspace.name, organizationID: workspace.organizationID)
+                try Self.buildEntry(audit, build: created, workspaceName: workspace.name, organizationID: workspace.organizationID)
             }
             return Created(try await BuildJSON.make(build, store: store))
         } catch StoreError.buildActive {
+            // The Store's refusal in this resource's words (Coder's); its `notFound` (the
+            // workspace gone meanwhile) answers 404 through `StoreError`'s own conformance.
             throw APIError(.conflict, "A workspace build is already active.")
-        } catch StoreError.notFound {
-            throw APIError.resourceNotFound
         }
     }
 
