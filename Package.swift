@@ -26,6 +26,12 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
     ],
     targets: [
+        // support
+        // What every layer may share (`Doorbell`, `waitForCancellation`, `oneLine`): the standard library only.
+        .target(
+            name: "Support",
+            swiftSettings: swiftSettings
+        ),
         // wire
         .systemLibrary(
             name: "CLibPQ",
@@ -86,7 +92,7 @@ let package = Package(
         .target(
             name: "Pubsub",
             dependencies: [
-                "Postgres", "Telemetry",
+                "Postgres", "Telemetry", "Support",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -94,7 +100,7 @@ let package = Package(
         .target(
             name: "Replicas",
             dependencies: [
-                "Store", "Pubsub", "Postgres", "Telemetry",
+                "Store", "Pubsub", "Postgres", "Telemetry", "Support",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -133,7 +139,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "Store", "Pubsub", "Replicas", "Provisioning", "ProvisionerProtocol", "Licensing", "WebSocket", "WireFormat", "Telemetry",
+                "Store", "Pubsub", "Replicas", "Provisioning", "ProvisionerProtocol", "Licensing", "WebSocket", "WireFormat", "Telemetry", "Support",
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
@@ -158,7 +164,7 @@ let package = Package(
         .target(
             name: "CoordinatorServer",
             dependencies: [
-                "API", "Store", "Postgres", "Pubsub", "Replicas", "Provisioning", "ProvisionerProtocol", "Licensing", "WebSocket", "Telemetry",
+                "API", "Store", "Postgres", "Pubsub", "Replicas", "Provisioning", "ProvisionerProtocol", "Licensing", "WebSocket", "Telemetry", "Support",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -180,6 +186,7 @@ let package = Package(
                 "ProvisionerProtocol",
                 "ProvisionerDaemon",
                 "WireFormat",
+                "Support",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import Postgres
 import ServiceLifecycle
+import Support
 import Telemetry
 
 /// One coordinator replica with everything wired: it opens (or starts) the database and migrates

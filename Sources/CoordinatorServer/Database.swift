@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Postgres
 import Store
+import Support
 
 /// The database of a replica, opened from a URL or as the embedded cluster, which it starts.
 /// An unreachable database (restarting, failing over) is waited for, up to the connect timeout,

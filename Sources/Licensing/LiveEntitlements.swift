@@ -43,12 +43,14 @@ public final class LiveEntitlements: Sendable {
         public let generation: UInt64
     }
 
+    /// What a computation keeps: the generation is the `LiveValue`'s.
+    private struct Computed: Sendable {
+        let entitlements: Entitlements
+        let json: [UInt8]
+    }
+
     private struct State {
-        var snapshot: Snapshot
         var replicaStartTimes: [Date] = []
-        /// The computation started last that has been kept: an older one finishing late is dropped.
-        var keptTicket: UInt64 = 0
-        var nextTicket: UInt64 = 0
         var wakeTimer: Task<Void, Never>?
     }
 
@@ -57,8 +59,8 @@ public final class LiveEntitlements: Sendable {
     private let store: Store
     private let now: @Sendable () -> Date
     private let logger: Logger
-    private let state: Mutex<State>
-    private let bell = Doorbell()
+    private let state = Mutex(State())
+    private let live: LiveValue<Computed>
 
     public init(
         configuration: Configuration, verifier: LicenseVerifier, store: Store,
@@ -70,10 +72,13 @@ public final class LiveEntitlements: Sendable {
         self.now = now
         self.logger = logger
         let empty = Entitlements.compute(licenses: [], activeUserCount: 0, replicaCount: 1, enablements: configuration.enablements, now: now())
-        self.state = Mutex(State(snapshot: Snapshot(entitlements: empty, json: (try? WireJSON.encode(empty)) ?? [], generation: 0)))
+        self.live = LiveValue(Computed(entitlements: empty, json: (try? WireJSON.encode(empty)) ?? []))
     }
 
-    public var snapshot: Snapshot { state.withLock { $0.snapshot } }
+    public var snapshot: Snapshot {
+        let (computed, generation) = live.currentWithGeneration
+        return Snapshot(entitlements: computed.entitlements, json: computed.json, generation: generation)
+    }
     public var current: Entitlements { snapshot.entitlements }
 
     /// Whether `feature` is on: entitled (or in grace) and switched on.
@@ -82,28 +87,24 @@ public final class LiveEntitlements: Sendable {
     /// Recomputes now and keeps the result (unless a computation started later was kept first).
     @discardableResult
     public func refresh() async throws -> Entitlements {
-        let ticket = state.withLock { state -> UInt64 in
-            state.nextTicket += 1
-            return state.nextTicket
+        var wakeAt = Date.distantFuture
+        let read = try await live.reload {
+            let at = now()
+            let (stored, activeUsers) = try await store.entitlementInputs(at: at)
+            let standings = stored.compactMap { verifier.standing(of: $0.jwt, uuid: $0.uuid, now: at) }
+            let startTimes = state.withLock { $0.replicaStartTimes }
+            let replicas = HAReplicaCount(startTimes: startTimes, grace: configuration.haGrace, now: at)
+            let computed = Entitlements.compute(
+                licenses: standings, activeUserCount: activeUsers, replicaCount: replicas.count,
+                externalAuthCount: configuration.externalAuthCount, enablements: configuration.enablements, now: at
+            )
+            let json = try WireJSON.encode(computed)
+            let nextChange = ([replicas.changesAt] + standings.map { $0.nextChange(after: at) }).compactMap { $0 }.min()
+            wakeAt = min(nextChange ?? .distantFuture, at.addingTimeInterval(configuration.refreshInterval))
+            return Computed(entitlements: computed, json: json)
         }
-        let at = now()
-        let (stored, activeUsers) = try await store.entitlementInputs(at: at)
-        let standings = stored.compactMap { verifier.standing(of: $0.jwt, uuid: $0.uuid, now: at) }
-        let startTimes = state.withLock { $0.replicaStartTimes }
-        let replicas = HAReplicaCount(startTimes: startTimes, grace: configuration.haGrace, now: at)
-        let computed = Entitlements.compute(
-            licenses: standings, activeUserCount: activeUsers, replicaCount: replicas.count,
-            externalAuthCount: configuration.externalAuthCount, enablements: configuration.enablements, now: at
-        )
-        let json = try WireJSON.encode(computed)
-        let nextChange = ([replicas.changesAt] + standings.map { $0.nextChange(after: at) }).compactMap { $0 }.min()
-        state.withLock { state in
-            guard ticket > state.keptTicket else { return }
-            state.keptTicket = ticket
-            state.snapshot = Snapshot(entitlements: computed, json: json, generation: state.snapshot.generation + 1)
-        }
-        schedule(wakeAt: min(nextChange ?? .distantFuture, at.addingTimeInterval(configuration.refreshInterval)))
-        return computed
+        schedule(wakeAt: wakeAt)
+        return read.entitlements
     }
 
     /// The start times of the live replicas (this one included); a change recomputes.
@@ -112,36 +113,23 @@ public final class LiveEntitlements: Sendable {
             defer { state.replicaStartTimes = startTimes }
             return state.replicaStartTimes != startTimes
         }
-        if changed { bell.ring() }
+        if changed { live.reloadSoon() }
     }
 
     /// Asks for a recomputation soon (several asks while one runs become one).
-    public func refreshSoon() { bell.ring() }
+    public func refreshSoon() { live.reloadSoon() }
 
     /// Recomputes on every reason until cancelled: `licenses` messages (and resyncs, after
     /// which anything may have changed), `replicasChanged`, and the timers `refresh` sets.
     public func run(pubsub: Pubsub) async {
-        let messages = pubsub.subscribe(Store.licensesChannel, bufferSize: 1)
-        await withDiscardingTaskGroup { group in
-            group.addTask {
-                for await _ in messages { self.bell.ring() }
-            }
-            group.addTask {
-                for await _ in self.bell.rings {
-                    do {
-                        try await self.refresh()
-                    } catch {
-                        if Task.isCancelled { return }
-                        self.logger.warning("recomputing entitlements failed; keeping the last ones", metadata: ["error": "\(error)"])
-                        self.schedule(wakeAt: self.now().addingTimeInterval(self.configuration.retryInterval))
-                    }
-                }
-            }
-            await waitForCancellation()
-            group.cancelAll()
-            bell.close()
-            state.withLock { $0.wakeTimer?.cancel() }
+        await live.run(
+            pubsub: pubsub, channel: Store.licensesChannel,
+            retry: .arranged { self.schedule(wakeAt: self.now().addingTimeInterval(self.configuration.retryInterval)) },
+            logger: logger, failureMessage: "recomputing entitlements failed; keeping the last ones"
+        ) {
+            _ = try await self.refresh()
         }
+        state.withLock { $0.wakeTimer?.cancel() }
     }
 
     /// One timer at a time: the next computation's own deadline replaces this one.
@@ -149,9 +137,9 @@ public final class LiveEntitlements: Sendable {
         let delay = max(0, date.timeIntervalSince(now()))
         // Far-off deadlines (a license ending next year) are left to the next computation.
         guard delay < configuration.refreshInterval * 2 else { return }
-        let timer = Task { [bell] in
+        let timer = Task { [live] in
             guard (try? await Task.sleep(for: .milliseconds(Int64(delay * 1000) + 1))) != nil else { return }
-            bell.ring()
+            live.reloadSoon()
         }
         state.withLock { state in
             state.wakeTimer?.cancel()

@@ -3,6 +3,7 @@ import Logging
 import Postgres
 import Pubsub
 import Store
+import Support
 import Synchronization
 import Telemetry
 

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Postgres
 import Store
+import Support
 
 struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import Postgres
 import Store
+import Support
 
 /// Turns every error into Coder's envelope with the right status, and tags every response with the
 /// request id. A 5xx never carries internal text (libpq messages name hosts, ports and SQLSTATEs):
