@@ -7,8 +7,6 @@ import Store
 /// listed with them, and keeps its name and members.
 struct GroupsController: ResourceController {
     let store: Store
-    /// Unused since the signed-in routes record through `context.audit`; kept for `APIServer`'s call.
-    let audit: AuditRecorder
 
     func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)

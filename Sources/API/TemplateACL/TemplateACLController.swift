@@ -8,8 +8,6 @@ import Store
 struct TemplateACLController: ResourceController {
     let store: Store
     let access: TemplateAccessChecker
-    /// Unused since the signed-in routes record through `context.audit`; kept for `APIServer`'s call.
-    let audit: AuditRecorder
 
     func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)

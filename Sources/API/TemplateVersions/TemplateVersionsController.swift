@@ -10,8 +10,6 @@ struct TemplateVersionsController: ResourceController {
     let store: Store
     /// A version of a template is that template's: hidden with it, and changed by its ACL admins.
     let access: TemplateAccessChecker
-    /// Unused since audit rows come from `context.audit`; kept while `APIServer` passes it.
-    let audit: AuditRecorder
 
     func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)

@@ -8,8 +8,6 @@ import Store
 struct TemplatesController: ResourceController {
     let store: Store
     let access: TemplateAccessChecker
-    /// Unused since audit rows come from `context.audit`; kept while `APIServer` passes it.
-    let audit: AuditRecorder
 
     func routes(_ guards: RouteGuards) -> RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)

@@ -12,8 +12,6 @@ import Store
 struct WorkspacesController: ResourceController {
     let store: Store
     let access: TemplateAccessChecker
-    /// Unused since audit rows come from `context.audit`; kept while `APIServer` passes it.
-    let audit: AuditRecorder
 
     /// The job of a workspace build (every transition): the template version's archive and
     /// provisioner, with the version's tags made the workspace owner's (`ProvisionerTags.forBuild`),
