@@ -30,21 +30,21 @@ struct AuditRecorder: Sendable {
     /// Longest user agent kept: the header is the client's to fill, the row is ours to store.
     static let maximumUserAgentLength = 1024
 
-    /// The trail of `request`: its subject (if any yet), client address and user agent.
+    /// The trail of `request`: its subject (if any yet) and what its row will say of where it came
+    /// from. Made on every signed-in request, so it only keeps what it was given: the address, the
+    /// user agent and the request's UUID are worked out when a row is recorded.
     func trail(_ request: Request, _ context: AppRequestContext) -> AuditTrail {
         AuditTrail(
             features: features,
             userID: context.subject?.userID,
-            ip: clientAddress(request, context),
-            userAgent: String((request.headers[.userAgent] ?? "").prefix(Self.maximumUserAgentLength)),
-            requestID: Self.requestUUID(context.id)
+            origin: AuditTrail.Origin(proxyTrust: proxyTrust, peerAddress: context.peerAddress, headers: request.headers, requestID: context.id)
         )
     }
 
     /// The proxy-aware client address (as the login throttle sees it), if it is one PostgreSQL's
     /// `inet` reads: a value it refused would fail the change it records.
-    func clientAddress(_ request: Request, _ context: AppRequestContext) -> String? {
-        guard let address = proxyTrust.clientAddress(peer: context.peerAddress, headers: request.headers),
+    static func clientAddress(_ proxyTrust: ProxyTrust, peer: String?, headers: HTTPFields) -> String? {
+        guard let address = proxyTrust.clientAddress(peer: peer, headers: headers),
               IPNetwork.parseAddress(address) != nil
         else { return nil }
         return address

@@ -10,9 +10,16 @@ struct AuditTrail: Sendable {
     let features: any FeatureProvider
     /// The acting user; nil for a request with no subject (yet).
     let userID: UUID?
-    let ip: String?
-    let userAgent: String
-    let requestID: UUID
+    let origin: Origin
+
+    /// Where the request came from, as it arrived: read only when a row is made.
+    struct Origin: Sendable {
+        let proxyTrust: ProxyTrust
+        let peerAddress: String?
+        let headers: HTTPFields
+        /// Hummingbird's request id (`X-Request-Id`).
+        let requestID: String
+    }
 
     /// The row of one change, or nil while the audit log is off. `old` and `new` are snapshots
     /// of the resource before and after (nil before a create, after a delete), encoded as the API
@@ -27,8 +34,8 @@ struct AuditTrail: Sendable {
         return AuditEntry(
             userID: userID,
             organizationID: organization,
-            ip: ip,
-            userAgent: userAgent,
+            ip: AuditRecorder.clientAddress(origin.proxyTrust, peer: origin.peerAddress, headers: origin.headers),
+            userAgent: String((origin.headers[.userAgent] ?? "").prefix(AuditRecorder.maximumUserAgentLength)),
             resourceType: type,
             resourceID: id,
             resourceTarget: target,
@@ -38,7 +45,7 @@ struct AuditTrail: Sendable {
             ),
             statusCode: Int(status.code),
             additionalFields: additionalFields,
-            requestID: requestID
+            requestID: AuditRecorder.requestUUID(origin.requestID)
         )
     }
 }
