@@ -174,8 +174,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(
-            name: "coordinator",
+        // The commands (`server`, `migrate`, `provisionerd`, `license`): flags and environment into
+        // a configuration, parsed the same way by the executable and by tests that run a replica
+        // or a daemon in-process.
+        .target(
+            name: "CoordinatorCommands",
             dependencies: [
                 "API",
                 "CoordinatorServer",
@@ -188,9 +191,19 @@ let package = Package(
                 "WireFormat",
                 "Support",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Only the `@main` root and its list of subcommands.
+        .executableTarget(
+            name: "coordinator",
+            dependencies: [
+                "CoordinatorCommands",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -304,6 +317,13 @@ let package = Package(
             name: "CoordinatorTests",
             dependencies: [
                 "Postgres", "TestSupport", "WebSocket", "ProvisionerProtocol", "ProvisionerDaemon", "Licensing",
+                // In-process replicas and daemons, from the commands' own flags; API `@testable`,
+                // for the test-only password cost.
+                "API", "CoordinatorServer", "CoordinatorCommands",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

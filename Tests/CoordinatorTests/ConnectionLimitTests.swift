@@ -3,7 +3,8 @@ import TestSupport
 import Testing
 
 /// Header-read and idle timeouts, the connection cap and the cap per client address, against a
-/// real server over raw sockets.
+/// real server process over raw sockets: each test reads what the server logged or how it exited,
+/// and what is counted are the server's own sockets.
 @Suite(.serialized) struct ConnectionLimitTests {
     static let psk = "psk-\(UUID().uuidString.prefix(8))"
     /// Starts a server and waits until it answers, over connections it closes itself (a pooled
@@ -126,8 +127,8 @@ import Testing
         #expect(try response.message == "Too many connections from your address. Try again later.")
     }
 
-    /// Issue 20, finding 11: the connection cap is per client address too. Connections are
-    /// counted, not requests: a held keep-alive connection serves any number of requests.
+    /// The connection cap is per client address too. Connections are counted, not requests: a
+    /// held keep-alive connection serves any number of requests.
     @Test func theCapPerAddressRefusesTheConnectionPastItAndRecovers() async throws {
         let cap = 3
         let (server, port) = try await startServer(["--max-connections-per-address", "\(cap)"])

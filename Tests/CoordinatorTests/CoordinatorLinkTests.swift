@@ -40,7 +40,7 @@ import Testing
         }
     }
 
-    /// Finding: SIGTERM's `cancel_acquire` went out from a task of its own and could reach the
+    /// SIGTERM's `cancel_acquire` once went out from a task of its own and could reach the
     /// coordinator before its acquire, which then ignored it (no such acquire yet) and left the
     /// daemon waiting for a job it had been told to refuse.
     @Test func aWithdrawalIsWrittenOnlyAfterItsAcquire() async throws {

@@ -49,7 +49,7 @@ import Testing
         #expect(issue.log.contains("unknown feature \"sciim\""))
     }
 
-    /// Terms no date can hold are refused with the flag named, never a trap (issue #20).
+    /// Terms no date can hold are refused with the flag named, never a trap.
     @Test func issueRefusesTermsNoDateCanHold() async throws {
         for (flag, value) in [("--expires", "1e300d"), ("--expires", "infd"), ("--expires", "nand1h"), ("--grace", "1e300d"), ("--grace", "-1e300d")] {
             let issue = try CoordinatorProcess(["license", "issue", "--private-key", "/nonexistent", "--kid", "k", "\(flag)=\(value)"])

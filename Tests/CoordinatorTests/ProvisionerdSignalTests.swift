@@ -4,9 +4,9 @@ import Synchronization
 import TestSupport
 import Testing
 
-/// Issue #20: `coordinator provisionerd` stops on SIGTERM and SIGINT in every state, by one rule
+/// `coordinator provisionerd` stops on SIGTERM and SIGINT in every state, by one rule
 /// (`DaemonShutdown`): without a job it exits at once, also while it cannot connect; with a job it
-/// finishes it first (`ProvisionerTests.aDaemonStoppedWithSIGTERMFinishesItsJobThenExits`).
+/// finishes it first (`ProvisionerTests.StoppedDaemons.aDaemonStoppedWithSIGTERMFinishesItsJobThenExits`).
 @Suite struct ProvisionerdSignalTests {
     // MARK: the rule
 

@@ -3,7 +3,8 @@ import TestSupport
 import Testing
 
 /// HTTPS on the replica itself: a daemon over wss:// with the server's certificate as its only
-/// extra trust, and SIGHUP putting a new certificate in front of new connections.
+/// extra trust, and SIGHUP putting a new certificate in front of new connections. The replica is a
+/// process (SIGHUP, its log read); the daemon runs in this process.
 @Suite(.serialized) struct TLSTests {
     /// A self-signed P-256 certificate for 127.0.0.1 and localhost, written as `name`.pem and
     /// `name`.key in `dir`.
@@ -35,45 +36,46 @@ import Testing
 
         let provisioning = ProvisionerTests()
         let tlsPort = try freePort()
-        let setup = try await provisioning.setUp(replicas: 1, extra: [
+        try await provisioning.withSetUp([.process], extra: [
             "--tls-address", "127.0.0.1:\(tlsPort)", "--tls-cert-file", served.certificate, "--tls-key-file", served.key,
-        ])
-        let a = setup.cluster.members[0]
-        try await eventually("HTTPS answers with the first certificate") { try await Self.verifies(port: tlsPort, trusting: first.certificate) }
+        ]) { setup in
+            let a = setup.cluster.members[0]
+            try await eventually("HTTPS answers with the first certificate") { try await Self.verifies(port: tlsPort, trusting: first.certificate) }
 
-        // A daemon that reaches the replica over HTTPS only, trusting the first certificate.
-        let daemon = try CoordinatorProcess([
-            "provisionerd", "start", "--psk", ProvisionerTests.psk, "--name", "d-tls",
-            "--url", "https://127.0.0.1:\(tlsPort)", "--tls-ca-file", first.certificate,
-        ])
-        defer { daemon.signal(SIGKILL) }
-        let versionID = try await provisioning.postImport(setup, through: a, manifest: ["resources": [["name": "dev", "type": "vm", "daily_cost": 1]]])
-        try await eventually("the job ran on the wss:// daemon", timeout: .seconds(30)) {
-            try await provisioning.job(setup, versionID, at: a)["status"] as? String == "succeeded"
+            // A daemon that reaches the replica over HTTPS only, trusting the first certificate.
+            try await InProcessDaemon.with([
+                "--psk", ProvisionerTests.psk, "--name", "d-tls",
+                "--url", "https://127.0.0.1:\(tlsPort)", "--tls-ca-file", first.certificate,
+            ]) { _ in
+                let versionID = try await provisioning.postImport(setup, through: a, manifest: ["resources": [["name": "dev", "type": "vm", "daily_cost": 1]]])
+                try await eventually("the job ran on the wss:// daemon", timeout: .seconds(30)) {
+                    try await provisioning.job(setup, versionID, at: a)["status"] as? String == "succeeded"
+                }
+
+                // A new certificate in place, then SIGHUP: new connections see it, the daemon's
+                // connection (made before) carries on.
+                let second = try await Self.makeCertificate(dir, "second")
+                #expect(try await !Self.verifies(port: tlsPort, trusting: second.certificate))
+                try FileManager.default.removeItem(atPath: served.certificate)
+                try FileManager.default.removeItem(atPath: served.key)
+                try FileManager.default.copyItem(atPath: second.certificate, toPath: served.certificate)
+                try FileManager.default.copyItem(atPath: second.key, toPath: served.key)
+                try a.process.signal(SIGHUP)
+                try await eventually("HTTPS answers with the second certificate") { try await Self.verifies(port: tlsPort, trusting: second.certificate) }
+                #expect(try await !Self.verifies(port: tlsPort, trusting: first.certificate))
+                #expect(try a.process.log.contains("reloaded the TLS certificate"))
+                let again = try await provisioning.postImport(setup, through: a, manifest: ["resources": [["name": "dev", "type": "vm", "daily_cost": 1]]])
+                try await eventually("the daemon's connection outlived the reload", timeout: .seconds(30)) {
+                    try await provisioning.job(setup, again, at: a)["status"] as? String == "succeeded"
+                }
+
+                // A broken file at the next reload keeps the certificate being served.
+                try "not a certificate".write(toFile: served.certificate, atomically: true, encoding: .utf8)
+                try a.process.signal(SIGHUP)
+                try await eventually("the failed reload is logged") { try a.process.log.contains("reloading the TLS certificate failed") }
+                #expect(try await Self.verifies(port: tlsPort, trusting: second.certificate))
+            }
         }
-
-        // A new certificate in place, then SIGHUP: new connections see it, the daemon's
-        // connection (made before) carries on.
-        let second = try await Self.makeCertificate(dir, "second")
-        #expect(try await !Self.verifies(port: tlsPort, trusting: second.certificate))
-        try FileManager.default.removeItem(atPath: served.certificate)
-        try FileManager.default.removeItem(atPath: served.key)
-        try FileManager.default.copyItem(atPath: second.certificate, toPath: served.certificate)
-        try FileManager.default.copyItem(atPath: second.key, toPath: served.key)
-        a.process.signal(SIGHUP)
-        try await eventually("HTTPS answers with the second certificate") { try await Self.verifies(port: tlsPort, trusting: second.certificate) }
-        #expect(try await !Self.verifies(port: tlsPort, trusting: first.certificate))
-        #expect(a.process.log.contains("reloaded the TLS certificate"))
-        let again = try await provisioning.postImport(setup, through: a, manifest: ["resources": [["name": "dev", "type": "vm", "daily_cost": 1]]])
-        try await eventually("the daemon's connection outlived the reload", timeout: .seconds(30)) {
-            try await provisioning.job(setup, again, at: a)["status"] as? String == "succeeded"
-        }
-
-        // A broken file at the next reload keeps the certificate being served.
-        try "not a certificate".write(toFile: served.certificate, atomically: true, encoding: .utf8)
-        a.process.signal(SIGHUP)
-        try await eventually("the failed reload is logged") { a.process.log.contains("reloading the TLS certificate failed") }
-        #expect(try await Self.verifies(port: tlsPort, trusting: second.certificate))
     }
 
     @Test func aMissingKeyStopsTheServerNamingTheFlags() async throws {

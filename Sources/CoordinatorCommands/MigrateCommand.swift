@@ -6,13 +6,16 @@ import Postgres
 import Store
 import Support
 
-struct MigrateCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+/// `coordinator migrate up|status`.
+public struct MigrateCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "migrate",
         abstract: "Apply or inspect database migrations.",
         subcommands: [Up.self, Status.self],
         defaultSubcommand: Up.self
     )
+
+    public init() {}
 
     struct Up: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Apply every pending migration (safe to run from several processes at once).")

@@ -7,8 +7,14 @@ import Logging
 import Replicas
 import Store
 
-struct ServerCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "server", abstract: "Run a coordinator replica.")
+/// `coordinator server`: one replica, configured by flags, then environment variables, then
+/// defaults. `makeConfiguration()` is what the flags say; `run()` serves it until SIGTERM or SIGINT.
+/// A test parses the same flags (`ServerCommand.parse([...])`) and runs that configuration in its
+/// own process.
+public struct ServerCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(commandName: "server", abstract: "Run a coordinator replica.")
+
+    public init() {}
 
     @OptionGroup var database: DatabaseOptions
 
@@ -138,7 +144,7 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-format"), help: "human (one line of text per event) or json (one JSON object per line, with the replica's and the request's ids). (env: COORDINATOR_LOG_FORMAT; default: human)")
     var logFormatFlag: String?
 
-    func run() async throws {
+    public func run() async throws {
         do {
             let configuration = try makeConfiguration()
             switch Environment.value(logFormatFlag, "COORDINATOR_LOG_FORMAT") ?? "human" {
@@ -159,8 +165,10 @@ struct ServerCommand: AsyncParsableCommand {
     }
 
     /// Flags win over environment variables, which win over defaults; a bad value stops the
-    /// server with one line naming its flag.
-    private func makeConfiguration() throws -> CoordinatorServer.Configuration {
+    /// server with one line naming its flag (a `StartupError`, or a `ValidationError` for a
+    /// secret given both ways). Signals and password hashing are the executable's: SIGTERM and
+    /// SIGINT, `.current`.
+    public func makeConfiguration() throws -> CoordinatorServer.Configuration {
         let (host, port) = try parseAddress(Environment.value(httpAddressFlag, "CODER_HTTP_ADDRESS") ?? "127.0.0.1:3000", flag: "--http-address")
         var prometheus: CoordinatorServer.Configuration.ListenAddress?
         if try prometheusEnableFlag || boolean(nil, "CODER_PROMETHEUS_ENABLE", "CODER_PROMETHEUS_ENABLE", default: false) {
@@ -183,7 +191,7 @@ struct ServerCommand: AsyncParsableCommand {
             option: "provisioner-daemon-psk"
         )
         return CoordinatorServer.Configuration(
-            version: Coordinator.version, host: host, port: port, accessURL: Environment.value(accessURLFlag, "CODER_ACCESS_URL"),
+            version: CoordinatorVersion.current, host: host, port: port, accessURL: Environment.value(accessURLFlag, "CODER_ACCESS_URL"),
             database: try database.configuration, replica: replica, jobOrphanGrace: orphanGrace, jobHangTimeout: hangTimeout,
             connectionLimits: connectionLimits, loginPolicy: loginPolicy, proxyTrust: proxyTrust,
             provisionerPreSharedKey: preSharedKey, jobLogLimits: try makeLogLimits(),
@@ -319,7 +327,7 @@ struct ServerCommand: AsyncParsableCommand {
             hostname: ProcessInfo.processInfo.hostName,
             regionID: regionID,
             relayAddress: Environment.value(relayAddressFlag, "CODER_DERP_SERVER_RELAY_URL") ?? "",
-            version: Coordinator.version,
+            version: CoordinatorVersion.current,
             heartbeatInterval: try duration(heartbeatIntervalFlag, "COORDINATOR_HEARTBEAT_INTERVAL", "--heartbeat-interval", default: .seconds(1)),
             pollInterval: try duration(pollIntervalFlag, "COORDINATOR_REPLICA_POLL_INTERVAL", "--replica-poll-interval", default: .milliseconds(250)),
             retention: try duration(retentionFlag, "COORDINATOR_REPLICA_RETENTION", "--replica-retention", default: .seconds(24 * 3600))
@@ -334,10 +342,15 @@ struct ServerCommand: AsyncParsableCommand {
 
     private func makeLogger() throws -> Logger {
         var logger = Logger(label: "coordinator")
+        logger.logLevel = try logLevel()
+        return logger
+    }
+
+    /// `--log-level` (then `COORDINATOR_LOG_LEVEL`, then info); an unknown name is a `StartupError`.
+    public func logLevel() throws -> Logger.Level {
         let raw = Environment.value(logLevelFlag, "COORDINATOR_LOG_LEVEL") ?? "info"
         guard let level = Logger.Level(rawValue: raw) else { throw StartupError("--log-level must be one of trace, debug, info, notice, warning, error, critical; not \"\(raw)\"") }
-        logger.logLevel = level
-        return logger
+        return level
     }
 }
 

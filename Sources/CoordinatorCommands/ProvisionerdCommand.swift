@@ -6,15 +6,22 @@ import ProvisionerDaemon
 import ProvisionerProtocol
 import ServiceLifecycle
 
-struct ProvisionerdCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct ProvisionerdCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "provisionerd",
         abstract: "Run an external provisioner daemon.",
         subcommands: [Start.self]
     )
 
-    struct Start: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Connect to coordinators and run their jobs until SIGTERM or SIGINT.")
+    public init() {}
+
+    /// `coordinator provisionerd start`: `daemonConfiguration()` is the daemon the flags (and the
+    /// environment) describe; `run()` runs it until SIGTERM or SIGINT. A test parses the same
+    /// flags (`ProvisionerdCommand.Start.parse([...])`) and runs that daemon in its own process.
+    public struct Start: AsyncParsableCommand {
+        public static let configuration = CommandConfiguration(abstract: "Connect to coordinators and run their jobs until SIGTERM or SIGINT.")
+
+        public init() {}
 
         @Option(name: .customLong("url"), help: "Coordinator URL; repeat for failover, tried in order. (env: CODER_URL)")
         var urls: [String] = []
@@ -46,7 +53,23 @@ struct ProvisionerdCommand: AsyncParsableCommand {
         @Option(name: .customLong("tls-ca-file"), help: "PEM certificates to trust for https:// coordinators, besides the system's (a private CA or a self-signed server). (env: CODER_TLS_CA_FILE)")
         var caFile: String?
 
-        func run() async throws {
+        public func run() async throws {
+            let configuration = try daemonConfiguration()
+            var logger = Logger(label: "provisionerd")
+            logger.logLevel = level
+            let daemon = ProvisionerDaemon(configuration: configuration, logger: logger)
+            let group = ServiceGroup(configuration: .init(
+                services: [.init(service: DaemonService(daemon: daemon))],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            ))
+            try await group.run()
+        }
+
+        /// The daemon these flags describe, then the environment (`CODER_URL`,
+        /// `CODER_PROVISIONER_DAEMON_PSK`, `CODER_SESSION_TOKEN`, `CODER_TLS_CA_FILE`); a bad value
+        /// throws a `ValidationError` naming its flag.
+        public func daemonConfiguration() throws -> DaemonConfiguration {
             let environment = ProcessInfo.processInfo.environment
             var urls = self.urls
             if urls.isEmpty, let url = environment["CODER_URL"] { urls = [url] }
@@ -68,24 +91,16 @@ struct ProvisionerdCommand: AsyncParsableCommand {
             } catch {
                 throw ValidationError("--tag: \(error.description)")
             }
-            var logger = Logger(label: "provisionerd")
-            logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-            let daemon = ProvisionerDaemon(
-                configuration: DaemonConfiguration(
-                    urls: urls, organization: organization, credential: credential,
-                    provisioners: provisioners.isEmpty ? ["echo"] : provisioners, tags: parsedTags,
-                    name: name ?? ProcessInfo.processInfo.hostName, version: Coordinator.version,
-                    tlsConfiguration: try tlsConfiguration(caFile: Environment.value(caFile, "CODER_TLS_CA_FILE"))
-                ),
-                logger: logger
+            return DaemonConfiguration(
+                urls: urls, organization: organization, credential: credential,
+                provisioners: provisioners.isEmpty ? ["echo"] : provisioners, tags: parsedTags,
+                name: name ?? ProcessInfo.processInfo.hostName, version: CoordinatorVersion.current,
+                tlsConfiguration: try tlsConfiguration(caFile: Environment.value(caFile, "CODER_TLS_CA_FILE"))
             )
-            let group = ServiceGroup(configuration: .init(
-                services: [.init(service: DaemonService(daemon: daemon))],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            ))
-            try await group.run()
         }
+
+        /// `--log-level`; a name it does not know is `info`.
+        public var level: Logger.Level { Logger.Level(rawValue: logLevel) ?? .info }
 
         private func tlsConfiguration(caFile: String?) throws -> TLSConfiguration? {
             guard let caFile else { return nil }

@@ -5,12 +5,14 @@ import Foundation
 import Licensing
 
 /// `coordinator license keygen|issue`: an operator licenses their own deployment end to end.
-struct LicenseCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct LicenseCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "license",
         abstract: "Make a license signing key and issue licenses with it.",
         subcommands: [Keygen.self, Issue.self]
     )
+
+    public init() {}
 
     struct Keygen: ParsableCommand {
         static let configuration = CommandConfiguration(
