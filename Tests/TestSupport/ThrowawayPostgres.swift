@@ -51,11 +51,19 @@ public final class ThrowawayPostgres: Sendable {
 
     /// A deinit cannot wait off the pool, so it does not wait: a cluster still running (a test
     /// that failed before stopping it) gets SIGQUIT, the immediate shutdown `pg_ctl stop -m
-    /// immediate` sends, and its directory goes. A test that needs the cluster down before it goes
-    /// on calls `stop()`.
+    /// immediate` sends, and a thread of its own removes the directory once the postmaster has
+    /// exited (removed before, the exiting postmaster's last writes left it behind). A test that
+    /// needs the cluster down before it goes on calls `stop()`.
     deinit {
-        Self.quit(directory: directory)
-        try? FileManager.default.removeItem(atPath: directory)
+        let directory = directory
+        let postmaster = Self.quit(directory: directory)
+        Thread {
+            if let postmaster {
+                // At most ten seconds: an immediate shutdown takes milliseconds.
+                for _ in 0..<1000 where kill(postmaster, 0) == 0 { usleep(10_000) }
+            }
+            try? FileManager.default.removeItem(atPath: directory)
+        }.start()
     }
 
     /// `postgresql://postgres[:password]@127.0.0.1:<port>/postgres`
@@ -94,12 +102,14 @@ public final class ThrowawayPostgres: Sendable {
         guard status == 0 else { throw TestSetupError("\(tool) failed (\(status)): \(output)") }
     }
 
-    /// SIGQUIT to the cluster's postmaster, if it runs; does not wait.
-    private static func quit(directory: String) {
+    /// SIGQUIT to the cluster's postmaster, if it runs; does not wait. Returns its pid.
+    @discardableResult
+    private static func quit(directory: String) -> pid_t? {
         guard let text = try? String(contentsOfFile: "\(directory)/data/postmaster.pid", encoding: .utf8),
               let line = text.split(separator: "\n").first, let pid = pid_t(line.trimmingCharacters(in: .whitespaces)), pid > 0
-        else { return }
+        else { return nil }
         kill(pid, SIGQUIT)
+        return pid
     }
 }
 
