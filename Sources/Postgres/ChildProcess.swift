@@ -1,3 +1,4 @@
+import CLibPQ
 import Foundation
 import Synchronization
 
@@ -18,6 +19,10 @@ public final class ChildProcess: Sendable {
         let output = outputPath ?? "/dev/null"
         posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else of this process: NIO opens sockets without close-on-exec, and a child that
+        // held a server's connection or listening socket would keep it open after the server
+        // closed it (a postmaster outlives the pg_ctl that started it).
+        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
         // posix_spawn_file_actions_addchdir_np is not visible through Glibc: `env -C` changes directory.
         let (program, programArguments) = workingDirectory.map { ("/usr/bin/env", ["-C", $0, executable] + arguments) }
             ?? (executable, arguments)

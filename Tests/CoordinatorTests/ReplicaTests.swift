@@ -142,8 +142,6 @@ import Testing
             let dataDir = "/tmp/coord-restart-\(UUID().uuidString.prefix(8))"
             defer { try? FileManager.default.removeItem(atPath: dataDir) }
             let database = try EmbeddedPostgres(dataDirectory: dataDir)
-            // Its postmaster is a child of this process: not with this process's sockets.
-            markDescriptorsCloseOnExec()
             try database.start()
             defer { try? database.stop() }
             // Processes: that each keeps running through the outage is checked.
@@ -160,7 +158,6 @@ import Testing
                     let me = try await cluster.replicas(at: cluster.members[0]).first { $0["id"] as? String == ids[0] }
                     return (me?["error"] as? String)?.contains("Database unreachable") == true
                 }
-                markDescriptorsCloseOnExec()
                 try database.start()
 
                 for member in cluster.members { #expect(try member.process.isRunning, "replica exited:\n\(cluster.logs())") }

@@ -26,8 +26,6 @@ public final class CoordinatorProcess: Sendable {
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
         logPath = NSTemporaryDirectory() + "coordinator-\(UUID().uuidString.prefix(8)).log"
-        // Not the sockets of this process's in-process servers (see markDescriptorsCloseOnExec).
-        markDescriptorsCloseOnExec()
         child = try ChildProcess(executable: try Self.binary, arguments: arguments, environment: env, outputPath: logPath)
     }
 

@@ -95,9 +95,7 @@ public final class ThrowawayPostgres: Sendable {
         let (program, all) = runAs.map { ("/usr/sbin/runuser", ["-u", $0, "--", executable] + arguments) } ?? (executable, arguments)
         let directory = directory
         let (status, output) = try await offThePool { () throws -> (status: Int32, output: String) in
-            // The postmaster outlives pg_ctl: it must not hold this process's sockets.
-            markDescriptorsCloseOnExec()
-            return try ChildProcess.run(program, all, workingDirectory: directory)
+            try ChildProcess.run(program, all, workingDirectory: directory)
         }
         guard status == 0 else { throw TestSetupError("\(tool) failed (\(status)): \(output)") }
     }
