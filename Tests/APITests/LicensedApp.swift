@@ -1,4 +1,4 @@
-import API
+@testable import API
 import Crypto
 import Foundation
 import Hummingbird

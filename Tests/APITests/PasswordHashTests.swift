@@ -2,13 +2,6 @@ import Foundation
 import Testing
 @testable import API
 
-extension Passwords.Parameters {
-    /// Production's algorithm and sizes at a fraction of its rounds: what the in-process test apps
-    /// hash at (`withApp`, `withLicensedApp`), so that each user created or logged in costs
-    /// milliseconds, not a tenth of a second. Only a `@testable` import can make it.
-    static let testCost = Passwords.Parameters(rounds: 1_000, saltBytes: 16, keyBytes: 32)
-}
-
 @Suite struct PasswordHashTests {
     @Test func hashesCarryTheirParametersAndWeakerOnesNeedARehash() throws {
         let current = Passwords.Parameters.current

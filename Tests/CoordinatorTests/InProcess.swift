@@ -10,13 +10,6 @@ import ServiceLifecycle
 import Synchronization
 import TestSupport
 
-extension Passwords.Parameters {
-    /// Production's algorithm and sizes at a fraction of its rounds: what the replicas these tests
-    /// run in-process hash at. Only a `@testable` import can make it; the executable always runs
-    /// at `.current`.
-    static let testCost = Passwords.Parameters(rounds: 1_000, saltBytes: 16, keyBytes: 32)
-}
-
 /// A replica run in this process from the flags `coordinator server` takes, parsed by the same
 /// command (`ServerCommand`), so a flag means here what it means to the executable. What only a
 /// process has is left out: no signals (it is stopped through its service group), the log in

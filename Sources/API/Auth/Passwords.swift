@@ -23,6 +23,11 @@ public enum Passwords {
 
         /// OWASP's 2023 figure for PBKDF2-HMAC-SHA256.
         public static let current = Parameters(rounds: 210_000, saltBytes: 16, keyBytes: 32)
+
+        /// Production's algorithm and sizes at a fraction of its rounds, for the servers tests run
+        /// in-process: each user created or logged in costs milliseconds, not a tenth of a second.
+        /// Internal, so only a `@testable` import reaches it; the executable always uses `.current`.
+        static let testCost = Parameters(rounds: 1_000, saltBytes: 16, keyBytes: 32)
     }
 
     static func hash(_ password: String, parameters: Parameters = .current) throws -> String {
