@@ -36,6 +36,40 @@ extension GroupsController {
             quotaAllowance = fields.optional("quota_allowance")
             try fields.check()
         }
+
+        /// The change this request asks of `group`, checked: Everyone keeps its name, display name
+        /// and members; a rename is a valid name and not Everyone's; member changes are bounded,
+        /// user ids, and each user is named once. `name` is nil when the group keeps its own.
+        func change(to group: Group) throws -> GroupChange {
+            // Coder's clients send `"name": ""` when they do not rename (the SDK's field has no omitempty).
+            let rename = name.flatMap { $0.isEmpty || $0 == group.name ? nil : $0 }
+            if group.isEveryone {
+                if rename != nil { throw APIError(.badRequest, "Cannot rename the \"Everyone\" group!") }
+                if let displayName, !displayName.isEmpty {
+                    throw APIError(.badRequest, "Cannot update the Display Name for the \"Everyone\" group!")
+                }
+                if !addUsers.isEmpty || !removeUsers.isEmpty {
+                    throw APIError(.forbidden, "Cannot add or remove users from the \"Everyone\" group!")
+                }
+            }
+            if let rename {
+                if rename == Group.everyoneName { throw APIError(.badRequest, "\"Everyone\" is a reserved group name!") }
+                try GroupsController.check(name: rename)
+            }
+            if let displayName { try GroupsController.check(displayName: displayName) }
+            if let avatarURL { try GroupsController.checkAvatar(avatarURL) }
+            guard addUsers.count + removeUsers.count <= GroupsController.maximumMemberChanges else {
+                throw APIError(.badRequest, "Too many member changes.", detail: "At most \(GroupsController.maximumMemberChanges) users may be added or removed at once.")
+            }
+            let add = try GroupsController.userIDs(addUsers), remove = try GroupsController.userIDs(removeUsers)
+            if let twice = GroupsController.firstRepeated(add + remove) {
+                throw APIError(.badRequest, "Cannot add the same user to a group twice!", detail: "User \"\(twice.uuidString.lowercased())\" is named more than once.")
+            }
+            return GroupChange(
+                name: rename, displayName: displayName, avatarURL: avatarURL, quotaAllowance: quotaAllowance,
+                addUsers: add, removeUsers: remove
+            )
+        }
     }
 
     /// Users one PATCH may add or remove: the request is one transaction.

@@ -61,62 +61,17 @@ struct GroupsController: ResourceController {
     /// `GET /groups?organization=&has_member=`: each filter optional; without `organization`,
     /// every group the caller may read.
     @Sendable func list(_ request: Request, _ context: SignedInContext) async throws -> Response {
-        let subject = context.subject
-        var filter = GroupFilter()
-        var validations: [APIError.Validation] = []
-        let query = request.uri.queryParameters
-        if let raw = query["organization"].map(String.init), !raw.isEmpty {
-            let organization = if let id = UUID(uuidString: raw) { try await store.organization(id: id) } else { try await store.organization(name: raw) }
-            if let organization, RBAC.can(subject, .read, .groups(organization: organization.id)) {
-                filter.organizationID = organization.id
-            } else {
-                validations.append(.init(field: "organization", detail: "organization \"\(raw)\" not found"))
-            }
-        }
-        if let raw = query["has_member"].map(String.init), !raw.isEmpty {
-            let user = if let id = UUID(uuidString: raw) { try await store.user(id: id) } else { try await store.user(username: raw) }
-            if let user { filter.hasMember = user.id } else { validations.append(.init(field: "has_member", detail: "user \"\(raw)\" not found")) }
-        }
-        guard validations.isEmpty else { throw APIError(.badRequest, "Query parameters have invalid values.", validations: validations) }
-        if filter.organizationID == nil, case .organizations(let ids) = RBAC.scope(subject, reading: .groups) {
-            filter.organizationIDs = ids
-        }
+        let filter = try await GroupListQuery(request.uri.queryParameters).filter(for: context.subject, store: store)
         return try Self.listResponse(try await store.groups(filter))
     }
 
     @Sendable func patch(_ request: Request, _ context: SignedInContext) async throws -> GroupJSON {
         let group = try await context.load(group(context), for: .update)
         let body = try await request.decode(as: PatchGroupRequest.self, context: context)
-        // Coder's clients send `"name": ""` when they do not rename (the SDK's field has no omitempty).
-        let rename = body.name.flatMap { $0.isEmpty || $0 == group.name ? nil : $0 }
-        if group.isEveryone {
-            if rename != nil { throw APIError(.badRequest, "Cannot rename the \"Everyone\" group!") }
-            if let displayName = body.displayName, !displayName.isEmpty {
-                throw APIError(.badRequest, "Cannot update the Display Name for the \"Everyone\" group!")
-            }
-            if !body.addUsers.isEmpty || !body.removeUsers.isEmpty {
-                throw APIError(.forbidden, "Cannot add or remove users from the \"Everyone\" group!")
-            }
-        }
-        if let rename {
-            if rename == Group.everyoneName { throw APIError(.badRequest, "\"Everyone\" is a reserved group name!") }
-            try Self.check(name: rename)
-        }
-        if let displayName = body.displayName { try Self.check(displayName: displayName) }
-        if let avatar = body.avatarURL { try Self.checkAvatar(avatar) }
-        guard body.addUsers.count + body.removeUsers.count <= Self.maximumMemberChanges else {
-            throw APIError(.badRequest, "Too many member changes.", detail: "At most \(Self.maximumMemberChanges) users may be added or removed at once.")
-        }
-        let add = try Self.userIDs(body.addUsers), remove = try Self.userIDs(body.removeUsers)
-        if let twice = Self.firstRepeated(add + remove) {
-            throw APIError(.badRequest, "Cannot add the same user to a group twice!", detail: "User \"\(twice.uuidString.lowercased())\" is named more than once.")
-        }
+        let change = try body.change(to: group)
         let audit = context.audit
         do {
-            let updated = try await store.changeGroup(id: group.id, GroupChange(
-                name: rename, displayName: body.displayName, avatarURL: body.avatarURL, quotaAllowance: body.quotaAllowance,
-                addUsers: add, removeUsers: remove
-            )) { old, new in
+            let updated = try await store.changeGroup(id: group.id, change) { old, new in
                 try audit.record(
                     .group, id: new.group.id, target: new.group.name, action: .write,
                     old: AuditedGroup(old), new: AuditedGroup(new), organization: new.group.organizationID, status: .ok
@@ -129,7 +84,7 @@ struct GroupsController: ResourceController {
             throw APIError(.badRequest, "User must be a member of organization \"\(organization?.name ?? group.organizationID.uuidString.lowercased())\"")
         } catch StoreError.conflict(let field) where field == "name" {
             // Coder's PATCH words it differently from its POST.
-            throw APIError(.conflict, "A group with name \"\(rename ?? group.name)\" already exists.", validations: [.init(field: "name", detail: "Group names must be unique")])
+            throw APIError(.conflict, "A group with name \"\(change.name ?? group.name)\" already exists.", validations: [.init(field: "name", detail: "Group names must be unique")])
         } catch StoreError.conflict {
             throw APIError(.badRequest, "Cannot add the same user to a group twice!")
         }
