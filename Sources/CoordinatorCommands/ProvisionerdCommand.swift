@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoordinatorServer
 import Foundation
 import NIOSSL
 import Logging
@@ -35,8 +36,26 @@ public struct ProvisionerdCommand: AsyncParsableCommand {
         @Option(name: .customLong("token"), help: "Session token. (env: CODER_SESSION_TOKEN)")
         var token: String?
 
-        @Option(name: .customLong("provisioner"), help: "Provisioner types to run (echo).")
+        @Option(name: .customLong("provisioner"), help: "Provisioner types to run: echo, terraform; repeatable. (default: echo)")
         var provisioners: [String] = []
+
+        @Option(name: .customLong("terraform-path"), help: "The Terraform binary, a path or a name on PATH; checked at start. (default: terraform)")
+        var terraformPath: String = "terraform"
+
+        @Option(name: .customLong("terraform-plugin-dir"), help: "Providers from a local mirror (air-gapped sites): passed to terraform init as -plugin-dir, so nothing is downloaded.")
+        var terraformPluginDirectory: String?
+
+        @Option(name: .customLong("work-dir"), help: "Where jobs run, in a subdirectory per daemon name. (default: $XDG_CACHE_HOME/coordinator/provisionerd, else ~/.cache/coordinator/provisionerd)")
+        var workDirectory: String?
+
+        @Flag(name: .customLong("keep-work-dirs"), help: "Leave each job's directory behind, for debugging.")
+        var keepWorkDirectories = false
+
+        @Option(name: .customLong("terraform-cancel-grace"), help: "How long a canceled Terraform gets after SIGINT before it is killed, e.g. 60s. (default: 60s)")
+        var terraformCancelGrace: String = "60s"
+
+        @Option(name: .customLong("terraform-timeout"), help: "A job's Terraform commands end like a cancel after this long, e.g. 30m. (default: 30m)")
+        var terraformTimeout: String = "30m"
 
         @Option(name: .customLong("tag"), help: "Tags as key=value; repeatable.")
         var tags: [String] = []
@@ -57,7 +76,11 @@ public struct ProvisionerdCommand: AsyncParsableCommand {
             let configuration = try daemonConfiguration()
             var logger = Logger(label: "provisionerd")
             logger.logLevel = level
-            let daemon = ProvisionerDaemon(configuration: configuration, logger: logger)
+            let provisioners = try await makeProvisioners(daemonName: configuration.name)
+            for case let terraform as TerraformProvisioner in provisioners {
+                logger.info("running Terraform", metadata: ["path": "\(terraform.configuration.executable)", "version": "\(terraform.configuration.version)", "work_dir": "\(terraform.configuration.workDirectory)"])
+            }
+            let daemon = ProvisionerDaemon(configuration: configuration, provisioners: provisioners, logger: logger)
             let group = ServiceGroup(configuration: .init(
                 services: [.init(service: DaemonService(daemon: daemon))],
                 gracefulShutdownSignals: [.sigterm, .sigint],
@@ -85,6 +108,9 @@ public struct ProvisionerdCommand: AsyncParsableCommand {
             case (.some, .some): throw ValidationError("give either --psk or --token, not both")
             case (nil, nil): throw ValidationError("give --psk or --token")
             }
+            for provisioner in provisioners where !Self.knownProvisioners.contains(provisioner) {
+                throw ValidationError("--provisioner: unknown provisioner \"\(provisioner)\"; this daemon runs \(Self.knownProvisioners.sorted().joined(separator: ", "))")
+            }
             let parsedTags: [String: String]
             do {
                 parsedTags = try ProvisionerTagList.parse(tags)
@@ -97,6 +123,59 @@ public struct ProvisionerdCommand: AsyncParsableCommand {
                 name: name ?? ProcessInfo.processInfo.hostName, version: CoordinatorVersion.current,
                 tlsConfiguration: try tlsConfiguration(caFile: Environment.value(caFile, "CODER_TLS_CA_FILE"))
             )
+        }
+
+        static let knownProvisioners: Set<String> = ["echo", "terraform"]
+
+        /// The provisioners the flags ask for. Terraform is found and asked its version here: a
+        /// daemon asked for `terraform` that cannot run it refuses to start, naming the flag.
+        public func makeProvisioners(daemonName: String) async throws -> [any Provisioner] {
+            var made: [any Provisioner] = []
+            for name in Set(provisioners.isEmpty ? ["echo"] : provisioners).sorted() {
+                switch name {
+                case "echo":
+                    made.append(EchoProvisioner())
+                case "terraform":
+                    guard let grace = parseDuration(terraformCancelGrace), grace >= .zero else {
+                        throw ValidationError("--terraform-cancel-grace: \"\(terraformCancelGrace)\" is not a duration such as 60s")
+                    }
+                    guard let timeout = parseDuration(terraformTimeout), timeout > .zero else {
+                        throw ValidationError("--terraform-timeout: \"\(terraformTimeout)\" is not a duration such as 30m")
+                    }
+                    if let directory = terraformPluginDirectory {
+                        var isDirectory: ObjCBool = false
+                        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+                            throw ValidationError("--terraform-plugin-dir: \(directory) is not a directory")
+                        }
+                    }
+                    let path = ProcessInfo.processInfo.environment["PATH"].flatMap { $0.isEmpty ? nil : $0 } ?? "/usr/local/bin:/usr/bin:/bin"
+                    let found: (executable: String, version: String)
+                    do {
+                        found = try await TerraformVersion.check(terraformPath, path: path)
+                    } catch {
+                        throw ValidationError("--terraform-path: this daemon runs terraform, but \(error)")
+                    }
+                    // Several daemons on one host (the same user's cache) share no files: each
+                    // works under its own name.
+                    let root = (workDirectory ?? TerraformConfiguration.defaultWorkDirectory()) + "/" + Self.directoryName(daemonName)
+                    made.append(TerraformProvisioner(configuration: TerraformConfiguration(
+                        executable: found.executable, version: found.version, pluginDirectory: terraformPluginDirectory,
+                        workDirectory: root, keepWorkDirectories: keepWorkDirectories, cancelGrace: grace, timeout: timeout, path: path
+                    )))
+                default:
+                    throw ValidationError("--provisioner: unknown provisioner \"\(name)\"")
+                }
+            }
+            return made
+        }
+
+        /// A daemon name as one path component: anything but letters, digits, `-`, `_` and `.`
+        /// becomes `_` (names are free text, at most 64 characters).
+        static func directoryName(_ name: String) -> String {
+            let safe = String(name.unicodeScalars.map { scalar in
+                CharacterSet.alphanumerics.contains(scalar) && scalar.isASCII || "-_.".unicodeScalars.contains(scalar) ? Character(scalar) : "_"
+            })
+            return safe.isEmpty || safe.allSatisfy({ $0 == "." }) ? "daemon" : safe
         }
 
         /// `--log-level`; a name it does not know is `info`.

@@ -32,6 +32,7 @@ extension CoordinatorServer {
             webSocket: WebSocketConfiguration(maxMessageSize: ProvisionerLimits.maxMessageBytes, pingInterval: .seconds(15), pingTimeout: .seconds(30)),
             logLimits: configuration.jobLogLimits,
             daemonCaps: configuration.provisionerDaemonCaps,
+            jobHangTimeout: configuration.jobHangTimeout,
             // Quotas are part of template RBAC: enforced while it is licensed and switched on.
             quotaEnforced: { [entitlements = licensing.entitlements] in entitlements.isEnabled(.templateRBAC) }
         )

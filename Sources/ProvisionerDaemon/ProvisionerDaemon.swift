@@ -73,6 +73,8 @@ public final class ProvisionerDaemon: Sendable {
     private let link: CoordinatorLink
     private let state = Mutex(State())
     private let stopping = Atomic<Bool>(false)
+    /// The latest `welcome`'s `job_hang_timeout_ms` (0: not said).
+    private let jobHangTimeoutMS = Atomic<Int64>(0)
     private let finished = Atomic<Bool>(false)
 
     public init(configuration: DaemonConfiguration, provisioners: [any Provisioner] = [EchoProvisioner()], logger: Logger = Logger(label: "provisionerd")) {
@@ -218,6 +220,7 @@ public final class ProvisionerDaemon: Sendable {
                     throw ProvisionerFailure("the coordinator did not answer hello with welcome")
                 }
                 logger.info("connected", metadata: ["url": "\(base)", "daemon_id": "\(welcome.daemonID)", "replica": "\(welcome.replicaID)"])
+                jobHangTimeoutMS.store(max(0, welcome.jobHangTimeoutMS ?? 0), ordering: .sequentiallyConsistent)
                 // A job in hand is resumed before anything else is sent on this connection.
                 if let lease = state.withLock({ $0.currentLease }) {
                     let reply = try await link.requestDirect(send: send) { .resume(id: $0, lease: lease) }
@@ -264,14 +267,17 @@ public final class ProvisionerDaemon: Sendable {
         logger.info("running job", metadata: ["job": "\(job.lease.jobID)", "type": "\(job.type)"])
         let runner = Task {
             let lease = job.lease
-            let progress = LinkProgress(link: link, lease: lease)
+            let progress = LinkProgress(link: link, lease: lease) { [self] in
+                let milliseconds = jobHangTimeoutMS.load(ordering: .sequentiallyConsistent)
+                return milliseconds > 0 ? .milliseconds(milliseconds) : nil
+            }
             let outcome: DaemonMessage
             do {
                 guard let provisioner = provisioners[job.provisioner] else {
                     throw ProvisionerFailure("this daemon has no \(job.provisioner) provisioner")
                 }
                 let input = ProvisionerJobInput(
-                    type: job.type, archive: Array(Data(base64Encoded: job.archive) ?? Data()),
+                    jobID: lease.jobID, type: job.type, archive: Array(Data(base64Encoded: job.archive) ?? Data()),
                     transition: job.transition, state: job.state.flatMap { Data(base64Encoded: $0) }.map(Array.init)
                 )
                 let result = try await provisioner.run(input, progress: progress)
@@ -282,7 +288,7 @@ public final class ProvisionerDaemon: Sendable {
                 }
                 outcome = .complete(id: 0, lease: lease, result: result)
             } catch let failure as ProvisionerFailure {
-                outcome = .fail(id: 0, lease: lease, error: failure.message, state: nil)
+                outcome = .fail(id: 0, lease: lease, error: failure.message, state: failure.state)
             } catch is CancellationError {
                 outcome = .fail(id: 0, lease: lease, error: "canceled", state: nil)
             } catch {
@@ -323,6 +329,9 @@ private final class ConnectionEnded: Sendable {
 private struct LinkProgress: ProvisionerProgress {
     let link: CoordinatorLink
     let lease: Lease
+    let currentHangTimeout: @Sendable () -> Duration?
+
+    var jobHangTimeout: Duration? { currentHangTimeout() }
 
     /// Sends a request, again after every reconnect, until it is answered. Nil when the lease
     /// is stale (the job ended elsewhere) or the runner was cancelled.

@@ -82,15 +82,21 @@ public struct Welcome: Sendable, Equatable, Codable {
     public var version: Int
     public var daemonID: UUID
     public var replicaID: UUID
-    public init(version: Int, daemonID: UUID, replicaID: UUID) {
+    /// The coordinator's `--job-hang-timeout` in milliseconds: a running job with no update for
+    /// this long is failed as hung, so a daemon sends one (empty, if it has nothing to say) at
+    /// least every third of it. Optional: an older coordinator does not say.
+    public var jobHangTimeoutMS: Int64?
+    public init(version: Int, daemonID: UUID, replicaID: UUID, jobHangTimeoutMS: Int64? = nil) {
         self.version = version
         self.daemonID = daemonID
         self.replicaID = replicaID
+        self.jobHangTimeoutMS = jobHangTimeoutMS
     }
     enum CodingKeys: String, CodingKey {
         case version
         case daemonID = "daemon_id"
         case replicaID = "replica_id"
+        case jobHangTimeoutMS = "job_hang_timeout_ms"
     }
 }
 
@@ -156,13 +162,17 @@ public struct Resource: Sendable, Equatable, Codable {
     public var type: String
     /// Per day; the coordinator accepts `ProvisionerLimits.dailyCostRange`.
     public var dailyCost: Int64
-    public init(name: String, type: String, dailyCost: Int64 = 0) {
+    /// Where the provisioner finds it (Terraform's `terraform_data.file[0]`); optional on the
+    /// wire, so that an older peer neither sends nor needs it.
+    public var address: String?
+    public init(name: String, type: String, dailyCost: Int64 = 0, address: String? = nil) {
         self.name = name
         self.type = type
         self.dailyCost = dailyCost
+        self.address = address
     }
     enum CodingKeys: String, CodingKey {
-        case name, type
+        case name, type, address
         case dailyCost = "daily_cost"
     }
 }

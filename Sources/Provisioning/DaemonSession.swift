@@ -36,7 +36,7 @@ public final class DaemonSession: Sendable {
 
     public init(
         identity: DaemonIdentity, replicaID: UUID, store: Store, acquirer: JobAcquirer, logLimits: JobLogLimits = JobLogLimits(),
-        quotaCommits: QuotaCommits = QuotaCommits(enforced: { false }), logger: Logger
+        quotaCommits: QuotaCommits = QuotaCommits(enforced: { false }), jobHangTimeout: Duration? = nil, logger: Logger
     ) {
         self.identity = identity
         self.store = store
@@ -44,7 +44,7 @@ public final class DaemonSession: Sendable {
         self.logLimits = logLimits
         self.quotaCommits = quotaCommits
         self.logger = logger
-        self.core = Mutex(DaemonSessionCore(daemonID: identity.id, replicaID: replicaID))
+        self.core = Mutex(DaemonSessionCore(daemonID: identity.id, replicaID: replicaID, jobHangTimeout: jobHangTimeout))
     }
 
     /// Serves the connection until `inbound` ends or a message breaks the protocol.

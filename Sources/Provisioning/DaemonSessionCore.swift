@@ -61,9 +61,17 @@ public struct DaemonSessionCore: Sendable {
     private var ending: Ending?
     public var isEnded: Bool { ending != nil }
 
-    public init(daemonID: UUID, replicaID: UUID) {
+    /// The replica's `--job-hang-timeout`, told to the daemon in `welcome`.
+    public let jobHangTimeout: Duration?
+
+    public init(daemonID: UUID, replicaID: UUID, jobHangTimeout: Duration? = nil) {
         self.daemonID = daemonID
         self.replicaID = replicaID
+        self.jobHangTimeout = jobHangTimeout
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds &* 1000 &+ duration.components.attoseconds / 1_000_000_000_000_000
     }
 
     // MARK: messages from the daemon
@@ -139,7 +147,7 @@ public struct DaemonSessionCore: Sendable {
             ]
         }
         helloSeen = true
-        return [.send(.welcome(Welcome(version: hello.version, daemonID: daemonID, replicaID: replicaID)))]
+        return [.send(.welcome(Welcome(version: hello.version, daemonID: daemonID, replicaID: replicaID, jobHangTimeoutMS: jobHangTimeout.map(Self.milliseconds))))]
     }
 
     // MARK: results of the work

@@ -14,6 +14,8 @@ public enum JobReport {
 
     public static let maxErrorBytes = 64 << 10
     public static let maxNameBytes = 256
+    /// A Terraform address adds modules and an index (or a for_each key) to the name.
+    public static let maxAddressBytes = 1024
 
     public static func validate(_ result: JobResult) -> Verdict {
         guard result.resources.count <= ProvisionerLimits.maxResources else {
@@ -26,6 +28,9 @@ public enum JobReport {
             guard resource.name.utf8.count <= maxNameBytes, resource.type.utf8.count <= maxNameBytes,
                   !NULCharacter.isIn(resource.name), !NULCharacter.isIn(resource.type) else {
                 return .invalid("a resource's name and type must be at most \(maxNameBytes) bytes, without NUL")
+            }
+            if let address = resource.address, address.utf8.count > maxAddressBytes || NULCharacter.isIn(address) {
+                return .invalid("a resource's address must be at most \(maxAddressBytes) bytes, without NUL")
             }
         }
         let resources = result.resources

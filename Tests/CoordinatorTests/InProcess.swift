@@ -88,8 +88,10 @@ struct InProcessDaemon: Sendable {
             throw TestSetupError("coordinator provisionerd start \(arguments.joined(separator: " ")): \(ProvisionerdCommand.Start.message(for: error))")
         }
         let captured = CapturedLog()
+        let configuration = try command.daemonConfiguration()
         let daemon = ProvisionerDaemon(
-            configuration: try command.daemonConfiguration(), logger: captured.logger(label: "provisionerd", level: command.level)
+            configuration: configuration, provisioners: try await command.makeProvisioners(daemonName: configuration.name),
+            logger: captured.logger(label: "provisionerd", level: command.level)
         )
         let returned = StoppedFlag()
         let running = Task {

@@ -27,7 +27,7 @@ struct DaemonSocket: Sendable {
         session = DaemonSession(
             identity: DaemonIdentity(id: record.id, connectionID: connectionID, instanceID: request.instanceID, name: request.name, organizationID: organizationID, provisioners: request.provisioners, tags: request.tags),
             replicaID: services.replicaID, store: store, acquirer: services.acquirer, logLimits: services.logLimits,
-            quotaCommits: services.quotaCommits, logger: logger
+            quotaCommits: services.quotaCommits, jobHangTimeout: services.jobHangTimeout, logger: logger
         )
         self.credential = credential
         let organizationScoped = request.isOrganizationScoped

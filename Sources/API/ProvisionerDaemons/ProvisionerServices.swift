@@ -19,11 +19,15 @@ public struct ProvisionerServices: Sendable {
     public let quotaCommits: QuotaCommits
     /// `--provisioner-daemons-per-user` and `--provisioner-daemons-per-organization`.
     public let daemonCaps: DaemonCaps
+    /// `--job-hang-timeout`, told to each daemon in `welcome` (it keeps quiet jobs alive by it).
+    public let jobHangTimeout: Duration?
 
     public init(
         acquirer: JobAcquirer, connections: DaemonConnections, pubsub: Pubsub, replicaID: UUID, preSharedKey: String?, webSocket: WebSocketConfiguration,
-        logLimits: JobLogLimits = JobLogLimits(), daemonCaps: DaemonCaps = DaemonCaps(), quotaEnforced: @escaping @Sendable () -> Bool = { false }
+        logLimits: JobLogLimits = JobLogLimits(), daemonCaps: DaemonCaps = DaemonCaps(), jobHangTimeout: Duration? = nil,
+        quotaEnforced: @escaping @Sendable () -> Bool = { false }
     ) {
+        self.jobHangTimeout = jobHangTimeout
         self.daemonCaps = daemonCaps
         self.acquirer = acquirer
         self.connections = connections

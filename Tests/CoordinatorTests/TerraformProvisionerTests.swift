@@ -1,0 +1,276 @@
+import Foundation
+import Postgres
+import ProvisionerDaemon
+import ProvisionerProtocol
+import TestSupport
+import Testing
+
+/// Real Terraform (no mocks) run by an in-process daemon against an in-process replica: imports,
+/// builds with their state carried from build to build, cancel, a quiet apply, and templates and
+/// archives that must fail cleanly. Templates use only Terraform's builtin `terraform_data` and
+/// `local-exec`, so they apply with no network. Each test writes into its own temporary folder.
+@Suite(.enabled(if: Terraform.isAvailable, "terraform is not on PATH: the Terraform provisioner cannot be run here"))
+struct TerraformProvisionerTests: ProvisioningSuite {
+    /// A template that creates one file per start in `directory` and removes it on stop or
+    /// delete, at a cost of 1 a day while it exists.
+    static func fileTemplate(_ directory: String) -> String {
+        """
+        variable "coder_workspace_start_count" {
+          type = number
+        }
+        variable "coder_workspace_transition" {
+          type = string
+        }
+        resource "terraform_data" "workspace" {
+          count = var.coder_workspace_start_count
+          input = { path = "\(directory)/workspace" }
+          provisioner "local-exec" {
+            command = "echo created by ${var.coder_workspace_transition} > '${self.input.path}'"
+          }
+          provisioner "local-exec" {
+            when    = destroy
+            command = "rm -f '${self.input.path}'"
+          }
+        }
+        output "coder_daily_costs" {
+          value = { for i, w in terraform_data.workspace : "terraform_data.workspace[${i}]" => 1 }
+        }
+        """
+    }
+
+    @Test func anImportListsWhatAStartWouldCreateAndBuildsCarryTheirStateFromStartToStopToDelete() async throws {
+        let scratch = try Scratch()
+        try await withSetUp(replicas: 1) { setup in
+            let a = setup.cluster.members[0]
+            try await withTerraformDaemon(a, scratch: scratch) { daemon in
+                let versionID = try await postTemplate(setup, through: a, files: ["main.tf": Self.fileTemplate(scratch.path)])
+                try await eventually("import succeeded", timeout: .seconds(60)) {
+                    try await finished(setup, versionID, at: a) == "succeeded"
+                }
+                try await withPool(.init(connectionString: setup.cluster.databaseURL, maximumConnections: 1)) { pool in
+                let importJob = try #require(UUID(uuidString: try await job(setup, versionID, at: a)["id"] as? String ?? ""))
+                let imported = try await pool.query("SELECT name, type, daily_cost FROM workspace_resources WHERE job_id = $1", [importJob])
+                #expect(imported.count == 1, "\(daemon.log.suffix(3000))")
+                #expect(try imported.first?.decode(0, as: String.self) == "workspace")
+                #expect(try imported.first?.decode(1, as: String.self) == "terraform_data")
+                #expect(try imported.first?.decode(2, as: Int64.self) == 1)
+                #expect(!FileManager.default.fileExists(atPath: scratch.path + "/workspace"), "an import applies nothing")
+
+                let workspaceID = try await createWorkspace(setup, versionID: versionID, at: a)
+                let start = try await latestBuild(setup, workspaceID, at: a)
+                try await eventually("start done", timeout: .seconds(60)) { try await buildStatus(setup, start, at: a) != "starting" && buildStatus(setup, start, at: a) != "pending" }
+                #expect(try await buildStatus(setup, start, at: a) == "running", "\(daemon.log.suffix(3000))")
+                #expect(try String(contentsOfFile: scratch.path + "/workspace", encoding: .utf8) == "created by start\n")
+                let started = try await HTTP.request(.GET, "\(a.base)/api/v2/workspacebuilds/\(start)", token: setup.cluster.token)
+                #expect(started.status == 200)
+                #expect(try started.json["daily_cost"] as? Int == 1)
+                let startState = try await state(pool, build: start)
+                #expect(startState.contains("\"terraform_data\""), "the build's state is Terraform's")
+
+                // Stop: start_count 0 destroys the instance, whose destroy-time provisioner removes the file.
+                let stop = try await postBuild(setup, workspaceID, transition: "stop", at: a)
+                try await eventually("stop done", timeout: .seconds(60)) { try await buildStatus(setup, stop, at: a) == "stopped" }
+                #expect(!FileManager.default.fileExists(atPath: scratch.path + "/workspace"))
+                #expect(try await state(pool, build: stop) != startState, "the stop's own state went back")
+
+                // Start again from the stop's state, then delete: destroy removes it again.
+                let again = try await postBuild(setup, workspaceID, transition: "start", at: a)
+                try await eventually("second start done", timeout: .seconds(60)) { try await buildStatus(setup, again, at: a) == "running" }
+                #expect(FileManager.default.fileExists(atPath: scratch.path + "/workspace"))
+                let delete = try await postBuild(setup, workspaceID, transition: "delete", at: a)
+                try await eventually("delete done", timeout: .seconds(60)) { try await buildStatus(setup, delete, at: a) == "deleted" }
+                #expect(!FileManager.default.fileExists(atPath: scratch.path + "/workspace"))
+                #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path + "/work/d-tf/jobs").isEmpty, "each job's directory is removed")
+                }
+            }
+        }
+    }
+
+    @Test func aCanceledApplyIsInterruptedItsSleepEndsAndItsStateIsKept() async throws {
+        let scratch = try Scratch()
+        // A sleep no other test runs, to find it among the processes.
+        let marker = "600.\(Int.random(in: 100_000...999_999))"
+        let template = """
+        resource "terraform_data" "first" {
+          input = "made before the sleep"
+        }
+        resource "terraform_data" "slow" {
+          depends_on = [terraform_data.first]
+          provisioner "local-exec" {
+            command = "sleep \(marker)"
+          }
+        }
+        """
+        try await withSetUp(replicas: 1) { setup in
+            let a = setup.cluster.members[0]
+            try await withTerraformDaemon(a, scratch: scratch, extra: ["--terraform-cancel-grace", "5s"]) { daemon in
+                let versionID = try await postTemplate(setup, through: a, files: ["main.tf": template])
+                try await eventually("import succeeded", timeout: .seconds(60)) { try await finished(setup, versionID, at: a) == "succeeded" }
+                let workspaceID = try await createWorkspace(setup, versionID: versionID, at: a)
+                let start = try await latestBuild(setup, workspaceID, at: a)
+                try await eventually("the sleep runs", timeout: .seconds(60)) { Processes.running(matching: "sleep \(marker)") }
+                let cancel = try await HTTP.request(.PATCH, "\(a.base)/api/v2/workspacebuilds/\(start)/cancel", token: setup.cluster.token)
+                #expect(cancel.status == 200, "\(String(decoding: cancel.body, as: UTF8.self))")
+                try await eventually("canceled", timeout: .seconds(30)) { try await buildStatus(setup, start, at: a) == "canceled" }
+                #expect(!Processes.running(matching: "sleep \(marker)"), "the canceled apply's sleep is gone")
+                try await withPool(.init(connectionString: setup.cluster.databaseURL, maximumConnections: 1)) { pool in
+                    let kept = try await state(pool, build: start)
+                    #expect(kept.contains("made before the sleep"), "what the apply created before the cancel is in the state kept: \(daemon.log.suffix(2000))")
+                }
+            }
+        }
+    }
+
+    @Test func aQuietApplyLongerThanTheHangTimeoutIsKeptAlive() async throws {
+        let scratch = try Scratch()
+        let template = """
+        resource "terraform_data" "quiet" {
+          provisioner "local-exec" {
+            command = "sleep 5"
+          }
+        }
+        """
+        try await withSetUp(replicas: 1, extra: ["--job-hang-timeout", "2s"]) { setup in
+            let a = setup.cluster.members[0]
+            try await withTerraformDaemon(a, scratch: scratch) { daemon in
+                let versionID = try await postTemplate(setup, through: a, files: ["main.tf": template])
+                try await eventually("import succeeded", timeout: .seconds(60)) { try await finished(setup, versionID, at: a) == "succeeded" }
+                let workspaceID = try await createWorkspace(setup, versionID: versionID, at: a)
+                let start = try await latestBuild(setup, workspaceID, at: a)
+                try await eventually("start ended", timeout: .seconds(60)) { try await !["pending", "starting"].contains(buildStatus(setup, start, at: a)) }
+                #expect(try await buildStatus(setup, start, at: a) == "running", "\(daemon.log.suffix(3000))")
+            }
+        }
+    }
+
+    @Test(arguments: [
+        ("a syntax error", ["main.tf": "resource \"terraform_data\" \"x\" {\n  input = \n}\n"], "terraform init failed"),
+        ("an unknown provider", ["main.tf": "terraform {\n  required_providers {\n    aws = { source = \"hashicorp/aws\" }\n  }\n}\n"], "--terraform-plugin-dir"),
+        ("a required variable without a value", ["main.tf": "variable \"region\" {\n  type = string\n}\n"], "region"),
+    ])
+    func aBrokenTemplateFailsTheImportWithTerraformsWords(_ case: String, files: [String: String], expected: String) async throws {
+        let scratch = try Scratch()
+        try await withSetUp(replicas: 1) { setup in
+            let a = setup.cluster.members[0]
+            try await withTerraformDaemon(a, scratch: scratch) { daemon in
+                let versionID = try await postTemplate(setup, through: a, files: files)
+                try await eventually("import ended", timeout: .seconds(60)) { try await finished(setup, versionID, at: a) != nil }
+                let ended = try await job(setup, versionID, at: a)
+                #expect(ended["status"] as? String == "failed", "\(`case`)")
+                #expect((ended["error"] as? String ?? "").contains(expected), "\(`case`): \(ended["error"] ?? "")")
+                #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path + "/work/d-tf/jobs").isEmpty, "no directory is left behind")
+            }
+        }
+    }
+
+    @Test func anArchiveThatEscapesItsDirectoryIsRefusedAndTheDaemonTakesTheNextJob() async throws {
+        let scratch = try Scratch()
+        try await withSetUp(replicas: 1) { setup in
+            let a = setup.cluster.members[0]
+            try await withTerraformDaemon(a, scratch: scratch) { daemon in
+                let hostile = try await postTemplate(setup, through: a, files: ["../escaped.tf": "# out", "main.tf": ""])
+                try await eventually("hostile import ended", timeout: .seconds(60)) { try await finished(setup, hostile, at: a) != nil }
+                let ended = try await job(setup, hostile, at: a)
+                #expect(ended["status"] as? String == "failed")
+                #expect((ended["error"] as? String ?? "").contains("refused"), "\(ended["error"] ?? "")")
+                #expect(!FileManager.default.fileExists(atPath: scratch.path + "/work/d-tf/jobs/escaped.tf"))
+                let next = try await postTemplate(setup, through: a, files: ["main.tf": "resource \"terraform_data\" \"x\" {}\n"])
+                try await eventually("next import succeeded", timeout: .seconds(60)) { try await finished(setup, next, at: a) == "succeeded" }
+            }
+        }
+    }
+
+    // MARK: helpers
+
+    func withTerraformDaemon(_ member: ReplicaCluster.Member, scratch: Scratch, extra: [String] = [], _ body: (InProcessDaemon) async throws -> Void) async throws {
+        try await withDaemon([member], name: "d-tf", extra: ["--provisioner", "terraform", "--work-dir", scratch.path + "/work"] + extra, body)
+    }
+
+    /// A tar of `files` uploaded and imported with the Terraform provisioner; the version id.
+    func postTemplate(_ setup: Setup, through member: ReplicaCluster.Member, files: [String: String]) async throws -> String {
+        let archive = TarArchive.make(files: files.sorted { $0.key < $1.key }.map { (name: $0.key, contents: Array($0.value.utf8)) })
+        let upload = try await HTTP.raw(.POST, "\(member.base)/api/v2/files", body: archive, contentType: "application/x-tar", token: setup.cluster.token)
+        #expect(upload.status == 201)
+        let fileID = try #require(try upload.json["hash"] as? String)
+        let version = try await HTTP.request(.POST, "\(member.base)/api/v2/organizations/\(setup.organizationID)/templateversions", json: [
+            "storage_method": "file", "file_id": fileID, "provisioner": "terraform",
+        ], token: setup.cluster.token)
+        #expect(version.status == 201, "\(String(decoding: version.body, as: UTF8.self))")
+        return try #require(try version.json["id"] as? String)
+    }
+
+    /// The import job's status once it has ended, nil before.
+    func finished(_ setup: Setup, _ versionID: String, at member: ReplicaCluster.Member) async throws -> String? {
+        let status = try await job(setup, versionID, at: member)["status"] as? String
+        return ["succeeded", "failed", "canceled"].contains(status ?? "") ? status : nil
+    }
+
+    func createWorkspace(_ setup: Setup, versionID: String, at member: ReplicaCluster.Member) async throws -> String {
+        let template = try await HTTP.request(.POST, "\(member.base)/api/v2/organizations/\(setup.organizationID)/templates", json: [
+            "name": "tf-\(UUID().uuidString.prefix(6).lowercased())", "template_version_id": versionID,
+        ], token: setup.cluster.token)
+        #expect(template.status == 201, "\(String(decoding: template.body, as: UTF8.self))")
+        let workspace = try await HTTP.request(.POST, "\(member.base)/api/v2/organizations/\(setup.organizationID)/members/me/workspaces", json: [
+            "name": "w-\(UUID().uuidString.prefix(6).lowercased())", "template_id": try #require(try template.json["id"] as? String),
+        ], token: setup.cluster.token)
+        #expect(workspace.status == 201, "\(String(decoding: workspace.body, as: UTF8.self))")
+        return try #require(try workspace.json["id"] as? String)
+    }
+
+    func latestBuild(_ setup: Setup, _ workspaceID: String, at member: ReplicaCluster.Member) async throws -> String {
+        let workspace = try await HTTP.request(.GET, "\(member.base)/api/v2/workspaces/\(workspaceID)", token: setup.cluster.token)
+        #expect(workspace.status == 200)
+        return try #require(try (workspace.json["latest_build"] as? [String: Any])?["id"] as? String)
+    }
+
+    func postBuild(_ setup: Setup, _ workspaceID: String, transition: String, at member: ReplicaCluster.Member) async throws -> String {
+        let posted = try await HTTP.request(.POST, "\(member.base)/api/v2/workspaces/\(workspaceID)/builds", json: ["transition": transition], token: setup.cluster.token)
+        #expect(posted.status == 201, "\(String(decoding: posted.body, as: UTF8.self))")
+        return try #require(try posted.json["id"] as? String)
+    }
+
+    func buildStatus(_ setup: Setup, _ buildID: String, at member: ReplicaCluster.Member) async throws -> String {
+        let build = try await HTTP.request(.GET, "\(member.base)/api/v2/workspacebuilds/\(buildID)", token: setup.cluster.token)
+        guard build.status == 200 else { throw TestSetupError("GET /workspacebuilds/\(buildID): \(build.status)") }
+        return try build.json["status"] as? String ?? ""
+    }
+
+    /// The state stored with a build, as text.
+    func state(_ pool: DatabasePool, build: String) async throws -> String {
+        let row = try await pool.query("SELECT state FROM workspace_builds WHERE id = $1", [try #require(UUID(uuidString: build))]).first
+        let bytes = try #require(try row?.decode(0, as: [UInt8]?.self))
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// Whether Terraform can be run here (the tests that need it say skipped, with the reason, when not).
+enum Terraform {
+    static let isAvailable: Bool = {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/terraform") }
+    }()
+}
+
+/// Processes on this machine, by command line.
+enum Processes {
+    static func running(matching text: String) -> Bool {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        for pid in entries where pid.allSatisfy(\.isNumber) {
+            guard let raw = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { continue }
+            let commandLine = String(decoding: raw.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+            // A zombie has an empty command line: it has ended.
+            if commandLine.contains(text) { return true }
+        }
+        return false
+    }
+}
+
+/// A temporary folder of this test's, removed when the value goes away.
+final class Scratch: Sendable {
+    let path: String
+    init() throws {
+        path = FileManager.default.temporaryDirectory.path + "/coordinator-tf-\(UUID().uuidString.prefix(8).lowercased())"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
