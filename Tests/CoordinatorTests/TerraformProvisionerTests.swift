@@ -49,7 +49,7 @@ struct TerraformProvisionerTests: ProvisioningSuite {
                 }
                 try await withPool(.init(connectionString: setup.cluster.databaseURL, maximumConnections: 1)) { pool in
                 let importJob = try #require(UUID(uuidString: try await job(setup, versionID, at: a)["id"] as? String ?? ""))
-                let imported = try await pool.query("SELECT name, type, daily_cost FROM workspace_resources WHERE job_id = $1", [importJob])
+                let imported = try await pool.query("SELECT name, type, daily_cost FROM workspace_resources WHERE job_id = $1", [importJob]).rows
                 #expect(imported.count == 1, "\(daemon.log.suffix(3000))")
                 #expect(try imported.first?.decode(0, as: String.self) == "workspace")
                 #expect(try imported.first?.decode(1, as: String.self) == "terraform_data")
@@ -58,7 +58,7 @@ struct TerraformProvisionerTests: ProvisioningSuite {
 
                 let workspaceID = try await createWorkspace(setup, versionID: versionID, at: a)
                 let start = try await latestBuild(setup, workspaceID, at: a)
-                try await eventually("start done", timeout: .seconds(60)) { try await buildStatus(setup, start, at: a) != "starting" && buildStatus(setup, start, at: a) != "pending" }
+                try await eventually("start ended", timeout: .seconds(60)) { try await !["pending", "starting"].contains(buildStatus(setup, start, at: a)) }
                 #expect(try await buildStatus(setup, start, at: a) == "running", "\(daemon.log.suffix(3000))")
                 #expect(try String(contentsOfFile: scratch.path + "/workspace", encoding: .utf8) == "created by start\n")
                 let started = try await HTTP.request(.GET, "\(a.base)/api/v2/workspacebuilds/\(start)", token: setup.cluster.token)
@@ -238,8 +238,8 @@ struct TerraformProvisionerTests: ProvisioningSuite {
     /// The state stored with a build, as text.
     func state(_ pool: DatabasePool, build: String) async throws -> String {
         let row = try await pool.query("SELECT state FROM workspace_builds WHERE id = $1", [try #require(UUID(uuidString: build))]).first
-        let bytes = try #require(try row?.decode(0, as: [UInt8]?.self))
-        return String(decoding: bytes, as: UTF8.self)
+        let bytes = try #require(try row?.decode(0, as: PostgresBytes?.self))
+        return String(decoding: bytes.bytes, as: UTF8.self)
     }
 }
 

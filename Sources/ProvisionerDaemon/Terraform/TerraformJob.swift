@@ -31,10 +31,10 @@ final class TerraformJob: Sendable {
     func run() async throws -> JobResult {
         // The job's own deadline, and a heartbeat so that a long quiet command is not taken for a
         // hung job; both end with the job.
-        let interrupt = self.interrupt, timedOut = self.timedOut, progress = self.progress
+        let interrupt = self.interrupt, progress = self.progress
         let timeout = configuration.timeout, longest = configuration.heartbeatInterval
         let watchers = [
-            Task {
+            Task { [self] in
                 try await Task.sleep(for: timeout)
                 timedOut.store(true, ordering: .sequentiallyConsistent)
                 interrupt.fire()
