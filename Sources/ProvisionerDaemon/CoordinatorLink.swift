@@ -51,8 +51,9 @@ actor CoordinatorLink {
         case .withdrawAcquire(let id):
             // Not yet written: `written(_:)` sends the withdrawal once the acquire is out.
             if acquireWritten == id { withdraw(id) }
-        case .finishJob:
-            // The job's own requests go on as before; the work loop stops once it has ended.
+        case .interruptJob:
+            // The daemon interrupts the job's runner; the job's own requests (its last logs, its
+            // failure) go on as before, and the work loop stops once it has ended.
             break
         }
         return step

@@ -8,6 +8,8 @@ public struct ProvisionerJobInput: Sendable {
     public var archive: [UInt8]
     public var transition: String?
     public var state: [UInt8]?
+    /// For builds, from a coordinator that sends it.
+    public var workspace: JobWorkspace? = nil
 }
 
 /// How a running provisioner reports back. Each call may wait while the daemon reconnects.

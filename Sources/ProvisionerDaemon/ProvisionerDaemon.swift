@@ -60,7 +60,8 @@ public struct DaemonConfiguration: Sendable {
 /// provisioners. A job outlives its connection: after a reconnect (to the same URL or the next)
 /// the daemon resumes it with its lease and carries on. On `shutdown()` it follows
 /// `DaemonShutdown` in whatever state it is: with no job it returns from `run()` at once (also
-/// while it cannot connect), with a job it finishes that first; it acquires nothing more.
+/// while it cannot connect), with a job it interrupts it and reports it failed first; it
+/// acquires nothing more.
 public final class ProvisionerDaemon: Sendable {
     private struct State {
         var currentLease: Lease?
@@ -105,8 +106,9 @@ public final class ProvisionerDaemon: Sendable {
                 logger.notice("shutting down: no job in hand, exiting")
             case .withdrawAcquire(let id):
                 logger.notice("shutting down: withdrawing the waiting acquire; exiting unless the coordinator has just handed over a job", metadata: ["request": "\(id)"])
-            case .finishJob(let job):
-                logger.notice("shutting down: finishing the current job, acquiring no more", metadata: ["job": "\(job)"])
+            case .interruptJob(let job):
+                logger.notice("shutting down: interrupting the current job, acquiring no more", metadata: ["job": "\(job)"])
+                self.state.withLock { $0.currentRunner }?.cancel()
             }
         }
     }
@@ -263,6 +265,9 @@ public final class ProvisionerDaemon: Sendable {
         }
     }
 
+    /// How a job interrupted by the daemon's own shutdown ends (`DaemonShutdown`).
+    static let interruptedByShutdown = "interrupted: the provisioner daemon was stopped while running this job"
+
     private func runJob(_ job: AcquiredJob) async {
         logger.info("running job", metadata: ["job": "\(job.lease.jobID)", "type": "\(job.type)"])
         let runner = Task {
@@ -278,7 +283,8 @@ public final class ProvisionerDaemon: Sendable {
                 }
                 let input = ProvisionerJobInput(
                     jobID: lease.jobID, type: job.type, archive: Array(Data(base64Encoded: job.archive) ?? Data()),
-                    transition: job.transition, state: job.state.flatMap { Data(base64Encoded: $0) }.map(Array.init)
+                    transition: job.transition, state: job.state.flatMap { Data(base64Encoded: $0) }.map(Array.init),
+                    workspace: job.workspace
                 )
                 let result = try await provisioner.run(input, progress: progress)
                 // A state the coordinator would refuse fails the job here, with a reason, instead
@@ -288,9 +294,9 @@ public final class ProvisionerDaemon: Sendable {
                 }
                 outcome = .complete(id: 0, lease: lease, result: result)
             } catch let failure as ProvisionerFailure {
-                outcome = .fail(id: 0, lease: lease, error: failure.message, state: failure.state)
+                outcome = .fail(id: 0, lease: lease, error: stopping.load(ordering: .sequentiallyConsistent) && failure.message == "canceled" ? Self.interruptedByShutdown : failure.message, state: failure.state)
             } catch is CancellationError {
-                outcome = .fail(id: 0, lease: lease, error: "canceled", state: nil)
+                outcome = .fail(id: 0, lease: lease, error: stopping.load(ordering: .sequentiallyConsistent) ? Self.interruptedByShutdown : "canceled", state: nil)
             } catch {
                 outcome = .fail(id: 0, lease: lease, error: "\(error)", state: nil)
             }
@@ -307,6 +313,9 @@ public final class ProvisionerDaemon: Sendable {
             $0.currentLease = job.lease
             $0.currentRunner = runner
         }
+        // Handed over while the daemon was being stopped (the withdrawn acquire's answer was a job):
+        // interrupted at once, as the shutdown rule says.
+        if stopping.load(ordering: .sequentiallyConsistent) { runner.cancel() }
         await runner.value
         state.withLock {
             $0.currentLease = nil

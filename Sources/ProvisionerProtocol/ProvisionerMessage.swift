@@ -128,8 +128,11 @@ public struct AcquiredJob: Sendable, Equatable, Codable {
     public var transition: String?
     public var state: String?
     public var canceled: Bool
+    /// For builds: the workspace the build is of, as a template sees it (Terraform's
+    /// `coder_workspace_*` variables). Optional: an older coordinator does not send it.
+    public var workspace: JobWorkspace?
 
-    public init(lease: Lease, type: String, provisioner: String, archive: String, transition: String? = nil, state: String? = nil, canceled: Bool = false) {
+    public init(lease: Lease, type: String, provisioner: String, archive: String, transition: String? = nil, state: String? = nil, canceled: Bool = false, workspace: JobWorkspace? = nil) {
         self.lease = lease
         self.type = type
         self.provisioner = provisioner
@@ -137,6 +140,26 @@ public struct AcquiredJob: Sendable, Equatable, Codable {
         self.transition = transition
         self.state = state
         self.canceled = canceled
+        self.workspace = workspace
+    }
+}
+
+/// The workspace a build job is of.
+public struct JobWorkspace: Sendable, Equatable, Codable {
+    public var id: UUID
+    public var name: String
+    /// The owner's username and email.
+    public var owner: String
+    public var ownerEmail: String
+    public init(id: UUID, name: String, owner: String, ownerEmail: String) {
+        self.id = id
+        self.name = name
+        self.owner = owner
+        self.ownerEmail = ownerEmail
+    }
+    enum CodingKeys: String, CodingKey {
+        case id, name, owner
+        case ownerEmail = "owner_email"
     }
 }
 

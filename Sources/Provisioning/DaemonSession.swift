@@ -201,8 +201,9 @@ public final class DaemonSession: Sendable {
             lease: lease,
             type: job.type.rawValue, provisioner: job.provisioner,
             archive: Data(payload.archive).base64EncodedString(),
-            transition: payload.transition, state: payload.state.map { Data($0).base64EncodedString() },
-            canceled: job.canceledAt != nil
+            transition: payload.build?.transition, state: payload.build?.state.map { Data($0).base64EncodedString() },
+            canceled: job.canceledAt != nil,
+            workspace: payload.build.map { JobWorkspace(id: $0.workspaceID, name: $0.workspaceName, owner: $0.owner, ownerEmail: $0.ownerEmail) }
         )
     }
 }

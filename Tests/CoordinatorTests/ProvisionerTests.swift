@@ -225,17 +225,19 @@ import WebSocket
     /// idle it takes nothing more; either way it exits with status 0. Processes, signalled: one
     /// test at a time.
     @Suite(.serialized) struct StoppedDaemons: ProvisioningSuite {
-        @Test func aDaemonStoppedWithSIGTERMFinishesItsJobThenExits() async throws {
+        @Test func aDaemonStoppedWithSIGTERMInterruptsItsJobReportsItThenExits() async throws {
             try await withSetUp(replicas: 1) { setup in
                 let a = setup.cluster.members[0]
                 let daemon = try daemonProcess([a], name: "d-term")
-                let versionID = try await postImport(setup, through: a, manifest: ["resources": [], "plan_ms": 2000])
+                let versionID = try await postImport(setup, through: a, manifest: ["resources": [], "plan_ms": 600_000])
                 try await eventually("job running") { try await job(setup, versionID, at: a)["status"] as? String == "running" }
                 daemon.signal(SIGTERM)
-                // A job waiting while the daemon finishes its own: it must not take it on its way out.
+                // A job waiting while the daemon stops: it must not take it on its way out.
                 let next = try await postImport(setup, through: a, manifest: ["resources": []])
                 #expect(try await daemon.waitForExit(timeout: .seconds(60)) == 0, "\(daemon.log.suffix(2000))")
-                #expect(try await job(setup, versionID, at: a)["status"] as? String == "succeeded")
+                let interrupted = try await job(setup, versionID, at: a)
+                #expect(interrupted["status"] as? String == "failed", "a ten-minute job is not waited for")
+                #expect((interrupted["error"] as? String ?? "").contains("provisioner daemon was stopped"), "\(interrupted["error"] ?? "")")
                 // It is gone, so nobody else could have taken it since.
                 #expect(try await job(setup, next, at: a)["status"] as? String == "pending")
             }

@@ -17,8 +17,8 @@ import Testing
         // Connected and idle: the coordinator may be handing over a job right now; the answer decides.
         #expect(DaemonShutdown.step(jobInHand: nil, acquireOnTheWire: 7) == .withdrawAcquire(requestID: 7))
         // Running a job, connected or not.
-        #expect(DaemonShutdown.step(jobInHand: job, acquireOnTheWire: nil) == .finishJob(job))
-        #expect(DaemonShutdown.step(jobInHand: job, acquireOnTheWire: 7) == .finishJob(job))
+        #expect(DaemonShutdown.step(jobInHand: job, acquireOnTheWire: nil) == .interruptJob(job))
+        #expect(DaemonShutdown.step(jobInHand: job, acquireOnTheWire: 7) == .interruptJob(job))
     }
 
     // MARK: in process

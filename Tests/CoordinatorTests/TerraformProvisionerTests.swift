@@ -21,11 +21,15 @@ struct TerraformProvisionerTests: ProvisioningSuite {
         variable "coder_workspace_transition" {
           type = string
         }
+        variable "coder_workspace_id" {
+          type    = string
+          default = ""
+        }
         resource "terraform_data" "workspace" {
           count = var.coder_workspace_start_count
           input = { path = "\(directory)/workspace" }
           provisioner "local-exec" {
-            command = "echo created by ${var.coder_workspace_transition} > '${self.input.path}'"
+            command = "echo created by ${var.coder_workspace_transition} for ${var.coder_workspace_id} > '${self.input.path}'"
           }
           provisioner "local-exec" {
             when    = destroy
@@ -60,7 +64,7 @@ struct TerraformProvisionerTests: ProvisioningSuite {
                 let start = try await latestBuild(setup, workspaceID, at: a)
                 try await eventually("start ended", timeout: .seconds(60)) { try await !["pending", "starting"].contains(buildStatus(setup, start, at: a)) }
                 #expect(try await buildStatus(setup, start, at: a) == "running", "\(daemon.log.suffix(3000))")
-                #expect(try String(contentsOfFile: scratch.path + "/workspace", encoding: .utf8) == "created by start\n")
+                #expect(try String(contentsOfFile: scratch.path + "/workspace", encoding: .utf8) == "created by start for \(workspaceID)\n", "the template sees its workspace")
                 let started = try await HTTP.request(.GET, "\(a.base)/api/v2/workspacebuilds/\(start)", token: setup.cluster.token)
                 #expect(started.status == 200)
                 #expect(try started.json["daily_cost"] as? Int == 1)
@@ -126,11 +130,13 @@ struct TerraformProvisionerTests: ProvisioningSuite {
         let template = """
         resource "terraform_data" "quiet" {
           provisioner "local-exec" {
-            command = "sleep 5"
+            command = "sleep 9"
           }
         }
         """
-        try await withSetUp(replicas: 1, extra: ["--job-hang-timeout", "2s"]) { setup in
+        // Nine quiet seconds (Terraform's own "Still creating..." comes at ten) against a hang
+        // timeout of four: the daemon's heartbeat, every third of it, is all that keeps the job.
+        try await withSetUp(replicas: 1, extra: ["--job-hang-timeout", "4s"]) { setup in
             let a = setup.cluster.members[0]
             try await withTerraformDaemon(a, scratch: scratch) { daemon in
                 let versionID = try await postTemplate(setup, through: a, files: ["main.tf": template])

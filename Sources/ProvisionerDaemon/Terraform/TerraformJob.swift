@@ -155,6 +155,11 @@ final class TerraformJob: Sendable {
             // TF_VAR_ for an undeclared variable).
             "TF_VAR_coder_workspace_transition": transition,
             "TF_VAR_coder_workspace_start_count": start,
+            // An import has no workspace: empty strings, as the placeholders.
+            "TF_VAR_coder_workspace_name": input.workspace?.name ?? "",
+            "TF_VAR_coder_workspace_id": input.workspace?.id.uuidString.lowercased() ?? "",
+            "TF_VAR_coder_workspace_owner": input.workspace?.owner ?? "",
+            "TF_VAR_coder_workspace_owner_email": input.workspace?.ownerEmail ?? "",
         ]
     }
 

@@ -61,12 +61,12 @@ extension Store {
         try await pool.one(WorkspaceBuilds.latest(workspaceID: workspaceID))
     }
 
-    /// What a daemon needs to run a job: the archive, and for builds the transition and prior state.
-    public func jobPayload(_ job: ProvisionerJob) async throws -> (archive: [UInt8], transition: String?, state: [UInt8]?) {
+    /// What a daemon needs to run a job: the archive, and for builds the transition, the prior
+    /// state and the workspace.
+    public func jobPayload(_ job: ProvisionerJob) async throws -> (archive: [UInt8], build: BuildPayload?) {
         let archive = try await fileData(id: job.fileID)?.data ?? []
-        guard job.type == .workspaceBuild else { return (archive, nil, nil) }
-        let build = try await pool.one(WorkspaceBuilds.payload(jobID: job.id))
-        return (archive, build?.transition, build?.state)
+        guard job.type == .workspaceBuild else { return (archive, nil) }
+        return (archive, try await pool.one(WorkspaceBuilds.payload(jobID: job.id)))
     }
 
     public func resources(jobID: UUID) async throws -> [JobResource] {

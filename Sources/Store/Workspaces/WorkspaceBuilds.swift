@@ -76,17 +76,24 @@ enum WorkspaceBuilds {
     /// The build run by `jobID`, its transition, and the state of the last build before it that
     /// has one: a failed or canceled build in between must not make the next one start from
     /// nothing (and duplicate or orphan resources).
-    static func payload(jobID: UUID) -> PostgresQuery<(transition: String?, state: [UInt8]?)> {
+    static func payload(jobID: UUID) -> PostgresQuery<BuildPayload> {
         PostgresQuery(
             """
-            SELECT b.transition,
+            SELECT b.transition, w.id AS workspace_id, w.name AS workspace_name, u.username AS owner, u.email AS owner_email,
                    (SELECT p.state FROM workspace_builds p WHERE p.workspace_id = b.workspace_id AND p.build_number < b.build_number
                       AND p.state IS NOT NULL
                     ORDER BY p.build_number DESC LIMIT 1) AS state
-            FROM workspace_builds b WHERE b.job_id = \(jobID)
+            FROM workspace_builds b
+            JOIN workspaces w ON w.id = b.workspace_id
+            JOIN users u ON u.id = w.owner_id
+            WHERE b.job_id = \(jobID)
             """
         ) { row in
-            (try row.decode("transition", as: String?.self), try row.decode("state", as: PostgresBytes?.self)?.bytes)
+            BuildPayload(
+                transition: try row.decode("transition"), state: try row.decode("state", as: PostgresBytes?.self)?.bytes,
+                workspaceID: try row.decode("workspace_id"), workspaceName: try row.decode("workspace_name"),
+                owner: try row.decode("owner"), ownerEmail: try row.decode("owner_email")
+            )
         }
     }
 
