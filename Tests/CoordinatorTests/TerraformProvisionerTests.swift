@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Postgres
 import ProvisionerDaemon
 import ProvisionerProtocol
@@ -94,21 +97,10 @@ struct TerraformProvisionerTests: ProvisioningSuite {
         let scratch = try Scratch()
         // A sleep no other test runs, to find it among the processes.
         let marker = "600.\(Int.random(in: 100_000...999_999))"
-        let template = """
-        resource "terraform_data" "first" {
-          input = "made before the sleep"
-        }
-        resource "terraform_data" "slow" {
-          depends_on = [terraform_data.first]
-          provisioner "local-exec" {
-            command = "sleep \(marker)"
-          }
-        }
-        """
         try await withSetUp(replicas: 1) { setup in
             let a = setup.cluster.members[0]
             try await withTerraformDaemon(a, scratch: scratch, extra: ["--terraform-cancel-grace", "5s"]) { daemon in
-                let versionID = try await postTemplate(setup, through: a, files: ["main.tf": template])
+                let versionID = try await postTemplate(setup, through: a, files: ["main.tf": Self.slowTemplate(marker)])
                 try await eventually("import succeeded", timeout: .seconds(60)) { try await finished(setup, versionID, at: a) == "succeeded" }
                 let workspaceID = try await createWorkspace(setup, versionID: versionID, at: a)
                 let start = try await latestBuild(setup, workspaceID, at: a)
@@ -122,6 +114,79 @@ struct TerraformProvisionerTests: ProvisioningSuite {
                     #expect(kept.contains("made before the sleep"), "what the apply created before the cancel is in the state kept: \(daemon.log.suffix(2000))")
                 }
             }
+        }
+    }
+
+    /// A template whose apply creates one resource, then sleeps (`marker` finds the sleep).
+    static func slowTemplate(_ marker: String) -> String {
+        """
+        resource "terraform_data" "first" {
+          input = "made before the sleep"
+        }
+        resource "terraform_data" "slow" {
+          depends_on = [terraform_data.first]
+          provisioner "local-exec" {
+            command = "sleep \(marker)"
+          }
+        }
+        """
+    }
+
+    /// SIGTERM mid-apply: the daemon interrupts Terraform as a cancel would, reports the build
+    /// failed with the state it wrote, and exits 0; the sleep is gone.
+    @Test func aDaemonStoppedMidApplyInterruptsTerraformKeepsTheStateAndExits() async throws {
+        let scratch = try Scratch()
+        let marker = "600.\(Int.random(in: 100_000...999_999))"
+        try await withSetUp(replicas: 1) { setup in
+            let a = setup.cluster.members[0]
+            let versionID = try await withTerraformDaemon(a, scratch: scratch) { _ in
+                let versionID = try await postTemplate(setup, through: a, files: ["main.tf": Self.slowTemplate(marker)])
+                try await eventually("import succeeded", timeout: .seconds(60)) { try await finished(setup, versionID, at: a) == "succeeded" }
+                return versionID
+            }
+            let daemon = try daemonProcess([a], name: "d-tf-term", extra: ["--provisioner", "terraform", "--work-dir", scratch.path + "/work", "--terraform-cancel-grace", "5s"])
+            let workspaceID = try await createWorkspace(setup, versionID: versionID, at: a)
+            let start = try await latestBuild(setup, workspaceID, at: a)
+            try await eventually("the sleep runs", timeout: .seconds(60)) { Processes.running(matching: "sleep \(marker)") }
+            daemon.signal(SIGTERM)
+            #expect(try await daemon.waitForExit(timeout: .seconds(60)) == 0, "\(daemon.log.suffix(2000))")
+            #expect(try await buildStatus(setup, start, at: a) == "failed")
+            #expect(!Processes.running(matching: "sleep \(marker)"), "the interrupted apply's sleep is gone")
+            try await withPool(.init(connectionString: setup.cluster.databaseURL, maximumConnections: 1)) { pool in
+                let kept = try await state(pool, build: start)
+                #expect(kept.contains("made before the sleep"), "the state written before the stop went back with the failure")
+            }
+        }
+    }
+
+    /// SIGKILL mid-apply: nothing of the daemon runs on, so Terraform must not either (it runs
+    /// under a parent-death signal); the build fails when the orphan grace runs out, and the next
+    /// build starts from the last state stored. It is not resumed elsewhere: another daemon has
+    /// neither the plan nor the job's directory, and applying again would run the template's
+    /// commands twice.
+    @Test func aDaemonKilledMidApplyTakesTerraformWithItAndTheBuildFailsCleanly() async throws {
+        let scratch = try Scratch()
+        let marker = "600.\(Int.random(in: 100_000...999_999))"
+        try await withSetUp(replicas: 1, extra: ["--job-orphan-grace", "2s"]) { setup in
+            let a = setup.cluster.members[0]
+            let versionID = try await withTerraformDaemon(a, scratch: scratch) { _ in
+                let versionID = try await postTemplate(setup, through: a, files: ["main.tf": Self.slowTemplate(marker)])
+                try await eventually("import succeeded", timeout: .seconds(60)) { try await finished(setup, versionID, at: a) == "succeeded" }
+                return versionID
+            }
+            let daemon = try daemonProcess([a], name: "d-tf-kill", extra: ["--provisioner", "terraform", "--work-dir", scratch.path + "/work"])
+            let workspaceID = try await createWorkspace(setup, versionID: versionID, at: a)
+            let start = try await latestBuild(setup, workspaceID, at: a)
+            try await eventually("the sleep runs", timeout: .seconds(60)) { Processes.running(matching: "sleep \(marker)") }
+            // Terraform's own command line names its plan in the job's directory.
+            let jobs = scratch.path + "/work/d-tf-kill/jobs/"
+            #expect(Processes.running(matching: jobs), "Terraform runs the apply")
+            daemon.signal(SIGKILL)
+            _ = try await daemon.waitForExit(timeout: .seconds(30))
+            try await eventually("Terraform died with its daemon", timeout: .seconds(10)) { !Processes.running(matching: jobs) }
+            // Not yet ended with it: a template command Terraform had started (docs/provisioners.md).
+            Processes.kill(matching: "sleep \(marker)")
+            try await eventually("the build failed", timeout: .seconds(30)) { try await buildStatus(setup, start, at: a) == "failed" }
         }
     }
 
@@ -188,8 +253,10 @@ struct TerraformProvisionerTests: ProvisioningSuite {
 
     // MARK: helpers
 
-    func withTerraformDaemon(_ member: ReplicaCluster.Member, scratch: Scratch, extra: [String] = [], _ body: (InProcessDaemon) async throws -> Void) async throws {
-        try await withDaemon([member], name: "d-tf", extra: ["--provisioner", "terraform", "--work-dir", scratch.path + "/work"] + extra, body)
+    func withTerraformDaemon<T: Sendable>(_ member: ReplicaCluster.Member, scratch: Scratch, extra: [String] = [], _ body: (InProcessDaemon) async throws -> T) async throws -> T {
+        var result: T?
+        try await withDaemon([member], name: "d-tf", extra: ["--provisioner", "terraform", "--work-dir", scratch.path + "/work"] + extra) { result = try await body($0) }
+        return try #require(result)
     }
 
     /// A tar of `files` uploaded and imported with the Terraform provisioner; the version id.
@@ -259,6 +326,19 @@ enum Terraform {
 
 /// Processes on this machine, by command line.
 enum Processes {
+    static func kill(matching text: String) {
+        for pid in pids(matching: text) { _ = Glibc.kill(pid, SIGKILL) }
+    }
+
+    static func pids(matching text: String) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> pid_t? in
+            guard entry.allSatisfy(\.isNumber), let pid = pid_t(entry),
+                  let raw = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+            return String(decoding: raw.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self).contains(text) ? pid : nil
+        }
+    }
+
     static func running(matching text: String) -> Bool {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         for pid in entries where pid.allSatisfy(\.isNumber) {
