@@ -39,6 +39,26 @@ import Testing
         #expect(!RBAC.can(admin, .read, .replicas))
     }
 
+    /// The workspace list's scope is `can(.read, .workspace)` of each workspace: owners, template
+    /// admins and auditors list every one, anyone else their own (in any organization).
+    @Test func theWorkspaceScopeIsTheReadRuleOfEachWorkspace() {
+        let roleSets: [Set<String>] = [[], ["owner"], ["template-admin"], ["auditor"], ["user-admin"]]
+        for roles in roleSets {
+            let viewer = subject(roles, orgs: [org])
+            let scope = RBAC.scope(viewer, reading: .workspaces)
+            for (owner, organization) in [(viewer.userID, org), (viewer.userID, otherOrg), (UUID(), org), (UUID(), otherOrg)] {
+                let listed = switch scope {
+                case .all: true
+                case .organizations(let organizations): organizations.contains(organization)
+                case .own: owner == viewer.userID
+                }
+                #expect(listed == RBAC.can(viewer, .read, .workspace(owner: owner, organization: organization)), "\(roles), own: \(owner == viewer.userID), in their organization: \(organization == org)")
+            }
+        }
+        #expect(RBAC.scope(subject([], orgs: [org]), reading: .workspaces) == .own)
+        #expect(RBAC.scope(subject(["auditor"], orgs: []), reading: .workspaces) == .all)
+    }
+
     @Test func usernamesFollowCodersRule() {
         for good in ["a", "alice", "a-b-c", "A1", String(repeating: "x", count: 32)] { #expect(Names.isValidUsername(good), "\(good)") }
         for bad in ["", "-a", "a-", "a--b", "a b", "ä", "a_b", "me", "new", String(repeating: "x", count: 33)] { #expect(!Names.isValidUsername(bad), "\(bad)") }

@@ -67,11 +67,14 @@ public enum Role: String, CaseIterable, Sendable {
     public static let assignableSiteRoles: Set<String> = [owner.rawValue, templateAdmin.rawValue, userAdmin.rawValue, auditor.rawValue]
 }
 
-/// Which part of a collection a subject may read: all of it, or what belongs to some
-/// organizations (theirs). Lists filter by it in SQL instead of checking row by row.
+/// Which part of a collection a subject may read: all of it, what belongs to some
+/// organizations (theirs), or what they own. Lists filter by it in SQL instead of checking row
+/// by row.
 public enum Scope: Sendable, Equatable {
     case all
     case organizations([UUID])
+    /// Only the subject's own rows.
+    case own
 }
 
 /// Lists read through a `Scope`.
@@ -80,6 +83,8 @@ public enum Listing: Sendable {
     case users
     /// Every organization's groups.
     case groups
+    /// Every workspace (of any organization, deleted ones aside).
+    case workspaces
 }
 
 /// The one authorization rule book: every handler asks `can` before acting.
@@ -88,12 +93,16 @@ public enum RBAC {
     /// its rows, answered once for the whole list.
     public static func scope(_ subject: Subject, reading listing: Listing) -> Scope {
         let roles = subject.siteRoles
-        let everything: Bool
         switch listing {
         case .users, .groups:
-            everything = [Role.owner, .userAdmin, .templateAdmin, .auditor].contains { roles.contains($0.rawValue) }
+            let everything = [Role.owner, .userAdmin, .templateAdmin, .auditor].contains { roles.contains($0.rawValue) }
+            return everything ? .all : .organizations(Array(subject.organizations.keys))
+        case .workspaces:
+            // `.workspace`: owners, template admins and auditors read every one; anyone else
+            // reads their own, in whatever organization.
+            let everything = [Role.owner, .templateAdmin, .auditor].contains { roles.contains($0.rawValue) }
+            return everything ? .all : .own
         }
-        return everything ? .all : .organizations(Array(subject.organizations.keys))
     }
 
     public static func can(_ subject: Subject, _ action: Action, _ resource: Resource) -> Bool {

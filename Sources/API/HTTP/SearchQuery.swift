@@ -1,26 +1,32 @@
 /// Coder's search-query syntax (`coderd/searchquery.searchTerms`): `key:value` terms separated by
 /// spaces, values may be quoted (`target:"two words"`), keys are case-insensitive, and the terms
-/// without a key are joined with spaces into one value for the resource's default key. The
-/// first value of a key counts, as Go's `url.Values.Get`.
+/// without a key are joined with spaces into one value for the resource's default key (or, with
+/// none, into `bare`, for a resource that splits them itself, as workspaces split `owner/name`).
+/// The first value of a key counts, as Go's `url.Values.Get`.
 struct SearchQuery {
     /// Key → its values, in the order given.
     private(set) var values: [String: [String]] = [:]
+    /// Without a `defaultKey`, the elements without a key, quotes kept, in order (each one Coder
+    /// hands to a resource's default-key function): the terms without a colon joined with spaces,
+    /// after any whose colon is quoted.
+    private(set) var bare: [String] = []
     /// Keys a resource's parser has asked for; anything else is refused (`excessKeys`).
     private var asked: Set<String> = []
 
     /// Splits `query`; a malformed element (`:x`, `x:`, `a:b:c`) is Coder's validation on `q`.
-    init(_ query: String, defaultKey: String) throws(SearchQueryError) {
+    init(_ query: String, defaultKey: String?) throws(SearchQueryError) {
         let tokens = Self.split(query, on: " ", keepingQuotes: true)
         var elements = tokens.filter { $0.contains(":") }
-        let bare = tokens.filter { !$0.contains(":") }
-        if !bare.isEmpty { elements.append(bare.joined(separator: " ")) }
+        let keyless = tokens.filter { !$0.contains(":") }
+        if !keyless.isEmpty { elements.append(keyless.joined(separator: " ")) }
         for element in elements {
             if element.hasPrefix(":") || element.hasSuffix(":") {
                 throw SearchQueryError(field: "q", detail: "Query element \"\(element)\" cannot start or end with ':'")
             }
             let parts = Self.split(element, on: ":", keepingQuotes: false)
             switch parts.count {
-            case 1: values[defaultKey, default: []].append(parts[0])
+            case 1:
+                if let defaultKey { values[defaultKey, default: []].append(parts[0]) } else { bare.append(element) }
             case 2: values[parts[0].lowercased(), default: []].append(parts[1])
             default: throw SearchQueryError(field: "q", detail: "Query element \"\(element)\" can only contain 1 ':'")
             }

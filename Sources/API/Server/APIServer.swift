@@ -88,7 +88,7 @@ public struct APIServer: Sendable {
             WorkspacesController(store: store, access: templateAccess),
             GroupsController(store: store),
             TemplateACLController(store: store, access: templateAccess),
-            WorkspaceBuildsController(store: store, pubsub: pubsub, sockets: authenticator.sockets),
+            WorkspaceBuildsController(store: store, pubsub: pubsub, sockets: authenticator.sockets, access: templateAccess),
             AuditController(store: store),
             WorkspaceQuotaController(store: store, features: features),
         ]

@@ -3,7 +3,8 @@ import Hummingbird
 import Provisioning
 import Store
 
-/// Template versions: importing an uploaded archive (an import job), reading and canceling it.
+/// Template versions: importing an uploaded archive (an import job), reading it and the
+/// resources its import found, canceling it.
 /// A creation is audited (`template_version`, create). The JSON is in `TemplateVersionJSON.swift`,
 /// the request bodies in `TemplateVersionRequests.swift`, the lookup in `TemplateVersionAccess.swift`.
 struct TemplateVersionsController: ResourceController {
@@ -17,6 +18,10 @@ struct TemplateVersionsController: ResourceController {
         signedIn.post("organizations/:organization/templateversions", use: createVersion)
         signedIn.get("templateversions/:templateversion") { _, context in
             try await VersionJSON.make(try await context.load(.templateVersion(try context.uuidParameter("templateversion"), in: store, checker: access, context: context), for: .read).version, store: store)
+        }
+        signedIn.get("templateversions/:templateversion/resources") { _, context in
+            let version = try await context.load(.templateVersion(try context.uuidParameter("templateversion"), in: store, checker: access, context: context), for: .read).version
+            return try await JobResources.of(jobID: version.jobID, in: store)
         }
         signedIn.patch("templateversions/:templateversion/cancel", use: cancelVersion)
         return routes

@@ -47,6 +47,7 @@ struct UsersController: ResourceController {
         let viewer: (userID: UUID, organizationIDs: [UUID])? = switch RBAC.scope(subject, reading: .users) {
         case .all: nil
         case .organizations(let organizations): (userID: subject.userID, organizationIDs: organizations)
+        case .own: (userID: subject.userID, organizationIDs: [])
         }
         let (users, count) = try await store.users(search: search, status: status, visibleTo: viewer, page: page)
         return UsersResponse(users: users.map(UserJSON.init), count: count)

@@ -5,12 +5,15 @@ import Store
 import WebSocket
 import WireFormat
 
-/// Workspace builds: reading one, its logs (a page, or followed over a WebSocket), canceling it.
+/// Workspace builds: reading one, its resources, its state, its logs (a page, or followed over a
+/// WebSocket), canceling it.
 struct WorkspaceBuildsController: ResourceController {
     let store: Store
     let pubsub: Pubsub?
     /// Followed log streams close when their credential is revoked.
     let sockets: AuthenticatedSockets
+    /// A build's state is for those who may update its workspace's template.
+    let access: TemplateAccessChecker
     static let logSocket = WebSocketConfiguration(pingInterval: .seconds(15))
     /// Log lines per read, for `GET …/logs` and for each read of a followed stream.
     static let logPageSize = 1000
@@ -24,12 +27,39 @@ struct WorkspaceBuildsController: ResourceController {
         signedIn.get("workspacebuilds/:build") { _, context in
             try await BuildJSON.make(try await context.load(.build(try context.uuidParameter("build"), in: store), for: .read).build, store: store)
         }
+        signedIn.get("workspacebuilds/:build/resources") { _, context in
+            let (build, _) = try await context.load(.build(try context.uuidParameter("build"), in: store), for: .read)
+            return try await JobResources.of(jobID: build.jobID, in: store)
+        }
+        signedIn.get("workspacebuilds/:build/state", use: state)
         signedIn.webSocket("workspacebuilds/:build/logs", plain: logsPage, accept: followedLogs)
         signedIn.patch("workspacebuilds/:build/cancel") { _, context in
             let (build, _) = try await context.load(.build(try context.uuidParameter("build"), in: store), for: .update)
             return try await JobCancellation.cancel(jobID: build.jobID, in: store)
         }
         return routes
+    }
+
+    /// `GET …/state`: the provisioner state stored on the build (Terraform's state), as stored,
+    /// labelled `application/json` as Coder labels it; an empty body when there is none. As in
+    /// Coder since 0.19, only for those who may update the workspace's template (what pushing a
+    /// version needs: owners, template admins, the template's ACL admins); anyone else, the
+    /// workspace's owner too, gets the 404 of a build that does not exist.
+    @Sendable private func state(_ request: Request, _ context: SignedInContext) async throws -> Response {
+        let id = try context.uuidParameter("build")
+        guard let build = try await store.build(id: id),
+              let workspace = try await store.workspace(id: build.workspaceID, includingDeleted: true) else {
+            throw APIError.resourceNotFound
+        }
+        let template = Lookup<AccessibleTemplate>.template(workspace.templateID, in: store, checker: access, context: context)
+        guard let found = try await template.fetch(), RBAC.can(context.subject, .update, template.resource(found)) else {
+            throw APIError.resourceNotFound
+        }
+        let state = try await store.buildState(id: build.id) ?? []
+        return Response(
+            status: .ok, headers: [.contentType: "application/json", .contentLength: String(state.count)],
+            body: .init(byteBuffer: ByteBuffer(bytes: state))
+        )
     }
 
     /// `GET …/logs`: `limit` lines (default and most: `logPageSize`) after the line `after`.

@@ -71,6 +71,12 @@ struct WorkspaceJSON: ResponseEncodable {
     }
 }
 
+/// `GET /workspaces` (Coder's `codersdk.WorkspacesResponse`).
+struct WorkspacesResponse: ResponseEncodable {
+    let workspaces: [WorkspaceJSON]
+    let count: Int
+}
+
 struct LogJSON: ResponseEncodable {
     let id: Int64
     let created_at: Date

@@ -2,8 +2,10 @@ import Foundation
 import Hummingbird
 import Provisioning
 import Store
+import WireFormat
 
-/// Workspaces and starting their builds: what turns into workspace-build jobs. Creating a
+/// Workspaces and starting their builds: what turns into workspace-build jobs; listing them
+/// (Coder's search, `WorkspaceSearch.swift`) and a workspace's builds. Creating a
 /// workspace is audited (`workspace`, create, and its first build's row), and so is every
 /// build (`workspace_build`, create; the transition is in the diff). A build's target is its
 /// workspace's name, with Coder's additional fields (`workspace_name`, `build_number`,
@@ -28,11 +30,65 @@ struct WorkspacesController: ResourceController {
         let routes = RouteCollection(context: AppRequestContext.self)
         let signedIn = guards.signedIn(routes)
         signedIn.post("organizations/:organization/members/:user/workspaces", use: createWorkspace)
+        signedIn.get("workspaces", use: listWorkspaces)
         signedIn.get("workspaces/:workspace") { _, context in
             try await WorkspaceJSON.make(try await context.load(.workspace(try context.uuidParameter("workspace"), in: store), for: .read), store: store)
         }
+        signedIn.get("workspaces/:workspace/builds", use: listBuilds)
         signedIn.post("workspaces/:workspace/builds", use: createBuild)
         return routes
+    }
+
+    /// `GET /workspaces`: the workspaces the caller may read (`RBAC.scope`), never deleted ones,
+    /// narrowed by `q` (`WorkspaceSearch`), one page (`limit`, `offset`), and how many match.
+    @Sendable func listWorkspaces(_ request: Request, _ context: SignedInContext) async throws -> WorkspacesResponse {
+        let subject = context.subject
+        let search = WorkspaceSearch(request.uri.queryParameters["q"].map(String.init) ?? "", callerID: subject.userID)
+        if let error = search.error { throw error }
+        let page = try request.page()
+        var filter = search.filter
+        switch RBAC.scope(subject, reading: .workspaces) {
+        case .all: break
+        case .organizations(let organizations): filter.organizationIDs = organizations
+        case .own: filter.visibleOwnerID = subject.userID
+        }
+        let (workspaces, count) = try await store.workspaces(filter: filter, page: page)
+        // Coder answers an empty page (none match, or the offset is past them) before it counts.
+        guard !workspaces.isEmpty else { return WorkspacesResponse(workspaces: [], count: 0) }
+        var listed: [WorkspaceJSON] = []
+        for workspace in workspaces {
+            listed.append(try await WorkspaceJSON.make(workspace, store: store))
+        }
+        return WorkspacesResponse(workspaces: listed, count: count)
+    }
+
+    /// `GET /workspaces/{workspace}/builds`: newest first (by build number), one page (`limit`,
+    /// `offset`), after the build `after_id` names (a number above its; one that names no build
+    /// is a 400), created after `since` (RFC 3339). A deleted workspace's builds stay listed, as
+    /// in Coder.
+    @Sendable func listBuilds(_ request: Request, _ context: SignedInContext) async throws -> [BuildJSON] {
+        let workspace = try await context.load(.workspace(try context.uuidParameter("workspace"), in: store, includingDeleted: true), for: .read)
+        let page = try request.page()
+        var since: Date?
+        if let raw = request.uri.queryParameters["since"].map(String.init), !raw.isEmpty {
+            guard let date = RFC3339.date(from: raw) else {
+                throw APIError(.badRequest, "bad `since` format, must be RFC3339", detail: "parsing time \"\(raw)\" as \"2006-01-02T15:04:05Z07:00\": not an RFC 3339 time")
+            }
+            since = date
+        }
+        var afterBuildNumber: Int32?
+        if let afterID = page.afterID {
+            // Any build: Coder checks only that the id names one.
+            guard let after = try await store.build(id: afterID) else {
+                throw APIError(.badRequest, "Record at \"after_id\" (\"\(afterID.uuidString.lowercased())\") does not exist.")
+            }
+            afterBuildNumber = after.buildNumber
+        }
+        var builds: [BuildJSON] = []
+        for build in try await store.builds(workspaceID: workspace.id, afterBuildNumber: afterBuildNumber, since: since, page: page) {
+            builds.append(try await BuildJSON.make(build, store: store))
+        }
+        return builds
     }
 
     @Sendable func createWorkspace(_ request: Request, _ context: SignedInContext) async throws -> Created<WorkspaceJSON> {
@@ -112,7 +168,11 @@ struct WorkspacesController: ResourceController {
 }
 
 extension Lookup where Value == Workspace {
-    static func workspace(_ id: UUID, in store: Store) -> Lookup {
-        Lookup(fetch: { try await store.workspace(id: id) }, resource: { .workspace(owner: $0.ownerID, organization: $0.organizationID) })
+    /// Deleted workspaces only when asked (their builds stay readable).
+    static func workspace(_ id: UUID, in store: Store, includingDeleted: Bool = false) -> Lookup {
+        Lookup(
+            fetch: { try await store.workspace(id: id, includingDeleted: includingDeleted) },
+            resource: { .workspace(owner: $0.ownerID, organization: $0.organizationID) }
+        )
     }
 }

@@ -61,6 +61,27 @@ extension Store {
         try await pool.one(WorkspaceBuilds.latest(workspaceID: workspaceID))
     }
 
+    /// A page of the workspaces `filter` keeps (never deleted ones; see `Workspaces.list` for the
+    /// order), and how many it keeps in all (before the page's limit and offset), both from one
+    /// snapshot.
+    public func workspaces(filter: WorkspaceFilter, page: Page) async throws -> (workspaces: [Workspace], count: Int) {
+        let found = try await pool.page(Workspaces.list(filter, page: page))
+        return (found.rows, found.total)
+    }
+
+    /// A workspace's builds, newest first: those numbered above `afterBuildNumber` and created
+    /// after `since` (each nil: any), `page.limit` of them after skipping `page.offset`.
+    public func builds(workspaceID: UUID, afterBuildNumber: Int32?, since: Date?, page: Page) async throws -> [WorkspaceBuild] {
+        try await pool.all(WorkspaceBuilds.list(workspaceID: workspaceID, afterNumber: afterBuildNumber, since: since, page: page))
+    }
+
+    /// The provisioner state stored on a build, as the daemon sent it (or carried forward from an
+    /// earlier build); nil when it has none or there is no such build.
+    public func buildState(id: UUID) async throws -> [UInt8]? {
+        guard let state = try await pool.one(WorkspaceBuilds.state(id: id)) else { return nil }
+        return state
+    }
+
     /// What a daemon needs to run a job: the archive, and for builds the transition, the prior
     /// state and the workspace.
     public func jobPayload(_ job: ProvisionerJob) async throws -> (archive: [UInt8], build: BuildPayload?) {
@@ -71,5 +92,10 @@ extension Store {
 
     public func resources(jobID: UUID) async throws -> [JobResource] {
         try await pool.all(WorkspaceResources.ofJob(jobID))
+    }
+
+    /// Every resource row of a job, by name: what an import found, or what a build made.
+    public func workspaceResources(jobID: UUID) async throws -> [WorkspaceResource] {
+        try await pool.all(WorkspaceResources.rowsOfJob(jobID))
     }
 }

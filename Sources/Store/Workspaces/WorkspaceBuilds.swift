@@ -58,6 +58,53 @@ enum WorkspaceBuilds {
         PostgresQuery("SELECT \(columns) FROM workspace_builds WHERE workspace_id = \(workspaceID) ORDER BY build_number DESC LIMIT 1", decode: build)
     }
 
+    /// A workspace's builds, newest first: those numbered above `afterNumber` and created after
+    /// `since` (each nil: any), one page of them.
+    static func list(workspaceID: UUID, afterNumber: Int32?, since: Date?, page: Page) -> PostgresQuery<WorkspaceBuild> {
+        let afterNumber = SQL.Bind(afterNumber), since = SQL.Bind(since)
+        return PostgresQuery(
+            """
+            SELECT \(columns) FROM workspace_builds
+            WHERE workspace_id = \(workspaceID)
+              AND (\(afterNumber)::integer IS NULL OR build_number > \(afterNumber))
+              AND (\(since)::timestamptz IS NULL OR created_at > \(since))
+            """,
+            decode: build
+        ).paged(limit: page.limit, offset: page.offset, orderBy: "build_number DESC").rows
+    }
+
+    /// The provisioner state stored on a build: no row for no build, a nil state for none.
+    static func state(id: UUID) -> PostgresQuery<[UInt8]?> {
+        PostgresQuery("SELECT state FROM workspace_builds WHERE id = \(id)") { row in
+            try row.decode("state", as: PostgresBytes?.self)?.bytes
+        }
+    }
+
+    /// The status the API shows for build `b` run by job `j` (aliases of the statement this goes
+    /// into), in one CASE: the same decision as `ProvisionerJob.status` followed by the API's
+    /// `BuildJSON.status`, so that filtering by status agrees with what is shown. A job counts as
+    /// completed when `completed_at` is set and not `-infinity` (which reads as `Date.distantPast`,
+    /// and `ProvisionerJob.status` counts no completion at or before that). Completed: canceled if
+    /// it was canceled, else failed with an error (an empty one is none), else by transition; not
+    /// completed: canceling, pending before it started, else by transition; an unknown
+    /// transition is failed.
+    static let computedStatus: SQL = """
+        CASE
+            WHEN j.completed_at > '-infinity' AND j.canceled_at IS NOT NULL THEN 'canceled'
+            WHEN j.completed_at > '-infinity' AND COALESCE(j.error, '') <> '' THEN 'failed'
+            WHEN j.completed_at > '-infinity' AND b.transition = 'start' THEN 'running'
+            WHEN j.completed_at > '-infinity' AND b.transition = 'stop' THEN 'stopped'
+            WHEN j.completed_at > '-infinity' AND b.transition = 'delete' THEN 'deleted'
+            WHEN j.completed_at > '-infinity' THEN 'failed'
+            WHEN j.canceled_at IS NOT NULL THEN 'canceling'
+            WHEN j.started_at IS NULL THEN 'pending'
+            WHEN b.transition = 'start' THEN 'starting'
+            WHEN b.transition = 'stop' THEN 'stopping'
+            WHEN b.transition = 'delete' THEN 'deleting'
+            ELSE 'failed'
+        END
+        """
+
     /// Some build of the workspace whose job has not ended.
     static func active(workspaceID: UUID) -> PostgresQuery<Void> {
         PostgresQuery(
