@@ -1,11 +1,22 @@
 """Drives scripts/cluster: three replicas, HAProxy and two daemons as local processes; with
---check, a build through the load balancer while the replica its daemon uses is killed."""
+--check, a build through the load balancer while the replica its daemon uses is killed; with
+--template file|process, daemons that run terraform too and that example template imported."""
 import io, json, os, secrets, signal, subprocess, sys, tarfile, tempfile, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "bench"))
 from failover_support import Replica, free_port, request, wait_until
 
-binary, pg_url, mode = sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else ""
-check = mode == "--check"
+binary, pg_url, options = sys.argv[1], sys.argv[2], sys.argv[3:]
+usage = "usage: scripts/cluster [--check | --template file|process]"
+check, template = False, None
+while options:
+    option = options.pop(0)
+    if option == "--check": check = True
+    elif option == "--template" and options: template = options.pop(0)
+    elif option.startswith("--template="): template = option.split("=", 1)[1]
+    else: sys.exit(usage)
+examples = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "templates")
+if template is not None and (template not in ("file", "process") or check):
+    sys.exit(usage + ("\n--template is for the cluster that runs until Ctrl-C, not --check" if check else ""))
 work = tempfile.mkdtemp(prefix="coordinator-cluster-")
 processes = []
 stopping = False
@@ -92,22 +103,60 @@ backend replicas
     if status != 201: fail(f"installing the license: {status} {body[:300]}")
 
     urls = [f"http://127.0.0.1:{r.port}" for r in replicas]
+    # With --template the daemons run terraform beside echo, their jobs under the cluster's directory.
+    terraform = ["--provisioner", "echo", "--provisioner", "terraform", "--work-dir", f"{work}/provisionerd"] if template else []
     for n, order in enumerate([urls, list(reversed(urls))]):
         log = open(f"{work}/daemon-{n + 1}.log", "w")
         processes.append(subprocess.Popen([binary, "provisionerd", "start", "--psk", psk, "--name", f"cluster-daemon-{n + 1}",
-                                           *[a for url in order for a in ("--url", url)]], stdout=log, stderr=log))
+                                           *[a for url in order for a in ("--url", url)], *terraform], stdout=log, stderr=log))
     _, body = lb("GET", "/api/v2/users/me", token=token)
     organization = json.loads(body)["organization_ids"][0]
     wait_until(lambda: len(json.loads(lb("GET", f"/api/v2/organizations/{organization}/provisionerdaemons", token=token)[1])) == 2, timeout=30)
 
+    example = ""
+    if template:
+        # examples/templates/<name> as a plain tar, imported with the terraform provisioner.
+        archive = io.BytesIO()
+        with tarfile.open(fileobj=archive, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+            for name in sorted(os.listdir(os.path.join(examples, template))):
+                tar.add(os.path.join(examples, template, name), arcname=name)
+        import http.client
+        c = http.client.HTTPConnection("127.0.0.1", lb_port, timeout=10)
+        c.request("POST", "/api/v2/files", body=archive.getvalue(), headers={"Content-Type": "application/x-tar", "Coder-Session-Token": token})
+        r = c.getresponse(); body = r.read(); c.close()
+        if r.status != 201: fail(f"uploading examples/templates/{template}: {r.status} {body[:300]}")
+        status, body = lb("POST", f"/api/v2/organizations/{organization}/templateversions",
+                          {"storage_method": "file", "file_id": json.loads(body)["hash"], "provisioner": "terraform"}, token=token)
+        if status != 201: fail(f"template version: {status} {body[:300]}")
+        version = json.loads(body)["id"]
+        wait_until(lambda: json.loads(lb("GET", f"/api/v2/templateversions/{version}", token=token)[1])["job"]["status"] in ("succeeded", "failed", "canceled"), timeout=120)
+        job = json.loads(lb("GET", f"/api/v2/templateversions/{version}", token=token)[1])["job"]
+        if job["status"] != "succeeded": fail(f"the import of examples/templates/{template} {job['status']}: {job.get('error')}")
+        status, body = lb("POST", f"/api/v2/organizations/{organization}/templates", {"name": f"example-{template}", "template_version_id": version}, token=token)
+        if status != 201: fail(f"template: {status} {body[:300]}")
+        template_id = json.loads(body)["id"]
+        # The license enforces quotas, and the example's workspaces cost 1 or 3 a day: a budget for everyone.
+        status, body = lb("PATCH", f"/api/v2/groups/{organization}", {"quota_allowance": 100}, token=token)
+        if status != 200: fail(f"Everyone's quota allowance: {status} {body[:300]}")
+        api = f"http://127.0.0.1:{lb_port}/api/v2"
+        example = f"""
+  template: example-{template} (examples/templates/{template}, terraform provisioner), id {template_id}
+            create a workspace (a start build):
+            curl -s -X POST {api}/organizations/{organization}/members/me/workspaces -H 'Coder-Session-Token: {token}' -d '{{"name":"dev","template_id":"{template_id}"}}'
+            then stop, start or delete it (WORKSPACE_ID from that answer's "id"):
+            curl -s -X POST {api}/workspaces/WORKSPACE_ID/builds -H 'Coder-Session-Token: {token}' -d '{{"transition":"stop"}}'
+            Everyone's quota allowance is 100 credits a day. What workspaces make is under
+            /tmp/coordinator-workspaces on this host; delete workspaces before Ctrl-C,
+            or what they made stays (a process template's process keeps running)."""
+
     if not check:
         print(f"""
-Coordinator cluster: three replicas behind HAProxy, two provisioner daemons.
+Coordinator cluster: three replicas behind HAProxy, two provisioner daemons{" (echo and terraform)" if template else ""}.
   URL:      http://127.0.0.1:{lb_port}
   log in:   admin@example.com / {password}
             curl -s -X POST http://127.0.0.1:{lb_port}/api/v2/users/login -d '{{"email":"admin@example.com","password":"{password}"}}'
   replicas: {", ".join(urls)}
-  logs:     {work}
+  logs:     {work}{example}
 Ctrl-C stops everything.""", flush=True)
         while True:
             time.sleep(1)
