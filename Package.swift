@@ -321,7 +321,7 @@ let package = Package(
         .testTarget(
             name: "CoordinatorTests",
             dependencies: [
-                "Postgres", "TestSupport", "WebSocket", "ProvisionerProtocol", "ProvisionerDaemon", "Licensing",
+                "Postgres", "TestSupport", "WebSocket", "ProvisionerProtocol", "ProvisionerDaemon", "Licensing", "WireFormat",
                 // In-process replicas and daemons, from the commands' own flags; API `@testable`,
                 // for the test-only password cost.
                 "API", "CoordinatorServer", "CoordinatorCommands",
