@@ -39,7 +39,7 @@ public struct ProvisionerdCommand: AsyncParsableCommand {
         @Option(name: .customLong("provisioner"), help: "Provisioner types to run: echo, terraform; repeatable. (default: echo)")
         var provisioners: [String] = []
 
-        @Option(name: .customLong("terraform-path"), help: "The Terraform binary, a path or a name on PATH; checked at start. (default: terraform)")
+        @Option(name: .customLong("terraform-path"), help: "The Terraform binary, a path or a name on PATH; checked at start.")
         var terraformPath: String = "terraform"
 
         @Option(name: .customLong("terraform-plugin-dir"), help: "Providers from a local mirror (air-gapped sites): passed to terraform init as -plugin-dir, so nothing is downloaded.")
@@ -51,10 +51,10 @@ public struct ProvisionerdCommand: AsyncParsableCommand {
         @Flag(name: .customLong("keep-work-dirs"), help: "Leave each job's directory behind, for debugging.")
         var keepWorkDirectories = false
 
-        @Option(name: .customLong("terraform-cancel-grace"), help: "How long a canceled Terraform gets after SIGINT before it is killed, e.g. 60s. (default: 60s)")
+        @Option(name: .customLong("terraform-cancel-grace"), help: "How long a canceled Terraform gets after SIGINT before it is killed, e.g. 60s.")
         var terraformCancelGrace: String = "60s"
 
-        @Option(name: .customLong("terraform-timeout"), help: "A job's Terraform commands end like a cancel after this long, e.g. 30m. (default: 30m)")
+        @Option(name: .customLong("terraform-timeout"), help: "A job's Terraform commands end like a cancel after this long, e.g. 30m.")
         var terraformTimeout: String = "30m"
 
         @Option(name: .customLong("tag"), help: "Tags as key=value; repeatable.")
@@ -63,10 +63,10 @@ public struct ProvisionerdCommand: AsyncParsableCommand {
         @Option(name: .customLong("name"), help: "Daemon name, unique in its organization. (default: the host name)")
         var name: String?
 
-        @Option(name: .customLong("organization"), help: "Organization id or name. (default: the default organization)")
+        @Option(name: .customLong("organization"), help: "Organization id or name; `default` is the default organization.")
         var organization: String = "default"
 
-        @Option(name: .customLong("log-level"), help: "Log level. (default: info)")
+        @Option(name: .customLong("log-level"), help: "Log level.")
         var logLevel: String = "info"
 
         @Option(name: .customLong("tls-ca-file"), help: "PEM certificates to trust for https:// coordinators, besides the system's (a private CA or a self-signed server). (env: CODER_TLS_CA_FILE)")

@@ -10,6 +10,8 @@ public struct ProvisionerJobInput: Sendable {
     public var state: [UInt8]?
     /// For builds, from a coordinator that sends it.
     public var workspace: JobWorkspace? = nil
+    /// The template variables' values.
+    public var variables: [VariableValue] = []
 }
 
 /// How a running provisioner reports back. Each call may wait while the daemon reconnects.

@@ -284,7 +284,7 @@ public final class ProvisionerDaemon: Sendable {
                 let input = ProvisionerJobInput(
                     jobID: lease.jobID, type: job.type, archive: Array(Data(base64Encoded: job.archive) ?? Data()),
                     transition: job.transition, state: job.state.flatMap { Data(base64Encoded: $0) }.map(Array.init),
-                    workspace: job.workspace
+                    workspace: job.workspace, variables: job.variables ?? []
                 )
                 let result = try await provisioner.run(input, progress: progress)
                 // A state the coordinator would refuse fails the job here, with a reason, instead

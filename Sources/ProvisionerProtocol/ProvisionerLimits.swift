@@ -27,6 +27,23 @@ public enum ProvisionerLimits {
     public static let dailyCostRange: ClosedRange<Int64> = 0...Int64(Int32.max)
     /// Resources one `complete` may report.
     public static let maxResources = 1000
+    /// Template variables, their values and declarations: all of them together fit in
+    /// `messageOverheadBytes` beside a job's other fields (64 × (4 + 4 + 1) KiB at most).
+    public static let maxVariables = 64
+    public static let maxVariableNameBytes = 128
+    public static let maxVariableValueBytes = 4096
+    /// A declaration's description and default, each.
+    public static let maxVariableTextBytes = 4096
+    public static let maxVariableTypeBytes = 1024
+
+    /// A variable's name as Terraform allows it (a letter or underscore, then letters, digits,
+    /// underscores and dashes), within `maxVariableNameBytes`: it becomes an environment
+    /// variable's name (`TF_VAR_<name>`).
+    public static func isVariableName(_ name: String) -> Bool {
+        guard let first = name.utf8.first, name.utf8.count <= maxVariableNameBytes else { return false }
+        func letter(_ byte: UInt8) -> Bool { (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || byte == 0x5F }
+        return letter(first) && name.utf8.allSatisfy { letter($0) || (0x30...0x39).contains($0) || $0 == 0x2D }
+    }
 
     public static func base64Length(_ bytes: Int) -> Int { (bytes + 2) / 3 * 4 }
 }

@@ -131,8 +131,11 @@ public struct AcquiredJob: Sendable, Equatable, Codable {
     /// For builds: the workspace the build is of, as a template sees it (Terraform's
     /// `coder_workspace_*` variables). Optional: an older coordinator does not send it.
     public var workspace: JobWorkspace?
+    /// The template variables' values: for an import those given with the version, for a build
+    /// those its version was imported with. Optional.
+    public var variables: [VariableValue]?
 
-    public init(lease: Lease, type: String, provisioner: String, archive: String, transition: String? = nil, state: String? = nil, canceled: Bool = false, workspace: JobWorkspace? = nil) {
+    public init(lease: Lease, type: String, provisioner: String, archive: String, transition: String? = nil, state: String? = nil, canceled: Bool = false, workspace: JobWorkspace? = nil, variables: [VariableValue]? = nil) {
         self.lease = lease
         self.type = type
         self.provisioner = provisioner
@@ -141,6 +144,7 @@ public struct AcquiredJob: Sendable, Equatable, Codable {
         self.state = state
         self.canceled = canceled
         self.workspace = workspace
+        self.variables = variables
     }
 }
 
@@ -204,8 +208,47 @@ public struct JobResult: Sendable, Equatable, Codable {
     public var resources: [Resource]
     /// Opaque provisioner state after a build (base64).
     public var state: String?
-    public init(resources: [Resource], state: String? = nil) {
+    /// What an import found the template declares; optional (echo and older daemons send none).
+    public var variables: [TemplateVariable]?
+    public init(resources: [Resource], state: String? = nil, variables: [TemplateVariable]? = nil) {
         self.resources = resources
         self.state = state
+        self.variables = variables
+    }
+}
+
+/// A variable a template declares (Coder's `TemplateVersionVariable`, less the value, which the
+/// coordinator holds).
+public struct TemplateVariable: Sendable, Equatable, Codable {
+    public var name: String
+    public var description: String
+    /// `string`, `number`, `bool`, or the declared type expression (`list(string)`).
+    public var type: String
+    /// The default as text (a string as it is, anything else as JSON); "" when there is none.
+    public var defaultValue: String
+    /// Declared without a default.
+    public var required: Bool
+    public var sensitive: Bool
+    public init(name: String, description: String = "", type: String, defaultValue: String = "", required: Bool, sensitive: Bool = false) {
+        self.name = name
+        self.description = description
+        self.type = type
+        self.defaultValue = defaultValue
+        self.required = required
+        self.sensitive = sensitive
+    }
+    enum CodingKeys: String, CodingKey {
+        case name, description, type, required, sensitive
+        case defaultValue = "default_value"
+    }
+}
+
+/// A value given to a template variable (Coder's `user_variable_values` entry).
+public struct VariableValue: Sendable, Equatable, Codable {
+    public var name: String
+    public var value: String
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
     }
 }

@@ -147,11 +147,11 @@ public final class DaemonSession: Sendable {
                     ])
                 }
                 try await perform(core.withLock { $0.quotaCommitted(requestID: id, lease, decision) }, send: send)
-            case .finish(let id, let lease, let outcome, let resources, let state, let reply):
+            case .finish(let id, let lease, let outcome, let resources, let state, let variables, let reply):
                 var applied = true
                 do {
                     do {
-                        try await store.finishJob(lease, connectionID: identity.connectionID, outcome, resources: resources, state: state)
+                        try await store.finishJob(lease, connectionID: identity.connectionID, outcome, resources: resources, state: state, variables: variables)
                     } catch let error as PostgresError where error.isUnstorableText {
                         // As for updates: a report the database cannot hold fails the job rather
                         // than the session, which the daemon would replay on every reconnect.
@@ -203,7 +203,8 @@ public final class DaemonSession: Sendable {
             archive: Data(payload.archive).base64EncodedString(),
             transition: payload.build?.transition, state: payload.build?.state.map { Data($0).base64EncodedString() },
             canceled: job.canceledAt != nil,
-            workspace: payload.build.map { JobWorkspace(id: $0.workspaceID, name: $0.workspaceName, owner: $0.owner, ownerEmail: $0.ownerEmail) }
+            workspace: payload.build.map { JobWorkspace(id: $0.workspaceID, name: $0.workspaceName, owner: $0.owner, ownerEmail: $0.ownerEmail) },
+            variables: payload.variables.isEmpty ? nil : payload.variables
         )
     }
 }

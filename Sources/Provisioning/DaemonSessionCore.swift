@@ -30,7 +30,8 @@ public struct DaemonSessionCore: Sendable {
         /// Decide the build's quota at `dailyCost` under the lease (report with `quotaCommitted`).
         case commitQuota(requestID: Int64, JobLease, dailyCost: Int64)
         /// End the job under the lease (report with `finished`); on success, send `reply`.
-        case finish(requestID: Int64, JobLease, JobOutcome, resources: [JobResource], state: [UInt8]?, reply: CoordinatorMessage)
+        /// `variables`: what an import found its template declares (stored with the version).
+        case finish(requestID: Int64, JobLease, JobOutcome, resources: [JobResource], state: [UInt8]?, variables: [TemplateVariable] = [], reply: CoordinatorMessage)
         /// The connection is over: fail every job it holds with `error` (resuming them would only
         /// repeat what ended it).
         case failConnectionJobs(error: String)
@@ -123,7 +124,7 @@ public struct DaemonSessionCore: Sendable {
                 )]
             case .valid(let resources, let state):
                 let json = (try? WireJSON.encodeString(result)) ?? "{}"
-                return [.finish(requestID: id, jobLease, .completed(result: json), resources: resources, state: state, reply: .done(id: id))]
+                return [.finish(requestID: id, jobLease, .completed(result: json), resources: resources, state: state, variables: result.variables ?? [], reply: .done(id: id))]
             }
         case .fail(let id, let lease, let error, let state):
             guard let jobLease = held(lease) else { return [.send(Self.stale(id, lease))] }

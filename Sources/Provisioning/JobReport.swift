@@ -33,6 +33,7 @@ public enum JobReport {
                 return .invalid("a resource's address must be at most \(maxAddressBytes) bytes, without NUL")
             }
         }
+        if let problem = problem(with: result.variables ?? []) { return .invalid(problem) }
         let resources = result.resources
         guard let encoded = result.state else { return .valid(resources: resources, state: nil) }
         guard let state = Data(base64Encoded: encoded) else { return .invalid("state is not base64") }
@@ -40,6 +41,26 @@ public enum JobReport {
             return .invalid("state is \(state.count) bytes; at most \(ProvisionerLimits.maxStateBytes) are accepted")
         }
         return .valid(resources: resources, state: Array(state))
+    }
+
+    /// What is wrong with an import's variable declarations, if anything: too many, a name
+    /// Terraform would not take or given twice, text past its limit or holding NUL.
+    static func problem(with variables: [TemplateVariable]) -> String? {
+        guard variables.count <= ProvisionerLimits.maxVariables else {
+            return "\(variables.count) variables; at most \(ProvisionerLimits.maxVariables) are accepted"
+        }
+        var names: Set<String> = []
+        for variable in variables {
+            guard ProvisionerLimits.isVariableName(variable.name), names.insert(variable.name).inserted else {
+                return "variable names must be unique identifiers of at most \(ProvisionerLimits.maxVariableNameBytes) bytes"
+            }
+            let texts = [variable.description, variable.defaultValue]
+            guard texts.allSatisfy({ $0.utf8.count <= ProvisionerLimits.maxVariableTextBytes && !NULCharacter.isIn($0) }),
+                  variable.type.utf8.count <= ProvisionerLimits.maxVariableTypeBytes, !NULCharacter.isIn(variable.type) else {
+                return "variable \"\(variable.name)\": its description and default must be at most \(ProvisionerLimits.maxVariableTextBytes) bytes and its type \(ProvisionerLimits.maxVariableTypeBytes), without NUL"
+            }
+        }
+        return nil
     }
 
     /// A failed job's state, if it is one we can keep.

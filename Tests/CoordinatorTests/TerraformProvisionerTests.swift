@@ -117,6 +117,94 @@ struct TerraformProvisionerTests: ProvisioningSuite {
         }
     }
 
+    /// Values given with a version reach Terraform (and its builds); `/variables` lists what
+    /// the template declares, in Coder's shape, with a sensitive value never shown and the
+    /// provisioner's own `coder_workspace_*` left out; a value of the wrong type fails the import
+    /// with Terraform's words; values the coordinator cannot pass are refused at once.
+    @Test func variablesGivenWithAVersionReachItsBuildsAndAreListedInCodersShape() async throws {
+        let scratch = try Scratch()
+        let template = """
+        variable "coder_workspace_start_count" {
+          type = number
+        }
+        variable "greeting" {
+          type        = string
+          description = "What the file says."
+        }
+        variable "copies" {
+          type    = number
+          default = 2
+        }
+        variable "token" {
+          type      = string
+          sensitive = true
+          default   = "default-secret"
+        }
+        variable "untyped" {
+          default = true
+        }
+        resource "terraform_data" "file" {
+          count = var.coder_workspace_start_count
+          input = "\(scratch.path)/greeting"
+          provisioner "local-exec" {
+            command = "echo '${var.greeting} x${var.copies}' > '${self.input}'"
+          }
+        }
+        """
+        try await withSetUp(replicas: 1) { setup in
+            let a = setup.cluster.members[0]
+            for (values, field) in [
+                ([["name": "coder_workspace_name", "value": "x"]], "user_variable_values[0].name"),
+                ([["name": "greeting", "value": "a"], ["name": "greeting", "value": "b"]], "user_variable_values[1].name"),
+                ([["name": "bad name", "value": "a"]], "user_variable_values[0].name"),
+            ] {
+                let refused = try await postTemplateResponse(setup, through: a, files: ["main.tf": template], variables: values)
+                #expect(refused.status == 400, "\(values)")
+                #expect(try (refused.json["validations"] as? [[String: Any]])?.first?["field"] as? String == field, "\(String(decoding: refused.body, as: UTF8.self))")
+            }
+            try await withTerraformDaemon(a, scratch: scratch) { daemon in
+                let wrongType = try await postTemplate(setup, through: a, files: ["main.tf": template], variables: [["name": "greeting", "value": "hi"], ["name": "copies", "value": "many"]])
+                try await eventually("wrong-typed import ended", timeout: .seconds(60)) { try await finished(setup, wrongType, at: a) != nil }
+                let failed = try await job(setup, wrongType, at: a)
+                #expect(failed["status"] as? String == "failed")
+                #expect((failed["error"] as? String ?? "").contains("copies"), "Terraform names the variable: \(failed["error"] ?? "")")
+
+                let versionID = try await postTemplate(setup, through: a, files: ["main.tf": template], variables: [
+                    ["name": "greeting", "value": "hello"], ["name": "token", "value": "s3cret-value"], ["name": "undeclared", "value": "dropped"],
+                ])
+                let early = try await HTTP.request(.GET, "\(a.base)/api/v2/templateversions/\(versionID)/variables", token: setup.cluster.token)
+                #expect([200, 412].contains(early.status), "before the import ends: 412, after: the list")
+                try await eventually("import succeeded", timeout: .seconds(60)) { try await finished(setup, versionID, at: a) == "succeeded" }
+                let listed = try await HTTP.request(.GET, "\(a.base)/api/v2/templateversions/\(versionID)/variables", token: setup.cluster.token)
+                #expect(listed.status == 200)
+                let variables = try listed.jsonArray
+                #expect(variables.map { $0["name"] as? String ?? "" } == ["copies", "greeting", "token", "untyped"], "by name: \(variables)")
+                let byName = Dictionary(uniqueKeysWithValues: variables.map { ($0["name"] as? String ?? "", $0) })
+                #expect(byName["greeting"]?["type"] as? String == "string")
+                #expect(byName["greeting"]?["value"] as? String == "hello")
+                #expect(byName["greeting"]?["description"] as? String == "What the file says.")
+                #expect(byName["greeting"]?["required"] as? Bool == true)
+                #expect(byName["copies"]?["type"] as? String == "number")
+                #expect(byName["copies"]?["default_value"] as? String == "2")
+                #expect(byName["copies"]?["required"] as? Bool == false)
+                #expect(byName["token"]?["sensitive"] as? Bool == true)
+                #expect(byName["token"]?["value"] as? String == "*redacted*")
+                #expect(byName["token"]?["default_value"] as? String == "*redacted*")
+                #expect(byName["untyped"]?["type"] as? String == "bool")
+                #expect(!String(decoding: listed.body, as: UTF8.self).contains("s3cret-value"))
+
+                let workspaceID = try await createWorkspace(setup, versionID: versionID, at: a)
+                let start = try await latestBuild(setup, workspaceID, at: a)
+                try await eventually("start ended", timeout: .seconds(60)) { try await !["pending", "starting"].contains(buildStatus(setup, start, at: a)) }
+                #expect(try await buildStatus(setup, start, at: a) == "running", "\(daemon.log.suffix(3000))")
+                #expect(try String(contentsOfFile: scratch.path + "/greeting", encoding: .utf8) == "hello x2\n", "the build ran with the version's values")
+                let logs = try await HTTP.request(.GET, "\(a.base)/api/v2/workspacebuilds/\(start)/logs", token: setup.cluster.token)
+                #expect(logs.status == 200)
+                #expect(!String(decoding: logs.body, as: UTF8.self).contains("s3cret-value"), "a sensitive value reaches no log")
+            }
+        }
+    }
+
     /// A template whose apply creates one resource, then sleeps (`marker` finds the sleep).
     static func slowTemplate(_ marker: String) -> String {
         """
@@ -260,16 +348,20 @@ struct TerraformProvisionerTests: ProvisioningSuite {
     }
 
     /// A tar of `files` uploaded and imported with the Terraform provisioner; the version id.
-    func postTemplate(_ setup: Setup, through member: ReplicaCluster.Member, files: [String: String]) async throws -> String {
+    func postTemplate(_ setup: Setup, through member: ReplicaCluster.Member, files: [String: String], variables: [[String: String]] = []) async throws -> String {
+        let version = try await postTemplateResponse(setup, through: member, files: files, variables: variables)
+        #expect(version.status == 201, "\(String(decoding: version.body, as: UTF8.self))")
+        return try #require(try version.json["id"] as? String)
+    }
+
+    func postTemplateResponse(_ setup: Setup, through member: ReplicaCluster.Member, files: [String: String], variables: [[String: String]] = []) async throws -> HTTP.Response {
         let archive = TarArchive.make(files: files.sorted { $0.key < $1.key }.map { (name: $0.key, contents: Array($0.value.utf8)) })
         let upload = try await HTTP.raw(.POST, "\(member.base)/api/v2/files", body: archive, contentType: "application/x-tar", token: setup.cluster.token)
         #expect(upload.status == 201)
         let fileID = try #require(try upload.json["hash"] as? String)
-        let version = try await HTTP.request(.POST, "\(member.base)/api/v2/organizations/\(setup.organizationID)/templateversions", json: [
-            "storage_method": "file", "file_id": fileID, "provisioner": "terraform",
-        ], token: setup.cluster.token)
-        #expect(version.status == 201, "\(String(decoding: version.body, as: UTF8.self))")
-        return try #require(try version.json["id"] as? String)
+        var body: [String: Any] = ["storage_method": "file", "file_id": fileID, "provisioner": "terraform"]
+        if !variables.isEmpty { body["user_variable_values"] = variables }
+        return try await HTTP.request(.POST, "\(member.base)/api/v2/organizations/\(setup.organizationID)/templateversions", json: body, token: setup.cluster.token)
     }
 
     /// The import job's status once it has ended, nil before.

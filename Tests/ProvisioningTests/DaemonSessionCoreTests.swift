@@ -182,7 +182,7 @@ import Testing
         let l = lease()
         var core = holding(l)
         let actions = core.receive(text(.complete(id: 2, lease: l, result: JobResult(resources: [Resource(name: "a", type: "vm", dailyCost: 5)], state: "c3Q="))))
-        guard case .finish(2, jobLease(l), .completed, let resources, let state, .done(2))? = actions.first else { Issue.record("\(actions)"); return }
+        guard case .finish(2, jobLease(l), .completed, let resources, let state, [], .done(2))? = actions.first else { Issue.record("\(actions)"); return }
         #expect(resources == [JobResource(name: "a", type: "vm", dailyCost: 5)])
         #expect(state == Array("st".utf8))
         #expect(core.finished(requestID: 2, jobLease(l), applied: true, reply: .done(id: 2)) == [.send(.done(id: 2))])
@@ -195,7 +195,7 @@ import Testing
         let l = lease()
         var core = holding(l)
         let actions = core.receive(text(.complete(id: 2, lease: l, result: JobResult(resources: [Resource(name: "a", type: "vm", dailyCost: -1)]))))
-        guard case .finish(2, _, .failed(let error, nil), [], nil, .error(2, .badRequest, _))? = actions.first else { Issue.record("\(actions)"); return }
+        guard case .finish(2, _, .failed(let error, nil), [], nil, [], .error(2, .badRequest, _))? = actions.first else { Issue.record("\(actions)"); return }
         #expect(error.hasPrefix("The provisioner daemon reported an invalid result: "))
     }
 
@@ -203,12 +203,12 @@ import Testing
         let l = lease()
         var core = holding(l)
         let big = Data(count: ProvisionerLimits.maxStateBytes + 1).base64EncodedString()
-        guard case .finish(_, _, .failed("boom", nil), [], nil, .done(2))? = core.receive(text(.fail(id: 2, lease: l, error: "boom", state: big))).first else {
+        guard case .finish(_, _, .failed("boom", nil), [], nil, [], .done(2))? = core.receive(text(.fail(id: 2, lease: l, error: "boom", state: big))).first else {
             Issue.record("oversized state kept"); return
         }
         let m = lease()
         core = holding(m)
-        guard case .finish(_, _, .failed, [], Array("st".utf8)?, _)? = core.receive(text(.fail(id: 2, lease: m, error: "boom", state: "c3Q="))).first else {
+        guard case .finish(_, _, .failed, [], Array("st".utf8)?, [], _)? = core.receive(text(.fail(id: 2, lease: m, error: "boom", state: "c3Q="))).first else {
             Issue.record("state dropped"); return
         }
         #expect(isStale(core.finished(requestID: 2, jobLease(m), applied: false, reply: .done(id: 2)), id: 2))

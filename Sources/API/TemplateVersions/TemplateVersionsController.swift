@@ -24,6 +24,13 @@ struct TemplateVersionsController: ResourceController {
             return try await JobResources.of(jobID: version.jobID, in: store)
         }
         signedIn.patch("templateversions/:templateversion/cancel", use: cancelVersion)
+        signedIn.get("templateversions/:templateversion/variables") { _, context in
+            let version = try await context.load(.templateVersion(try context.uuidParameter("templateversion"), in: store, checker: access, context: context), for: .read).version
+            guard let job = try await store.job(id: version.jobID), job.completedAt != nil else {
+                throw APIError(.preconditionFailed, "Job hasn't completed!")
+            }
+            return try await store.variables(templateVersionID: version.id).map(TemplateVersionVariableJSON.init)
+        }
         return routes
     }
 
@@ -48,7 +55,7 @@ struct TemplateVersionsController: ResourceController {
         }
         let job = NewProvisionerJob(
             organizationID: organization.id, initiatorID: subject.userID, provisioner: body.provisioner, type: .templateVersionImport,
-            fileID: body.fileID, input: "{}", tags: ProvisionerTags.normalize(body.tags, userID: subject.userID)
+            fileID: body.fileID, input: Self.jobInput(body.variableValues), tags: ProvisionerTags.normalize(body.tags, userID: subject.userID)
         )
         let name = body.name.flatMap { $0.isEmpty ? nil : $0 } ?? "version-\(Tokens.random(6).lowercased())"
         let audit = context.audit

@@ -93,7 +93,7 @@ final class TerraformJob: Sendable {
         }
 
         if isImport {
-            return JobResult(resources: plan.resources.map { resource(of: $0, costs: costs) })
+            return JobResult(resources: plan.resources.map { resource(of: $0, costs: costs) }, variables: declaredVariables(plan))
         }
         // The quota is committed between plan and apply, with what the plan leaves running: an
         // over-budget start ends before anything is applied. A delete never commits.
@@ -118,6 +118,34 @@ final class TerraformJob: Sendable {
         return JobResult(resources: resources, state: state)
     }
 
+    /// The template's variables as the coordinator stores them: the `coder_workspace_*` ones are
+    /// the provisioner's, not the template's. The type is the declared one where the template
+    /// says it, else the default's.
+    private func declaredVariables(_ plan: TerraformShow.Plan) -> [TemplateVariable] {
+        let declaredTypes = VariableTypes.declared(in: templateFiles())
+        return plan.variables.filter { !$0.name.hasPrefix("coder_workspace_") }.map { variable in
+            let defaultText: String = switch variable.defaultValue {
+            case nil, .null?: ""
+            case .string(let text)?: text
+            case let value?: TerraformShow.jsonText(value)
+            }
+            return TemplateVariable(
+                name: variable.name, description: variable.description ?? "",
+                type: declaredTypes[variable.name] ?? VariableTypes.inferred(fromDefault: variable.defaultValue),
+                defaultValue: defaultText, required: variable.required, sensitive: variable.sensitive
+            )
+        }
+    }
+
+    /// The root module's configuration files, for what Terraform's JSON does not tell (types).
+    private func templateFiles() -> [(name: String, text: String)] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.template)) ?? []
+        return names.sorted().filter { $0.hasSuffix(".tf") || $0.hasSuffix(".tf.json") }.compactMap { name in
+            guard let data = FileManager.default.contents(atPath: directory.template + "/" + name), data.count <= 4 << 20 else { return nil }
+            return (name, String(decoding: data, as: UTF8.self))
+        }
+    }
+
     private func resource(of resource: TerraformShow.ManagedResource, costs: DailyCosts.Costs) -> Resource {
         Resource(name: resource.name, type: resource.type, dailyCost: costs.cost(of: resource.address), address: resource.address)
     }
@@ -140,7 +168,7 @@ final class TerraformJob: Sendable {
     /// `CODER_*` setting) reaches the template's commands.
     private var environment: [String: String] {
         let start = transition == "start" ? "1" : "0"
-        return [
+        var environment = [
             "PATH": configuration.path,
             "HOME": directory.home,
             "TMPDIR": directory.temporary,
@@ -161,6 +189,13 @@ final class TerraformJob: Sendable {
             "TF_VAR_coder_workspace_owner": input.workspace?.owner ?? "",
             "TF_VAR_coder_workspace_owner_email": input.workspace?.ownerEmail ?? "",
         ]
+        // The template's own variables, as given with its version: Terraform parses each for its
+        // declared type (a wrong one fails the plan with Terraform's message) and ignores one the
+        // template does not declare. The coder_workspace_* ones above are not the caller's to set.
+        for variable in input.variables where ProvisionerLimits.isVariableName(variable.name) && !variable.name.hasPrefix("coder_workspace_") {
+            environment["TF_VAR_" + variable.name] = variable.value
+        }
+        return environment
     }
 
     /// Runs one command whose lines go to the job's log; throws a `ProvisionerFailure` with

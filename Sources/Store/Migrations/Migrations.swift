@@ -18,5 +18,6 @@ public enum Schema {
         unicodeNames,
         userChangeNotices,
         daemonCaps,
+        templateVersionVariables,
     ]
 }

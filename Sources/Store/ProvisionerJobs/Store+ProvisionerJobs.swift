@@ -70,11 +70,17 @@ extension Store {
     /// for a build its new state), in one transaction. Refused (`LeaseError.stale`) for a stale
     /// lease or an ended job, so that a job is never completed twice. Without a new state a build
     /// keeps the last good one (a failed or canceled build must not lose track of resources).
-    public func finishJob(_ lease: JobLease, connectionID: UUID?, _ outcome: JobOutcome, resources: [JobResource] = [], state: [UInt8]? = nil) async throws {
+    public func finishJob(_ lease: JobLease, connectionID: UUID?, _ outcome: JobOutcome, resources: [JobResource] = [], state: [UInt8]? = nil, variables: [TemplateVariable] = []) async throws {
         try await pool.withTransaction { connection in
             guard try connection.execute(ProvisionerJobs.complete(lease, connectionID: connectionID, outcome)) == 1 else { throw LeaseError.stale }
             let succeeded = if case .completed = outcome { true } else { false }
             try Self.recordBuildOutcome(jobID: lease.jobID, succeeded: succeeded, resources: resources, state: state, on: connection)
+            if succeeded {
+                // An import's declarations (a build reports none).
+                for (position, variable) in variables.enumerated() {
+                    try connection.execute(TemplateVersionVariables.insert(variable, position: position, importJobID: lease.jobID))
+                }
+            }
             try connection.execute(ProvisionerDaemons.release(jobID: lease.jobID, from: lease.daemonID))
             try connection.notify(Self.jobLogsChannel, lease.jobID.uuidString.lowercased())
         }

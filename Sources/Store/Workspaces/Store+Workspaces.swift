@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import ProvisionerProtocol
 
 extension Store {
     /// Creates a workspace with its first build (transition start) and the build's job. `audit`
@@ -82,12 +83,13 @@ extension Store {
         return state
     }
 
-    /// What a daemon needs to run a job: the archive, and for builds the transition, the prior
-    /// state and the workspace.
-    public func jobPayload(_ job: ProvisionerJob) async throws -> (archive: [UInt8], build: BuildPayload?) {
+    /// What a daemon needs to run a job: the archive, the template variables' values, and for
+    /// builds the transition, the prior state and the workspace.
+    public func jobPayload(_ job: ProvisionerJob) async throws -> (archive: [UInt8], build: BuildPayload?, variables: [VariableValue]) {
         let archive = try await fileData(id: job.fileID)?.data ?? []
-        guard job.type == .workspaceBuild else { return (archive, nil) }
-        return (archive, try await pool.one(WorkspaceBuilds.payload(jobID: job.id)))
+        let variables = try await pool.all(TemplateVersionVariables.values(jobID: job.id))
+        guard job.type == .workspaceBuild else { return (archive, nil, variables) }
+        return (archive, try await pool.one(WorkspaceBuilds.payload(jobID: job.id)), variables)
     }
 
     public func resources(jobID: UUID) async throws -> [JobResource] {
