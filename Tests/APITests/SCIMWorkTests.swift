@@ -11,7 +11,9 @@ import WireFormat
 /// linearly with the request, and a PATCH carrying more values than an attribute may hold is
 /// refused before any work. The work is counted (`SCIMWorkCounter`, `SCIMBulkSchedule.steps`),
 /// never timed.
-@Suite struct SCIMWorkTests {
+/// One test at a time: each is seconds of synchronous work in a debug build, and holds a thread
+/// of the cooperative pool (two on this machine) that the in-process servers of other tests share.
+@Suite(.serialized) struct SCIMWorkTests {
     // MARK: PATCH: merging by identity
 
     @Test func addingSixThousandDistinctEmailsCountsLinearWork() throws {

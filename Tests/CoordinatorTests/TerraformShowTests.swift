@@ -194,7 +194,7 @@ import Testing
     @Test func randomInputNeverTraps() {
         var generator = SystemRandomNumberGenerator()
         let pieces = ["{", "}", "[", "]", ":", ",", #""planned_values""#, #""root_module""#, #""child_modules""#, #""resources""#, #""address""#, #""mode""#, #""managed""#, #""outputs""#, #""value""#, "null", "1e999", "-0", #""x""#]
-        for _ in 0..<2000 {
+        for _ in 0..<300 {
             let text = (0..<Int.random(in: 0...60, using: &generator)).map { _ in pieces.randomElement(using: &generator) ?? "" }.joined()
             _ = try? TerraformShow.plan(Self.bytes(text))
             _ = try? TerraformShow.state(Self.bytes(text))

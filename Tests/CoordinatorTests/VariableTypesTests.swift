@@ -241,17 +241,17 @@ import WireFormat
     @Test func hostileInputEnds() {
         // Deep nesting of every kind, repeated openers, lone quotes: each scan ends, quickly.
         let inputs = [
-            String(repeating: "{", count: 200_000),
-            String(repeating: "[(", count: 100_000),
-            String(repeating: "\"${", count: 100_000),
-            String(repeating: "x = <<EOT\n", count: 50_000),
-            String(repeating: "\"${<<A\n", count: 50_000),
-            String(repeating: "/*", count: 100_000),
-            String(repeating: "variable \"a\" {\n", count: 50_000),
-            String(repeating: "}", count: 100_000),
-            String(repeating: "\\", count: 100_001),
-            String(repeating: "\"\\", count: 100_000),
-            "variable \"a\" {\n  type = " + String(repeating: "list(", count: 100_000),
+            String(repeating: "{", count: 20_000),
+            String(repeating: "[(", count: 10_000),
+            String(repeating: "\"${", count: 10_000),
+            String(repeating: "x = <<EOT\n", count: 5_000),
+            String(repeating: "\"${<<A\n", count: 5_000),
+            String(repeating: "/*", count: 10_000),
+            String(repeating: "variable \"a\" {\n", count: 5_000),
+            String(repeating: "}", count: 10_000),
+            String(repeating: "\\", count: 10_001),
+            String(repeating: "\"\\", count: 10_000),
+            "variable \"a\" {\n  type = " + String(repeating: "list(", count: 10_000),
         ]
         for input in inputs {
             #expect(Self.types(input) == [:])

@@ -78,7 +78,7 @@ final class TerraformJob: Sendable {
         try await terraform(["plan", "-json", "-input=false", "-out=\(directory.plan)"] + (destroy ? ["-destroy"] : []), stage: "plan")
         let plan: TerraformShow.Plan
         do {
-            plan = try TerraformShow.plan(try await show([directory.plan]))
+            plan = try TerraformShow.plan(try await show([directory.plan], stage: "plan"))
         } catch let failure as ProvisionerFailure {
             throw failure
         } catch {
@@ -111,7 +111,7 @@ final class TerraformJob: Sendable {
         let state = try stateToSend()
         let resources: [Resource]
         do {
-            resources = try TerraformShow.state(try await show([])).resources.map { resource(of: $0, costs: costs) }
+            resources = try TerraformShow.state(try await show([], stage: destroy ? "destroy" : "apply")).resources.map { resource(of: $0, costs: costs) }
         } catch {
             throw ProvisionerFailure("reading the state: \(error)", state: state)
         }
@@ -202,7 +202,7 @@ final class TerraformJob: Sendable {
     /// Terraform's own words when it fails, and ours when it was canceled or timed out.
     private func terraform(_ arguments: [String], stage: String, explain: (String) -> String = { $0 }) async throws {
         let diagnostics = Mutex<[TerraformUIMessage.Diagnostic]>([])
-        let outcome = try await command(arguments) { [self] line, fromStandardError in
+        let outcome = try await command(arguments, stage: stage) { [self] line, fromStandardError in
             if !fromStandardError, let diagnostic = TerraformUIMessage.parse(line)?.diagnostic, diagnostic.severity == "error" {
                 diagnostics.withLock { $0.append(diagnostic) }
             }
@@ -218,10 +218,10 @@ final class TerraformJob: Sendable {
     }
 
     /// `terraform show -json …`: the whole output, not logged.
-    private func show(_ arguments: [String]) async throws -> [UInt8] {
+    private func show(_ arguments: [String], stage: String) async throws -> [UInt8] {
         let output = Mutex<[UInt8]>([])
         let errors = Mutex<[String]>([])
-        let outcome = try await command(["show", "-json"] + arguments) { line, fromStandardError in
+        let outcome = try await command(["show", "-json"] + arguments, stage: stage) { line, fromStandardError in
             if fromStandardError {
                 errors.withLock { $0.append(line) }
             } else {
@@ -235,13 +235,21 @@ final class TerraformJob: Sendable {
         return output.withLock { $0 }
     }
 
-    private func command(_ arguments: [String], onLine: @escaping @Sendable (String, Bool) async -> Void) async throws -> TerraformRunner.Outcome {
+    private func command(_ arguments: [String], stage: String, onLine: @escaping @Sendable (String, Bool) async -> Void) async throws -> TerraformRunner.Outcome {
         if stopping { throw interruption(state: try? stateToSend()) }
+        let started = ContinuousClock.now
+        let outcome: TerraformRunner.Outcome
         do {
-            return try await runner.run(arguments, in: directory.template, environment: environment, interrupt: interrupt, onLine: onLine)
+            outcome = try await runner.run(arguments, in: directory.template, environment: environment, interrupt: interrupt, onLine: onLine)
         } catch {
             throw ProvisionerFailure("could not run \(configuration.executable): \(error)")
         }
+        // How long Terraform itself took, in the job's log: what a slow build spent where (and
+        // what scripts/bench/terraform subtracts to find the coordinator's own part).
+        let took = ContinuousClock.now - started
+        let seconds = Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18
+        _ = try? await progress.log([LogLine(level: "debug", stage: stage, output: String(format: "terraform %@ took %.3f s", arguments[0], seconds))])
+        return outcome
     }
 
     private func interruption(state: String?) -> ProvisionerFailure {

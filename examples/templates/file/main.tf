@@ -36,7 +36,7 @@ variable "coder_workspace_owner_email" {
   default = ""
 }
 
-# A template variable: it needs a default, since a version cannot be given values yet.
+# A template variable: give it with the version (`user_variable_values`), or take the default.
 variable "directory" {
   type        = string
   default     = "/tmp/coordinator-workspaces"

@@ -36,7 +36,7 @@ variable "coder_workspace_owner_email" {
   default = ""
 }
 
-# Template variables: they need defaults, since a version cannot be given values yet.
+# Template variables: give them with the version (`user_variable_values`), or take the defaults.
 variable "directory" {
   type        = string
   default     = "/tmp/coordinator-workspaces"
