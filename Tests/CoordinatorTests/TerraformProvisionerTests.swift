@@ -339,6 +339,17 @@ struct TerraformProvisionerTests: ProvisioningSuite {
         }
     }
 
+    /// Asked for Terraform it cannot run, a daemon refuses to start, naming the flag, before it
+    /// connects anywhere.
+    @Test func aDaemonThatCannotRunTerraformRefusesToStartNamingTheFlag() async throws {
+        let daemon = try CoordinatorProcess([
+            "provisionerd", "start", "--url", "http://127.0.0.1:1", "--psk", "unused",
+            "--provisioner", "terraform", "--terraform-path", "/nonexistent/terraform",
+        ])
+        #expect(try await daemon.waitForExit(timeout: .seconds(30)) != 0)
+        #expect(daemon.log.contains("--terraform-path"), "\(daemon.log)")
+    }
+
     // MARK: helpers
 
     func withTerraformDaemon<T: Sendable>(_ member: ReplicaCluster.Member, scratch: Scratch, extra: [String] = [], _ body: (InProcessDaemon) async throws -> T) async throws -> T {
