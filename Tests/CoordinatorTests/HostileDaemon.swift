@@ -42,8 +42,13 @@ final class HostileDaemon: Sendable {
         var headers = HTTPHeaders()
         if let psk = options.psk { headers.add(name: ProvisionerServe.pskHeader, value: psk) }
         if let token = options.token { headers.add(name: ProvisionerServe.sessionTokenHeader, value: token) }
+        // A minute, not the client's usual ten seconds: on a loaded machine (a full suite beside
+        // real Terraform) a registration the server has made may be answered later than that, and
+        // a client that gave up would still hold its place under the daemon caps until its
+        // session ends (DaemonCapAndRoleTests counts exactly who got in).
         let connection = try await WebSocketClient.connect(
-            to: url(port: port, options), headers: headers, configuration: .init(maxMessageSize: options.maxMessageSize)
+            to: url(port: port, options), headers: headers, configuration: .init(maxMessageSize: options.maxMessageSize),
+            timeout: .seconds(60)
         )
         let daemon = try await HostileDaemon(connection)
         try await daemon.send(.hello(Hello(daemonVersion: "hostile")))
