@@ -339,6 +339,37 @@ struct TerraformProvisionerTests: ProvisioningSuite {
         }
     }
 
+    /// A Terraform that hangs (a `local-exec` sleeping far past the job's time) is ended by
+    /// `--terraform-timeout` as a cancel would be: the build fails saying so, the sleep is gone,
+    /// the state written before it is kept, no job directory is left, and the daemon takes the
+    /// next job.
+    @Test func aHangingApplyIsEndedByTheJobsTimeout() async throws {
+        let scratch = try Scratch()
+        let marker = "3600.\(Int.random(in: 100_000...999_999))"
+        try await withSetUp(replicas: 1) { setup in
+            let a = setup.cluster.members[0]
+            try await withTerraformDaemon(a, scratch: scratch, extra: ["--terraform-timeout", "8s", "--terraform-cancel-grace", "2s"]) { daemon in
+                let versionID = try await postTemplate(setup, through: a, files: ["main.tf": Self.slowTemplate(marker)])
+                try await eventually("import succeeded", timeout: .seconds(60)) { try await finished(setup, versionID, at: a) == "succeeded" }
+                let workspaceID = try await createWorkspace(setup, versionID: versionID, at: a)
+                let start = try await latestBuild(setup, workspaceID, at: a)
+                try await eventually("start ended", timeout: .seconds(60)) { try await !["pending", "starting"].contains(buildStatus(setup, start, at: a)) }
+                #expect(try await buildStatus(setup, start, at: a) == "failed", "\(daemon.log.suffix(2000))")
+                let build = try await HTTP.request(.GET, "\(a.base)/api/v2/workspacebuilds/\(start)", token: setup.cluster.token)
+                #expect(build.status == 200)
+                #expect((try (build.json["job"] as? [String: Any])?["error"] as? String ?? "").contains("--terraform-timeout"), "\(String(decoding: build.body, as: UTF8.self))")
+                #expect(!Processes.running(matching: "sleep \(marker)"), "the hung sleep is gone")
+                try await withPool(.init(connectionString: setup.cluster.databaseURL, maximumConnections: 1)) { pool in
+                    let kept = try await state(pool, build: start)
+                    #expect(kept.contains("made before the sleep"))
+                }
+                #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path + "/work/d-tf/jobs").isEmpty)
+                let next = try await postTemplate(setup, through: a, files: ["main.tf": "resource \"terraform_data\" \"x\" {}\n"])
+                try await eventually("the next import succeeded", timeout: .seconds(60)) { try await finished(setup, next, at: a) == "succeeded" }
+            }
+        }
+    }
+
     /// Asked for Terraform it cannot run, a daemon refuses to start, naming the flag, before it
     /// connects anywhere.
     @Test func aDaemonThatCannotRunTerraformRefusesToStartNamingTheFlag() async throws {
