@@ -70,6 +70,8 @@ public final class ProvisionerDaemon: Sendable {
 
     public let configuration: DaemonConfiguration
     private let provisioners: [String: any Provisioner]
+    /// Sent in `hello`, shown in the daemons list.
+    private let provisionerVersions: [String: String]
     private let logger: Logger
     private let link: CoordinatorLink
     private let state = Mutex(State())
@@ -81,6 +83,10 @@ public final class ProvisionerDaemon: Sendable {
     public init(configuration: DaemonConfiguration, provisioners: [any Provisioner] = [EchoProvisioner()], logger: Logger = Logger(label: "provisionerd")) {
         self.configuration = configuration
         self.provisioners = Dictionary(uniqueKeysWithValues: provisioners.map { ($0.name, $0) })
+        // Echo is the daemon itself; Terraform says its own version.
+        self.provisionerVersions = Dictionary(uniqueKeysWithValues: provisioners.map { provisioner in
+            (provisioner.name, (provisioner as? TerraformProvisioner)?.configuration.version ?? configuration.version)
+        })
         self.logger = logger
         self.link = CoordinatorLink()
     }
@@ -216,7 +222,7 @@ public final class ProvisionerDaemon: Sendable {
                     await self.link.detach()
                     throw ending
                 }
-                try await send(ProvisionerCoding.encode(DaemonMessage.hello(Hello(daemonVersion: configuration.version))))
+                try await send(ProvisionerCoding.encode(DaemonMessage.hello(Hello(daemonVersion: configuration.version, provisionerVersions: provisionerVersions))))
                 var iterator = welcomes.makeAsyncIterator()
                 guard let answer = await iterator.next(), let welcome = answer else {
                     throw ProvisionerFailure("the coordinator did not answer hello with welcome")

@@ -68,13 +68,18 @@ public struct Hello: Sendable, Equatable, Codable {
     public var version: Int
     /// The daemon's own build, reported in the daemon list.
     public var daemonVersion: String
-    public init(version: Int = ProvisionerProtocolVersion.current, daemonVersion: String) {
+    /// What each provisioner runs (`terraform` → Terraform's version), shown in the daemons list.
+    /// Optional: an older daemon does not say.
+    public var provisionerVersions: [String: String]?
+    public init(version: Int = ProvisionerProtocolVersion.current, daemonVersion: String, provisionerVersions: [String: String]? = nil) {
         self.version = version
         self.daemonVersion = daemonVersion
+        self.provisionerVersions = provisionerVersions
     }
     enum CodingKeys: String, CodingKey {
         case version
         case daemonVersion = "daemon_version"
+        case provisionerVersions = "provisioner_versions"
     }
 }
 

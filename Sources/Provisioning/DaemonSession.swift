@@ -97,6 +97,9 @@ public final class DaemonSession: Sendable {
                 throw Failure.protocolViolation(reason)
             case .close(.unsupportedVersion(let version)):
                 throw Failure.unsupportedVersion(version)
+            case .recordProvisionerVersions(let versions):
+                // Shown, not relied on: a failure to store them does not end the session.
+                try? await store.recordProvisionerVersions(versions, daemonID: identity.id, connectionID: identity.connectionID)
             case .acquire(let id, let except):
                 // Registered before it can finish, so that it never removes itself too early.
                 acquires.withLock { acquires in

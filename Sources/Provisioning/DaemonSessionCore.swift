@@ -19,6 +19,8 @@ public struct DaemonSessionCore: Sendable {
     public enum Action: Sendable, Equatable {
         case send(CoordinatorMessage)
         case close(Close)
+        /// Store what the daemon's `hello` says each provisioner runs (the daemons list shows it).
+        case recordProvisionerVersions([String: String])
         /// Reclaim the daemon's jobs other than `reclaimExcept`, then wait for a job (report it
         /// with `acquired`, or the wait's end with `acquireEnded`).
         case acquire(requestID: Int64, reclaimExcept: [UUID])
@@ -148,7 +150,14 @@ public struct DaemonSessionCore: Sendable {
             ]
         }
         helloSeen = true
-        return [.send(.welcome(Welcome(version: hello.version, daemonID: daemonID, replicaID: replicaID, jobHangTimeoutMS: jobHangTimeout.map(Self.milliseconds))))]
+        let welcome: [Action] = [.send(.welcome(Welcome(version: hello.version, daemonID: daemonID, replicaID: replicaID, jobHangTimeoutMS: jobHangTimeout.map(Self.milliseconds))))]
+        // Bounded like tags: a daemon's text, shown to every reader of the list.
+        guard let versions = hello.provisionerVersions, !versions.isEmpty else { return welcome }
+        let kept = versions.filter { name, version in
+            name.utf8.count <= ProvisionerLimits.maxTagKeyBytes && version.utf8.count <= ProvisionerLimits.maxTagValueBytes
+                && !name.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F } && !version.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
+        }
+        return kept.isEmpty || kept.count > ProvisionerLimits.maxTags ? welcome : welcome + [.recordProvisionerVersions(kept)]
     }
 
     // MARK: results of the work

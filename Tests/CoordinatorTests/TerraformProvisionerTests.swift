@@ -62,6 +62,10 @@ struct TerraformProvisionerTests: ProvisioningSuite {
                 #expect(try imported.first?.decode(1, as: String.self) == "terraform_data")
                 #expect(try imported.first?.decode(2, as: Int64.self) == 1)
                 #expect(!FileManager.default.fileExists(atPath: scratch.path + "/workspace"), "an import applies nothing")
+                // The daemons list shows the Terraform the daemon runs, as its hello said.
+                let listed = try #require(try await daemonList(setup, at: a).first { $0["name"] as? String == "d-tf" })
+                let version = try #require((listed["provisioner_versions"] as? [String: String])?["terraform"], "\(listed)")
+                #expect(version.split(separator: ".").count >= 3 && version.first?.isNumber == true, "\(version)")
 
                 let workspaceID = try await createWorkspace(setup, versionID: versionID, at: a)
                 let start = try await latestBuild(setup, workspaceID, at: a)

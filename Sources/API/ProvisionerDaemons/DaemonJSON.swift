@@ -21,6 +21,8 @@ extension ProvisionerDaemonsController {
         let replica_id: UUID?
         let current_job_id: UUID?
         let version: String
+        /// Ours, additive: what each provisioner runs, as the daemon's `hello` said.
+        let provisioner_versions: [String: String]
 
         init(_ daemon: ProvisionerDaemonRecord) {
             id = daemon.id
@@ -34,6 +36,7 @@ extension ProvisionerDaemonsController {
             replica_id = daemon.replicaID
             current_job_id = daemon.currentJobID
             version = daemon.version
+            provisioner_versions = daemon.provisionerVersions
         }
     }
 }

@@ -19,5 +19,6 @@ public enum Schema {
         userChangeNotices,
         daemonCaps,
         templateVersionVariables,
+        daemonProvisionerVersions,
     ]
 }

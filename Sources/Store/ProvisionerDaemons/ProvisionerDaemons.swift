@@ -17,6 +17,8 @@ public struct ProvisionerDaemonRecord: Sendable, Equatable {
     public var ownership: DaemonOwnership
     public var instanceID: String
     public var connectionID: UUID?
+    /// What its `hello` said each provisioner runs (`terraform` → `1.11.4`).
+    public var provisionerVersions: [String: String] = [:]
 }
 
 /// Who may hold a daemon name: the scope and owner of the credential that registered it.
@@ -126,7 +128,7 @@ public enum DaemonRegistrationOutcome: Sendable, Equatable {
 enum ProvisionerDaemons {
     private static let columns: SQL = """
         id, created_at, updated_at, last_seen_at, name, organization_id, provisioners, tags::text, replica_id, version,
-        current_job_id, connected, scope, owner_id, instance_id, connection_id
+        current_job_id, connected, scope, owner_id, instance_id, connection_id, provisioner_versions::text
         """
 
     private static func record(_ row: PostgresRow) throws -> ProvisionerDaemonRecord {
@@ -138,8 +140,15 @@ enum ProvisionerDaemons {
             version: try row.decode("version"), currentJobID: try row.decode("current_job_id", as: UUID?.self),
             connected: try row.decode("connected"),
             ownership: DaemonOwnership(scope: try row.decode("scope"), ownerID: try row.decode("owner_id", as: UUID?.self)),
-            instanceID: try row.decode("instance_id"), connectionID: try row.decode("connection_id", as: UUID?.self)
+            instanceID: try row.decode("instance_id"), connectionID: try row.decode("connection_id", as: UUID?.self),
+            provisionerVersions: try row.decodeJSON("provisioner_versions")
         )
+    }
+
+    /// What the daemon's `hello` said, on the row of the connection that said it.
+    static func recordProvisionerVersions(_ versions: [String: String], daemonID: UUID, connectionID: UUID) throws -> PostgresQuery<Void> {
+        let json = try TagsJSON(versions)
+        return PostgresQuery("UPDATE provisioner_daemons SET provisioner_versions = \(json)::jsonb WHERE id = \(daemonID) AND connection_id = \(connectionID)")
     }
 
     /// A daemon's key, as Coder's (migration 11): its organization, its name and its owner

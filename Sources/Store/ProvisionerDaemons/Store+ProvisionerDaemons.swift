@@ -122,4 +122,9 @@ extension Store {
     public func matchedDaemons(organizationID: UUID, provisioner: String, tags: [String: String]) async throws -> (count: Int, available: Int, mostRecentlySeen: Date?) {
         try await pool.one(ProvisionerDaemons.matching(organizationID: organizationID, provisioner: provisioner, tags: tags)) ?? (0, 0, nil)
     }
+
+    /// Stores what a daemon's `hello` said its provisioners run, on its current connection's row.
+    public func recordProvisionerVersions(_ versions: [String: String], daemonID: UUID, connectionID: UUID) async throws {
+        try await pool.execute(try ProvisionerDaemons.recordProvisionerVersions(versions, daemonID: daemonID, connectionID: connectionID))
+    }
 }
