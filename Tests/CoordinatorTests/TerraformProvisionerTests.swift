@@ -12,7 +12,9 @@ import Testing
 /// builds with their state carried from build to build, cancel, a quiet apply, and templates and
 /// archives that must fail cleanly. Templates use only Terraform's builtin `terraform_data` and
 /// `local-exec`, so they apply with no network. Each test writes into its own temporary folder.
-@Suite(.enabled(if: Terraform.isAvailable, "terraform is not on PATH: the Terraform provisioner cannot be run here"))
+/// One test at a time: each runs several real Terraform processes, and together they took the
+/// CPU that the rest of the suite's servers needed.
+@Suite(.serialized, .enabled(if: Terraform.isAvailable, "terraform is not on PATH: the Terraform provisioner cannot be run here"))
 struct TerraformProvisionerTests: ProvisioningSuite {
     /// A template that creates one file per start in `directory` and removes it on stop or
     /// delete, at a cost of 1 a day while it exists.

@@ -81,7 +81,9 @@ private func canBind(_ port: Int) -> Bool {
     }
 }
 
-/// A small JSON-over-HTTP client for talking to real server processes.
+/// A small JSON-over-HTTP client for talking to real server processes. Its deadline is 30 s, not
+/// a timing assertion: on this 2-core machine a full suite (real Terraform, server processes,
+/// PostgreSQL) can leave a loopback request waiting past 10 s.
 public struct HTTP: Sendable {
     public struct Response: Sendable {
         public let status: Int
@@ -102,12 +104,12 @@ public struct HTTP: Sendable {
         if let token { request.headers.add(name: "Coder-Session-Token", value: token) }
         request.headers.add(name: "Content-Type", value: contentType)
         request.body = .bytes(ByteBuffer(bytes: body))
-        let response = try await client.execute(request, timeout: .seconds(10))
+        let response = try await client.execute(request, timeout: .seconds(30))
         let data = try await response.body.collect(upTo: 16 << 20)
         return Response(status: Int(response.status.code), body: Data(data.readableBytesView))
     }
 
-    public static func request(_ method: HTTPMethod, _ url: String, json: [String: Any]? = nil, token: String? = nil, headers: [(String, String)] = [], timeout: Duration = .seconds(10)) async throws -> Response {
+    public static func request(_ method: HTTPMethod, _ url: String, json: [String: Any]? = nil, token: String? = nil, headers: [(String, String)] = [], timeout: Duration = .seconds(30)) async throws -> Response {
         var request = HTTPClientRequest(url: url)
         request.method = method
         if let token { request.headers.add(name: "Coder-Session-Token", value: token) }
