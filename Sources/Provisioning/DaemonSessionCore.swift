@@ -151,13 +151,9 @@ public struct DaemonSessionCore: Sendable {
         }
         helloSeen = true
         let welcome: [Action] = [.send(.welcome(Welcome(version: hello.version, daemonID: daemonID, replicaID: replicaID, jobHangTimeoutMS: jobHangTimeout.map(Self.milliseconds))))]
-        // Bounded like tags: a daemon's text, shown to every reader of the list.
-        guard let versions = hello.provisionerVersions, !versions.isEmpty else { return welcome }
-        let kept = versions.filter { name, version in
-            name.utf8.count <= ProvisionerLimits.maxTagKeyBytes && version.utf8.count <= ProvisionerLimits.maxTagValueBytes
-                && !name.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F } && !version.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
-        }
-        return kept.isEmpty || kept.count > ProvisionerLimits.maxTags ? welcome : welcome + [.recordProvisionerVersions(kept)]
+        // A daemon's text, shown to every reader of the list: taken only within the tags' limits.
+        guard let versions = hello.provisionerVersions, !versions.isEmpty, (try? ProvisionerTagList.check(versions)) != nil else { return welcome }
+        return welcome + [.recordProvisionerVersions(versions)]
     }
 
     // MARK: results of the work

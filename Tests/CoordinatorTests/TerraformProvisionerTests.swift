@@ -3,7 +3,7 @@ import Foundation
 import Glibc
 #endif
 import Postgres
-import ProvisionerDaemon
+@testable import ProvisionerDaemon
 import ProvisionerProtocol
 import TestSupport
 import Testing
@@ -381,7 +381,7 @@ struct TerraformProvisionerTests: ProvisioningSuite {
     @Test func aDaemonThatCannotRunTerraformRefusesToStartNamingTheFlag() async throws {
         let daemon = try CoordinatorProcess([
             "provisionerd", "start", "--url", "http://127.0.0.1:1", "--psk", "unused",
-            "--provisioner", "terraform", "--terraform-path", "/nonexistent/terraform",
+            "--provisioner", "terraform", "--terraform-path", "no-such-directory/terraform",
         ])
         #expect(try await daemon.waitForExit(timeout: .seconds(30)) != 0)
         #expect(daemon.log.contains("--terraform-path"), "\(daemon.log)")
@@ -458,10 +458,8 @@ struct TerraformProvisionerTests: ProvisioningSuite {
 
 /// Whether Terraform can be run here (the tests that need it say skipped, with the reason, when not).
 enum Terraform {
-    static let isAvailable: Bool = {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/terraform") }
-    }()
+    /// Found on this process's PATH the way the daemon finds it.
+    static let isAvailable = TerraformVersion.resolve("terraform", path: ProcessInfo.processInfo.environment["PATH"] ?? "") != nil
 }
 
 /// Processes on this machine, by command line.
@@ -479,15 +477,9 @@ enum Processes {
         }
     }
 
+    /// A zombie has an empty command line: it has ended, and does not match.
     static func running(matching text: String) -> Bool {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        for pid in entries where pid.allSatisfy(\.isNumber) {
-            guard let raw = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { continue }
-            let commandLine = String(decoding: raw.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
-            // A zombie has an empty command line: it has ended.
-            if commandLine.contains(text) { return true }
-        }
-        return false
+        !pids(matching: text).isEmpty
     }
 }
 

@@ -45,6 +45,21 @@ import Testing
         #expect(core.helloSeen)
     }
 
+    /// What a daemon says its provisioners run is stored only within the tags' limits (it is
+    /// shown to every reader of the list); the welcome tells the hang timeout.
+    @Test func helloVersionsAreRecordedWithinTheTagsLimits() {
+        let welcome = CoordinatorMessage.welcome(Welcome(version: 1, daemonID: daemonID, replicaID: replicaID, jobHangTimeoutMS: 4000))
+        func actions(_ versions: [String: String]?) -> [DaemonSessionCore.Action] {
+            var core = DaemonSessionCore(daemonID: daemonID, replicaID: replicaID, jobHangTimeout: .seconds(4))
+            return core.receive(text(.hello(Hello(daemonVersion: "x", provisionerVersions: versions))))
+        }
+        #expect(actions(nil) == [.send(welcome)])
+        #expect(actions(["terraform": "1.11.4"]) == [.send(welcome), .recordProvisionerVersions(["terraform": "1.11.4"])])
+        #expect(actions(["terraform": String(repeating: "9", count: 257)]) == [.send(welcome)])
+        #expect(actions(["terraform": "1.11\u{7}"]) == [.send(welcome)])
+        #expect(actions(Dictionary(uniqueKeysWithValues: (0..<17).map { ("p\($0)", "1") })) == [.send(welcome)])
+    }
+
     @Test func anythingBeforeHelloCloses() {
         for message in [DaemonMessage.acquire(id: 1), .resume(id: 1, lease: lease()), .update(id: 1, lease: lease(), logs: []),
                         .commitQuota(id: 1, lease: lease(), dailyCost: 1), .complete(id: 1, lease: lease(), result: JobResult(resources: [])),
